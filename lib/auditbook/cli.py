@@ -1,0 +1,130 @@
+"""``auditbook run | demo | demo-env | verify``.
+
+Exit status: 0 every criterion PASS/FAIL/NOT_APPLICABLE (or PASS only with ``--fail-on-deviation``);
+1 a test is ERROR (or FAIL with ``--fail-on-deviation``), or ``verify`` found a difference;
+2 the run was refused (bad params, period, criteria, credentials or output folder).
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+from auditbook import __version__
+
+EXIT_OK, EXIT_FINDINGS, EXIT_REFUSED = 0, 1, 2
+
+
+def _criteria(text: str | None) -> list[str] | None:
+    return [c for c in text.split(",") if c.strip()] if text else None
+
+
+def _report(outcome, fail_on_deviation: bool) -> int:  # noqa: ANN001 - RunOutcome, imported lazily
+    from auditbook.results import Status
+
+    for o in outcome.outcomes:
+        detail = o.error or f"{o.tests} tests, {o.deviations} deviations"
+        print(f"{o.criterion} {o.status} {detail}")
+    print(f"package: {outcome.run_dir}")
+    print(f"status: {outcome.status} ({outcome.seconds:.1f} s)")
+    if outcome.status is Status.ERROR or (fail_on_deviation and outcome.status is Status.FAIL):
+        return EXIT_FINDINGS
+    return EXIT_OK
+
+
+def _run(args: argparse.Namespace, params_file: str | Path) -> int:
+    from auditbook.runner import RunError, run
+
+    try:
+        outcome = run(params_file, args.period, _criteria(args.criteria), args.out, workers=args.workers)
+    except RunError as exc:
+        print(f"auditbook: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    return _report(outcome, args.fail_on_deviation)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    return _run(args, args.params)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from auditbook.demo.environment import DEMO_PARAMS, DemoEnvironment
+
+    print("auditbook: starting the embedded demo environment (AWS emulator)", file=sys.stderr)
+    with DemoEnvironment():
+        return _run(args, DEMO_PARAMS)
+
+
+def cmd_demo_env(args: argparse.Namespace) -> int:
+    """Run a command (JupyterLab, pytest --nbval) with the demo emulators up and the variables set."""
+    from auditbook.demo.environment import DemoEnvironment
+
+    command = [c for c in args.command if c != "--"]
+    if not command:
+        print("auditbook: demo-env needs a command after --", file=sys.stderr)
+        return EXIT_REFUSED
+    with DemoEnvironment() as demo:
+        for key, value in demo.env.items():
+            if key.endswith("_URL"):
+                print(f"auditbook: {key}={value}", file=sys.stderr)
+        return subprocess.call(command)
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from auditbook.locker import verify
+
+    root = Path(args.run_dir)
+    if not root.is_dir():
+        print(f"auditbook: {root} is not a package folder", file=sys.stderr)
+        return EXIT_REFUSED
+    result = verify(root)
+    for line in result.lines():
+        print(line)
+    if result.ok:
+        print(f"verified: {result.checked} files match manifest.json in {root}")
+        return EXIT_OK
+    print(f"NOT verified: {len(result.lines())} difference(s) from manifest.json in {root}")
+    return EXIT_FINDINGS
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="auditbook", description="SOC 2 Type II evidence produced by code.")
+    p.add_argument("--version", action="version", version=f"auditbook {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def run_options(sp: argparse.ArgumentParser, period_default: str | None) -> None:
+        sp.add_argument("--period", required=period_default is None, default=period_default,
+                        help="2026-Q3, 2026-07, 2026 or 2026-07-01..2026-09-30")
+        sp.add_argument("--criteria", help="comma-separated, e.g. CC6.1,CC8.1 (default: all with a notebook)")
+        sp.add_argument("--out", default="outputs", help="packages go to OUT/<period>/<run-id>/")
+        sp.add_argument("--workers", type=int, default=None, help="notebooks run at once (default: cores)")
+        sp.add_argument("--fail-on-deviation", action="store_true", help="exit 1 when any test is FAIL")
+
+    sp = sub.add_parser("run", help="run the criteria for a period")
+    sp.add_argument("--params", required=True, help="params YAML (see params/example.yaml)")
+    run_options(sp, None)
+    sp.set_defaults(func=cmd_run)
+
+    sp = sub.add_parser("demo", help="run the demo company's quarter against the embedded emulators")
+    run_options(sp, "2026-Q3")
+    sp.set_defaults(func=cmd_demo)
+
+    sp = sub.add_parser("demo-env", help="run a command with the demo emulators up: demo-env -- CMD ...")
+    sp.add_argument("command", nargs=argparse.REMAINDER)
+    sp.set_defaults(func=cmd_demo_env)
+
+    sp = sub.add_parser("verify", help="recompute every hash of a package and name what changed")
+    sp.add_argument("run_dir")
+    sp.set_defaults(func=cmd_verify)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,258 @@
+"""The demo company's AWS account, served by an in-process moto server.
+
+The collectors reach it only through ``AWS_ENDPOINT_URL``. History is backdated with freezegun
+so ages are realistic; the few fields moto cannot set through its API (console last sign-in,
+root MFA and keys) are set on moto's in-memory state, which is why the server runs in-process.
+The deliberate deviations are declared next to the data that makes them (``demo_truth``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+import requests
+from freezegun import freeze_time
+
+DEMO_ACCOUNT_ID = "123456789012"  # moto's default account
+DEMO_REGION = "us-east-1"
+ADMIN_POLICY = "arn:aws:iam::aws:policy/AdministratorAccess"
+READ_ONLY_POLICY = "arn:aws:iam::aws:policy/ReadOnlyAccess"
+ROOT_ROW_FIELDS = 22
+
+
+def _t(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+@dataclass
+class DemoUser:
+    name: str
+    created: str
+    groups: list[str] = field(default_factory=list)
+    console: bool = True
+    mfa: bool = True
+    last_sign_in: str | None = "2026-09-24T09:12:00"
+    access_keys: list[str] = field(default_factory=list)  # creation times
+    attached: list[str] = field(default_factory=list)  # managed policies attached directly
+    deviations: list[tuple[str, str]] = field(default_factory=list)  # (test id, why)
+
+
+ENGINEER_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Action": ["ec2:Describe*", "ecs:*", "logs:Get*", "logs:Describe*",
+                                       "cloudwatch:Get*", "s3:GetObject", "s3:ListBucket"], "Resource": "*"},
+    ],
+}
+FULL_ADMIN_INLINE = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+TRUST_ACCOUNT = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{DEMO_ACCOUNT_ID}:root"},
+                   "Action": "sts:AssumeRole"}],
+}
+
+GROUPS = {
+    "Admins": [ADMIN_POLICY],
+    "Engineers": ["EngineerAccess"],
+    "ReadOnly": [READ_ONLY_POLICY],
+}
+
+USERS = [
+    DemoUser("alice.admin", "2024-02-01T10:00:00", ["Admins"]),
+    DemoUser("bob.ops", "2024-06-11T10:00:00", ["Admins"], last_sign_in="2026-09-29T17:40:00"),
+    DemoUser("carol.eng", "2024-03-04T10:00:00", ["Engineers"]),
+    DemoUser("dan.dev", "2024-09-16T10:00:00", ["Engineers"], attached=[ADMIN_POLICY],
+             deviations=[("CC6.1-ADMIN", "AdministratorAccess attached directly, outside the Admins group")]),
+    DemoUser("erin.eng", "2025-01-13T10:00:00", ["Engineers"], last_sign_in="2026-08-30T08:05:00"),
+    DemoUser("frank.eng", "2025-04-07T10:00:00", ["Engineers"]),
+    DemoUser("grace.sre", "2025-05-19T10:00:00", ["Engineers"], last_sign_in="2026-07-20T11:00:00"),
+    DemoUser("heidi.data", "2025-08-04T10:00:00", ["ReadOnly"]),
+    DemoUser("ivan.audit", "2025-10-20T10:00:00", ["ReadOnly"], last_sign_in="2026-09-02T14:30:00"),
+    DemoUser("mallory.contractor", "2026-02-09T10:00:00", ["Engineers"], mfa=False,
+             deviations=[("CC6.1-MFA", "contractor console user never enrolled an MFA device")]),
+    DemoUser("trent.sales", "2025-11-03T10:00:00", ["ReadOnly"], mfa=False, last_sign_in="2026-09-15T09:00:00",
+             deviations=[("CC6.1-MFA", "MFA device removed and never replaced")]),
+    DemoUser("oscar.former", "2024-05-06T10:00:00", ["Engineers"], last_sign_in="2026-05-20T16:45:00",
+             deviations=[("CC6.1-DORMANT", "last console sign-in 2026-05-20, 133 days before period end")]),
+    DemoUser("walter.intern", "2026-04-02T10:00:00", ["ReadOnly"], last_sign_in=None,
+             deviations=[("CC6.1-DORMANT", "console password issued 2026-04-02, never used")]),
+    # Negative controls: must not be reported.
+    DemoUser("peggy.newhire", "2026-09-21T10:00:00", ["Engineers"], last_sign_in=None),  # new, within 90 days
+    DemoUser("ci-deployer", "2024-02-01T12:00:00", [], console=False, mfa=False, last_sign_in=None,
+             access_keys=["2026-08-01T00:00:00"]),  # service user: no console, so no MFA test
+    DemoUser("backup-agent", "2024-02-01T12:00:00", [], console=False, mfa=False, last_sign_in=None,
+             access_keys=["2026-07-15T00:00:00"]),
+]
+
+ROLES: list[dict[str, Any]] = [
+    {"name": "BreakGlassAdmin", "created": "2024-02-01T11:00:00", "attached": [ADMIN_POLICY], "inline": None},
+    {"name": "OrganizationAccountAccessRole", "created": "2024-01-15T09:00:00", "attached": [ADMIN_POLICY],
+     "inline": None},
+    {"name": "ci-deploy-role", "created": "2024-02-01T12:00:00", "attached": ["EngineerAccess"], "inline": None},
+    {"name": "legacy-automation", "created": "2023-11-20T09:00:00", "attached": [], "inline": FULL_ADMIN_INLINE,
+     "deviation": ("CC6.1-ADMIN", "inline policy allows every action on every resource; role not approved")},
+]
+
+PASSWORD_POLICY = {
+    "MinimumPasswordLength": 8,  # deviation: the standard asks for 14
+    "RequireSymbols": True,
+    "RequireNumbers": True,
+    "RequireUppercaseCharacters": True,
+    "RequireLowercaseCharacters": True,
+    "MaxPasswordAge": 90,
+    "PasswordReusePrevention": 24,
+    "AllowUsersToChangePassword": True,
+}
+ROOT = {"mfa": True, "access_key_active": True, "access_key_created": "2023-06-01T08:00:00"}
+
+
+def demo_truth() -> list[dict[str, str]]:
+    """Every deviation the demo seeds, as the reports must find them: (test, resource, why)."""
+    acct = DEMO_ACCOUNT_ID
+    truth = [{"test": test, "resource": f"{acct}:{u.name}", "why": why} for u in USERS for test, why in u.deviations]
+    truth += [{"test": r["deviation"][0], "resource": f"{acct}:{r['name']}", "why": r["deviation"][1]}
+              for r in ROLES if "deviation" in r]
+    if not ROOT["mfa"]:
+        truth.append({"test": "CC6.1-ROOT", "resource": f"{acct}:root", "why": "root has no MFA"})
+    if ROOT["access_key_active"]:
+        truth.append({"test": "CC6.1-ROOT", "resource": f"{acct}:root", "why": "root access key active"})
+    truth.append({"test": "CC6.1-PASSWORD-POLICY", "resource": f"{acct}:MinimumPasswordLength",
+                  "why": "minimum length 8, standard 14"})
+    return sorted(truth, key=lambda d: (d["test"], d["resource"]))
+
+
+def _install_root_row() -> None:
+    """moto's credential report lacks the ``<root_account>`` row real AWS always has: add it.
+
+    Built from moto's account summary state (AccountMFAEnabled / AccountAccessKeysPresent),
+    which the demo sets, so the emulator stays consistent with GetAccountSummary.
+    """
+    from moto.iam import models
+
+    if getattr(models.IAMBackend.get_credential_report, "_auditbook_root", False):
+        return
+    original = models.IAMBackend.get_credential_report
+
+    def get_credential_report(self: Any) -> str:
+        report = original(self)
+        header, _, rows = report.partition("\n")
+        summary = self.account_summary
+        key_active = "true" if summary._account_access_keys_present else "false"
+        key_rotated = getattr(self, "_auditbook_root_key_created", "N/A")
+        created = getattr(self, "_auditbook_root_created", "2023-01-01T00:00:00+00:00")
+        root = [
+            "<root_account>", f"arn:aws:iam::{self.account_id}:root", created, "not_supported",
+            getattr(self, "_auditbook_root_last_used", "no_information"), "not_supported", "not_supported",
+            "true" if summary._account_mfa_enabled else "false",
+            key_active, key_rotated if key_active == "true" else "N/A", "N/A", "N/A", "N/A",
+            "false", "N/A", "N/A", "N/A", "N/A", "false", "N/A", "false", "N/A",
+        ]
+        assert len(root) == ROOT_ROW_FIELDS
+        return f"{header}\n{','.join(root)}\n{rows}"
+
+    get_credential_report._auditbook_root = True  # type: ignore[attr-defined]
+    models.IAMBackend.get_credential_report = get_credential_report  # type: ignore[method-assign]
+
+
+def seed_iam(endpoint: str) -> None:
+    """Create the demo account's IAM history through the real API, backdated."""
+    from moto.iam.models import iam_backends
+
+    _install_root_row()
+    iam = boto3.client("iam", endpoint_url=endpoint, region_name=DEMO_REGION,
+                       aws_access_key_id="demo", aws_secret_access_key="demo")
+    backend = iam_backends[DEMO_ACCOUNT_ID]["global"]
+    with freeze_time(_t("2024-01-10T09:00:00")) as clock:
+        arn = iam.create_policy(PolicyName="EngineerAccess", PolicyDocument=json.dumps(ENGINEER_POLICY))["Policy"]["Arn"]
+        policy_arn = {"EngineerAccess": arn}
+        for group, policies in GROUPS.items():
+            iam.create_group(GroupName=group)
+            for pol in policies:
+                iam.attach_group_policy(GroupName=group, PolicyArn=policy_arn.get(pol, pol))
+        iam.update_account_password_policy(**{k: v for k, v in PASSWORD_POLICY.items()})
+        for role in sorted(ROLES, key=lambda r: r["created"]):
+            clock.move_to(_t(role["created"]))
+            iam.create_role(RoleName=role["name"], AssumeRolePolicyDocument=json.dumps(TRUST_ACCOUNT))
+            for pol in role["attached"]:
+                iam.attach_role_policy(RoleName=role["name"], PolicyArn=policy_arn.get(pol, pol))
+            if role["inline"]:
+                iam.put_role_policy(RoleName=role["name"], PolicyName="legacy-full-access",
+                                    PolicyDocument=json.dumps(role["inline"]))
+        for user in sorted(USERS, key=lambda u: u.created):
+            clock.move_to(_t(user.created))
+            iam.create_user(UserName=user.name)
+            for group in user.groups:
+                iam.add_user_to_group(GroupName=group, UserName=user.name)
+            for pol in user.attached:
+                iam.attach_user_policy(UserName=user.name, PolicyArn=pol)
+            if user.console:
+                iam.create_login_profile(UserName=user.name, Password="Demo-Password-Not-A-Secret-1!")
+            if user.mfa:
+                serial = iam.create_virtual_mfa_device(VirtualMFADeviceName=user.name)["VirtualMFADevice"]["SerialNumber"]
+                iam.enable_mfa_device(UserName=user.name, SerialNumber=serial,
+                                      AuthenticationCode1="123456", AuthenticationCode2="654321")
+            for created in user.access_keys:
+                clock.move_to(_t(created))
+                iam.create_access_key(UserName=user.name)
+            if user.last_sign_in:
+                backend.users[user.name].password_last_used = _t(user.last_sign_in)
+    backend.account_summary._account_mfa_enabled = 1 if ROOT["mfa"] else 0
+    backend.account_summary._account_access_keys_present = 1 if ROOT["access_key_active"] else 0
+    backend._auditbook_root_key_created = f"{ROOT['access_key_created']}+00:00"
+
+
+class DemoAws:
+    """An in-process moto server on 127.0.0.1 with a port chosen at start."""
+
+    def __init__(self) -> None:
+        # AWS managed policies (AdministratorAccess...) exist only when moto loads them at start.
+        os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        from moto.server import ThreadedMotoServer
+
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self.endpoint = ""
+
+    def start(self) -> DemoAws:
+        self._server.start()
+        host, port = self._server.get_host_and_port()
+        self.endpoint = f"http://{host}:{port}"
+        requests.post(f"{self.endpoint}/moto-api/reset", timeout=10).raise_for_status()
+        seed_iam(self.endpoint)
+        return self
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    @property
+    def env(self) -> dict[str, str]:
+        """How a collector (or a user's shell) is pointed at the demo account: standard variables only."""
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_ACCESS_KEY_ID": "demo",
+            "AWS_SECRET_ACCESS_KEY": "demo",
+            "AWS_DEFAULT_REGION": DEMO_REGION,
+            "AWS_EC2_METADATA_DISABLED": "true",
+        }
+
+
+@contextmanager
+def patched_environ(values: dict[str, str]) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old

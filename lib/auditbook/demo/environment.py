@@ -1,0 +1,39 @@
+"""The embedded demo: emulators for the demo company, reached through standard variables only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from auditbook.demo.aws import DemoAws, patched_environ
+from auditbook.runinfo import REPO_ROOT
+
+DEMO_PARAMS = REPO_ROOT / "params" / "demo.yaml"
+DEMO_PERIOD = "2026-Q3"
+
+
+class DemoEnvironment:
+    """Starts the emulators and seeds the demo company; ``env`` is how anything reaches them."""
+
+    def __init__(self) -> None:
+        self.aws = DemoAws()
+        self._patch: Any = None
+
+    @property
+    def env(self) -> dict[str, str]:
+        return dict(self.aws.env)
+
+    def __enter__(self) -> DemoEnvironment:
+        self.aws.start()
+        self._patch = patched_environ(self.env)
+        self._patch.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._patch is not None:
+            self._patch.__exit__(None, None, None)
+        self.aws.stop()
+
+
+def truth_files() -> list[Path]:
+    return sorted((Path(__file__).parent / "truth").glob("*.yaml"))

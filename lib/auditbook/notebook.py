@@ -1,0 +1,244 @@
+"""What a criterion notebook calls: one object that collects, tests, shows and records.
+
+Notebooks stay thin: ``run = start(...)`` in the first code cell, then ``run.collect`` for each
+population, ``run.test`` for each control test and ``run.finish()`` at the end. Collection
+failures never stop the notebook: they make the tests that need the evidence ``ERROR``.
+The record of the criterion is ``results/<criterion>.json`` in the run folder, read by the runner.
+"""
+
+from __future__ import annotations
+
+import json
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from auditbook import params as params_mod
+from auditbook import runinfo
+from auditbook.criteria import CRITERIA
+from auditbook.period import Period, parse_period
+from auditbook.provenance import CollectionError, Population, Provenance, RawStore, iso, utc_now
+from auditbook.report import display
+from auditbook.results import RESULTS_SCHEMA_VERSION, ControlTest, Status, TestResult, errored, not_applicable, worst
+from auditbook.sampling import Sample, draw, sample_size
+from auditbook.sources.aws.session import AwsAccount, open_account
+
+SCRATCH_ROOT = runinfo.REPO_ROOT / "outputs" / "scratch"
+CSV_DATE_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+@dataclass
+class CriterionRun:
+    criterion: str
+    period: Period
+    params: dict[str, Any]
+    run_dir: Path
+    run: dict[str, Any]
+    populations: dict[str, Population] = field(default_factory=dict)
+    collection_errors: dict[str, str] = field(default_factory=dict)
+    results: list[TestResult] = field(default_factory=list)
+    samples: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """This criterion's params (thresholds), defaults filled."""
+        return self.params.get("criteria", {}).get(self.criterion, {})
+
+    @property
+    def out_of_scope(self) -> str | None:
+        return self.settings.get("not_applicable")
+
+    @cached_property
+    def raw(self) -> RawStore:
+        return RawStore(self.run_dir / "raw")
+
+    @cached_property
+    def aws_accounts(self) -> list[AwsAccount]:
+        aws = self.params.get("scope", {}).get("aws")
+        if not aws:
+            raise CollectionError("params scope.aws is not set: no AWS account to collect from")
+        return [open_account(spec, aws["regions"][0]) for spec in aws["accounts"]]
+
+    # -- report -------------------------------------------------------------------------
+    def header(self) -> None:
+        crit = CRITERIA[self.criterion]
+        display.header(f"{self.criterion} {crit.title}", {
+            "Organization": self.params["organization"],
+            "Period": self.period.describe(),
+            "Run id": self.run["run_id"],
+            "Environment": self.params.get("environment", ""),
+            "Generated at (UTC)": self.run["generated_at"],
+            "auditbook version": self.run["versions"].get("auditbook"),
+            "Notebook commit": self.run["git_commit"],
+            "Params digest (sha256)": self.run["params_digest"],
+            "Parameters": json.dumps({"criterion": self.criterion, "period": self.period.label,
+                                      "params_file": self.run.get("params_file", "")}),
+        })
+        if self.out_of_scope:
+            display.show(f"<p class='ab-cause'><b>Not applicable:</b> {display._esc(self.out_of_scope)}</p>")
+
+    # -- evidence ---------------------------------------------------------------------
+    def collect(self, name: str, collector: Callable[..., Population], *args: Any) -> Population | None:
+        """Run one collector; on failure record the cause and return None (tests become ERROR)."""
+        if self.out_of_scope:
+            return None
+        try:
+            pop = collector(*args)
+        except CollectionError as exc:
+            return self._collection_failed(name, str(exc))
+        except Exception as exc:  # an unexpected failure is incomplete evidence too, never a pass
+            return self._collection_failed(name, f"{type(exc).__name__}: {exc}",
+                                           traceback.format_exc(limit=3))
+        return self._keep(pop)
+
+    def collect_aws(self, name: str, collector: Callable[[AwsAccount, RawStore], Population]) -> Population | None:
+        """Collect from every AWS account in scope into one population with an account column."""
+        def across_accounts() -> Population:
+            parts = [collector(account, self.raw) for account in self.aws_accounts]
+            return combine(name, parts)
+        return self.collect(name, across_accounts)
+
+    def _collection_failed(self, name: str, cause: str, detail: str | None = None) -> None:
+        self.collection_errors[name] = cause
+        display.collection_error(name, cause)
+        return None
+
+    def _keep(self, pop: Population) -> Population:
+        self.populations[pop.name] = pop
+        path = self.run_dir / "populations" / f"{pop.name}.csv"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pop.frame.to_csv(path, index=False, date_format=CSV_DATE_FORMAT)
+        display.provenance(pop, f"populations/{pop.name}.csv")
+        return pop
+
+    # -- tests ------------------------------------------------------------------------
+    def test(self, test: ControlTest, control: Callable[..., TestResult], *args: Any,
+             sample_keys: list[str] | None = None, **kwargs: Any) -> TestResult:
+        """Run one control test over collected populations, fail closed, show and record it."""
+        if self.out_of_scope:
+            result = not_applicable(test, self.out_of_scope)
+        elif missing := [a for a in args if a is None or (isinstance(a, Population) and a.name in self.collection_errors)]:
+            result = errored(test, self._missing_cause(test, len(missing)))
+        else:
+            frames = [a.frame if isinstance(a, Population) else a for a in args]
+            try:
+                result = control(*frames, **kwargs)
+            except Exception as exc:
+                result = errored(test, f"the test could not be evaluated: {type(exc).__name__}: {exc}")
+        sample = self._sample(result, sample_keys or [])
+        self.results.append(result)
+        display.test_result(result, sample, self.samples.get(test.test_id, {}).get("file"))
+        return result
+
+    def _missing_cause(self, test: ControlTest, count: int) -> str:
+        causes = "; ".join(f"{n}: {c}" for n, c in self.collection_errors.items())
+        return f"evidence for {test.population} could not be collected ({causes or 'not collected'})"
+
+    def _sample(self, result: TestResult, keys: list[str]) -> Sample | None:
+        if result.status not in (Status.PASS, Status.FAIL) or result.tested.empty:
+            return None
+        sampling = self.params["sampling"]
+        size = sample_size(sampling["sizes"], result.test.frequency, len(result.tested))
+        sample = draw(result.tested, [k for k in keys if k in result.tested], size, sampling["seed"],
+                      result.test.test_id)
+        rel = f"samples/{result.test.test_id}.csv"
+        path = self.run_dir / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        sample.frame.to_csv(path, index=False, date_format=CSV_DATE_FORMAT)
+        self.samples[result.test.test_id] = {"file": rel, "size": sample.size, "seed": sample.seed,
+                                             "method": sample.method, "population_size": sample.population_size}
+        return sample
+
+    # -- record -----------------------------------------------------------------------
+    @property
+    def status(self) -> Status:
+        return worst(r.status for r in self.results)
+
+    def finish(self) -> dict[str, Any]:
+        record = {
+            "schema_version": RESULTS_SCHEMA_VERSION,
+            "criterion": self.criterion,
+            "title": CRITERIA[self.criterion].title,
+            "status": str(self.status),
+            "period": self.period.to_dict(),
+            "run_id": self.run["run_id"],
+            "tests": [dict(r.to_dict(), sample=self.samples.get(r.test.test_id)) for r in self.results],
+            "deviations": [
+                dict(criterion=self.criterion, test_id=r.test.test_id, **_plain(row))
+                for r in self.results for row in r.deviations.to_dict("records")
+            ],
+            "populations": {n: dict(p.provenance.to_dict(), csv=f"populations/{n}.csv")
+                            for n, p in self.populations.items()},
+            "collection_errors": self.collection_errors,
+        }
+        path = self.run_dir / "results" / f"{self.criterion}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(record, indent=1, default=str))
+        display.summary(self.criterion, self.status, self.results)
+        return record
+
+
+def _plain(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: (iso(v.to_pydatetime()) if isinstance(v, pd.Timestamp) else (None if _isna(v) else v))
+            for k, v in row.items()}
+
+
+def _isna(value: Any) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def combine(name: str, parts: list[Population]) -> Population:
+    """One population from the same collector run in several accounts or orgs."""
+    if len(parts) == 1:
+        return Population(name, parts[0].frame, parts[0].provenance)
+    first = parts[0].provenance
+    prov = Provenance(
+        system=first.system, endpoint=first.endpoint,
+        scope="; ".join(p.provenance.scope for p in parts),
+        caller="; ".join(sorted({p.provenance.caller for p in parts})),
+        collected_at=first.collected_at,
+        operations=[o for p in parts for o in p.provenance.operations],
+        raw_files=[r for p in parts for r in p.provenance.raw_files],
+        notes=[n for p in parts for n in p.provenance.notes],
+    )
+    return Population(name, pd.concat([p.frame for p in parts], ignore_index=True), prov)
+
+
+def start(criterion: str, period: str, params_file: str, run_dir: str = "", run_id: str = "") -> CriterionRun:
+    """Open a criterion run. Without ``run_dir`` (an analyst in JupyterLab) a scratch folder is used."""
+    if criterion not in CRITERIA:
+        raise ValueError(f"unknown criterion {criterion!r}")
+    resolved = params_mod.load(params_file)
+    parsed = parse_period(period)
+    if run_dir:
+        folder = Path(run_dir)
+        run = json.loads((folder / "run.json").read_text())
+    else:
+        now = utc_now()
+        run_id = run_id or runinfo.new_run_id(now)
+        folder = SCRATCH_ROOT / f"{criterion}-{run_id}"
+        folder.mkdir(parents=True, exist_ok=True)
+        run = describe_run(run_id, now, parsed, resolved, params_file)
+    return CriterionRun(criterion, parsed, resolved, folder, run)
+
+
+def describe_run(run_id: str, now: datetime, period: Period, resolved: dict[str, Any],
+                 params_file: str) -> dict[str, Any]:
+    return {
+        "run_id": run_id,
+        "generated_at": iso(now.astimezone(UTC)),
+        "period": period.to_dict(),
+        "params_file": str(params_file),
+        "params_digest": params_mod.digest(resolved),
+        "git_commit": runinfo.git_commit(),
+        "versions": runinfo.package_versions(),
+    }

@@ -1,0 +1,93 @@
+"""Run parameters: one YAML file, validated against a JSON Schema before anything runs.
+
+The schema (``schemas/params.schema.json``) is the single place that says which keys exist,
+their types and their defaults; ``params/example.yaml`` documents each of them.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+
+class ParamsError(ValueError):
+    """Bad parameters: the message is one line naming the file and the key."""
+
+
+@cache
+def schema() -> dict[str, Any]:
+    return json.loads(resources.files("auditbook").joinpath("schemas/params.schema.json").read_text())
+
+
+def _key_path(error: jsonschema.ValidationError) -> str:
+    path = ".".join(str(p) for p in error.absolute_path)
+    return path or "(top level)"
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    if error.validator == "additionalProperties":
+        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        where = _key_path(error)
+        keys = ", ".join(extra)
+        prefix = "" if where == "(top level)" else f"{where}."
+        return f"unknown key {prefix}{keys}"
+    if error.validator == "required":
+        return f"{_key_path(error)}: {error.message}"
+    return f"{_key_path(error)}: {error.message}"
+
+
+def _fill_defaults(instance: Any, node: dict[str, Any]) -> None:
+    """Apply the schema's ``default`` values in place, so defaults live in one place."""
+    if isinstance(instance, dict):
+        for key, sub in node.get("properties", {}).items():
+            if key not in instance and "default" in sub:
+                instance[key] = copy.deepcopy(sub["default"])
+            if key in instance:
+                _fill_defaults(instance[key], sub)
+    elif isinstance(instance, list) and isinstance(node.get("items"), dict):
+        for item in instance:
+            _fill_defaults(item, node["items"])
+
+
+def validate(data: Any, source: str = "params") -> dict[str, Any]:
+    """Validate and return the params with defaults filled; raise ParamsError naming the key."""
+    if not isinstance(data, dict):
+        raise ParamsError(f"{source}: expected a mapping of keys at the top level")
+    validator = jsonschema.Draft202012Validator(schema())
+    errors = sorted(validator.iter_errors(data), key=lambda e: (len(list(e.absolute_path)), str(e.path)))
+    if errors:
+        raise ParamsError(f"{source}: {_describe(errors[0])}")
+    resolved = copy.deepcopy(data)
+    _fill_defaults(resolved, schema())
+    return resolved
+
+
+def load(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ParamsError(f"{path}: no such params file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ParamsError(f"{path}: cannot read params file ({exc.__class__.__name__})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise ParamsError(f"{path}: invalid YAML{where}: {problem}") from None
+    return validate(data, str(path))
+
+
+def digest(params: dict[str, Any]) -> str:
+    """sha256 of the resolved params, canonical JSON: identifies the params in every report."""
+    return hashlib.sha256(json.dumps(params, sort_keys=True, separators=(",", ":")).encode()).hexdigest()

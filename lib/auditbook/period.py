@@ -1,0 +1,87 @@
+"""The review period: a closed-open UTC interval ``[start, end)``.
+
+Accepted forms: ``2026-Q3``, ``2026-07``, ``2026`` and ``2026-07-01..2026-09-30`` (both
+dates inclusive as a person writes them; stored as ``[2026-07-01, 2026-10-01)``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+
+class PeriodError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Period:
+    label: str
+    start: datetime
+    end: datetime
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days
+
+    @property
+    def last_day(self) -> date:
+        return (self.end - timedelta(days=1)).date()
+
+    @property
+    def slug(self) -> str:
+        """Folder-safe label: ``2026-Q3``, ``2026-07-01_2026-09-30``."""
+        return self.label.replace("..", "_")
+
+    def contains(self, ts: datetime) -> bool:
+        return self.start <= ts < self.end
+
+    def describe(self) -> str:
+        return f"{self.label}: {self.start:%Y-%m-%d} 00:00 UTC to {self.end:%Y-%m-%d} 00:00 UTC (closed-open)"
+
+    def to_dict(self) -> dict[str, str]:
+        return {"label": self.label, "start": self.start.isoformat(), "end": self.end.isoformat()}
+
+
+def _utc(d: date) -> datetime:
+    return datetime(d.year, d.month, d.day, tzinfo=UTC)
+
+
+def _month_start(year: int, month: int) -> date:
+    return date(year + (month - 1) // 12, (month - 1) % 12 + 1, 1)
+
+
+def parse_period(text: str) -> Period:
+    """Parse a period; raise :class:`PeriodError` with a message naming the problem."""
+    raw = str(text).strip()
+    try:
+        if m := re.fullmatch(r"(\d{4})-Q([1-4])", raw, re.IGNORECASE):
+            year, quarter = int(m[1]), int(m[2])
+            start = date(year, 3 * quarter - 2, 1)
+            return Period(f"{year}-Q{quarter}", _utc(start), _utc(_month_start(year, 3 * quarter + 1)))
+        if m := re.fullmatch(r"(\d{4})-(\d{2})", raw):
+            year, month = int(m[1]), int(m[2])
+            start = date(year, month, 1)
+            return Period(raw, _utc(start), _utc(_month_start(year, month + 1)))
+        if re.fullmatch(r"\d{4}", raw):
+            year = int(raw)
+            return Period(raw, _utc(date(year, 1, 1)), _utc(date(year + 1, 1, 1)))
+        if m := re.fullmatch(r"(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})", raw):
+            first, last = date.fromisoformat(m[1]), date.fromisoformat(m[2])
+            if last < first:
+                raise PeriodError(f"period {raw!r}: end {last} is before start {first}")
+            return Period(raw, _utc(first), _utc(last + timedelta(days=1)))
+    except ValueError as exc:
+        if isinstance(exc, PeriodError):
+            raise
+        raise PeriodError(f"period {raw!r}: {exc}") from None
+    raise PeriodError(
+        f"period {raw!r} is not one of YYYY-Qn, YYYY-MM, YYYY or YYYY-MM-DD..YYYY-MM-DD"
+    )
+
+
+def assert_period_closed(period: Period, now: datetime) -> None:
+    """A Type II period is tested after it ends; a period still running is refused."""
+    if period.end > now:
+        raise PeriodError(f"period {period.label} has not ended yet (ends {period.end:%Y-%m-%d})")

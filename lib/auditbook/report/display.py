@@ -1,0 +1,150 @@
+"""Presentation shared by every notebook: header, status banners, tables, provenance, charts.
+
+All output is HTML (plus matplotlib figures), so JupyterLab, the exported HTML and the PDF
+look the same. The stylesheet travels in the header's output cell.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from importlib import resources
+from typing import Any
+
+import matplotlib.pyplot as plt
+import pandas as pd
+from IPython.display import HTML, display
+
+from auditbook.provenance import Population
+from auditbook.results import Status, TestResult
+from auditbook.sampling import Sample
+
+PDF_ROWS = 25  # rows of a table shown in the report; the complete table is in the package CSV
+STATUS_COLOURS = {Status.PASS: "#1b7f3b", Status.FAIL: "#b3261e", Status.ERROR: "#7a4b00",
+                  Status.NOT_APPLICABLE: "#5f6368"}
+
+
+def stylesheet() -> str:
+    return resources.files("auditbook.report").joinpath("report.css").read_text()
+
+
+def _esc(value: Any) -> str:
+    return html.escape("" if value is None else str(value))
+
+
+def show(markup: str) -> None:
+    display(HTML(markup))
+
+
+def key_values(pairs: dict[str, Any], css: str = "kv") -> str:
+    rows = "".join(f"<tr><th>{_esc(k)}</th><td>{_esc(v)}</td></tr>" for k, v in pairs.items())
+    return f'<table class="{css}">{rows}</table>'
+
+
+def header(title: str, facts: dict[str, Any]) -> None:
+    show(f"<style>{stylesheet()}</style><div class='ab-header'><h1>{_esc(title)}</h1>{key_values(facts)}</div>")
+
+
+def badge(status: Status) -> str:
+    return f"<span class='ab-badge' style='background:{STATUS_COLOURS[status]}'>{_esc(status)}</span>"
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, pd.Timestamp):
+        return "" if pd.isna(value) else value.strftime("%Y-%m-%d %H:%M")
+    if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NaT:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    text = str(value)
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+def table(frame: pd.DataFrame, columns: list[str] | None = None, max_rows: int = PDF_ROWS,
+          csv_name: str | None = None) -> str:
+    """An HTML table of at most ``max_rows`` rows, saying where the complete table is."""
+    if columns:
+        frame = frame[[c for c in columns if c in frame.columns]]
+    if frame.empty:
+        return "<p class='ab-empty'>(no rows)</p>"
+    head = "".join(f"<th>{_esc(c)}</th>" for c in frame.columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{_esc(_cell(v))}</td>" for v in row) + "</tr>"
+        for row in frame.head(max_rows).itertuples(index=False)
+    )
+    more = ""
+    if len(frame) > max_rows:
+        where = f" in <code>{_esc(csv_name)}</code>" if csv_name else ""
+        more = f"<p class='ab-more'>First {max_rows} of {len(frame)} rows; all rows{where}.</p>"
+    return f"<table class='ab-table'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{more}"
+
+
+def test_result(result: TestResult, sample: Sample | None = None, sample_file: str | None = None) -> None:
+    """Status banner, n of N, threshold, the deviation rows, and the sample drawn."""
+    t = result.test
+    parts = [f"<div class='ab-test'><h3>{badge(result.status)} {_esc(t.test_id)} — {_esc(t.title)}</h3>",
+             f"<p class='ab-desc'>{_esc(t.description)}</p>"]
+    if result.status in (Status.ERROR, Status.NOT_APPLICABLE):
+        label = "Evidence incomplete" if result.status is Status.ERROR else "Not applicable"
+        parts.append(f"<p class='ab-cause'><b>{label}:</b> {_esc(result.cause)}</p>")
+    else:
+        parts.append(f"<p class='ab-count'><b>{result.deviation_count} of {result.population_size}</b> "
+                     f"{_esc(t.population)} rows deviate.</p>")
+    if result.threshold:
+        parts.append(key_values({"Threshold " + k: _json(v) for k, v in result.threshold.items()}, "kv small"))
+    if result.deviation_count:
+        parts.append("<h4>Deviations</h4>" + table(result.deviations, max_rows=10_000))
+    for note in result.notes:
+        parts.append(f"<p class='ab-note'>{_esc(note)}</p>")
+    if sample is not None and sample.size:
+        parts.append(f"<h4>Sample for re-performance ({sample.size} of {sample.population_size})</h4>"
+                     f"<p class='ab-note'>Seed {sample.seed}; {_esc(sample.method)}.</p>")
+        parts.append(table(sample.frame, max_rows=PDF_ROWS, csv_name=sample_file))
+    parts.append("</div>")
+    show("".join(parts))
+
+
+def _json(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def provenance(pop: Population, csv_name: str) -> None:
+    p = pop.provenance
+    ops = "; ".join(
+        f"{o.operation}{' ' + json.dumps(o.parameters) if o.parameters else ''} "
+        f"({o.pages} page{'s' if o.pages != 1 else ''}, {o.records} records)"
+        for o in p.operations
+    )
+    facts = {
+        "Population": f"{pop.name} — {p.record_count} rows (complete table: {csv_name})",
+        "System": p.system, "Endpoint": p.endpoint, "Scope": p.scope, "Caller identity": p.caller,
+        "Collected at (UTC)": p.collected_at, "Operations": ops,
+    }
+    for i, raw in enumerate(p.raw_files, 1):
+        facts[f"Raw evidence {i}"] = f"{raw['path']} sha256 {raw['sha256']}"
+    for i, note in enumerate(p.notes, 1):
+        facts[f"Note {i}"] = note
+    show(f"<div class='ab-prov'><h4>Provenance</h4>{key_values(facts, 'kv small')}</div>")
+
+
+def collection_error(name: str, cause: str) -> None:
+    show(f"<div class='ab-test'><h3>{badge(Status.ERROR)} Population {_esc(name)} could not be collected</h3>"
+         f"<p class='ab-cause'>{_esc(cause)}</p><p>Every test that needs it is ERROR.</p></div>")
+
+
+def summary(criterion: str, status: Status, results: list[TestResult]) -> None:
+    rows = "".join(
+        f"<tr><td>{_esc(r.test.test_id)}</td><td>{_esc(r.test.title)}</td><td>{badge(r.status)}</td>"
+        f"<td>{'' if r.status in (Status.ERROR, Status.NOT_APPLICABLE) else r.deviation_count}</td>"
+        f"<td>{'' if r.status in (Status.ERROR, Status.NOT_APPLICABLE) else r.population_size}</td></tr>"
+        for r in results
+    )
+    show(f"<div class='ab-summary'><h2>{_esc(criterion)} result: {badge(status)}</h2>"
+         f"<table class='ab-table'><thead><tr><th>Test</th><th>Title</th><th>Status</th><th>Deviations</th>"
+         f"<th>Population</th></tr></thead><tbody>{rows}</tbody></table></div>")
+
+
+def figure(width: float = 7.0, height: float = 2.6) -> tuple[plt.Figure, plt.Axes]:
+    fig, ax = plt.subplots(figsize=(width, height), dpi=110)
+    ax.spines[["top", "right"]].set_visible(False)
+    return fig, ax
