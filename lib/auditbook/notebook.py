@@ -9,7 +9,6 @@ The record of the criterion is ``results/<criterion>.json`` in the run folder, r
 from __future__ import annotations
 
 import json
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -93,8 +92,7 @@ class CriterionRun:
         except CollectionError as exc:
             return self._collection_failed(name, str(exc))
         except Exception as exc:  # an unexpected failure is incomplete evidence too, never a pass
-            return self._collection_failed(name, f"{type(exc).__name__}: {exc}",
-                                           traceback.format_exc(limit=3))
+            return self._collection_failed(name, f"{type(exc).__name__}: {exc}")
         return self._keep(pop)
 
     def collect_aws(self, name: str, collector: Callable[[AwsAccount, RawStore], Population]) -> Population | None:
@@ -104,7 +102,7 @@ class CriterionRun:
             return combine(name, parts)
         return self.collect(name, across_accounts)
 
-    def _collection_failed(self, name: str, cause: str, detail: str | None = None) -> None:
+    def _collection_failed(self, name: str, cause: str) -> None:
         self.collection_errors[name] = cause
         display.collection_error(name, cause)
         return None
@@ -119,12 +117,17 @@ class CriterionRun:
 
     # -- tests ------------------------------------------------------------------------
     def test(self, test: ControlTest, control: Callable[..., TestResult], *args: Any,
-             sample_keys: list[str] | None = None, **kwargs: Any) -> TestResult:
-        """Run one control test over collected populations, fail closed, show and record it."""
+             sample_keys: list[str] | None = None, sample_columns: list[str] | None = None,
+             **kwargs: Any) -> TestResult:
+        """Run one control test over collected populations, fail closed, show and record it.
+
+        ``sample_keys`` order the population before the sample is drawn; ``sample_columns`` are
+        the columns shown in the report (the sample CSV has them all).
+        """
         if self.out_of_scope:
             result = not_applicable(test, self.out_of_scope)
-        elif missing := [a for a in args if a is None or (isinstance(a, Population) and a.name in self.collection_errors)]:
-            result = errored(test, self._missing_cause(test, len(missing)))
+        elif any(a is None or (isinstance(a, Population) and a.name in self.collection_errors) for a in args):
+            result = errored(test, self._missing_cause(test))
         else:
             frames = [a.frame if isinstance(a, Population) else a for a in args]
             try:
@@ -133,10 +136,11 @@ class CriterionRun:
                 result = errored(test, f"the test could not be evaluated: {type(exc).__name__}: {exc}")
         sample = self._sample(result, sample_keys or [])
         self.results.append(result)
-        display.test_result(result, sample, self.samples.get(test.test_id, {}).get("file"))
+        shown = ["population_row", *(sample_keys or []), *(sample_columns or [])]
+        display.test_result(result, sample, self.samples.get(test.test_id, {}).get("file"), shown)
         return result
 
-    def _missing_cause(self, test: ControlTest, count: int) -> str:
+    def _missing_cause(self, test: ControlTest) -> str:
         causes = "; ".join(f"{n}: {c}" for n, c in self.collection_errors.items())
         return f"evidence for {test.population} could not be collected ({causes or 'not collected'})"
 

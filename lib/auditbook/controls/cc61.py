@@ -53,8 +53,8 @@ def console_users(report: pd.DataFrame) -> pd.DataFrame:
 def mfa_for_console_users(report: pd.DataFrame) -> TestResult:
     users = console_users(report)
     deviations = [
-        {"resource_type": "iam_user", "resource_id": _iam_user_id(u), "detail": "console password enabled, no MFA device",
-         "arn": u["arn"]}
+        {"resource_type": "iam_user", "resource_id": _iam_user_id(u),
+         "detail": "console password enabled, no MFA device"}
         for _, u in users[~users["mfa_active"]].iterrows()
     ]
     return evaluate(MFA, users, deviations, {"mfa_required": True})
@@ -119,15 +119,24 @@ def admin_grants(entitlements: pd.DataFrame, admin_policy_arns: list[str]) -> pd
 
 def admin_only_through_approved_paths(entitlements: pd.DataFrame, admin_policy_arns: list[str],
                                       approved_groups: list[str], approved_roles: list[str]) -> TestResult:
-    principals = entitlements.drop_duplicates(["account_id", "principal_type", "principal"])
+    """Population: one row per principal, with every policy it holds and how."""
+    keys = ["account_id", "principal_type", "principal"]
     grants = admin_grants(entitlements, admin_policy_arns)
     approved_via = {f"group:{g}" for g in approved_groups}
     unapproved = grants[
         ((grants["principal_type"] == "user") & ~grants["via"].isin(approved_via))
         | ((grants["principal_type"] == "role") & ~grants["principal"].isin(approved_roles))
     ]
+    principals = (
+        entitlements.assign(policy=[f"{r.policy_name} ({r.via})" if r.policy_name else ""
+                                    for r in entitlements.itertuples()])
+        .groupby(keys, sort=True)["policy"].agg(lambda s: "; ".join(p for p in s if p)).rename("policies")
+        .reset_index()
+    )
+    admins = grants.groupby(keys)["via"].agg(lambda s: "; ".join(sorted(set(s)))).rename("admin_via")
+    principals = principals.merge(admins, how="left", left_on=keys, right_index=True).fillna({"admin_via": ""})
     deviations = []
-    for (account, ptype, name), rows in unapproved.groupby(["account_id", "principal_type", "principal"], sort=True):
+    for (account, ptype, name), rows in unapproved.groupby(keys, sort=True):
         paths = "; ".join(f"{r.policy_name} ({r.policy_type}, {r.via})" for r in rows.itertuples())
         deviations.append({"resource_type": f"iam_{ptype}", "resource_id": f"{account}:{name}",
                            "detail": f"admin access outside approved paths: {paths}"})

@@ -26,8 +26,8 @@ def mfa_coverage(console_users: pd.DataFrame) -> None:
         ax.text(row["total"] + 0.2, i, f"{row['with_mfa']}/{row['total']} with MFA", va="center", fontsize=8)
     ax.set_xlabel("console users")
     ax.set_title("MFA coverage of console users", fontsize=10)
-    ax.legend(fontsize=8, frameon=False, loc="lower right")
     ax.set_xlim(0, counts["total"].max() * 1.35)
+    ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     plt.show()
 
 

@@ -79,7 +79,8 @@ def table(frame: pd.DataFrame, columns: list[str] | None = None, max_rows: int =
     return f"<table class='ab-table'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{more}"
 
 
-def test_result(result: TestResult, sample: Sample | None = None, sample_file: str | None = None) -> None:
+def test_result(result: TestResult, sample: Sample | None = None, sample_file: str | None = None,
+                sample_columns: list[str] | None = None) -> None:
     """Status banner, n of N, threshold, the deviation rows, and the sample drawn."""
     t = result.test
     parts = [f"<div class='ab-test'><h3>{badge(result.status)} {_esc(t.test_id)} — {_esc(t.title)}</h3>",
@@ -99,7 +100,7 @@ def test_result(result: TestResult, sample: Sample | None = None, sample_file: s
     if sample is not None and sample.size:
         parts.append(f"<h4>Sample for re-performance ({sample.size} of {sample.population_size})</h4>"
                      f"<p class='ab-note'>Seed {sample.seed}; {_esc(sample.method)}.</p>")
-        parts.append(table(sample.frame, max_rows=PDF_ROWS, csv_name=sample_file))
+        parts.append(table(sample.frame, columns=sample_columns, max_rows=PDF_ROWS, csv_name=sample_file))
     parts.append("</div>")
     show("".join(parts))
 

@@ -22,6 +22,7 @@ body { font-family: "DejaVu Sans", sans-serif; font-size: 9.5pt; }
 img { max-width: 100%%; }
 h1, h2, h3 { page-break-after: avoid; }
 tr, img { page-break-inside: avoid; }
+table.ab-table td { overflow-wrap: anywhere; }
 """
 
 

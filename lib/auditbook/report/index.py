@@ -32,11 +32,11 @@ def render(results: dict[str, Any]) -> str:
                 f"<td>{t['population_size'] if tested else ''}</td><td>{sample}</td><td>{_badge(t['status'])}</td>"
                 f"<td>{outcome}</td></tr>"
             )
+    period = results["period"]
     facts = {
         "Organization": results["organization"],
         "Environment": results.get("environment") or "",
-        "Period": f"{results['period']['label']} ({results['period']['start'][:10]} to {results['period']['end'][:10]}, "
-                  "closed-open, UTC)",
+        "Period": f"{period['label']} ({period['start'][:10]} to {period['end'][:10]}, closed-open, UTC)",
         "Run id": results["run_id"],
         "Generated at (UTC)": results["generated_at"],
         "Notebook commit": results["git_commit"],

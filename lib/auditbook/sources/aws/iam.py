@@ -89,7 +89,8 @@ def collect_credential_report(account: AwsAccount, raw: RawStore) -> Population:
     prov.raw_files.append(raw.save(f"aws/{account.account_id}/iam/credential-report.csv", content))
     frame = parse_credential_report(content)
     prov.add_operation("iam:GetCredentialReport", records=len(frame))
-    prov.notes.append(f"Credential report generated at {iso(report['GeneratedTime'])} (AWS regenerates it at most every 4 h).")
+    prov.notes.append(f"Credential report generated at {iso(report['GeneratedTime'])} "
+                      "(AWS regenerates it at most every 4 h).")
     if ROOT_USER not in set(frame["user"]):
         raise CollectionError("iam:GetCredentialReport: the report has no <root_account> row; root cannot be tested")
     frame.insert(0, "account_id", account.account_id)

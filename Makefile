@@ -1,0 +1,49 @@
+# auditbook: `make demo` runs the demo quarter, `make test` runs the tests. Both build .venv first.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+LABVENV := .venv-lab
+PERIOD  ?=
+PARAMS  ?= params/example.yaml
+OUT     ?= outputs
+
+.PHONY: setup demo test lint quarter lab verify bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml tools/ensure-system-packages.sh
+	@$(PY) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || \
+		{ echo "auditbook needs Python 3.11 or newer ($(PY) is older); set PY=python3.x"; exit 1; }
+	@sh tools/ensure-system-packages.sh
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[dev]"
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/auditbook demo $(if $(PERIOD),--period $(PERIOD)) --out $(OUT)
+
+quarter: $(STAMP)
+	@test -n "$(PERIOD)" || { echo "usage: make quarter PARAMS=params/x.yaml PERIOD=2026-Q3"; exit 2; }
+	$(BIN)/auditbook run --params $(PARAMS) --period $(PERIOD) --out $(OUT)
+
+verify: $(STAMP)
+	@test -n "$(RUN)" || { echo "usage: make verify RUN=outputs/<period>/<run-id>"; exit 2; }
+	$(BIN)/auditbook verify $(RUN)
+
+lint: $(STAMP)
+	$(BIN)/ruff check lib tests
+
+test: $(STAMP) lint
+	$(BIN)/pytest
+	$(BIN)/auditbook demo-env -- $(BIN)/pytest -p no:cacheprovider --nbval-lax notebooks
+
+# JupyterLab lives in its own environment: its server dependencies slow every papermill kernel start.
+lab: $(STAMP)
+	@test -x $(LABVENV)/bin/python || $(PY) -m venv $(LABVENV)
+	$(LABVENV)/bin/pip install --quiet --disable-pip-version-check -e ".[lab]"
+	$(BIN)/auditbook demo-env -- $(LABVENV)/bin/jupyter lab --notebook-dir=notebooks \
+		$(if $(filter 0,$(shell id -u)),--allow-root)
+
+clean:
+	rm -rf $(VENV) $(LABVENV) outputs/scratch

@@ -1,0 +1,100 @@
+"""The demo quarter end to end: the package finds exactly the seeded deviations and is sealed."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from collections import Counter
+
+import yaml
+from auditbook import locker
+from auditbook.cli import main
+from auditbook.demo.environment import truth_files
+from auditbook.results import Status
+from auditbook.schemas import validate_results
+
+
+def seeded(criteria: set[str]) -> Counter:
+    rows = [row for path in truth_files() for row in yaml.safe_load(path.read_text())]
+    return Counter((r["test"], r["resource"]) for r in rows if r["test"].split("-")[0] in criteria)
+
+
+def found(run_dir) -> Counter:
+    with open(run_dir / "exceptions.csv", newline="") as fh:
+        return Counter((r["test_id"], r["resource_id"]) for r in csv.DictReader(fh))
+
+
+def test_demo_finds_exactly_the_seeded_deviations(demo_run):
+    results = json.loads((demo_run.run_dir / "results.json").read_text())
+    criteria = {c["criterion"] for c in results["criteria"]}
+    assert "CC6.1" in criteria
+    expected, actual = seeded(criteria), found(demo_run.run_dir)
+    assert actual - expected == Counter(), "reported but not seeded"
+    assert expected - actual == Counter(), "seeded but not found"
+
+
+def test_no_test_errors_and_every_status_is_consistent(demo_run):
+    results = json.loads((demo_run.run_dir / "results.json").read_text())
+    validate_results(results)
+    for crit in results["criteria"]:
+        assert crit["status"] != "ERROR", crit
+        for t in crit["tests"]:
+            assert t["status"] == ("FAIL" if t["deviation_count"] else "PASS"), t
+            assert t["population_size"] > 0
+    assert demo_run.status is Status.FAIL
+
+
+def test_package_layout_and_seal(demo_run):
+    root = demo_run.run_dir
+    for rel in ["manifest.json", "results.json", "exceptions.csv", "run.json", "reports/index.html",
+                "reports/index.pdf", "reports/CC6.1.ipynb", "reports/CC6.1.html", "reports/CC6.1.pdf",
+                "populations/iam-credential-report.csv", "raw/aws/123456789012/iam/credential-report.csv",
+                "samples/CC6.1-MFA.csv"]:
+        assert (root / rel).is_file(), rel
+    assert (root / "reports" / "CC6.1.pdf").read_bytes().startswith(b"%PDF")
+    assert root.parent.name == "2026-Q3" and len(root.name) == 16 and root.name.endswith("Z")
+    assert not list(root.parent.glob(".staging-*")), "staging folder left behind"
+    manifest = json.loads((root / "manifest.json").read_text())
+    assert set(manifest["files"]) == set(locker.package_files(root))
+    assert manifest["params"]["organization"] == "Demo Fintech Inc."
+    assert locker.verify(root).ok
+
+
+def test_html_hides_code_and_shows_parameters_and_header(demo_run):
+    html = (demo_run.run_dir / "reports" / "CC6.1.html").read_text()
+    assert "run = start(" not in html and "import " not in html.split("<body", 1)[1]
+    for fact in ["Demo Fintech Inc.", "2026-Q3", demo_run.run_dir.name, "Params digest", "Notebook commit"]:
+        assert fact in html, fact
+    assert "data:image/png;base64" in html  # charts embedded
+
+
+def test_samples_are_reproducible_from_the_recorded_seed(demo_run):
+
+    results = json.loads((demo_run.run_dir / "results.json").read_text())
+    test = next(t for c in results["criteria"] for t in c["tests"] if t["id"] == "CC6.1-MFA")
+    sample = test["sample"]
+    with open(demo_run.run_dir / sample["file"], newline="") as fh:
+        drawn = [r["user"] for r in csv.DictReader(fh)]
+    assert len(drawn) == sample["size"] == min(25, test["population_size"])
+
+
+def test_verify_cli_passes_then_names_a_changed_byte(demo_run, tmp_path, capsys):
+    copy = tmp_path / "pkg"
+    shutil.copytree(demo_run.run_dir, copy)
+    for p in [copy, *copy.rglob("*")]:
+        p.chmod(0o755 if p.is_dir() else 0o644)
+    assert main(["verify", str(copy)]) == 0
+    assert "verified:" in capsys.readouterr().out
+    target = copy / "reports" / "CC6.1.pdf"
+    data = bytearray(target.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    target.write_bytes(bytes(data))
+    assert main(["verify", str(copy)]) == 1
+    out = capsys.readouterr().out
+    assert "changed: reports/CC6.1.pdf" in out and "NOT verified" in out
+
+
+def test_published_package_is_read_only(demo_run):
+    assert not (demo_run.run_dir.stat().st_mode & 0o222)
+    assert not ((demo_run.run_dir / "results.json").stat().st_mode & 0o222)

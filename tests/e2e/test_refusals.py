@@ -1,0 +1,55 @@
+"""Bad input is refused in one line, exit status 2, with nothing written."""
+
+from __future__ import annotations
+
+import pytest
+from auditbook.cli import main
+
+
+@pytest.fixture
+def out(tmp_path):
+    return tmp_path / "outputs"
+
+
+def refused(capsys, argv, expected):
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0, err
+    assert expected in err, err
+    return err
+
+
+@pytest.mark.parametrize(("content", "expected"), [
+    ("organization: X\nscope: {}\ncolour: blue\n", "unknown key colour"),
+    ("organization: X\nscope: {}\ncriteria: {CC6.1: {dormant_days: soon}}\n", "criteria.CC6.1.dormant_days"),
+    ("organization: [\n", "invalid YAML"),
+])
+def test_bad_params(tmp_path, out, capsys, content, expected):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(content)
+    refused(capsys, ["run", "--params", str(bad), "--period", "2026-Q3", "--out", str(out)], expected)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(("period", "expected"), [("2026-Q7", "period '2026-Q7'"),
+                                                  ("2099-Q1", "has not ended")])
+def test_bad_period(repo_root, out, capsys, period, expected):
+    refused(capsys, ["run", "--params", str(repo_root / "params/demo.yaml"), "--period", period,
+                     "--out", str(out)], expected)
+    assert not out.exists()
+
+
+def test_unknown_criterion(repo_root, out, capsys):
+    refused(capsys, ["run", "--params", str(repo_root / "params/demo.yaml"), "--period", "2026-Q3",
+                     "--criteria", "CC6.9", "--out", str(out)], "unknown criterion 'CC6.9'")
+    assert not out.exists()
+
+
+def test_unreachable_aws_is_refused_before_a_package_is_started(repo_root, out, capsys, monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # discard port: nothing listens
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "demo")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "demo")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    refused(capsys, ["run", "--params", str(repo_root / "params/demo.yaml"), "--period", "2026-Q3",
+                     "--out", str(out)], "AWS credentials")
+    assert not out.exists()
