@@ -162,12 +162,14 @@ def run(params_file: str | Path, period_text: str, criteria: list[str] | None = 
         (staging / "run.json").write_text(json.dumps(facts, indent=1))
         (staging / RESOLVED_PARAMS).write_text(yaml.safe_dump(params, sort_keys=False))
         outcomes = _execute_all(selected, staging, period, run_id, workers, notebook_dir)
-        status = _assemble(staging, facts, params, period, outcomes)
+        results = _assemble(staging, facts, params, period, outcomes)
+        status = Status(results["status"])
         locker.write_manifest(staging, {
             "run_id": run_id, "period": period.to_dict(), "generated_at": facts["generated_at"],
             "organization": params["organization"], "params_digest": facts["params_digest"],
             "params": params, "git_commit": facts["git_commit"], "versions": facts["versions"],
             "criteria": {o.criterion: str(o.status) for o in outcomes},
+            "caller_identities": results["caller_identities"],
         })
         locker.seal(staging)
         locker.publish(staging, final)
@@ -216,7 +218,7 @@ def _execute_all(selected: list[str], staging: Path, period: Period, run_id: str
 
 
 def _assemble(staging: Path, facts: dict[str, Any], params: dict[str, Any], period: Period,
-              outcomes: list[CriterionOutcome]) -> Status:
+              outcomes: list[CriterionOutcome]) -> dict[str, Any]:
     """results.json, exceptions.csv and the index, from the notebooks' own records."""
     from auditbook.report.index import write_index
 
@@ -239,6 +241,8 @@ def _assemble(staging: Path, facts: dict[str, Any], params: dict[str, Any], peri
         criteria.append(entry)
         deviations += record["deviations"] if record else []
     status = worst(Status(c["status"]) for c in criteria)
+    callers = sorted({caller for c in criteria for pop in c["populations"].values()
+                      for caller in pop["caller"].split("; ")})
     results = {
         "schema_version": RESULTS_SCHEMA_VERSION,
         "run_id": facts["run_id"],
@@ -249,6 +253,7 @@ def _assemble(staging: Path, facts: dict[str, Any], params: dict[str, Any], peri
         "git_commit": facts["git_commit"],
         "params_digest": facts["params_digest"],
         "status": str(status),
+        "caller_identities": callers,
         "criteria": criteria,
     }
     from auditbook.schemas import validate_results
@@ -260,4 +265,4 @@ def _assemble(staging: Path, facts: dict[str, Any], params: dict[str, Any], peri
         writer.writeheader()
         writer.writerows(deviations)
     write_index(staging, results)
-    return status
+    return results

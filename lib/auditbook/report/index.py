@@ -41,6 +41,7 @@ def render(results: dict[str, Any]) -> str:
         "Generated at (UTC)": results["generated_at"],
         "Notebook commit": results["git_commit"],
         "Params digest (sha256)": results["params_digest"],
+        "Evidence collected as": ", ".join(results.get("caller_identities", [])),
         "Overall status": results["status"],
     }
     verify = ("Every file of this package is listed with its sha256 in <code>manifest.json</code>. "
