@@ -29,8 +29,8 @@ def render(results: dict[str, Any]) -> str:
             rows.append(
                 f"<tr><td>{crit_cell}</td><td>{_esc(t['id'])}<br><small>{_esc(t['title'])}</small></td>"
                 f"<td>{_esc(t['frequency'])}</td><td>{_esc(t['population'])}</td>"
-                f"<td>{t['population_size'] if tested else ''}</td><td>{sample}</td><td>{_badge(t['status'])}</td>"
-                f"<td>{outcome}</td></tr>"
+                f"<td class='num'>{t['population_size'] if tested else ''}</td><td class='num'>{sample}</td>"
+                f"<td>{_badge(t['status'])}</td><td class='num'>{outcome}</td></tr>"
             )
     period = results["period"]
     facts = {
