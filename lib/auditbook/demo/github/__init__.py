@@ -1,0 +1,1 @@
+"""The embedded GitHub: an API emulator (``server``) and the demo company's history (``company``)."""

@@ -1,0 +1,262 @@
+"""GitHub's GraphQL API over the state, executed by graphql-core against ``schema.graphql``.
+
+``schema.graphql`` is cut from GitHub's published schema (see tests/data/github), so a
+query that runs here uses GitHub's own names and types. Connections paginate with
+opaque cursors, ``first`` is capped at 100 and cost is estimated like GitHub's
+(one point per 100 connection requests), both checked before execution as GitHub does.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    GraphQLError,
+    GraphQLSchema,
+    TypeInfo,
+    TypeInfoVisitor,
+    Visitor,
+    build_schema,
+    execute,
+    get_named_type,
+    parse,
+    validate,
+    value_from_ast_untyped,
+    visit,
+)
+from graphql.language import FieldNode
+
+from auditbook.demo.github.state import GitHubState, PullRequest, Repo, Review
+from auditbook.provenance import iso
+
+SCHEMA_PATH = Path(__file__).with_name("schema.graphql")
+MAX_PAGE = 100
+MAX_NODES = 500_000
+
+
+def load_schema() -> GraphQLSchema:
+    return build_schema(SCHEMA_PATH.read_text())
+
+
+def encode_cursor(offset: int) -> str:
+    return base64.b64encode(f"cursor:v2:{offset}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        return int(base64.b64decode(cursor).decode().removeprefix("cursor:v2:"))
+    except ValueError:
+        raise GraphQLError(f"`{cursor}` does not appear to be a valid cursor.") from None
+
+
+def connection(items: list[Any], first: int, after: str | None) -> dict[str, Any]:
+    start = decode_cursor(after) + 1 if after else 0
+    page = items[start:start + first]
+    return {
+        "totalCount": len(items),
+        "nodes": page,
+        "pageInfo": {
+            "hasNextPage": start + first < len(items),
+            "hasPreviousPage": start > 0,
+            "startCursor": encode_cursor(start) if page else None,
+            "endCursor": encode_cursor(start + len(page) - 1) if page else None,
+        },
+    }
+
+
+def actor(state: GitHubState, login: str | None) -> dict[str, str] | None:
+    if login is None:
+        return None
+    user = state.users.get(login)
+    return {"__typename": "Bot" if user and user.type == "Bot" else "User", "login": login}
+
+
+@dataclass
+class QueryCost:
+    """GitHub's rate-limit arithmetic: requests per connection, summed, divided by 100."""
+
+    requests: int = 0
+    nodes: int = 0
+
+    @property
+    def cost(self) -> int:
+        return max(1, round(self.requests / 100))
+
+
+class _CostVisitor(Visitor):
+    def __init__(self, type_info: TypeInfo, variables: dict[str, Any]) -> None:
+        super().__init__()
+        self.type_info = type_info
+        self.variables = variables
+        self.multipliers = [1]
+        self.stack: list[bool] = []
+        self.total = QueryCost()
+        self.errors: list[GraphQLError] = []
+
+    def enter_field(self, node: FieldNode, *_: Any) -> None:
+        field_def = self.type_info.get_field_def()
+        is_connection = field_def is not None and get_named_type(field_def.type).name.endswith("Connection")
+        self.stack.append(is_connection)
+        if not is_connection:
+            return
+        args = {a.name.value: value_from_ast_untyped(a.value, self.variables) for a in node.arguments}
+        first = args.get("first")
+        if first is None:
+            self.errors.append(GraphQLError(
+                f"You must provide a `first` or `last` value to properly paginate the `{node.name.value}` "
+                "connection.", node, extensions={"type": "MISSING_PAGINATION_BOUNDARIES"}))
+            first = 0
+        elif not 1 <= first <= MAX_PAGE:
+            self.errors.append(GraphQLError(
+                f"Requesting {first} records on the `{node.name.value}` connection exceeds the `first` limit "
+                f"of {MAX_PAGE} records.", node, extensions={"type": "EXCESSIVE_PAGINATION"}))
+        self.total.requests += self.multipliers[-1]
+        self.total.nodes += self.multipliers[-1] * first
+        self.multipliers.append(self.multipliers[-1] * max(first, 1))
+
+    def leave_field(self, *_: Any) -> None:
+        if self.stack.pop():
+            self.multipliers.pop()
+
+
+def query_cost(schema: GraphQLSchema, document: DocumentNode,
+               variables: dict[str, Any]) -> tuple[QueryCost, list[GraphQLError]]:
+    type_info = TypeInfo(schema)
+    visitor = _CostVisitor(type_info, variables)
+    visit(document, TypeInfoVisitor(type_info, visitor))
+    if visitor.total.nodes > MAX_NODES:
+        visitor.errors.append(GraphQLError(
+            f"This query requests up to {visitor.total.nodes:,} possible nodes which exceeds the maximum limit "
+            f"of {MAX_NODES:,}.", extensions={"type": "MAX_NODE_LIMIT_EXCEEDED"}))
+    return visitor.total, visitor.errors
+
+
+# -- object resolvers: attributes and methods named like the schema's fields ------------
+class RepositoryNode:
+    def __init__(self, state: GitHubState, repo: Repo) -> None:
+        self._state, self._repo = state, repo
+        self.name = repo.name
+        self.nameWithOwner = f"{state.org.login}/{repo.name}"
+
+    def pullRequest(self, _info: Any, number: int) -> PullRequestNode | None:
+        pr = self._repo.pulls.get(number)
+        return None if pr is None else PullRequestNode(self._state, self._repo, pr)
+
+    def pullRequests(self, _info: Any, first: int, after: str | None = None, states: list[str] | None = None,
+                     baseRefName: str | None = None, orderBy: dict[str, str] | None = None) -> dict[str, Any]:
+        pulls = [pr for pr in self._repo.pulls.values()
+                 if (states is None or _pr_state(pr) in states)
+                 and (baseRefName is None or pr.base_ref == baseRefName)]
+        order = orderBy or {"field": "CREATED_AT", "direction": "ASC"}
+        key = {"CREATED_AT": lambda pr: pr.created_at, "UPDATED_AT": lambda pr: pr.updated_at,
+               "COMMENTS": lambda pr: 0}[order["field"]]
+        pulls.sort(key=lambda pr: (key(pr), pr.number), reverse=order["direction"] == "DESC")
+        page = connection(pulls, first, after)
+        page["nodes"] = [PullRequestNode(self._state, self._repo, pr) for pr in page["nodes"]]
+        return page
+
+
+def _pr_state(pr: PullRequest) -> str:
+    if pr.merged_at is not None:
+        return "MERGED"
+    return "OPEN" if pr.state == "open" else "CLOSED"
+
+
+def _when(value: datetime | None) -> str | None:
+    return iso(value)
+
+
+class PullRequestNode:
+    def __init__(self, state: GitHubState, repo: Repo, pr: PullRequest) -> None:
+        self._state, self._repo, self._pr = state, repo, pr
+        self.number = pr.number
+        self.title = pr.title
+        self.url = f"https://github.com/{state.org.login}/{repo.name}/pull/{pr.number}"
+        self.state = _pr_state(pr)
+        self.createdAt = _when(pr.created_at)
+        self.updatedAt = _when(pr.updated_at)
+        self.mergedAt = _when(pr.merged_at)
+        self.baseRefName = pr.base_ref
+        self.headRefName = pr.head_ref
+        self.headRefOid = pr.head_sha
+        self.author = actor(state, pr.author)
+        self.mergedBy = actor(state, pr.merged_by)
+        self.mergeCommit = self._commit(pr.merge_commit_sha) if pr.merge_commit_sha else None
+
+    def _commit(self, sha: str) -> dict[str, Any]:
+        return {"oid": sha, "committedDate": _when(self._repo.commits[sha].committed_at)}
+
+    def labels(self, _info: Any, first: int, after: str | None = None) -> dict[str, Any]:
+        return connection([{"name": name} for name in self._pr.labels], first, after)
+
+    def reviews(self, _info: Any, first: int, after: str | None = None) -> dict[str, Any]:
+        return connection([self._review(r) for r in self._pr.reviews], first, after)
+
+    def commits(self, _info: Any, first: int, after: str | None = None) -> dict[str, Any]:
+        return connection([{"commit": self._commit(sha)} for sha in self._pr.commits], first, after)
+
+    def _review(self, review: Review) -> dict[str, Any]:
+        return {"id": base64.b64encode(f"0:PRR{review.id}".encode()).decode().rstrip("="),
+                "fullDatabaseId": str(review.id), "state": review.state,
+                "submittedAt": _when(review.submitted_at), "author": actor(self._state, review.user),
+                "commit": self._commit(review.commit_id)}
+
+
+class Root:
+    def __init__(self, state: GitHubState, login: str, rate_limit: dict[str, Any]) -> None:
+        self._state = state
+        self.viewer = actor(state, login)
+        self.rateLimit = rate_limit
+
+    def repository(self, _info: Any, owner: str, name: str) -> RepositoryNode:
+        repo = self._state.repos.get(name) if owner == self._state.org.login else None
+        if repo is None:
+            raise GraphQLError(f"Could not resolve to a Repository with the name '{owner}/{name}'.",
+                               extensions={"type": "NOT_FOUND"})
+        return RepositoryNode(self._state, repo)
+
+
+def github_errors(errors: list[GraphQLError]) -> list[dict[str, Any]]:
+    """GitHub puts an error's ``type`` beside its message, not under ``extensions``."""
+    out = []
+    for error in errors:
+        formatted = dict(error.formatted)
+        extensions = formatted.pop("extensions", None) or {}
+        if "type" in extensions:
+            formatted["type"] = extensions.pop("type")
+        if extensions:
+            formatted["extensions"] = extensions
+        out.append(formatted)
+    return out
+
+
+class GraphQLApi:
+    """Parses, validates, prices and executes one query for one caller."""
+
+    def __init__(self, state: GitHubState) -> None:
+        self.state = state
+        self.schema = load_schema()
+
+    def prepare(self, query: str, variables: dict[str, Any]) -> tuple[DocumentNode | None, QueryCost, list]:
+        try:
+            document = parse(query)
+        except GraphQLError as error:
+            return None, QueryCost(), [error]
+        errors = validate(self.schema, document)
+        if errors:
+            return document, QueryCost(), errors
+        cost, errors = query_cost(self.schema, document, variables)
+        return document, cost, errors
+
+    def run(self, document: DocumentNode, variables: dict[str, Any], login: str,
+            rate_limit: dict[str, Any]) -> dict[str, Any]:
+        result = execute(self.schema, document, Root(self.state, login, rate_limit), variable_values=variables)
+        body: dict[str, Any] = {"data": result.data}
+        if result.errors:
+            body["errors"] = github_errors(list(result.errors))
+        return body

@@ -1,0 +1,126 @@
+"""Connecting to GitHub (github.com, Enterprise Server or any API at ``GITHUB_API_URL``).
+
+Retries are bounded: PyGithub's ``GithubRetry`` waits out primary limits until
+``x-ratelimit-reset`` and secondary limits for ``Retry-After`` (or 60 s), and retries
+5xx with exponential backoff. A wait longer than ``max_wait`` is not attempted: the
+collection fails with :class:`CollectionError` instead of hanging or going silently partial.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from github import Auth, Github, GithubException, GithubRetry
+from github.GithubException import RateLimitExceededExceedsMaxWait
+from requests.utils import parse_header_links
+from urllib3.exceptions import MaxRetryError
+
+from auditbook.provenance import CollectionError, Provenance, iso, utc_now
+
+DEFAULT_API_URL = "https://api.github.com"
+PER_PAGE = 100
+
+
+class BoundedRetry(GithubRetry):
+    """``GithubRetry`` that also retries 429 and refuses a ``Retry-After`` beyond ``max_rate_limit_wait``.
+
+    GithubRetry caps only the waits it computes itself; urllib3 would sleep for any
+    ``Retry-After`` a server sends.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("status_forcelist", [429, *range(500, 600)])
+        super().__init__(**kwargs)
+
+    def increment(self, method: str | None = None, url: str | None = None, response: Any = None,
+                  error: Exception | None = None, _pool: Any = None, _stacktrace: Any = None) -> Any:
+        header = response.headers.get("Retry-After") if response is not None else None
+        if header is not None and self.max_rate_limit_wait is not None:
+            wait = self.parse_retry_after(header)
+            if wait > self.max_rate_limit_wait:
+                raise RateLimitExceededExceedsMaxWait(response.status, {"message": "Retry-After too long"},
+                                                      dict(response.headers), wait=wait)
+        return super().increment(method, url, response, error, _pool, _stacktrace)
+
+
+def connect(token: str | None = None, base_url: str | None = None, *, retries: int = 5,
+            backoff_factor: float = 1.0, max_wait: float = 300.0) -> Github:
+    """A PyGithub client for ``GITHUB_API_URL`` with ``GITHUB_TOKEN`` (arguments override them)."""
+    token = token or os.environ.get("GITHUB_TOKEN")
+    if not token:
+        raise CollectionError("no GitHub token: set GITHUB_TOKEN")
+    base_url = (base_url or os.environ.get("GITHUB_API_URL") or DEFAULT_API_URL).rstrip("/")
+    retry = BoundedRetry(total=retries, backoff_factor=backoff_factor, max_rate_limit_wait=max_wait,
+                         secondary_rate_wait=min(60.0, max_wait))
+    return Github(auth=Auth.Token(token), base_url=base_url, per_page=PER_PAGE, retry=retry,
+                  seconds_between_requests=0, seconds_between_writes=0)
+
+
+@contextmanager
+def collecting(what: str) -> Iterator[None]:
+    """Turn every way a GitHub call can fail into a :class:`CollectionError` naming ``what``."""
+    try:
+        yield
+    except RateLimitExceededExceedsMaxWait as exc:
+        raise CollectionError(f"{what}: GitHub rate limit needs a {exc.wait:.0f} s wait, beyond the cap") from exc
+    except GithubException as exc:
+        raise CollectionError(f"{what}: GitHub answered {exc.status}: {_message(exc.data)}") from exc
+    except (requests.RequestException, MaxRetryError) as exc:
+        raise CollectionError(f"{what}: {type(exc).__name__}: {exc}") from exc
+
+
+def _message(data: Any) -> str:
+    if isinstance(data, dict):
+        if data.get("errors"):
+            return "; ".join(str(e.get("message", e)) for e in data["errors"])
+        return str(data.get("message", data))
+    return str(data)
+
+
+def caller_login(gh: Github) -> str:
+    """The login the token acts as, for provenance (the token itself is never recorded)."""
+    with collecting("GET /user"):
+        return gh.get_user().login
+
+
+def new_provenance(gh: Github, org: str, login: str) -> Provenance:
+    return Provenance(system="github", endpoint=gh.requester.base_url, scope=f"org {org}", caller=login,
+                      collected_at=iso(utc_now()) or "")
+
+
+@dataclass
+class Pages:
+    """Every page of a REST list, as received."""
+
+    items: list[dict[str, Any]]
+    payloads: list[Any]
+
+
+def rest_pages(gh: Github, path: str, params: dict[str, Any] | None = None,
+               stop: Callable[[list[dict[str, Any]]], bool] | None = None) -> Pages:
+    """GET a paginated REST list through PyGithub's requester, following ``Link: rel="next"``.
+
+    ``stop(page_items)`` ends the walk early on purpose (e.g. older than the period in a
+    newest-first list); anything else that ends early is an error raised by the caller.
+    """
+    items: list[dict[str, Any]] = []
+    payloads: list[Any] = []
+    url: str | None = path
+    query: dict[str, Any] | None = {"per_page": PER_PAGE, **(params or {})}
+    with collecting(f"GET {path}"):
+        while url:
+            headers, data = gh.requester.requestJsonAndCheck("GET", url, parameters=query)
+            if not isinstance(data, list):
+                raise CollectionError(f"GET {path}: expected a list, got {type(data).__name__}")
+            payloads.append(data)
+            items.extend(data)
+            if stop is not None and stop(data):
+                break
+            links = {link.get("rel"): link["url"] for link in parse_header_links(headers.get("link", ""))}
+            url, query = links.get("next"), None  # the next URL carries the query string
+    return Pages(items, payloads)
