@@ -21,6 +21,7 @@ import pandas as pd
 from auditbook import params as params_mod
 from auditbook import runinfo
 from auditbook.criteria import CRITERIA
+from auditbook.evidence import EvidenceCache
 from auditbook.period import Period, parse_period
 from auditbook.provenance import CollectionError, Population, Provenance, RawStore, iso, utc_now
 from auditbook.report import display
@@ -52,6 +53,10 @@ class CriterionRun:
     @property
     def out_of_scope(self) -> str | None:
         return self.settings.get("not_applicable")
+
+    @cached_property
+    def cache(self) -> EvidenceCache:
+        return EvidenceCache(self.run_dir)
 
     @cached_property
     def raw(self) -> RawStore:
@@ -88,12 +93,12 @@ class CriterionRun:
         if self.out_of_scope:
             return None
         try:
-            pop = collector(*args)
-        except CollectionError as exc:
+            pop, collected_here = self.cache.get_or_collect(name, lambda: collector(*args))
+        except CollectionError as exc:  # the cache turns any failure into one: never a pass
             return self._collection_failed(name, str(exc))
-        except Exception as exc:  # an unexpected failure is incomplete evidence too, never a pass
-            return self._collection_failed(name, f"{type(exc).__name__}: {exc}")
-        return self._keep(pop)
+        if pop.name != name:
+            return self._collection_failed(name, f"collector returned population {pop.name!r}")
+        return self._keep(pop, write_csv=collected_here)
 
     def collect_aws(self, name: str, collector: Callable[[AwsAccount, RawStore], Population]) -> Population | None:
         """Collect from every AWS account in scope into one population with an account column."""
@@ -107,11 +112,12 @@ class CriterionRun:
         display.collection_error(name, cause)
         return None
 
-    def _keep(self, pop: Population) -> Population:
+    def _keep(self, pop: Population, write_csv: bool) -> Population:
         self.populations[pop.name] = pop
         path = self.run_dir / "populations" / f"{pop.name}.csv"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        pop.frame.to_csv(path, index=False, date_format=CSV_DATE_FORMAT)
+        if write_csv:  # a population another notebook of this run collected is already written
+            path.parent.mkdir(parents=True, exist_ok=True)
+            pop.frame.to_csv(path, index=False, date_format=CSV_DATE_FORMAT)
         display.provenance(pop, f"populations/{pop.name}.csv")
         return pop
 

@@ -25,6 +25,7 @@ import yaml
 from auditbook import locker, runinfo
 from auditbook import params as params_mod
 from auditbook.criteria import CRITERIA, NOTEBOOK_DIR, implemented
+from auditbook.evidence import CACHE_DIR
 from auditbook.notebook import describe_run
 from auditbook.period import Period, assert_period_closed, parse_period
 from auditbook.provenance import CollectionError, utc_now
@@ -162,6 +163,7 @@ def run(params_file: str | Path, period_text: str, criteria: list[str] | None = 
         (staging / "run.json").write_text(json.dumps(facts, indent=1))
         (staging / RESOLVED_PARAMS).write_text(yaml.safe_dump(params, sort_keys=False))
         outcomes = _execute_all(selected, staging, period, run_id, workers, notebook_dir)
+        shutil.rmtree(staging / CACHE_DIR, ignore_errors=True)  # working state, not evidence
         results = _assemble(staging, facts, params, period, outcomes)
         status = Status(results["status"])
         locker.write_manifest(staging, {

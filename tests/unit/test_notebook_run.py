@@ -84,3 +84,29 @@ def test_declared_out_of_scope_is_not_applicable_with_the_reason(run_dir, tmp_pa
     result = run.test(T, lambda f: evaluate(T, f, []), None)
     assert result.status is Status.NOT_APPLICABLE and result.cause == "no AWS console"
     assert run.finish()["status"] == "NOT_APPLICABLE"
+
+
+def test_a_population_is_collected_once_per_run(run_dir, tmp_path):
+    calls = []
+
+    def counted(rows: int) -> Population:
+        calls.append(rows)
+        return population(rows)
+
+    first = start("CC6.1", "2026-Q3", params_file(tmp_path), str(run_dir))
+    second = start("CC6.1", "2026-Q3", params_file(tmp_path), str(run_dir))
+    a = first.collect("pop", counted, 3)
+    b = second.collect("pop", counted, 5)
+    assert calls == [3] and len(a.frame) == len(b.frame) == 3
+    assert a.provenance.collected_at == b.provenance.collected_at
+
+
+def test_a_failed_collection_is_shared_too(run_dir, tmp_path):
+    def broken() -> Population:
+        raise CollectionError("s3:GetObject: AccessDenied")
+
+    first = start("CC6.1", "2026-Q3", params_file(tmp_path), str(run_dir))
+    second = start("CC6.1", "2026-Q3", params_file(tmp_path), str(run_dir))
+    assert first.collect("pop", broken) is None
+    assert second.collect("pop", population, 3) is None
+    assert second.collection_errors["pop"] == "s3:GetObject: AccessDenied"

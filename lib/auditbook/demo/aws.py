@@ -11,15 +11,30 @@ from __future__ import annotations
 import json
 import logging
 import os
+import random
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import boto3
 import requests
 from freezegun import freeze_time
+
+from auditbook.demo.trail import (
+    PIPELINE_ROLE,
+    TRAIL_BUCKET,
+    TRAIL_NAME,
+    TRAIL_PREFIX,
+    Trail,
+    business_hours,
+    days,
+    deliver,
+    role_identity,
+    service_identity,
+    user_identity,
+)
 
 DEMO_ACCOUNT_ID = "123456789012"  # moto's default account
 DEMO_REGION = "us-east-1"
@@ -117,7 +132,12 @@ ROOT = {"mfa": True, "access_key_active": True, "access_key_created": "2023-06-0
 def demo_truth() -> list[dict[str, str]]:
     """Every deviation the demo seeds, as the reports must find them: (test, resource, why)."""
     acct = DEMO_ACCOUNT_ID
-    truth = [{"test": test, "resource": f"{acct}:{u.name}", "why": why} for u in USERS for test, why in u.deviations]
+    trail = Trail(DEMO_ACCOUNT_ID)
+    truth = seed_activity(trail) + [
+        {"test": "CC8.1-ARTIFACTS", "resource": f"{acct}:{name}", "why": why}
+        for name, (_, _, why) in ECR_REPOSITORIES.items() if why
+    ]
+    truth += [{"test": test, "resource": f"{acct}:{u.name}", "why": why} for u in USERS for test, why in u.deviations]
     truth += [{"test": r["deviation"][0], "resource": f"{acct}:{r['name']}", "why": r["deviation"][1]}
               for r in ROLES if "deviation" in r]
     if not ROOT["mfa"]:
@@ -167,8 +187,7 @@ def seed_iam(endpoint: str) -> None:
     from moto.iam.models import iam_backends
 
     _install_root_row()
-    iam = boto3.client("iam", endpoint_url=endpoint, region_name=DEMO_REGION,
-                       aws_access_key_id="demo", aws_secret_access_key="demo")
+    iam = _client("iam", endpoint)
     backend = iam_backends[DEMO_ACCOUNT_ID]["global"]
     with freeze_time(_t("2024-01-10T09:00:00")) as clock:
         created = iam.create_policy(PolicyName="EngineerAccess", PolicyDocument=json.dumps(ENGINEER_POLICY))
@@ -210,6 +229,88 @@ def seed_iam(endpoint: str) -> None:
     backend._auditbook_root_key_created = f"{ROOT['access_key_created']}+00:00"
 
 
+# name → (tag mutability, scan on push, why it deviates)
+ECR_REPOSITORIES: dict[str, tuple[str, bool, str]] = {
+    "payments-api": ("IMMUTABLE", True, ""),
+    "ledger-service": ("IMMUTABLE", True, ""),
+    "web-app": ("MUTABLE", True, "tags are mutable: a released tag can be overwritten by a different image"),
+}
+HUMAN_READERS = ["alice.admin", "bob.ops", "carol.eng", "erin.eng", "frank.eng", "grace.sre", "ivan.audit"]
+READ_CALLS = [("ec2.amazonaws.com", "DescribeInstances"), ("s3.amazonaws.com", "ListBuckets"),
+              ("logs.amazonaws.com", "GetLogEvents"), ("cloudwatch.amazonaws.com", "GetMetricData"),
+              ("ecs.amazonaws.com", "DescribeServices"), ("rds.amazonaws.com", "DescribeDBInstances")]
+PIPELINE_WRITES = [("ecs.amazonaws.com", "UpdateService"), ("ecr.amazonaws.com", "PutImage"),
+                   ("cloudformation.amazonaws.com", "UpdateStack"), ("lambda.amazonaws.com", "UpdateFunctionCode")]
+HISTORY_DAYS = (date(2026, 6, 1), date(2026, 10, 15))  # trail files around the demo quarter
+
+
+def seed_activity(trail: Trail) -> list[dict[str, str]]:
+    """A quarter of routine API activity plus the seeded manual changes; returns their truth."""
+    rng = random.Random(5)
+    acct = trail.account_id
+    for day in days(*HISTORY_DAYS):
+        for _ in range(rng.randint(3, 6)):
+            who = rng.choice(HUMAN_READERS)
+            source, name = rng.choice(READ_CALLS)
+            trail.record(business_hours(rng, day), source, name, user_identity(acct, who), read_only=True)
+        trail.record(business_hours(rng, day), "signin.amazonaws.com", "ConsoleLogin",
+                     user_identity(acct, rng.choice(HUMAN_READERS)), read_only=False,
+                     event_type="AwsConsoleSignIn")
+        if day.weekday() < 5:
+            for _ in range(rng.randint(1, 3)):
+                source, name = rng.choice(PIPELINE_WRITES)
+                trail.record(business_hours(rng, day), source, name,
+                             role_identity(acct, PIPELINE_ROLE, f"gha-{rng.randint(10**6, 10**7)}"), read_only=False)
+        trail.record(business_hours(rng, day), "sts.amazonaws.com", "AssumeRole",
+                     service_identity("ecs-tasks.amazonaws.com"), read_only=True)
+        trail.record(business_hours(rng, day), "kms.amazonaws.com", "GenerateDataKey",
+                     service_identity("s3.amazonaws.com"), read_only=True)
+    truth = []
+    manual = [
+        (datetime(2026, 8, 14, 16, 22, tzinfo=UTC), "ec2.amazonaws.com", "AuthorizeSecurityGroupIngress",
+         user_identity(acct, "dan.dev"), {"groupId": "sg-0payments", "ipPermissions": {"items": [{"fromPort": 5432}]}},
+         "security group opened to the database port from the console, outside the pipeline"),
+        (datetime(2026, 9, 3, 2, 41, tzinfo=UTC), "rds.amazonaws.com", "ModifyDBInstance",
+         role_identity(acct, "BreakGlassAdmin", "grace.sre"), {"dBInstanceIdentifier": "ledger-prod",
+                                                                "allocatedStorage": 800},
+         "break-glass role used to resize the ledger database by hand at night"),
+    ]
+    for when, source, name, identity, params, why in manual:
+        rec = trail.record(when, source, name, identity, read_only=False, params=params)
+        truth.append({"test": "CC8.1-MANUAL-CHANGE", "resource": f"{acct}:{rec['eventID']}",
+                      "why": f"{name} by {identity['arn'].rsplit('/', 1)[-1]}: {why}"})
+    # Not deviations: a denied attempt changes nothing; a human change before the period is out of scope.
+    trail.record(datetime(2026, 8, 20, 10, 5, tzinfo=UTC), "iam.amazonaws.com", "AttachUserPolicy",
+                 user_identity(acct, "mallory.contractor"), read_only=False, error="AccessDenied",
+                 params={"userName": "mallory.contractor"})
+    trail.record(datetime(2026, 6, 28, 15, 0, tzinfo=UTC), "ec2.amazonaws.com", "RevokeSecurityGroupIngress",
+                 user_identity(acct, "bob.ops"), read_only=False, params={"groupId": "sg-0legacy"})
+    return truth
+
+
+def seed_ecr(endpoint: str) -> None:
+    ecr = _client("ecr", endpoint)
+    for name, (mutability, scan, _) in ECR_REPOSITORIES.items():
+        ecr.create_repository(repositoryName=name, imageTagMutability=mutability,
+                              imageScanningConfiguration={"scanOnPush": scan})
+
+
+def seed_trail(endpoint: str, trail: Trail) -> None:
+    """The trail itself and its bucket, then every log file the trail delivered."""
+    s3 = _client("s3", endpoint)
+    s3.create_bucket(Bucket=TRAIL_BUCKET)
+    ct = _client("cloudtrail", endpoint)
+    ct.create_trail(Name=TRAIL_NAME, S3BucketName=TRAIL_BUCKET, S3KeyPrefix=TRAIL_PREFIX, IsMultiRegionTrail=True,
+                    EnableLogFileValidation=True, IncludeGlobalServiceEvents=True)
+    ct.start_logging(Name=TRAIL_NAME)
+    deliver(trail, s3)
+
+
+def _client(service: str, endpoint: str):  # noqa: ANN202 - a boto3 client
+    return boto3.client(service, endpoint_url=endpoint, region_name=DEMO_REGION,
+                        aws_access_key_id="demo", aws_secret_access_key="demo")
+
+
 class DemoAws:
     """An in-process moto server on 127.0.0.1 with a port chosen at start."""
 
@@ -227,7 +328,11 @@ class DemoAws:
         host, port = self._server.get_host_and_port()
         self.endpoint = f"http://{host}:{port}"
         requests.post(f"{self.endpoint}/moto-api/reset", timeout=10).raise_for_status()
+        trail = Trail(DEMO_ACCOUNT_ID)
         seed_iam(self.endpoint)
+        seed_activity(trail)
+        seed_ecr(self.endpoint)
+        seed_trail(self.endpoint, trail)
         return self
 
     def stop(self) -> None:
@@ -259,7 +364,7 @@ def patched_environ(values: dict[str, str]) -> Iterator[None]:
                 os.environ[key] = old
 
 
-TRUTH_FILE = "truth/aws-cc6.1.yaml"
+TRUTH_FILE = "truth/aws.yaml"
 
 
 def write_truth() -> None:
