@@ -11,8 +11,11 @@ import fcntl
 import pickle
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
-from auditbook.provenance import CollectionError, Population
+from auditbook.provenance import CollectionError
+
+T = TypeVar("T")
 
 CACHE_DIR = ".evidence"
 
@@ -21,8 +24,8 @@ class EvidenceCache:
     def __init__(self, run_dir: Path) -> None:
         self.dir = Path(run_dir) / CACHE_DIR
 
-    def get_or_collect(self, name: str, collect: Callable[[], Population]) -> tuple[Population, bool]:
-        """(population, collected by this call). A failure is cached too: every reader sees it."""
+    def get_or_collect(self, name: str, collect: Callable[[], T]) -> tuple[T, bool]:
+        """(evidence, collected by this call). A failure is cached too: every reader sees it."""
         self.dir.mkdir(parents=True, exist_ok=True)
         with open(self.dir / f"{name}.lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)

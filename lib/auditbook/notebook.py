@@ -69,6 +69,31 @@ class CriterionRun:
             raise CollectionError("params scope.aws is not set: no AWS account to collect from")
         return [open_account(spec, aws["regions"][0]) for spec in aws["accounts"]]
 
+    @cached_property
+    def github(self) -> Any:
+        """A PyGithub client on ``GITHUB_API_URL`` with ``GITHUB_TOKEN`` (the standard variables)."""
+        from auditbook.sources.github import connect
+
+        return connect()
+
+    @property
+    def github_org(self) -> str:
+        gh = self.params.get("scope", {}).get("github")
+        if not gh:
+            raise CollectionError("params scope.github is not set: no GitHub organization to collect from")
+        return gh["org"]
+
+    @cached_property
+    def production_repos(self) -> dict[str, str]:
+        """Production repo → its production branch (resolved once: the default branch, or the named one)."""
+        from auditbook.sources.github import production_branches
+
+        scope = self.params["scope"].get("github") or {}
+        if not scope.get("production_repos"):
+            raise CollectionError("params scope.github.production_repos is empty: no production repository in scope")
+        return production_branches(self.github, self.github_org, scope["production_repos"],
+                                   scope["production_branch"])
+
     # -- report -------------------------------------------------------------------------
     def header(self) -> None:
         crit = CRITERIA[self.criterion]
@@ -100,12 +125,46 @@ class CriterionRun:
             return self._collection_failed(name, f"collector returned population {pop.name!r}")
         return self._keep(pop, write_csv=collected_here)
 
+    def collect_group(self, names: list[str], collector: Callable[..., tuple[Population, ...]],
+                      *args: Any) -> list[Population | None]:
+        """One collector call that yields several populations (e.g. pull requests and their reviews)."""
+        if self.out_of_scope:
+            return [None] * len(names)
+        key = "+".join(names)
+        try:
+            pops, collected_here = self.cache.get_or_collect(key, lambda: tuple(collector(*args)))
+        except CollectionError as exc:
+            return [self._collection_failed(name, str(exc)) for name in names]
+        got = [p.name for p in pops]
+        if got != names:
+            return [self._collection_failed(name, f"collector returned populations {got}") for name in names]
+        return [self._keep(pop, write_csv=collected_here) for pop in pops]
+
     def collect_aws(self, name: str, collector: Callable[[AwsAccount, RawStore], Population]) -> Population | None:
         """Collect from every AWS account in scope into one population with an account column."""
         def across_accounts() -> Population:
             parts = [collector(account, self.raw) for account in self.aws_accounts]
             return combine(name, parts)
         return self.collect(name, across_accounts)
+
+    def derive(self, name: str, build: Callable[..., pd.DataFrame], *inputs: Population | None,
+               **kwargs: Any) -> Population | None:
+        """A population computed from collected ones (a worksheet), kept in the package like them."""
+        if self.out_of_scope:
+            return None
+        missing = [i for i in inputs if i is None]
+        if missing:
+            return self._collection_failed(name, "built from evidence that could not be collected")
+        frames = [i.frame for i in inputs]
+        try:
+            frame = build(*frames, **{k: (v.frame if isinstance(v, Population) else v) for k, v in kwargs.items()})
+        except Exception as exc:
+            return self._collection_failed(name, f"could not be derived: {type(exc).__name__}: {exc}")
+        sources = [i.name for i in inputs] + [v.name for v in kwargs.values() if isinstance(v, Population)]
+        prov = Provenance(system="derived", endpoint="auditbook", scope=", ".join(sources),
+                          caller="auditbook", collected_at=iso(utc_now()),
+                          notes=[f"Derived by {build.__module__}.{build.__name__} from {', '.join(sources)}."])
+        return self._keep(Population(name, frame, prov), write_csv=True)
 
     def _collection_failed(self, name: str, cause: str) -> None:
         self.collection_errors[name] = cause

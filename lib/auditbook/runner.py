@@ -74,10 +74,21 @@ def select_criteria(requested: list[str] | None, notebook_dir: Path = NOTEBOOK_D
 
 
 def preflight(params: dict[str, Any], criteria: list[str]) -> None:
-    """Refuse bad credentials before a package is started: one line, naming the account."""
-    needs_aws = any("aws" in CRITERIA[c].systems and not params["criteria"].get(c, {}).get("not_applicable")
-                    for c in criteria)
-    if needs_aws:
+    """Refuse bad credentials before a package is started: one line, naming the account or org."""
+    def needs(system: str) -> bool:
+        return any(system in CRITERIA[c].systems and not params["criteria"].get(c, {}).get("not_applicable")
+                   for c in criteria)
+
+    if needs("github"):
+        from auditbook.sources.github import caller_login, connect
+
+        if not params["scope"].get("github"):
+            raise RunError("params: scope.github is required by " + ", ".join(criteria))
+        try:
+            caller_login(connect(retries=1))
+        except CollectionError as exc:
+            raise RunError(f"GitHub credentials: {exc}") from None
+    if needs("aws"):
         from auditbook.sources.aws.session import open_account
 
         aws = params["scope"].get("aws")

@@ -58,7 +58,7 @@ def test_package_layout_and_seal(demo_run):
     manifest = json.loads((root / "manifest.json").read_text())
     assert set(manifest["files"]) == set(locker.package_files(root))
     assert manifest["params"]["organization"] == "Demo Fintech Inc."
-    assert manifest["caller_identities"] == ["arn:aws:sts::123456789012:user/moto"]
+    assert set(manifest["caller_identities"]) >= {"arn:aws:sts::123456789012:user/moto", "auditbook-demo-bot"}
     assert manifest["git_commit"] and manifest["versions"]["boto3"]
     assert locker.verify(root).ok
 

@@ -83,6 +83,7 @@ REST_CASES = [
     ("GET /repos/{owner}/{repo}/pulls/{pull_number}", f"/repos/{ORG}/payments-api/pulls/5"),
     ("GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews", f"/repos/{ORG}/payments-api/pulls/5/reviews"),
     ("GET /repos/{owner}/{repo}/deployments", f"/repos/{ORG}/payments-api/deployments"),
+    ("GET /repos/{owner}/{repo}/secret-scanning/alerts", f"/repos/{ORG}/payments-api/secret-scanning/alerts"),
 ]
 
 
@@ -103,6 +104,8 @@ def test_emulator_rest_detail_responses_match_openapi(emulator, openapi_response
         ("GET /repos/{owner}/{repo}/commits/{commit_sha}/pulls", f"/repos/{ORG}/payments-api/commits/{sha}/pulls"),
         ("GET /repos/{owner}/{repo}/deployments/{deployment_id}/statuses",
          f"/repos/{ORG}/payments-api/deployments/{deployment.id}/statuses"),
+        ("GET /repos/{owner}/{repo}/secret-scanning/alerts",  # a resolved alert, secret hidden
+         f"/repos/{ORG}/ledger-service/secret-scanning/alerts?state=resolved&hide_secret=true"),
     ]:
         jsonschema.validate(_get(emulator, path), openapi_responses[operation])
 

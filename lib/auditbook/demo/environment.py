@@ -6,6 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from auditbook.demo.aws import DemoAws, patched_environ
+from auditbook.demo.github.company import DEMO_TOKEN, build_demo_github
+from auditbook.demo.github.server import GitHubEmulator
 from auditbook.runinfo import REPO_ROOT
 
 DEMO_PARAMS = REPO_ROOT / "params" / "demo.yaml"
@@ -13,18 +15,20 @@ DEMO_PERIOD = "2026-Q3"
 
 
 class DemoEnvironment:
-    """Starts the emulators and seeds the demo company; ``env`` is how anything reaches them."""
+    """Starts the AWS and GitHub emulators with the demo company; ``env`` is how anything reaches them."""
 
     def __init__(self) -> None:
         self.aws = DemoAws()
+        self.github = GitHubEmulator(build_demo_github())
         self._patch: Any = None
 
     @property
     def env(self) -> dict[str, str]:
-        return dict(self.aws.env)
+        return {**self.aws.env, "GITHUB_API_URL": self.github.url, "GITHUB_TOKEN": DEMO_TOKEN}
 
     def __enter__(self) -> DemoEnvironment:
         self.aws.start()
+        self.github.start()
         self._patch = patched_environ(self.env)
         self._patch.__enter__()
         return self
@@ -32,6 +36,7 @@ class DemoEnvironment:
     def __exit__(self, *exc: object) -> None:
         if self._patch is not None:
             self._patch.__exit__(None, None, None)
+        self.github.stop()
         self.aws.stop()
 
 

@@ -20,6 +20,8 @@ from auditbook.results import Status, TestResult
 from auditbook.sampling import Sample
 
 PDF_ROWS = 25  # rows of a table shown in the report; the complete table is in the package CSV
+RAW_FILES_SHOWN = 5  # a population read from hundreds of files lists them all in results.json
+OPERATIONS_SHOWN = 8
 STATUS_COLOURS = {Status.PASS: "#1b7f3b", Status.FAIL: "#b3261e", Status.ERROR: "#7a4b00",
                   Status.NOT_APPLICABLE: "#5f6368"}
 
@@ -109,20 +111,31 @@ def _json(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
+def _clip(text: str, limit: int) -> str:
+    """Long query texts stay in results.json; the report shows their start."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def provenance(pop: Population, csv_name: str) -> None:
     p = pop.provenance
     ops = "; ".join(
-        f"{o.operation}{' ' + json.dumps(o.parameters) if o.parameters else ''} "
+        f"{o.operation}{' ' + _clip(json.dumps(o.parameters), 160) if o.parameters else ''} "
         f"({o.pages} page{'s' if o.pages != 1 else ''}, {o.records} records)"
-        for o in p.operations
+        for o in p.operations[:OPERATIONS_SHOWN]
     )
+    if len(p.operations) > OPERATIONS_SHOWN:
+        ops += (f"; and {len(p.operations) - OPERATIONS_SHOWN} more calls "
+                f"({sum(o.pages for o in p.operations)} pages in all, listed in results.json)")
     facts = {
         "Population": f"{pop.name} — {p.record_count} rows (complete table: {csv_name})",
         "System": p.system, "Endpoint": p.endpoint, "Scope": p.scope, "Caller identity": p.caller,
         "Collected at (UTC)": p.collected_at, "Operations": ops,
     }
-    for i, raw in enumerate(p.raw_files, 1):
+    for i, raw in enumerate(p.raw_files[:RAW_FILES_SHOWN], 1):
         facts[f"Raw evidence {i}"] = f"{raw['path']} sha256 {raw['sha256']}"
+    if len(p.raw_files) > RAW_FILES_SHOWN:
+        facts["More raw evidence"] = (f"{len(p.raw_files) - RAW_FILES_SHOWN} more files, each with its sha256 in "
+                                      "results.json and manifest.json")
     for i, note in enumerate(p.notes, 1):
         facts[f"Note {i}"] = note
     show(f"<div class='ab-prov'><h4>Provenance</h4>{key_values(facts, 'kv small')}</div>")

@@ -23,7 +23,7 @@ from auditbook.sources.aws.session import AwsAccount
 EVENT_COLUMNS = [
     "account_id", "event_time", "event_id", "event_source", "event_name", "read_only", "event_type",
     "aws_region", "identity_type", "principal_arn", "principal_name", "role_name", "invoked_by",
-    "source_ip", "user_agent", "error_code", "request_parameters", "log_file",
+    "source_ip", "user_agent", "error_code", "request_parameters", "additional_event_data", "log_file",
 ]
 
 
@@ -71,6 +71,9 @@ def _row(account_id: str, record: dict[str, Any], log_file: str) -> dict[str, An
         "error_code": record.get("errorCode") or "",
         "request_parameters": json.dumps(record.get("requestParameters"), sort_keys=True)
         if record.get("requestParameters") else "",
+        # AWS service events (e.g. Secrets Manager RotationFailed) name their resource here.
+        "additional_event_data": json.dumps(record.get("additionalEventData"), sort_keys=True)
+        if record.get("additionalEventData") else "",
         "log_file": log_file,
     }
 

@@ -3,9 +3,14 @@
 from auditbook.sources.github.client import caller_login, connect
 from auditbook.sources.github.org import collect_org_members, collect_org_settings
 from auditbook.sources.github.pulls import collect_merged_pulls
-from auditbook.sources.github.repos import collect_branch_commits, collect_branch_protection, collect_deployments
+from auditbook.sources.github.repos import (
+    collect_branch_commits,
+    collect_branch_protection,
+    collect_deployments,
+    production_branches,
+)
 
 __all__ = [
     "caller_login", "collect_branch_commits", "collect_branch_protection", "collect_deployments",
-    "collect_merged_pulls", "collect_org_members", "collect_org_settings", "connect",
+    "collect_merged_pulls", "collect_org_members", "collect_org_settings", "connect", "production_branches",
 ]

@@ -38,7 +38,7 @@ def collect_org_members(gh: Github, org: str, raw: RawStore) -> Population:
              "is_outside_collaborator": role == "outside_collaborator"}
             for role, group in (("admin", admins), ("member", plain), ("outside_collaborator", collaborators))
             for login in group]
-    return Population("github_org_members", pd.DataFrame(rows, columns=MEMBER_COLUMNS), provenance)
+    return Population("github-org-members", pd.DataFrame(rows, columns=MEMBER_COLUMNS), provenance)
 
 
 def collect_org_settings(gh: Github, org: str, raw: RawStore) -> Population:
@@ -52,4 +52,4 @@ def collect_org_settings(gh: Github, org: str, raw: RawStore) -> Population:
         raise CollectionError(f"GET /orgs/{org}: two_factor_requirement_enabled is not shown to this token "
                               "(org owner required)")
     frame = pd.DataFrame([{"org": org, "two_factor_requirement_enabled": data["two_factor_requirement_enabled"]}])
-    return Population("github_org_settings", frame, provenance)
+    return Population("github-org-settings", frame, provenance)

@@ -169,8 +169,8 @@ def collect_merged_pulls(gh: Github, org: str, repos: list[str], branch_by_repo:
     reviews_prov.notes.append("reviews arrive with their pull requests (same GraphQL responses)")
     pulls = _frame(pull_rows, PULL_COLUMNS, PULL_TIMES)
     reviews = _frame(review_rows, REVIEW_COLUMNS, ["submitted_at"])
-    return (Population("github_merged_pulls", pulls, pulls_prov),
-            Population("github_pull_reviews", reviews, reviews_prov))
+    return (Population("github-merged-pulls", pulls, pulls_prov),
+            Population("github-pull-reviews", reviews, reviews_prov))
 
 
 def _merged_pages(walk: _Walk, repo: str, branch: str,

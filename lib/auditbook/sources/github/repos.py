@@ -43,7 +43,7 @@ def collect_branch_protection(gh: Github, org: str, repos: list[str], branch_by_
                          "require_last_push_approval": False, "require_code_owner_reviews": False,
                          "enforce_admins": False, "bypass_actors": "", "required_status_checks": "",
                          "rulesets": ""})
-    return Population("github_branch_protection", pd.DataFrame(rows, columns=PROTECTION_COLUMNS), provenance)
+    return Population("github-branch-protection", pd.DataFrame(rows, columns=PROTECTION_COLUMNS), provenance)
 
 
 def _classic_protection(gh: Github, org: str, repo: str, branch: str, raw: RawStore,
@@ -154,7 +154,7 @@ def collect_branch_commits(gh: Github, org: str, repos: list[str], branch_by_rep
             })
     frame = pd.DataFrame(rows, columns=COMMIT_COLUMNS)
     frame["committed_at"] = pd.to_datetime(frame["committed_at"], utc=True, format="ISO8601")
-    return Population("github_branch_commits", frame, provenance)
+    return Population("github-branch-commits", frame, provenance)
 
 
 def _merged_prs_for(gh: Github, org: str, repo: str, branch: str, sha: str, raw: RawStore,
@@ -204,8 +204,19 @@ def collect_deployments(gh: Github, org: str, repos: list[str], environment: str
     frame = pd.DataFrame(rows, columns=DEPLOYMENT_COLUMNS)
     for column in ("created_at", "final_state_at"):
         frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
-    return Population(f"github_deployments_{environment}", frame, provenance)
+    return Population(f"github-deployments-{environment}", frame, provenance)
 
 
 def _safe(name: str) -> str:
     return name.replace("/", "_")
+
+
+def production_branches(gh: Github, org: str, repos: list[str], production_branch: str) -> dict[str, str]:
+    """Which branch deploys to production in each repo: a named branch, or each repo's default branch."""
+    if production_branch != "default":
+        return dict.fromkeys(repos, production_branch)
+    branches = {}
+    for repo in repos:
+        with collecting(f"GET /repos/{org}/{repo}"):
+            branches[repo] = gh.get_repo(f"{org}/{repo}").default_branch
+    return branches

@@ -1,0 +1,306 @@
+"""CC8.1 change management: the rules, as pure functions over GitHub, CloudTrail and ECR populations.
+
+A change is a pull request merged into a production branch in the period. It is approved when
+someone other than its author approved it (review state APPROVED) no later than the merge;
+emergency changes (a label from params) may be approved after the merge, within a limit. Every
+rule an auditor may ask about is in this module.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+import pandas as pd
+
+from auditbook.results import ControlTest, TestResult, evaluate
+
+APPROVED = ControlTest(
+    "CC8.1-APPROVED", "CC8.1", "Changes approved by someone other than the author before merge",
+    "Every non-emergency pull request merged into a production branch in the period has an APPROVED review "
+    "by a person other than its author, submitted no later than the merge.", "per_event", "github-merged-pulls")
+FINAL_COMMIT = ControlTest(
+    "CC8.1-FINAL-COMMIT", "CC8.1", "Approval covers the final commit",
+    "For every approved change, at least one qualifying approval was given on the commit that was merged "
+    "(no code was pushed after the last approval).", "per_event", "github-merged-pulls")
+EMERGENCY = ControlTest(
+    "CC8.1-EMERGENCY", "CC8.1", "Emergency changes reviewed after the fact within the limit",
+    "Every pull request labelled as an emergency change has an APPROVED review by a person other than its "
+    "author no later than the limit after its merge.", "per_event", "github-merged-pulls")
+PROTECTION = ControlTest(
+    "CC8.1-PROTECTION", "CC8.1", "Production branches protected",
+    "Every production branch is protected (classic branch protection or an active ruleset) so that merging "
+    "requires the minimum approvals, stale approvals are dismissed when code is pushed, and administrators "
+    "cannot bypass the rules.", "continuous", "github-branch-protection")
+DIRECT_PUSH = ControlTest(
+    "CC8.1-DIRECT-PUSH", "CC8.1", "No direct pushes to production branches",
+    "Every commit that reached a production branch in the period came through a merged pull request.",
+    "per_event", "github-branch-commits")
+DEPLOY = ControlTest(
+    "CC8.1-DEPLOY", "CC8.1", "Production deployments trace to approved changes",
+    "Every deployment to the production environment in the period deployed a commit of an approved change, "
+    "and records who deployed what and when.", "per_event", "github-deployments")
+MANUAL_CHANGE = ControlTest(
+    "CC8.1-MANUAL-CHANGE", "CC8.1", "No manual changes to production infrastructure",
+    "No successful non-read-only AWS API call in the period was made by a person (IAM user, root, or a "
+    "role session outside the deployment pipeline roles), per the CloudTrail trail's log files.",
+    "per_event", "cloudtrail-events")
+ARTIFACTS = ControlTest(
+    "CC8.1-ARTIFACTS", "CC8.1", "Deployment artifacts immutable and scanned",
+    "Every container repository in scope has immutable image tags and scans images on push, so the artifact "
+    "that was tested is the artifact that runs.", "continuous", "ecr-repositories")
+
+TESTS = [APPROVED, FINAL_COMMIT, EMERGENCY, PROTECTION, DIRECT_PUSH, DEPLOY, MANUAL_CHANGE, ARTIFACTS]
+DEPLOYED_STATES = {"success", "inactive"}  # inactive: a successful deployment later superseded
+
+
+def _change_id(row: Any) -> str:
+    return f"{row.org}/{row.repo}#{row.number}"
+
+
+def change_worksheet(pulls: pd.DataFrame, reviews: pd.DataFrame, emergency_labels: list[str],
+                     deployments: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per merged change with what an auditor re-performs: approvers and times, deployment."""
+    emergency = set(emergency_labels)
+    approvals = reviews[reviews["state"] == "APPROVED"].merge(
+        pulls[["org", "repo", "number", "author", "merged_at", "head_sha"]], on=["org", "repo", "number"])
+    approvals = approvals[approvals["reviewer"] != approvals["author"]]
+    before = approvals[approvals["submitted_at"] <= approvals["merged_at"]]
+    after = approvals[approvals["submitted_at"] > approvals["merged_at"]]
+    rows = []
+    for pr in pulls.itertuples():
+        key = (pr.org, pr.repo, pr.number)
+        mine = before[(before["org"] == key[0]) & (before["repo"] == key[1]) & (before["number"] == key[2])]
+        later = after[(after["org"] == key[0]) & (after["repo"] == key[1]) & (after["number"] == key[2])]
+        labels = [x for x in str(pr.labels or "").split(";") if x]
+        rows.append({
+            "change": _change_id(pr), "org": pr.org, "repo": pr.repo, "number": pr.number, "url": pr.url,
+            "title": pr.title, "author": pr.author, "merged_by": pr.merged_by, "merged_at": pr.merged_at,
+            "head_sha": pr.head_sha, "merge_commit_sha": pr.merge_commit_sha, "commit_shas": pr.commit_shas,
+            "labels": ";".join(labels), "emergency": bool(emergency & set(labels)),
+            "approvers": "; ".join(f"{a.reviewer} {a.submitted_at:%Y-%m-%d %H:%M} on {str(a.commit_sha)[:7]}"
+                                   for a in mine.sort_values("submitted_at").itertuples()),
+            "first_approval_at": mine["submitted_at"].min() if len(mine) else pd.NaT,
+            "approved_before_merge": len(mine) > 0,
+            "approved_final_commit": bool((mine["commit_sha"] == pr.head_sha).any()),
+            "first_post_merge_approval_at": later["submitted_at"].min() if len(later) else pd.NaT,
+        })
+    sheet = pd.DataFrame(rows)
+    if sheet.empty:
+        return sheet
+    sheet["deployments"] = ""
+    if deployments is not None and not deployments.empty:
+        sheet["deployments"] = [_deployments_of(row, deployments) for row in sheet.itertuples()]
+    return sheet
+
+
+def _shas(row: Any) -> set[str]:
+    return {s for s in [row.merge_commit_sha, row.head_sha, *str(row.commit_shas or "").split(";")] if s}
+
+
+def _deployments_of(row: Any, deployments: pd.DataFrame) -> str:
+    mine = deployments[(deployments["repo"] == row.repo) & deployments["sha"].isin(_shas(row))]
+    return "; ".join(f"{d.deployment_id} {d.created_at:%Y-%m-%d %H:%M} {str(d.sha)[:7]}" for d in mine.itertuples())
+
+
+def approved_before_merge(sheet: pd.DataFrame) -> TestResult:
+    normal = sheet[~sheet["emergency"]] if not sheet.empty else sheet
+    deviations = [{"resource_type": "pull_request", "resource_id": r.change,
+                   "detail": _why_not_approved(r), "url": r.url}
+                  for r in normal.itertuples() if not r.approved_before_merge]
+    return evaluate(APPROVED, normal, deviations, {"approvals_by_non_author": 1, "before": "merge"})
+
+
+def _why_not_approved(r: Any) -> str:
+    self_merged = " (self-merged)" if r.merged_by == r.author else ""
+    if pd.notna(r.first_post_merge_approval_at):
+        return f"merged {r.merged_at:%Y-%m-%d %H:%M}{self_merged}; first approval by a non-author only at " \
+               f"{r.first_post_merge_approval_at:%Y-%m-%d %H:%M}, after the merge"
+    return f"merged {r.merged_at:%Y-%m-%d %H:%M}{self_merged} with no approval by anyone other than the author"
+
+
+def approval_on_final_commit(sheet: pd.DataFrame) -> TestResult:
+    approved = sheet[~sheet["emergency"] & sheet["approved_before_merge"]] if not sheet.empty else sheet
+    deviations = [{"resource_type": "pull_request", "resource_id": r.change, "url": r.url,
+                   "detail": f"merged head {str(r.head_sha)[:7]} was never approved; approvals: {r.approvers}"}
+                  for r in approved.itertuples() if not r.approved_final_commit]
+    return evaluate(FINAL_COMMIT, approved, deviations, {"approval_on": "merged head commit"})
+
+
+def emergency_reviewed(sheet: pd.DataFrame, review_hours: int, labels: list[str]) -> TestResult:
+    emergencies = sheet[sheet["emergency"]] if not sheet.empty else sheet
+    limit = timedelta(hours=review_hours)
+    deviations = []
+    for r in emergencies.itertuples():
+        if r.approved_before_merge:
+            continue
+        late = r.first_post_merge_approval_at
+        if pd.isna(late):
+            detail = f"merged {r.merged_at:%Y-%m-%d %H:%M}; never approved by a non-author"
+        elif late - r.merged_at > limit:
+            hours = (late - r.merged_at).total_seconds() / 3600
+            detail = f"merged {r.merged_at:%Y-%m-%d %H:%M}; approved {hours:.0f} h later (limit {review_hours} h)"
+        else:
+            continue
+        deviations.append({"resource_type": "pull_request", "resource_id": r.change, "detail": detail,
+                           "url": r.url})
+    threshold = {"emergency_labels": labels, "review_within_hours": review_hours}
+    return evaluate(EMERGENCY, emergencies, deviations, threshold)
+
+
+def effective_protection(protection: pd.DataFrame) -> pd.DataFrame:
+    """GitHub layers classic protection and rulesets: the strictest setting of either applies."""
+    return protection.groupby(["org", "repo", "branch"], sort=True).agg(
+        sources=("source", lambda s: ";".join(sorted(set(s)))),
+        required_approvals=("required_approvals", "max"),
+        dismiss_stale_reviews=("dismiss_stale_reviews", "any"),
+        enforce_admins=("enforce_admins", lambda s: bool(s.any())),
+        bypass_actors=("bypass_actors", lambda s: ";".join(x for x in s if x)),
+    ).reset_index()
+
+
+def branch_protected(protection: pd.DataFrame, min_approvals: int, require_stale_dismissal: bool,
+                     require_admin_enforcement: bool) -> TestResult:
+    branches = effective_protection(protection)
+    deviations = []
+    for b in branches.itertuples():
+        problems = []
+        if b.sources == "none":
+            problems.append("no branch protection and no ruleset")
+        else:
+            if b.required_approvals < min_approvals:
+                problems.append(f"requires {b.required_approvals} approvals (minimum {min_approvals})")
+            if require_stale_dismissal and not b.dismiss_stale_reviews:
+                problems.append("stale approvals are not dismissed on push")
+            if require_admin_enforcement and not b.enforce_admins:
+                problems.append("administrators can bypass the rules (enforce admins off"
+                                + (f"; bypass: {b.bypass_actors}" if b.bypass_actors else "") + ")")
+        if problems:
+            deviations.append({"resource_type": "branch", "resource_id": f"{b.org}/{b.repo}:{b.branch}",
+                               "detail": "; ".join(problems)})
+    threshold = {"min_approvals": min_approvals, "dismiss_stale_reviews": require_stale_dismissal,
+                 "enforce_admins": require_admin_enforcement}
+    return evaluate(PROTECTION, branches, deviations, threshold)
+
+
+def no_direct_pushes(commits: pd.DataFrame) -> TestResult:
+    deviations = [{"resource_type": "commit", "resource_id": f"{c.org}/{c.repo}@{c.sha}",
+                   "detail": f"committed {c.committed_at:%Y-%m-%d %H:%M} by {c.author or c.committer} to {c.branch} "
+                             f"with no pull request: {c.message}"}
+                  for c in commits.itertuples() if not c.in_pr]
+    return evaluate(DIRECT_PUSH, commits, deviations, {"every_commit_through": "merged pull request"})
+
+
+def deployments_trace_to_approved_changes(deployments: pd.DataFrame, sheet: pd.DataFrame,
+                                          emergency_hours: int) -> TestResult:
+    """Approved = approved before merge, or an emergency change approved within the limit."""
+    deployed = deployments[deployments["final_state"].isin(DEPLOYED_STATES)]
+    approved_shas: dict[str, set[str]] = {}
+    if not sheet.empty:
+        limit = timedelta(hours=emergency_hours)
+        ok = sheet["approved_before_merge"] | (
+            sheet["emergency"] & ((sheet["first_post_merge_approval_at"] - sheet["merged_at"]) <= limit))
+        for row in sheet[ok].itertuples():
+            approved_shas.setdefault(row.repo, set()).update(_shas(row))
+    deviations = []
+    for d in deployed.itertuples():
+        problems = []
+        if d.sha not in approved_shas.get(d.repo, set()):
+            problems.append(f"deployed {str(d.sha)[:7]} ({d.ref}), which is not a commit of an approved change")
+        if not d.creator or pd.isna(d.created_at):
+            problems.append("who or when is not recorded")
+        if problems:
+            deviations.append({"resource_type": "deployment", "resource_id": f"{d.org}/{d.repo}/deployments/"
+                               f"{d.deployment_id}", "detail": f"{d.created_at:%Y-%m-%d %H:%M} by {d.creator}: "
+                               + "; ".join(problems)})
+    notes = []
+    if len(deployed) < len(deployments):
+        notes.append(f"{len(deployments) - len(deployed)} deployments never reached success "
+                     "(production unchanged) and are not tested.")
+    return evaluate(DEPLOY, deployed, deviations, {"deployed_states": sorted(DEPLOYED_STATES)}, notes)
+
+
+HUMAN_IDENTITIES = {"IAMUser", "Root", "AssumedRole", "IdentityCenterUser"}
+
+
+def classify_write_events(events: pd.DataFrame, pipeline_principals: list[str],
+                          non_change_events: list[str]) -> pd.DataFrame:
+    """Every non-read-only API call in the period, with why it is or is not a manual change."""
+    writes = events[(events["read_only"] != True) & (events["event_type"] == "AwsApiCall")].copy()  # noqa: E712
+    pipeline = set(pipeline_principals)
+
+    def why(e: Any) -> str:
+        if e.identity_type not in HUMAN_IDENTITIES:
+            return f"service ({e.invoked_by or e.identity_type})"
+        if e.role_name in pipeline or e.principal_name in pipeline:
+            return "deployment pipeline"
+        if e.event_name in non_change_events:
+            return "not a change (session or sign-in)"
+        if e.error_code:
+            return f"failed ({e.error_code}): nothing changed"
+        return "manual change"
+
+    writes["classification"] = [why(e) for e in writes.itertuples()]
+    return writes.reset_index(drop=True)
+
+
+def no_manual_changes(events: pd.DataFrame, pipeline_principals: list[str], non_change_events: list[str]) -> TestResult:
+    writes = classify_write_events(events, pipeline_principals, non_change_events)
+    manual = writes[writes["classification"] == "manual change"]
+    deviations = [{"resource_type": "cloudtrail_event", "resource_id": f"{e.account_id}:{e.event_id}",
+                   "detail": f"{e.event_time:%Y-%m-%d %H:%M} {e.event_source.split('.')[0]}:{e.event_name} by "
+                             f"{e.principal_name}" + (f" (role {e.role_name})" if e.role_name else "")
+                             + (f" {_short(e.request_parameters)}" if e.request_parameters else "")}
+                  for e in manual.itertuples()]
+    threshold = {"pipeline_principals": pipeline_principals, "non_change_events": non_change_events}
+    return evaluate(MANUAL_CHANGE, writes, deviations, threshold)
+
+
+def _short(params: str, limit: int = 120) -> str:
+    text = json.dumps(json.loads(params), separators=(",", ":"))
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def immutable_artifacts(repositories: pd.DataFrame, in_scope: list[str]) -> TestResult:
+    repos = repositories[repositories["repository_name"].isin(in_scope)] if in_scope else repositories
+    deviations = []
+    for r in repos.itertuples():
+        problems = []
+        if r.tag_mutability != "IMMUTABLE":
+            problems.append(f"image tags are {r.tag_mutability}")
+        if not r.scan_on_push:
+            problems.append("images are not scanned on push")
+        if problems:
+            deviations.append({"resource_type": "ecr_repository", "resource_id": f"{r.account_id}:{r.repository_name}",
+                               "detail": "; ".join(problems)})
+    return evaluate(ARTIFACTS, repos, deviations, {"tag_mutability": "IMMUTABLE", "scan_on_push": True,
+                                                   "repositories": in_scope or "all"})
+
+
+def pr_commit_shas(pulls: pd.DataFrame) -> set[str]:
+    """Commits a merged change brought: its merge commit and its own commits."""
+    shas: set[str] = set()
+    for row in pulls.itertuples():
+        shas |= _shas(row)
+    return shas
+
+
+def reconcile(sheet: pd.DataFrame, commits: pd.DataFrame, deployments: pd.DataFrame) -> pd.DataFrame:
+    """The counts that must add up, shown so the auditor sees the populations are consistent."""
+    emergency = int(sheet["emergency"].sum()) if not sheet.empty else 0
+    in_pr = int(commits["in_pr"].sum()) if not commits.empty else 0
+    deployed = int(deployments["final_state"].isin(DEPLOYED_STATES).sum()) if not deployments.empty else 0
+    rows = [
+        ("pull requests merged into production branches", len(sheet), ""),
+        ("  normal changes (tested for approval before merge)", len(sheet) - emergency, ""),
+        ("  emergency changes (tested for review after merge)", emergency, ""),
+        ("commits that reached production branches", len(commits), ""),
+        ("  brought by a merged pull request", in_pr, ""),
+        ("  with no pull request (direct pushes)", len(commits) - in_pr, ""),
+        ("deployments to production", len(deployments), ""),
+        ("  that reached success (tested)", deployed, ""),
+    ]
+    frame = pd.DataFrame(rows, columns=["count of", "n", "check"])
+    frame.loc[0, "check"] = "= normal + emergency" if len(sheet) == (len(sheet) - emergency) + emergency else "MISMATCH"
+    return frame
