@@ -159,3 +159,11 @@ def test_reconciliation_adds_up():
     deployments = pd.DataFrame({"final_state": ["success", "failure"]})
     frame = cc81.reconcile(s, commits, deployments)
     assert list(frame["n"]) == [8, 5, 3, 3, 2, 1, 2, 1]
+
+
+def test_days_without_trail_files_are_stated_not_passed_over():
+    events = pd.DataFrame([dict(event("a"), log_file="p/AWSLogs/1/CloudTrail/us-east-1/2026/08/01/f.json.gz"),
+                           dict(event("b"), log_file="p/AWSLogs/1/CloudTrail/us-east-1/2026/08/02/f.json.gz")])
+    note = cc81.no_manual_changes(events, [], [], period_days=3).notes[0]
+    assert "2 of 3 region-days" in note
+    assert "every day" in cc81.no_manual_changes(events, [], [], period_days=2).notes[0]

@@ -245,7 +245,8 @@ def classify_write_events(events: pd.DataFrame, pipeline_principals: list[str],
     return writes.reset_index(drop=True)
 
 
-def no_manual_changes(events: pd.DataFrame, pipeline_principals: list[str], non_change_events: list[str]) -> TestResult:
+def no_manual_changes(events: pd.DataFrame, pipeline_principals: list[str], non_change_events: list[str],
+                      period_days: int | None = None) -> TestResult:
     writes = classify_write_events(events, pipeline_principals, non_change_events)
     manual = writes[writes["classification"] == "manual change"]
     deviations = [{"resource_type": "cloudtrail_event", "resource_id": f"{e.account_id}:{e.event_id}",
@@ -254,7 +255,21 @@ def no_manual_changes(events: pd.DataFrame, pipeline_principals: list[str], non_
                              + (f" {_short(e.request_parameters)}" if e.request_parameters else "")}
                   for e in manual.itertuples()]
     threshold = {"pipeline_principals": pipeline_principals, "non_change_events": non_change_events}
-    return evaluate(MANUAL_CHANGE, writes, deviations, threshold)
+    return evaluate(MANUAL_CHANGE, writes, deviations, threshold, _log_coverage_notes(events, period_days))
+
+
+def _log_coverage_notes(events: pd.DataFrame, period_days: int | None) -> list[str]:
+    """Days without trail log files cannot show manual changes: say so (CC7.1 tests the gap itself)."""
+    if not period_days or events.empty:
+        return []
+    days = events["log_file"].str.extract(r"/(\d{4}/\d{2}/\d{2})/")[0].dropna()
+    regions = events["aws_region"].nunique()
+    covered = days.groupby(events["aws_region"]).nunique().sum()
+    expected = period_days * max(regions, 1)
+    if covered >= expected:
+        return [f"Trail log files cover every day of the period in {regions} region(s)."]
+    return [f"Trail log files cover {covered} of {expected} region-days: changes on the days without log files "
+            "cannot be ruled out here; the gap is a CC7.1 deviation."]
 
 
 def _short(params: str, limit: int = 120) -> str:
