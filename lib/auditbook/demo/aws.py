@@ -22,6 +22,7 @@ import boto3
 import requests
 from freezegun import freeze_time
 
+from auditbook.demo import aws_secrets
 from auditbook.demo.trail import (
     PIPELINE_ROLE,
     TRAIL_BUCKET,
@@ -146,6 +147,7 @@ def demo_truth() -> list[dict[str, str]]:
         truth.append({"test": "CC6.1-ROOT", "resource": f"{acct}:root", "why": "root access key active"})
     truth.append({"test": "CC6.1-PASSWORD-POLICY", "resource": f"{acct}:MinimumPasswordLength",
                   "why": "minimum length 8, standard 14"})
+    truth += aws_secrets.truth()
     return sorted(truth, key=lambda d: (d["test"], d["resource"]))
 
 
@@ -331,6 +333,7 @@ class DemoAws:
         trail = Trail(DEMO_ACCOUNT_ID)
         seed_iam(self.endpoint)
         seed_activity(trail)
+        aws_secrets.seed(self.endpoint, trail)
         seed_ecr(self.endpoint)
         seed_trail(self.endpoint, trail)
         return self

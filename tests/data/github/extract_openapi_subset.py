@@ -33,6 +33,7 @@ ENDPOINTS = [
     "/repos/{owner}/{repo}/pulls/{pull_number}/reviews",
     "/repos/{owner}/{repo}/deployments",
     "/repos/{owner}/{repo}/deployments/{deployment_id}/statuses",
+    "/repos/{owner}/{repo}/secret-scanning/alerts",
 ]
 
 

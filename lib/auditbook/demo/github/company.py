@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from auditbook.demo.github.history import HistoryBuilder
+from auditbook.demo.github.secret_scanning import add_alerts as add_secret_scanning_alerts
 from auditbook.demo.github.state import (
     BranchProtection,
     GitHubState,
@@ -284,6 +285,7 @@ class _Company:
         events.sort(key=lambda e: (e[0], e[1], e[2]))
         for n, (when, repo, kind) in enumerate(events):
             self.apply(n, when, repo, kind)
+        add_secret_scanning_alerts(self.state)  # CC6.2; no random draws, no shared ids
         return DemoGitHub(self.state, self.truth)
 
     def apply(self, n: int, when: datetime, repo: str, kind: str) -> None:

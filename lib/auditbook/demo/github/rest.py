@@ -284,6 +284,30 @@ class Renderer:
             "deployment_url": deployment_url, "repository_url": repo_url,
         }
 
+    def secret_scanning_alert(self, repo: Repo, alert: dict[str, Any], hide_secret: bool = False) -> dict[str, Any]:
+        """An alert of ``GET /repos/{o}/{r}/secret-scanning/alerts``; ``secret`` unless ``hide_secret``."""
+        org = self.state.org.login
+        url = f"{self.base}/repos/{org}/{repo.name}/secret-scanning/alerts/{alert['number']}"
+        resolved_by = alert.get("resolved_by")
+        data: dict[str, Any] = {
+            "number": alert["number"], "created_at": iso(alert["created_at"]),
+            "updated_at": iso(alert.get("resolved_at") or alert["created_at"]), "url": url,
+            "html_url": f"{HTML}/{org}/{repo.name}/security/secret-scanning/{alert['number']}",
+            "locations_url": f"{url}/locations", "state": alert["state"], "resolution": alert.get("resolution"),
+            "resolved_at": iso(alert.get("resolved_at")),
+            "resolved_by": self.user(resolved_by) if resolved_by else None,
+            "resolution_comment": alert.get("resolution_comment"), "secret_type": alert["secret_type"],
+            "secret_type_display_name": alert.get("secret_type_display_name", alert["secret_type"]),
+            "provider": alert.get("provider"), "provider_slug": alert.get("provider_slug"),
+            "validity": alert.get("validity", "unknown"), "push_protection_bypassed": False,
+            "push_protection_bypassed_by": None, "push_protection_bypassed_at": None,
+            "publicly_leaked": False, "multi_repo": False, "is_base64_encoded": False,
+            "has_more_locations": False,
+        }
+        if not hide_secret:
+            data["secret"] = alert["secret"]
+        return data
+
     def membership(self, org: Org, login: str, role: str) -> dict[str, Any]:
         return {"url": f"{self.base}/orgs/{org.login}/memberships/{login}", "state": "active", "role": role,
                 "organization_url": f"{self.base}/orgs/{org.login}", "organization": self.org(org),

@@ -55,6 +55,7 @@ URLS = Map([
     Rule("/repos/<owner>/<repo>/pulls/<int:number>/reviews", endpoint="reviews"),
     Rule("/repos/<owner>/<repo>/deployments", endpoint="deployments"),
     Rule("/repos/<owner>/<repo>/deployments/<int:deployment_id>/statuses", endpoint="deployment_statuses"),
+    Rule("/repos/<owner>/<repo>/secret-scanning/alerts", endpoint="secret_scanning_alerts"),
     Rule("/graphql", endpoint="graphql", methods=["POST"]),
 ], strict_slashes=False)
 
@@ -392,6 +393,21 @@ class GitHubEmulator:
         r = self._r(request)
         statuses = sorted(deployment.statuses, key=lambda s: s.id, reverse=True)  # newest first, as GitHub
         return _page(request, statuses, lambda s: r.deployment_status(record, deployment, s))
+
+    def _get_secret_scanning_alerts(self, request: Request, login: str, owner: str, repo: str) -> Response:
+        """``state``, ``secret_type``, ``resolution`` filters, ``sort``/``direction``, ``hide_secret``."""
+        record = self._repo(owner, repo)
+        alerts = list(record.secret_scanning_alerts)
+        for name in ("state", "resolution", "secret_type"):
+            wanted = request.args.get(name)
+            if wanted:
+                alerts = [a for a in alerts if a.get(name) in wanted.split(",")]
+        key = "updated_at" if request.args.get("sort") == "updated" else "created_at"
+        alerts.sort(key=lambda a: (a.get(key) or a["created_at"], a["number"]),
+                    reverse=request.args.get("direction", "desc") == "desc")
+        hide = request.args.get("hide_secret", "false").lower() == "true"
+        r = self._r(request)
+        return _page(request, alerts, lambda a: r.secret_scanning_alert(record, a, hide_secret=hide))
 
 
 class _QuietHandler(WSGIRequestHandler):
