@@ -166,6 +166,19 @@ class CriterionRun:
                           notes=[f"Derived by {build.__module__}.{build.__name__} from {', '.join(sources)}."])
         return self._keep(Population(name, frame, prov), write_csv=True)
 
+    def export_xlsx(self, pop: Population | None) -> None:
+        """The same table as the population CSV, as a workbook a reviewer fills in."""
+        if pop is None:
+            return
+        frame = pop.frame.copy()
+        for col in frame.columns:
+            if isinstance(frame[col].dtype, pd.DatetimeTZDtype):
+                frame[col] = frame[col].dt.tz_convert(None)  # Excel has no time zones: values are UTC
+        path = self.run_dir / "populations" / f"{pop.name}.xlsx"
+        frame.to_excel(path, index=False, sheet_name=pop.name[:31])
+        display.show(f"<p class='ab-note'>Worksheet for reviewers: <code>populations/{pop.name}.xlsx</code> "
+                     f"(times in UTC) and <code>populations/{pop.name}.csv</code>.</p>")
+
     def _collection_failed(self, name: str, cause: str) -> None:
         self.collection_errors[name] = cause
         display.collection_error(name, cause)
@@ -202,8 +215,30 @@ class CriterionRun:
         sample = self._sample(result, sample_keys or [])
         self.results.append(result)
         shown = ["population_row", *(sample_keys or []), *(sample_columns or [])]
-        display.test_result(result, sample, self.samples.get(test.test_id, {}).get("file"), shown)
+        display.test_result(result, sample, self.samples.get(test.test_id, {}).get("file"), shown,
+                            accepted=self._accepted(result))
         return result
+
+    @cached_property
+    def register(self) -> Any:
+        """The exception register: the package's copy in a run, the params' file in a scratch run."""
+        from auditbook import register as register_mod
+
+        copy = self.run_dir / register_mod.PACKAGE_COPY
+        if copy.exists():
+            return register_mod.load(copy)
+        path = register_mod.register_path(self.params, self.run.get("params_file", ""))
+        return register_mod.load(path) if path else None
+
+    def _accepted(self, result: TestResult) -> dict[str, str]:
+        """Resource id → "accepted until ..." for this test's deviations in the register (shown, still counted)."""
+        from auditbook import register as register_mod
+
+        if not result.deviation_count or self.register is None:
+            return {}
+        rows = register_mod.annotate([dict(test_id=result.test.test_id, resource_id=r)
+                                      for r in result.deviations["resource_id"]], self.register, self.period)
+        return {r["resource_id"]: register_mod.acceptance_text(r) for r in rows if r["status"] == "accepted"}
 
     def _missing_cause(self, test: ControlTest) -> str:
         causes = "; ".join(f"{n}: {c}" for n, c in self.collection_errors.items())

@@ -70,6 +70,20 @@ def validate(data: Any, source: str = "params") -> dict[str, Any]:
     return resolved
 
 
+def _resolve_paths(instance: Any, node: dict[str, Any], base: Path) -> None:
+    """File paths in params (schema keyword ``x-path``) are relative to the params file."""
+    if isinstance(instance, dict):
+        for key, sub in node.get("properties", {}).items():
+            value = instance.get(key)
+            if sub.get("x-path") and isinstance(value, str) and value:
+                instance[key] = str((base / value).resolve())
+            elif key in instance:
+                _resolve_paths(value, sub, base)
+    elif isinstance(instance, list) and isinstance(node.get("items"), dict):
+        for item in instance:
+            _resolve_paths(item, node["items"], base)
+
+
 def load(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     try:
@@ -85,7 +99,9 @@ def load(path: str | Path) -> dict[str, Any]:
         where = f" at line {mark.line + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or "invalid YAML"
         raise ParamsError(f"{path}: invalid YAML{where}: {problem}") from None
-    return validate(data, str(path))
+    resolved = validate(data, str(path))
+    _resolve_paths(resolved, schema(), path.resolve().parent)
+    return resolved
 
 
 def digest(params: dict[str, Any]) -> str:

@@ -224,11 +224,12 @@ def deployments_trace_to_approved_changes(deployments: pd.DataFrame, sheet: pd.D
 HUMAN_IDENTITIES = {"IAMUser", "Root", "AssumedRole", "IdentityCenterUser"}
 
 
-def classify_write_events(events: pd.DataFrame, pipeline_principals: list[str],
-                          non_change_events: list[str]) -> pd.DataFrame:
+def classify_write_events(events: pd.DataFrame, pipeline_principals: list[str], non_change_events: list[str],
+                          access_administration: list[str] | None = None) -> pd.DataFrame:
     """Every non-read-only API call in the period, with why it is or is not a manual change."""
     writes = events[(events["read_only"] != True) & (events["event_type"] == "AwsApiCall")].copy()  # noqa: E712
     pipeline = set(pipeline_principals)
+    admin_events = set(access_administration or [])
 
     def why(e: Any) -> str:
         if e.identity_type not in HUMAN_IDENTITIES:
@@ -237,6 +238,8 @@ def classify_write_events(events: pd.DataFrame, pipeline_principals: list[str],
             return "deployment pipeline"
         if e.event_name in non_change_events:
             return "not a change (session or sign-in)"
+        if e.event_name in admin_events:
+            return "access administration (tested under CC6)"
         if e.error_code:
             return f"failed ({e.error_code}): nothing changed"
         return "manual change"
@@ -246,15 +249,16 @@ def classify_write_events(events: pd.DataFrame, pipeline_principals: list[str],
 
 
 def no_manual_changes(events: pd.DataFrame, pipeline_principals: list[str], non_change_events: list[str],
-                      period_days: int | None = None) -> TestResult:
-    writes = classify_write_events(events, pipeline_principals, non_change_events)
+                      period_days: int | None = None, access_administration: list[str] | None = None) -> TestResult:
+    writes = classify_write_events(events, pipeline_principals, non_change_events, access_administration)
     manual = writes[writes["classification"] == "manual change"]
     deviations = [{"resource_type": "cloudtrail_event", "resource_id": f"{e.account_id}:{e.event_id}",
                    "detail": f"{e.event_time:%Y-%m-%d %H:%M} {e.event_source.split('.')[0]}:{e.event_name} by "
                              f"{e.principal_name}" + (f" (role {e.role_name})" if e.role_name else "")
                              + (f" {_short(e.request_parameters)}" if e.request_parameters else "")}
                   for e in manual.itertuples()]
-    threshold = {"pipeline_principals": pipeline_principals, "non_change_events": non_change_events}
+    threshold = {"pipeline_principals": pipeline_principals, "non_change_events": non_change_events,
+                 "access_administration_events": access_administration or []}
     return evaluate(MANUAL_CHANGE, writes, deviations, threshold, _log_coverage_notes(events, period_days))
 
 

@@ -22,7 +22,7 @@ import boto3
 import requests
 from freezegun import freeze_time
 
-from auditbook.demo import aws_secrets
+from auditbook.demo import aws_secrets, people
 from auditbook.demo.trail import (
     PIPELINE_ROLE,
     TRAIL_BUCKET,
@@ -334,6 +334,7 @@ class DemoAws:
         seed_iam(self.endpoint)
         seed_activity(trail)
         aws_secrets.seed(self.endpoint, trail)
+        people.seed(self.endpoint, trail)
         seed_ecr(self.endpoint)
         seed_trail(self.endpoint, trail)
         return self

@@ -18,6 +18,7 @@ import yaml
 
 from auditbook.demo.github.history import HistoryBuilder
 from auditbook.demo.github.secret_scanning import add_alerts as add_secret_scanning_alerts
+from auditbook.demo.github.security_alerts import add_security_alerts
 from auditbook.demo.github.state import (
     BranchProtection,
     GitHubState,
@@ -28,6 +29,7 @@ from auditbook.demo.github.state import (
     Ruleset,
     User,
 )
+from auditbook.demo.incidents import add_issues as add_incident_issues
 
 ORG = "demo-fintech"
 DEMO_TOKEN = "demo-token"
@@ -45,6 +47,7 @@ MEMBERS = ["chen-wei", "dana-okafor", "eli-cohen", "farah-haddad", "gus-moreno",
            "ivan-petrov", "julia-costa", "kofi-mensah", "lena-fischer"]
 OUTSIDE_COLLABORATOR = "max-contractor"
 TWO_FACTOR_DISABLED = {"kofi-mensah"}
+FORMER_MEMBERS = {"lena-fischer"}  # a leaver removed from the org (CC6.1 people, demo/people.py)
 
 
 @dataclass
@@ -72,7 +75,7 @@ def _people(state: GitHubState) -> None:
     state.users[DEMO_BOT] = User(DEMO_BOT, 9002, "auditbook demo", "", type="Bot")
     state.tokens[DEMO_TOKEN] = DEMO_BOT
     state.org.members = [Membership(login, "admin") for login in ADMINS] + [
-        Membership(login, "member") for login in MEMBERS]
+        Membership(login, "member") for login in MEMBERS if login not in FORMER_MEMBERS]
     state.org.outside_collaborators = [OUTSIDE_COLLABORATOR]
     state.org.two_factor_requirement_enabled = False  # so a member without 2FA can exist, as on GitHub
 
@@ -286,6 +289,8 @@ class _Company:
         for n, (when, repo, kind) in enumerate(events):
             self.apply(n, when, repo, kind)
         add_secret_scanning_alerts(self.state)  # CC6.2; no random draws, no shared ids
+        add_incident_issues(self.state)  # CC7.2; its own repository, no random draws, no shared ids
+        add_security_alerts(self.state)  # CC9.1: Dependabot, code scanning, scanner checks
         return DemoGitHub(self.state, self.truth)
 
     def apply(self, n: int, when: datetime, repo: str, kind: str) -> None:

@@ -1,0 +1,116 @@
+"""Files an organization keeps outside AWS and GitHub: the HR roster, access review decisions.
+
+Each is read strictly: a missing column, an unreadable date, a duplicate id or a file that is
+not UTF-8 stops the collection with one line naming the file and the row. The file itself is
+kept under ``raw/files/`` with its sha256, as the evidence it is.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC
+from pathlib import Path
+
+import pandas as pd
+
+from auditbook.provenance import CollectionError, Population, Provenance, RawStore, iso, utc_now
+
+ROSTER_COLUMNS = {
+    "person_id": "stable id of the person in the HR system",
+    "name": "full name",
+    "email": "work email (matches Identity Center users)",
+    "github_login": "GitHub login, blank if none",
+    "aws_user_names": "IAM user names, separated by ';', blank if none",
+    "start_date": "first day of employment or contract (YYYY-MM-DD)",
+    "termination_date": "last day, blank while employed (YYYY-MM-DD, or with time in UTC)",
+    "manager": "person_id of the manager",
+}
+DECISION_COLUMNS = {
+    "system": "aws-iam, identity-center or github",
+    "account": "AWS account id or GitHub org",
+    "identity": "IAM user name, Identity Center user name or GitHub login",
+    "decision": "keep or remove",
+    "reviewer": "person_id of the reviewer",
+    "reviewed_at": "date of the decision (YYYY-MM-DD)",
+}
+
+
+def _read_csv(path: Path, name: str, required: dict[str, str], raw: RawStore) -> tuple[pd.DataFrame, Provenance]:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CollectionError(f"{path}: cannot read the {name} ({exc.strerror or exc})") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise CollectionError(f"{path}: the {name} is not UTF-8 (byte {exc.start})") from None
+    try:
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise CollectionError(f"{path}: the {name} is not a CSV file ({' '.join(str(exc).split())})") from None
+    frame.columns = [c.strip() for c in frame.columns]
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise CollectionError(f"{path}: the {name} lacks column(s) {', '.join(missing)}")
+    frame = frame.apply(lambda col: col.str.strip())
+    prov = Provenance(system="file", endpoint=str(path), scope=name, caller="(file provided by the organization)",
+                      collected_at=iso(utc_now()) or "")
+    prov.raw_files.append(raw.save(f"files/{path.name}", data))
+    prov.add_operation(f"read {path.name}", records=len(frame))
+    return frame, prov
+
+
+def _dates(frame: pd.DataFrame, column: str, path: Path, optional: bool) -> pd.Series:
+    parsed = pd.to_datetime(frame[column].replace("", None), utc=True, errors="coerce", format="mixed")
+    for row, (text, value) in enumerate(zip(frame[column], parsed, strict=True), start=2):
+        if pd.isna(value) and (text or not optional):
+            raise CollectionError(f"{path}: row {row}: {column} {text!r} is not a date")
+    return parsed
+
+
+def _unique(frame: pd.DataFrame, columns: list[str], path: Path) -> None:
+    dup = frame[frame.duplicated(columns, keep="first")]
+    if len(dup):
+        row = int(dup.index[0]) + 2
+        raise CollectionError(f"{path}: row {row}: duplicate {'/'.join(columns)} "
+                              f"{'/'.join(str(dup.iloc[0][c]) for c in columns)}")
+
+
+def _required(path: str | Path | None, name: str, key: str) -> Path:
+    if not path:
+        raise CollectionError(f"no {name}: set {key} in params")
+    return Path(path)
+
+
+def load_roster(path: str | Path | None, raw: RawStore) -> Population:
+    path = _required(path, "HR roster", "criteria.CC6.1.hr_roster")
+    frame, prov = _read_csv(path, "HR roster", ROSTER_COLUMNS, raw)
+    _unique(frame, ["person_id"], path)
+    frame["start_date"] = _dates(frame, "start_date", path, optional=False)
+    frame["termination_date"] = _dates(frame, "termination_date", path, optional=True)
+    frame["email"] = frame["email"].str.lower()
+    for column in ("github_login", "email"):
+        present = frame[frame[column] != ""]
+        _unique(present, [column], path)
+    prov.notes.append(f"{len(frame)} people, {int(frame['termination_date'].notna().sum())} with a termination date.")
+    return Population("hr-roster", frame, prov)
+
+
+def load_review_decisions(path: str | Path | None, raw: RawStore) -> Population:
+    path = _required(path, "access review decisions", "criteria.CC6.1.review_decisions")
+    frame, prov = _read_csv(path, "access review decisions", DECISION_COLUMNS, raw)
+    _unique(frame, ["system", "account", "identity"], path)
+    bad = frame[~frame["decision"].str.lower().isin(["keep", "remove"])]
+    if len(bad):
+        raise CollectionError(f"{path}: row {int(bad.index[0]) + 2}: decision {bad.iloc[0]['decision']!r} "
+                              "is not keep or remove")
+    frame["decision"] = frame["decision"].str.lower()
+    frame["reviewed_at"] = _dates(frame, "reviewed_at", path, optional=False)
+    return Population("access-review-decisions", frame, prov)
+
+
+def as_utc_day_end(ts: pd.Timestamp) -> pd.Timestamp:
+    """A termination date without a time means the end of that day (UTC)."""
+    if ts.tzinfo is None:
+        ts = ts.tz_localize(UTC)
+    return ts + pd.Timedelta(days=1) if ts == ts.normalize() else ts

@@ -1,0 +1,149 @@
+"""CC6.1 people rules: roster joins, leavers, orphans, the access review round trip, and bad files."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pandas as pd
+import pytest
+from auditbook.controls import cc61
+from auditbook.provenance import CollectionError, RawStore
+from auditbook.sources import files
+
+START, END = pd.Timestamp("2026-07-01", tz="UTC"), pd.Timestamp("2026-10-01", tz="UTC")
+ROSTER = """person_id,name,email,github_login,aws_user_names,start_date,termination_date,manager
+P1,Ann Lee,ann@x.example,ann-gh,ann,2024-01-01,,
+P2,Bob Roy,bob@x.example,bob-gh,bob,2024-01-01,2026-08-14,P1
+P3,Cy Dee,cy@x.example,,cy,2024-01-01,2026-09-11,P1
+P4,Di Old,di@x.example,,,2019-01-01,2019-12-31,P1
+"""
+
+
+@pytest.fixture
+def raw(tmp_path):
+    return RawStore(tmp_path / "raw")
+
+
+def write(tmp_path, name, text, encoding="utf-8"):
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def ts(text):
+    return pd.Timestamp(text, tz="UTC") if text else pd.NaT
+
+
+def report(*users):
+    return pd.DataFrame([{"account_id": "1", "user": u, "user_creation_time": ts("2025-01-01"),
+                          "password_enabled": True, "password_last_used": ts("2026-09-20"), "mfa_active": True,
+                          "access_key_1_active": False,
+                          "access_key_2_active": False, "access_key_1_last_used_date": pd.NaT,
+                          "access_key_2_last_used_date": pd.NaT} for u in users])
+
+
+ENT = pd.DataFrame(columns=["account_id", "principal_type", "principal", "principal_arn", "via", "policy_type",
+                            "policy_name", "policy_arn", "document"])
+IC = pd.DataFrame([{"account_id": "1", "identity_store_id": "d", "user_id": "u1", "user_name": "ann",
+                    "email": "ann@x.example", "display_name": "Ann Lee", "via": "group:Platform",
+                    "permission_set": "AdministratorAccess", "permission_set_arn": "arn", "target_account": "1"}])
+MEMBERS = pd.DataFrame([{"org": "o", "login": "ann-gh", "role": "admin", "two_factor_disabled": False,
+                         "is_outside_collaborator": False},
+                        {"org": "o", "login": "bob-gh", "role": "member", "two_factor_disabled": True,
+                         "is_outside_collaborator": False},
+                        {"org": "o", "login": "stranger", "role": "member", "two_factor_disabled": False,
+                         "is_outside_collaborator": False},
+                        {"org": "o", "login": "deploy-bot", "role": "member", "two_factor_disabled": False,
+                         "is_outside_collaborator": False}])
+
+
+def worksheet(tmp_path, raw, users=("ann", "bob", "ghost")):
+    roster = files.load_roster(write(tmp_path, "roster.csv", ROSTER), raw).frame
+    return roster, cc61.review_worksheet(roster, report(*users), ENT, IC, MEMBERS, service_accounts=["deploy-bot"])
+
+
+def test_worksheet_joins_every_account_to_a_person(tmp_path, raw):
+    _, sheet = worksheet(tmp_path, raw)
+    lines = dict(zip(sheet["line"], sheet["person_id"], strict=True))
+    assert lines == {"aws-iam:1:ann": "P1", "aws-iam:1:bob": "P2", "aws-iam:1:ghost": "",
+                     "identity-center:1:ann": "P1", "github:o:ann-gh": "P1", "github:o:bob-gh": "P2",
+                     "github:o:stranger": ""}
+    r = cc61.accounts_match_roster(sheet)
+    assert sorted(r.deviations["resource_id"]) == ["aws-iam:1:ghost", "github:o:stranger"]
+    assert sheet.set_index("line").loc["github:o:bob-gh", "leaver"]
+
+
+def test_leavers_timed_from_the_trail_and_absence_elsewhere(tmp_path, raw):
+    roster, sheet = worksheet(tmp_path, raw, users=("ann", "bob"))
+    events = pd.DataFrame([
+        {"event_name": "DeleteLoginProfile", "error_code": "", "event_time": ts("2026-09-14T09:00"),
+         "request_parameters": json.dumps({"userName": "cy"})},  # Fri 11th -> Mon 14th: within 1 business day
+    ])
+    accounts = cc61.leaver_accounts(roster, sheet, events, START, END, 1)
+    assert sorted(zip(accounts["system"], accounts["identity"], strict=True)) == [
+        ("aws-iam", "bob"), ("aws-iam", "cy"), ("github", "bob-gh")]
+    r = cc61.leavers_removed_in_time(accounts, {"aws-iam": "1", "github": "o"}, 1)
+    assert sorted(r.deviations["resource_id"]) == ["aws-iam:1:bob", "github:o:bob-gh"]
+
+
+def test_removal_deadline_skips_the_weekend():
+    assert cc61.removal_deadline(ts("2026-08-14"), 1) == ts("2026-08-18")  # Friday -> end of Monday
+    assert cc61.removal_deadline(ts("2026-08-12"), 1) == ts("2026-08-14")  # Wednesday -> end of Thursday
+    assert cc61.removal_deadline(ts("2026-08-14"), 0) == ts("2026-08-15")
+
+
+def test_access_review_round_trip(tmp_path, raw):
+    """Worksheet out, reviewers' decisions back in, tested: undecided, self-review, removal not done."""
+    from auditbook.demo.people import review_decisions
+
+    _, sheet = worksheet(tmp_path, raw)
+    lines = [dict(r, person_id=r["person_id"]) for r in sheet[["system", "account", "identity", "person_id"]]
+             .to_dict("records") if r["identity"] != "ghost"]
+    answers = review_decisions(lines)
+    for a in answers:
+        if a["identity"] == "bob":
+            a["decision"] = "remove"
+        if a["identity"] == "ann-gh":
+            a["reviewer"] = "P1"
+    path = tmp_path / "decisions.csv"
+    with open(path, "w", newline="") as fh:
+        out = csv.DictWriter(fh, list(answers[0]))
+        out.writeheader()
+        out.writerows(answers)
+    decisions = files.load_review_decisions(path, raw).frame
+    assert [d["resource_id"] for d in cc61.review_complete(sheet, decisions).deviations.to_dict("records")] == [
+        "aws-iam:1:ghost"]
+    assert list(cc61.review_independent(decisions, sheet).deviations["resource_id"]) == ["github:o:ann-gh"]
+    assert list(cc61.review_removals_done(decisions, sheet).deviations["resource_id"]) == ["aws-iam:1:bob"]
+
+
+def test_github_two_factor_org_setting_and_members():
+    settings = pd.DataFrame([{"org": "o", "two_factor_requirement_enabled": False}])
+    r = cc61.github_two_factor(MEMBERS, settings)
+    assert sorted(r.deviations["resource_id"]) == ["github:o", "github:o:bob-gh"]
+
+
+@pytest.mark.parametrize(("text", "encoding", "message"), [
+    (ROSTER.replace("manager", "boss"), "utf-8", "lacks column(s) manager"),
+    (ROSTER.replace("2026-08-14", "14/08/26x"), "utf-8", "row 3: termination_date '14/08/26x' is not a date"),
+    (ROSTER.replace("P3,", "P2,"), "utf-8", "row 4: duplicate person_id P2"),
+    (ROSTER.replace("Ann Lee", "Ann Lé"), "latin-1", "is not UTF-8"),
+])
+def test_bad_roster_files_are_refused_naming_file_and_row(tmp_path, raw, text, encoding, message):
+    path = write(tmp_path, "roster.csv", text, encoding)
+    with pytest.raises(CollectionError) as err:
+        files.load_roster(path, raw)
+    assert str(err.value).startswith(str(path)) and message in str(err.value)
+
+
+def test_decisions_must_be_keep_or_remove(tmp_path, raw):
+    path = write(tmp_path, "d.csv", "system,account,identity,decision,reviewer,reviewed_at\n"
+                                    "github,o,ann-gh,maybe,P2,2026-09-10\n")
+    with pytest.raises(CollectionError, match="row 2: decision 'maybe'"):
+        files.load_review_decisions(path, raw)
+
+
+def test_missing_file_setting_is_a_collection_error(raw):
+    with pytest.raises(CollectionError, match="set criteria.CC6.1.hr_roster"):
+        files.load_roster(None, raw)
