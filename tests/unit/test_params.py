@@ -46,8 +46,8 @@ def test_unreadable_and_invalid_files(tmp_path):
 
 
 def test_shipped_params_files_are_valid(repo_root):
-    for path in (repo_root / "params").glob("*.yaml"):
-        params.load(path)
+    for name in ("demo.yaml", "example.yaml"):
+        params.load(repo_root / "params" / name)
 
 
 def test_digest_is_stable_and_sensitive():
