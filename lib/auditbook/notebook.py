@@ -166,6 +166,23 @@ class CriterionRun:
                           notes=[f"Derived by {build.__module__}.{build.__name__} from {', '.join(sources)}."])
         return self._keep(Population(name, frame, prov), write_csv=True)
 
+    def earlier_population_csv(self, name: str) -> Path | None:
+        """The same population in the newest earlier package of this organization, if any."""
+        root = self.run_dir.parent.parent  # outputs/<period>/<run> and outputs/scratch/<run> alike
+        candidates = []
+        for manifest in root.glob("*/*/manifest.json"):
+            package = manifest.parent
+            if package.resolve() == self.run_dir.resolve() or not (package / "populations" / f"{name}.csv").exists():
+                continue
+            try:
+                facts = json.loads(manifest.read_text())
+            except (OSError, ValueError):
+                continue
+            same_org = facts.get("organization") == self.params["organization"]
+            if same_org and facts.get("run_id", "") < self.run["run_id"]:
+                candidates.append((facts["run_id"], package / "populations" / f"{name}.csv"))
+        return max(candidates)[1] if candidates else None
+
     def export_xlsx(self, pop: Population | None) -> None:
         """The same table as the population CSV, as a workbook a reviewer fills in."""
         if pop is None:

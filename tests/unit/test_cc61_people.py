@@ -147,3 +147,14 @@ def test_decisions_must_be_keep_or_remove(tmp_path, raw):
 def test_missing_file_setting_is_a_collection_error(raw):
     with pytest.raises(CollectionError, match="set criteria.CC6.1.hr_roster"):
         files.load_roster(None, raw)
+
+
+def test_changes_since_the_previous_review(tmp_path, raw):
+    _, sheet = worksheet(tmp_path, raw)
+    previous = sheet[sheet["identity"] != "ghost"].copy()
+    previous.loc[previous["identity"] == "ann-gh", "admin"] = False
+    previous = pd.concat([previous, pd.DataFrame([{"line": "aws-iam:1:gone", "person": "Gone", "privileges": "x",
+                                                   "admin": False}])])
+    changes = cc61.changes_since(previous.astype(str), sheet)
+    assert sorted(zip(changes["change"], changes["line"], strict=True)) == [
+        ("account removed", "aws-iam:1:gone"), ("became admin", "github:o:ann-gh"), ("new account", "aws-iam:1:ghost")]

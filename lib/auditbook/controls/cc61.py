@@ -399,3 +399,29 @@ def review_removals_done(decisions: pd.DataFrame, sheet: pd.DataFrame) -> TestRe
                              "at collection"}
                   for d in removals.itertuples() if _line_id(d.system, d.account, d.identity) in active]
     return evaluate(REVIEW_REMOVALS, removals, deviations, {"removed_by": "collection time"})
+
+
+def changes_since(previous: pd.DataFrame, current: pd.DataFrame) -> pd.DataFrame:
+    """What changed in who has access since the previous review worksheet: for the reviewer's eye."""
+    before = previous.set_index("line")
+    now = current.set_index("line")
+    rows = []
+    for line in sorted(set(now.index) - set(before.index)):
+        r = now.loc[line]
+        rows.append({"change": "new account", "line": line, "person": r["person"], "privileges": r["privileges"]})
+    for line in sorted(set(before.index) - set(now.index)):
+        r = before.loc[line]
+        rows.append({"change": "account removed", "line": line, "person": r["person"], "privileges": r["privileges"]})
+    for line in sorted(set(now.index) & set(before.index)):
+        was, is_ = _truthy(before.loc[line, "admin"]), _truthy(now.loc[line, "admin"])
+        if was != is_:
+            rows.append({"change": "became admin" if is_ else "no longer admin", "line": line,
+                         "person": now.loc[line, "person"], "privileges": now.loc[line, "privileges"]})
+        elif str(before.loc[line, "privileges"]) != str(now.loc[line, "privileges"]):
+            rows.append({"change": "privileges changed", "line": line, "person": now.loc[line, "person"],
+                         "privileges": f"{before.loc[line, 'privileges']} -> {now.loc[line, 'privileges']}"})
+    return pd.DataFrame(rows, columns=["change", "line", "person", "privileges"])
+
+
+def _truthy(value: Any) -> bool:
+    return str(value).strip().lower() in {"true", "1", "yes"}

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import pandas as pd
 from freezegun import freeze_time
 
 from auditbook.demo.trail import Trail, user_identity
@@ -24,6 +25,7 @@ from auditbook.demo.trail import Trail, user_identity
 DATA = Path(__file__).parent / "data"
 ROSTER_FILE = DATA / "hr-roster.csv"
 DECISIONS_FILE = DATA / "access-review-decisions.csv"
+PREVIOUS_WORKSHEET_FILE = DATA / "access-review-worksheet-2026-Q2.csv"
 ACCOUNT = "123456789012"
 ORG = "demo-fintech"
 REVIEWED_AT = "2026-09-10"
@@ -216,7 +218,8 @@ def write_decisions(path: Path = DECISIONS_FILE) -> None:
     import tempfile
 
     from auditbook.controls.cc61 import review_worksheet
-    from auditbook.demo.environment import DemoEnvironment
+    from auditbook.demo.environment import DEMO_PARAMS, DemoEnvironment
+    from auditbook.params import load
     from auditbook.provenance import RawStore
     from auditbook.sources import github
     from auditbook.sources.aws import iam, identitycenter
@@ -224,19 +227,39 @@ def write_decisions(path: Path = DECISIONS_FILE) -> None:
     from auditbook.sources.files import load_roster
 
     raw = RawStore(tempfile.mkdtemp())
+    settings = load(DEMO_PARAMS)["criteria"]["CC6.1"]
     with DemoEnvironment():
         account = open_account({"id": ACCOUNT}, "us-east-1")
         gh = github.connect()
         sheet = review_worksheet(
             load_roster(ROSTER_FILE, raw).frame, iam.collect_credential_report(account, raw).frame,
             iam.collect_entitlements(account, raw).frame, identitycenter.collect_assignments(account, raw).frame,
-            github.collect_org_members(gh, ORG, raw).frame, service_accounts=SERVICE_ACCOUNTS)
+            github.collect_org_members(gh, ORG, raw).frame, service_accounts=SERVICE_ACCOUNTS,
+            as_of=_t("2026-10-01T00:00:00"), admin_policy_arns=settings["admin_policy_arns"])
+    write_previous_worksheet(sheet)
     at_review = sheet[sheet["created_at"].isna() | (sheet["created_at"] <= _t(REVIEWED_AT + "T00:00:00"))]
     lines = at_review[["system", "account", "identity", "person_id"]].to_dict("records")
     with open(path, "w", newline="", encoding="utf-8") as fh:
         out = csv.DictWriter(fh, ["system", "account", "identity", "decision", "reviewer", "reviewed_at"])
         out.writeheader()
         out.writerows(review_decisions(lines))
+
+
+def write_previous_worksheet(sheet: Any, path: Path = PREVIOUS_WORKSHEET_FILE) -> None:
+    """The Q2 review's worksheet, as an earlier package would hold it: the leavers were still there,
+    the orphan and the September joiner not yet, and dan.dev not yet an administrator."""
+    previous = sheet[~sheet["identity"].isin(["temp.migration", "peggy.newhire"])].copy()
+    dan = previous["identity"] == "dan.dev"
+    previous.loc[dan, ["admin", "privileges"]] = [False, "EngineerAccess (group:Engineers)"]
+    extra = []
+    for system, account, identity, person, privileges in [
+            ("aws-iam", ACCOUNT, "hana.sato", "Hana Sato", "EngineerAccess (group:Engineers)"),
+            ("aws-iam", ACCOUNT, "lena.fischer", "Lena Fischer", "EngineerAccess (group:Engineers)"),
+            ("github", ORG, "lena-fischer", "Lena Fischer", "member")]:
+        extra.append({"line": f"{system}:{account}:{identity}", "system": system, "account": account,
+                      "identity": identity, "person": person, "privileges": privileges, "admin": False})
+    pd.concat([previous, pd.DataFrame(extra)], ignore_index=True).sort_values("line").to_csv(
+        path, index=False, date_format="%Y-%m-%dT%H:%M:%SZ")
 
 
 def write_truth() -> None:

@@ -109,6 +109,15 @@ def load_review_decisions(path: str | Path | None, raw: RawStore) -> Population:
     return Population("access-review-decisions", frame, prov)
 
 
+def load_previous_worksheet(path: str | Path, raw: RawStore) -> Population:
+    """The access review worksheet of the previous review (an earlier package's CSV)."""
+    path = Path(path)
+    frame, prov = _read_csv(path, "previous access review worksheet",
+                            {"line": "", "person": "", "privileges": "", "admin": ""}, raw)
+    _unique(frame, ["line"], path)
+    return Population("previous-access-review-worksheet", frame, prov)
+
+
 def as_utc_day_end(ts: pd.Timestamp) -> pd.Timestamp:
     """A termination date without a time means the end of that day (UTC)."""
     if ts.tzinfo is None:
