@@ -8,7 +8,7 @@ PERIOD  ?=
 PARAMS  ?= params/example.yaml
 OUT     ?= outputs
 
-.PHONY: setup demo test lint quarter lab verify bench clean
+.PHONY: setup demo test test-slow lint quarter lab verify bench clean
 
 setup: $(STAMP)
 
@@ -35,8 +35,16 @@ lint: $(STAMP)
 	$(BIN)/ruff check lib tests
 
 test: $(STAMP) lint
-	$(BIN)/pytest
+	$(BIN)/pytest -m "not slow"
 	$(BIN)/auditbook demo-env -- $(BIN)/pytest -p no:cacheprovider --nbval-lax notebooks
+
+# The slowest fault cases (real backoff, an emulator dying during a whole run); `make test` has the rest.
+test-slow: $(STAMP)
+	$(BIN)/pytest -m slow
+
+# Scale figures for the README: AUDITBOOK_BENCH_SCALE=20 make bench (about 2,000 users, 1,000 secrets, 20,000 PRs).
+bench: $(STAMP)
+	$(BIN)/python bench/run_bench.py
 
 # JupyterLab lives in its own environment: its server dependencies slow every papermill kernel start.
 lab: $(STAMP)

@@ -2,7 +2,14 @@
 
 Exit status: 0 every criterion PASS/FAIL/NOT_APPLICABLE (or PASS only with ``--fail-on-deviation``);
 1 a test is ERROR (or FAIL with ``--fail-on-deviation``), or ``verify`` found a difference;
-2 the run was refused (bad params, period, criteria, credentials or output folder).
+2 the run was refused (bad params, exception register, period, criteria, credentials or output folder).
+
+For schedulers, ``run`` and ``demo`` print one line per criterion and a last ``status:`` line::
+
+    CC6.1 FAIL tests=5 pass=3 fail=2 error=0 not_applicable=0 deviations=8 accepted=0 (6.2 s)
+    status: FAIL exit=0 criteria=3 package=outputs/2026-Q3/20261003T061500Z (24.0 s)
+
+With ``AUDITBOOK_WEBHOOK_URL`` set, the same summary is posted to that Slack-compatible webhook.
 """
 
 from __future__ import annotations
@@ -21,17 +28,36 @@ def _criteria(text: str | None) -> list[str] | None:
     return [c for c in text.split(",") if c.strip()] if text else None
 
 
+def summary_lines(outcome, code: int) -> list[str]:  # noqa: ANN001 - RunOutcome, imported lazily
+    """One line per criterion and a status line: stable ``key=value`` words for schedulers."""
+    lines = []
+    for o in outcome.outcomes:
+        counts = " ".join(f"{s.lower()}={o.statuses.get(s, 0)}" for s in ("PASS", "FAIL", "ERROR", "NOT_APPLICABLE"))
+        line = f"{o.criterion} {o.status} tests={o.tests} {counts} deviations={o.deviations} accepted={o.accepted}"
+        if o.error:
+            line += f" cause={' '.join(o.error.split())[:200]!r}"
+        lines.append(f"{line} ({o.seconds:.1f} s)")
+    lines.append(f"status: {outcome.status} exit={code} criteria={len(outcome.outcomes)} package={outcome.run_dir} "
+                 f"({outcome.seconds:.1f} s)")
+    return lines
+
+
 def _report(outcome, fail_on_deviation: bool) -> int:  # noqa: ANN001 - RunOutcome, imported lazily
+    from auditbook import notify
     from auditbook.results import Status
 
-    for o in outcome.outcomes:
-        detail = o.error or f"{o.tests} tests, {o.deviations} deviations"
-        print(f"{o.criterion} {o.status} {detail}")
-    print(f"package: {outcome.run_dir}")
-    print(f"status: {outcome.status} ({outcome.seconds:.1f} s)")
+    code = EXIT_OK
     if outcome.status is Status.ERROR or (fail_on_deviation and outcome.status is Status.FAIL):
-        return EXIT_FINDINGS
-    return EXIT_OK
+        code = EXIT_FINDINGS
+    lines = summary_lines(outcome, code)
+    for line in lines:
+        print(line)
+    url = notify.webhook_url()
+    if url:
+        problem = notify.send("auditbook run\n" + "\n".join(lines), url)
+        if problem:
+            print(f"auditbook: notification not sent: {problem}", file=sys.stderr)
+    return code
 
 
 def _run(args: argparse.Namespace, params_file: str | Path) -> int:
@@ -79,14 +105,13 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if not root.is_dir():
         print(f"auditbook: {root} is not a package folder", file=sys.stderr)
         return EXIT_REFUSED
+    from auditbook.provenance import iso, utc_now
+
     result = verify(root)
     for line in result.lines():
         print(line)
-    if result.ok:
-        print(f"verified: {result.checked} files match manifest.json in {root}")
-        return EXIT_OK
-    print(f"NOT verified: {len(result.lines())} difference(s) from manifest.json in {root}")
-    return EXIT_FINDINGS
+    print(result.verdict(iso(utc_now().replace(microsecond=0)), __version__))
+    return EXIT_OK if result.ok else EXIT_FINDINGS
 
 
 def parser() -> argparse.ArgumentParser:
@@ -115,7 +140,7 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("command", nargs=argparse.REMAINDER)
     sp.set_defaults(func=cmd_demo_env)
 
-    sp = sub.add_parser("verify", help="recompute every hash of a package and name what changed")
+    sp = sub.add_parser("verify", help="recompute every hash of a package, check its counts, print a verdict")
     sp.add_argument("run_dir")
     sp.set_defaults(func=cmd_verify)
     return p

@@ -72,6 +72,7 @@ class Verification:
     added: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     checked: int = 0
+    facts: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -83,6 +84,21 @@ class Verification:
         out += [f"added: {p}" for p in self.added]
         out += [f"problem: {p}" for p in self.problems]
         return out
+
+    def verdict(self, checked_at: str, version: str) -> str:
+        """A short paragraph an auditor can paste into the working papers."""
+        f = self.facts
+        what = (f"package {self.root} ({f.get('organization') or 'unknown organization'}, period "
+                f"{f.get('period') or '?'}, run {f.get('run_id') or '?'})")
+        if self.ok:
+            c = f.get("counts") or {}
+            numbers = (f" ({c.get('criteria', '?')} criteria, {c.get('tests', '?')} tests, {c.get('deviations', '?')} "
+                       f"deviations of which {c.get('accepted', 0)} accepted in the exception register)") if c else ""
+            return (f"verified: {what}: all {self.checked} files match the sha256 recorded in manifest.json, no file "
+                    f"is missing or added, and results.json, exceptions.csv and the reports agree with the "
+                    f"manifest{numbers}. Checked {checked_at} with auditbook {version}.")
+        return (f"NOT verified: {what}: {len(self.lines())} difference(s) from manifest.json, listed above. "
+                f"Checked {checked_at} with auditbook {version}.")
 
 
 def verify(root: Path) -> Verification:
@@ -105,4 +121,72 @@ def verify(root: Path) -> Verification:
             result.changed.append(rel)
         result.checked += 1
     result.added = sorted(present - set(recorded))
+    result.problems += consistency(root, manifest, present)
+    result.facts = {k: manifest.get(k) for k in ("organization", "run_id", "counts")}
+    result.facts["period"] = (manifest.get("period") or {}).get("label")
     return result
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def consistency(root: Path, manifest: dict[str, Any], present: set[str]) -> list[str]:
+    """The manifest against results.json, exceptions.csv and the reports: counts agree, reports exist."""
+    import csv
+
+    problems: list[str] = []
+    if "results.json" not in present:  # the hash check names it missing (or the folder is no run package)
+        return [] if "results.json" in manifest.get("files", {}) else ["results.json is missing"]
+    results = _read_json(root / "results.json")
+    if not isinstance(results, dict):
+        return ["results.json is unreadable"]
+    if "criteria" not in results and not manifest.get("counts"):
+        return []  # not a run's package (no criteria, no counts): nothing to cross-check
+    for key in ("run_id", "params_digest"):
+        if manifest.get(key) != results.get(key):
+            problems.append(f"{key} differs: manifest.json {manifest.get(key)}, results.json {results.get(key)}")
+    statuses = {c["criterion"]: c["status"] for c in results.get("criteria", [])}
+    if manifest.get("criteria") is not None and manifest["criteria"] != statuses:
+        problems.append(f"criterion statuses differ: manifest.json {manifest['criteria']}, results.json {statuses}")
+    tests = [t for c in results.get("criteria", []) for t in c.get("tests", [])]
+    if "exceptions.csv" not in present:
+        return problems + ([] if "exceptions.csv" in manifest.get("files", {}) else ["exceptions.csv is missing"])
+    try:
+        with open(root / "exceptions.csv", newline="", encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return [*problems, "exceptions.csv is unreadable"]
+    by_test: dict[str, int] = {}
+    for row in rows:
+        by_test[row.get("test_id", "")] = by_test.get(row.get("test_id", ""), 0) + 1
+    declared = {t["id"]: t["deviation_count"] for t in tests if t["deviation_count"]}
+    if by_test != declared:
+        diff = sorted(k for k in set(by_test) | set(declared) if by_test.get(k, 0) != declared.get(k, 0))
+        problems.append(f"exceptions.csv rows differ from results.json deviation counts for {', '.join(diff)}")
+    accepted_rows = sum(1 for r in rows if r.get("status") == "accepted")
+    accepted = sum(t.get("accepted_count", 0) for t in tests)
+    if accepted_rows != accepted:
+        problems.append(f"accepted deviations: exceptions.csv {accepted_rows}, results.json {accepted}")
+    counts = manifest.get("counts")
+    if counts:
+        mine = {"tests": len(tests), "deviations": len(rows), "accepted": accepted_rows,
+                "deviations_by_test": by_test}
+        for key, value in mine.items():
+            if counts.get(key) != value:
+                problems.append(f"manifest.json counts.{key} is {counts.get(key)}, the package has {value}")
+    reports = sorted(rel for c in results.get("criteria", []) for rel in c.get("report", {}).values())
+    for rel in reports + ["reports/index.html", "reports/index.pdf"]:
+        if rel not in present:
+            problems.append(f"report {rel} is listed but missing")
+    if manifest.get("reports") is not None and sorted(manifest["reports"]) != reports:
+        problems.append("the reports listed in manifest.json and results.json differ")
+    oscal = _read_json(root / "oscal" / "assessment-results.json")
+    if oscal is not None:
+        findings = sum(len(r.get("findings", [])) for r in oscal.get("assessment-results", {}).get("results", []))
+        if findings != len(tests):
+            problems.append(f"oscal/assessment-results.json has {findings} findings for {len(tests)} tests")
+    return problems

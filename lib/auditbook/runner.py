@@ -8,10 +8,12 @@ whole; a failure on the way removes the staging folder and leaves earlier runs u
 from __future__ import annotations
 
 import csv
+import getpass
 import json
 import multiprocessing
 import os
 import shutil
+import socket
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -24,6 +26,7 @@ import yaml
 
 from auditbook import locker, runinfo
 from auditbook import params as params_mod
+from auditbook import register as register_mod
 from auditbook.criteria import CRITERIA, NOTEBOOK_DIR, implemented
 from auditbook.evidence import CACHE_DIR
 from auditbook.notebook import describe_run
@@ -32,7 +35,8 @@ from auditbook.provenance import CollectionError, utc_now
 from auditbook.results import RESULTS_SCHEMA_VERSION, Status, worst
 
 RESOLVED_PARAMS = "params.resolved.yaml"
-EXCEPTION_COLUMNS = ["criterion", "test_id", "resource_type", "resource_id", "detail"]
+EXCEPTION_COLUMNS = ["criterion", "test_id", "resource_type", "resource_id", "detail",
+                     *register_mod.REGISTER_COLUMNS]
 
 
 class RunError(RuntimeError):
@@ -47,6 +51,9 @@ class CriterionOutcome:
     tests: int = 0
     deviations: int = 0
     error: str | None = None
+    accepted: int = 0  # deviations accepted in the exception register (still counted in deviations)
+    statuses: dict[str, int] = field(default_factory=dict)  # tests per status
+    pages: dict[str, int] = field(default_factory=dict)  # PDF page of each anchor of the report
 
 
 @dataclass
@@ -106,8 +113,6 @@ def execute_criterion(criterion: str, staging: Path, period: str, run_id: str,
     """One criterion in its own kernel (runs in a worker process)."""
     import papermill
 
-    from auditbook.report.export import export_notebook
-
     started = time.monotonic()
     source = Path(notebook_dir) / CRITERIA[criterion].notebook_name
     target = staging / "reports" / f"{criterion}.ipynb"
@@ -121,18 +126,64 @@ def execute_criterion(criterion: str, staging: Path, period: str, run_id: str,
         )
     except Exception as exc:  # PapermillExecutionError and kernel deaths alike: the notebook is ERROR
         error = f"notebook failed: {' '.join(str(exc).split())[:300]}"
+    return collect_outcome(criterion, staging, error, started)
+
+
+def collect_outcome(criterion: str, staging: Path, error: str | None = None,
+                    started: float | None = None) -> CriterionOutcome:
+    """Export an executed criterion notebook (HTML, PDF with cover and contents) and read its record."""
+    from auditbook.report.export import export_notebook
+
+    started = time.monotonic() if started is None else started
+    target = staging / "reports" / f"{criterion}.ipynb"
+    sidecar = staging / "results" / f"{criterion}.json"
+    record = json.loads(sidecar.read_text()) if sidecar.exists() else None
+    pages: dict[str, int] = {}
     try:
         if target.exists():
-            export_notebook(target, f"{criterion} · {period} · run {run_id}")
+            run_facts = json.loads((staging / "run.json").read_text())
+            cover = report_cover(criterion, run_facts, record, error)
+            _, _, pages = export_notebook(target, cover)
     except Exception as exc:
         error = error or f"report export failed: {type(exc).__name__}: {exc}"
-    sidecar = staging / "results" / f"{criterion}.json"
-    if error or not sidecar.exists():
+    if error or record is None:
         return CriterionOutcome(criterion, Status.ERROR, time.monotonic() - started,
-                                error=error or "the notebook recorded no results")
-    record = json.loads(sidecar.read_text())
+                                error=error or "the notebook recorded no results", pages=pages)
+    statuses: dict[str, int] = {}
+    for t in record["tests"]:
+        statuses[t["status"]] = statuses.get(t["status"], 0) + 1
     return CriterionOutcome(criterion, Status(record["status"]), time.monotonic() - started,
-                            tests=len(record["tests"]), deviations=len(record["deviations"]))
+                            tests=len(record["tests"]), deviations=len(record["deviations"]),
+                            statuses=statuses, pages=pages)
+
+
+def report_cover(criterion: str, facts: dict[str, Any], record: dict[str, Any] | None,
+                 error: str | None) -> dict[str, Any]:
+    """What the cover page and the running header of a criterion's PDF say."""
+    period = facts["period"]
+    status = record["status"] if record and not error else "ERROR"
+    return {
+        "title": f"{criterion} {CRITERIA[criterion].title}",
+        "header": f"{criterion} {CRITERIA[criterion].title} · {period['label']}",
+        "footer": f"{facts.get('organization', '')} · run {facts['run_id']}",
+        "status": status,
+        "facts": {
+            "Organization": facts.get("organization", ""),
+            "Period": f"{period['label']} ({period['start'][:10]} to {period['end'][:10]}, closed-open, UTC)",
+            "Run id": facts["run_id"],
+            "Scope": facts.get("scope", ""),
+            "Run by": facts.get("run_by", ""),
+            "Generated at (UTC)": facts["generated_at"],
+            "auditbook version": facts["versions"].get("auditbook"),
+            "Notebook commit": facts["git_commit"],
+            "Params digest (sha256)": facts["params_digest"],
+            "Tests": (", ".join(f"{sum(1 for t in record['tests'] if t['status'] == s)} {s}"
+                                for s in ("PASS", "FAIL", "ERROR", "NOT_APPLICABLE")
+                                if any(t["status"] == s for t in record["tests"])) if record else ""),
+            "Deviations": len(record["deviations"]) if record else "",
+        },
+        "note": error,
+    }
 
 
 def _progress(message: str) -> None:
@@ -143,14 +194,44 @@ def run(params_file: str | Path, period_text: str, criteria: list[str] | None = 
         out_dir: str | Path = "outputs", workers: int | None = None, now: datetime | None = None,
         notebook_dir: Path = NOTEBOOK_DIR) -> RunOutcome:
     started = time.monotonic()
+    staging, selected = prepare(params_file, period_text, criteria, out_dir, now, notebook_dir)
+    try:
+        facts = json.loads((staging / "run.json").read_text())
+        outcomes = _execute_all(selected, staging, parse_period(period_text), facts["run_id"], workers, notebook_dir)
+        outcome = finish(staging, outcomes, out_dir)
+    except OSError as exc:  # e.g. a full disk: one line, nothing published, earlier runs untouched
+        _remove(staging)
+        raise RunError(f"output folder {staging.parent}: {exc.strerror or exc}; nothing was published") from None
+    except BaseException:
+        _remove(staging)
+        raise
+    outcome.seconds = time.monotonic() - started
+    return outcome
+
+
+def prepare(params_file: str | Path, period_text: str, criteria: list[str] | None = None,
+            out_dir: str | Path = "outputs", now: datetime | None = None, notebook_dir: Path = NOTEBOOK_DIR,
+            account: str | None = None) -> tuple[Path, list[str]]:
+    """Check everything that can be refused, then start the staging folder (run.json, params, register).
+
+    ``account`` restricts the AWS scope to one account (the Airflow DAG's fan-out); the staging folder
+    and the selected criteria are returned. Nothing is written when the run is refused.
+    """
     now = now or utc_now()
-    # 1. everything that can be refused, before anything is written
     try:
         params = params_mod.load(params_file)
         period = parse_period(period_text)
         assert_period_closed(period, now)
+        register_file = register_mod.register_path(params, params_file)
+        register = register_mod.load(register_file) if register_file else None
     except ValueError as exc:
         raise RunError(str(exc)) from None
+    if account is not None:
+        aws = params["scope"].get("aws") or {"accounts": []}
+        chosen = [a for a in aws["accounts"] if a["id"] == account]
+        if not chosen:
+            raise RunError(f"account {account} is not in scope.aws.accounts of {params_file}")
+        params["scope"]["aws"] = dict(aws, accounts=chosen)
     selected = select_criteria(criteria, notebook_dir)
     if not selected:
         raise RunError(f"no criterion notebooks found in {notebook_dir}")
@@ -165,39 +246,61 @@ def run(params_file: str | Path, period_text: str, criteria: list[str] | None = 
         staging = Path(_make_staging(period_dir, run_id))
     except OSError as exc:
         raise RunError(f"output folder {period_dir}: {exc.strerror or exc}") from None
-
-    # 2. the run, in staging
     try:
         facts = describe_run(run_id, now, period, params, str(params_file))
         facts["organization"] = params["organization"]
         facts["environment"] = params.get("environment")
+        facts["run_by"] = run_by()
+        facts["scope"] = describe_scope(params)
+        facts["criteria"] = selected
         (staging / "run.json").write_text(json.dumps(facts, indent=1))
         (staging / RESOLVED_PARAMS).write_text(yaml.safe_dump(params, sort_keys=False))
-        outcomes = _execute_all(selected, staging, period, run_id, workers, notebook_dir)
-        shutil.rmtree(staging / CACHE_DIR, ignore_errors=True)  # working state, not evidence
-        results = _assemble(staging, facts, params, period, outcomes)
-        status = Status(results["status"])
-        locker.write_manifest(staging, {
-            "run_id": run_id, "period": period.to_dict(), "generated_at": facts["generated_at"],
-            "organization": params["organization"], "params_digest": facts["params_digest"],
-            "params": params, "git_commit": facts["git_commit"], "versions": facts["versions"],
-            "criteria": {o.criterion: str(o.status) for o in outcomes},
-            "caller_identities": results["caller_identities"],
-        })
-        locker.seal(staging)
-        locker.publish(staging, final)
+        if register is not None:  # the register as used is evidence too; notebooks read this copy
+            shutil.copyfile(register.source, staging / register_mod.PACKAGE_COPY)
     except BaseException:
         _remove(staging)
         raise
-    return RunOutcome(final, status, outcomes, time.monotonic() - started)
+    return staging, selected
+
+
+def finish(staging: Path, outcomes: list[CriterionOutcome], out_dir: str | Path) -> RunOutcome:
+    """Assemble results, exceptions, OSCAL and the index, write the manifest, seal and publish."""
+    facts = json.loads((staging / "run.json").read_text())
+    params = yaml.safe_load((staging / RESOLVED_PARAMS).read_text())
+    period = parse_period(facts["period"]["label"])
+    copy = staging / register_mod.PACKAGE_COPY
+    register = register_mod.load(copy) if copy.exists() else None
+    final = staging.parent / facts["run_id"]
+    shutil.rmtree(staging / CACHE_DIR, ignore_errors=True)  # working state, not evidence
+    results = _assemble(staging, facts, params, period, outcomes, register, Path(out_dir))
+    locker.write_manifest(staging, {
+        "run_id": facts["run_id"], "period": period.to_dict(), "generated_at": facts["generated_at"],
+        "organization": params["organization"], "params_digest": facts["params_digest"],
+        "params": params, "git_commit": facts["git_commit"], "versions": facts["versions"],
+        "run_by": facts["run_by"],
+        "criteria": {o.criterion: str(o.status) for o in outcomes},
+        "caller_identities": results["caller_identities"],
+        "counts": package_counts(results),
+        "reports": sorted(rel for c in results["criteria"] for rel in c["report"].values()),
+    })
+    locker.seal(staging)
+    locker.publish(staging, final)
+    return RunOutcome(final, Status(results["status"]), outcomes)
 
 
 def _make_staging(period_dir: Path, run_id: str) -> str:
-    import tempfile
-
-    path = tempfile.mkdtemp(prefix=f".staging-{run_id}-", dir=period_dir)
-    os.chmod(path, 0o755)  # mkdtemp's 0700 would make the published package unreadable to others
-    return path
+    path = period_dir / f".staging-{run_id}"
+    try:  # the staging folder is the run's lock: a second run with the same id (same second) is refused
+        os.mkdir(path, 0o755)
+    except FileExistsError:
+        raise RunError(f"another run with id {run_id} is in progress in {period_dir}: "
+                       "wait a second and run again") from None
+    if (period_dir / run_id).exists():  # published between our check and the lock
+        os.rmdir(path)
+        raise RunError(f"{period_dir / run_id} already exists: a run is never overwritten "
+                       "(wait a second and run again)")
+    os.chmod(path, 0o755)
+    return str(path)
 
 
 def _remove(path: Path) -> None:
@@ -230,9 +333,54 @@ def _execute_all(selected: list[str], staging: Path, period: Period, run_id: str
     return sorted(outcomes, key=lambda o: order[o.criterion])
 
 
+def run_by() -> str:
+    """Who started the run: the CI job when there is one, else the local user and host."""
+    if os.environ.get("AUDITBOOK_RUN_BY"):
+        return os.environ["AUDITBOOK_RUN_BY"]
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        server = os.environ.get("GITHUB_SERVER_URL", "https://github.com")
+        return (f"GitHub Actions {os.environ.get('GITHUB_WORKFLOW', '')} run "
+                f"{server}/{os.environ.get('GITHUB_REPOSITORY', '')}/actions/runs/{os.environ.get('GITHUB_RUN_ID', '')}"
+                f" (triggered by {os.environ.get('GITHUB_ACTOR', 'unknown')})")
+    if os.environ.get("AIRFLOW_CTX_DAG_ID"):
+        return f"Airflow DAG {os.environ['AIRFLOW_CTX_DAG_ID']} run {os.environ.get('AIRFLOW_CTX_DAG_RUN_ID', '')}"
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return f"{user}@{socket.gethostname()}"
+
+
+def describe_scope(params: dict[str, Any]) -> str:
+    parts = []
+    aws = params["scope"].get("aws")
+    if aws:
+        accounts = ", ".join(f"{a['id']} ({a['name']})" if a.get("name") else a["id"] for a in aws["accounts"])
+        parts.append(f"AWS {accounts} in {', '.join(aws['regions'])}")
+    gh = params["scope"].get("github")
+    if gh:
+        repos = gh.get("production_repos") or []
+        parts.append(f"GitHub org {gh['org']} ({len(repos)} production repositories)")
+    return "; ".join(parts) or "(none)"
+
+
+def package_counts(results: dict[str, Any]) -> dict[str, Any]:
+    """The numbers the manifest records so ``verify`` can check results.json and exceptions.csv agree."""
+    tests = [t for c in results["criteria"] for t in c["tests"]]
+    return {
+        "criteria": len(results["criteria"]),
+        "tests": len(tests),
+        "deviations": sum(t["deviation_count"] for t in tests),
+        "accepted": sum(t.get("accepted_count", 0) for t in tests),
+        "deviations_by_test": {t["id"]: t["deviation_count"] for t in tests if t["deviation_count"]},
+    }
+
+
 def _assemble(staging: Path, facts: dict[str, Any], params: dict[str, Any], period: Period,
-              outcomes: list[CriterionOutcome]) -> dict[str, Any]:
-    """results.json, exceptions.csv and the index, from the notebooks' own records."""
+              outcomes: list[CriterionOutcome], register: register_mod.Register | None = None,
+              out_root: Path | None = None) -> dict[str, Any]:
+    """results.json, exceptions.csv, OSCAL and the index, from the notebooks' own records."""
+    from auditbook import oscal, trends
     from auditbook.report.index import write_index
 
     criteria = []
@@ -240,6 +388,17 @@ def _assemble(staging: Path, facts: dict[str, Any], params: dict[str, Any], peri
     for outcome in outcomes:
         sidecar = staging / "results" / f"{outcome.criterion}.json"
         record = json.loads(sidecar.read_text()) if sidecar.exists() and not outcome.error else None
+        rows = register_mod.annotate(record["deviations"], register, period) if record else []
+        accepted = {}
+        for row in rows:
+            if row["status"] == register_mod.ACCEPTED:
+                accepted[row["test_id"]] = accepted.get(row["test_id"], 0) + 1
+        tests = []
+        for t in record["tests"] if record else []:
+            anchor = f"test-{t['id']}"
+            tests.append(dict(t, accepted_count=accepted.get(t["id"], 0), report_anchor=anchor,
+                              report_page=outcome.pages.get(anchor)))
+        outcome.accepted = sum(accepted.values())
         entry = {
             "criterion": outcome.criterion,
             "title": CRITERIA[outcome.criterion].title,
@@ -247,12 +406,12 @@ def _assemble(staging: Path, facts: dict[str, Any], params: dict[str, Any], peri
             "error": outcome.error,
             "report": {kind: f"reports/{outcome.criterion}.{kind}" for kind in ("ipynb", "html", "pdf")
                        if (staging / "reports" / f"{outcome.criterion}.{kind}").exists()},
-            "tests": record["tests"] if record else [],
+            "tests": tests,
             "populations": record["populations"] if record else {},
             "collection_errors": record["collection_errors"] if record else {},
         }
         criteria.append(entry)
-        deviations += record["deviations"] if record else []
+        deviations += rows
     status = worst(Status(c["status"]) for c in criteria)
     callers = sorted({caller for c in criteria for pop in c["populations"].values()
                       for caller in pop["caller"].split("; ")})
@@ -265,10 +424,17 @@ def _assemble(staging: Path, facts: dict[str, Any], params: dict[str, Any], peri
         "generated_at": facts["generated_at"],
         "git_commit": facts["git_commit"],
         "params_digest": facts["params_digest"],
+        "tool_version": facts["versions"].get("auditbook"),
+        "run_by": facts.get("run_by"),
+        "scope": facts.get("scope"),
         "status": str(status),
         "caller_identities": callers,
         "criteria": criteria,
+        "exception_register": register_mod.reconcile(deviations, register, period,
+                                                     [o.criterion for o in outcomes]),
     }
+    if results["exception_register"]["source"]:
+        results["exception_register"]["source"] = register_mod.PACKAGE_COPY
     from auditbook.schemas import validate_results
 
     validate_results(results)
@@ -277,5 +443,7 @@ def _assemble(staging: Path, facts: dict[str, Any], params: dict[str, Any], peri
         writer = csv.DictWriter(fh, EXCEPTION_COLUMNS, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(deviations)
-    write_index(staging, results)
+    oscal.write(staging, results)
+    history = trends.history(out_root, results, staging) if out_root else trends.history(staging, results, staging)
+    write_index(staging, results, history)
     return results

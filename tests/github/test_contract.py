@@ -84,6 +84,10 @@ REST_CASES = [
     ("GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews", f"/repos/{ORG}/payments-api/pulls/5/reviews"),
     ("GET /repos/{owner}/{repo}/deployments", f"/repos/{ORG}/payments-api/deployments"),
     ("GET /repos/{owner}/{repo}/secret-scanning/alerts", f"/repos/{ORG}/payments-api/secret-scanning/alerts"),
+    ("GET /repos/{owner}/{repo}/issues", f"/repos/{ORG}/incident-response/issues?state=all"),
+    ("GET /repos/{owner}/{repo}/issues/{issue_number}/comments", f"/repos/{ORG}/incident-response/issues/1/comments"),
+    ("GET /repos/{owner}/{repo}/dependabot/alerts", f"/repos/{ORG}/payments-api/dependabot/alerts"),
+    ("GET /repos/{owner}/{repo}/code-scanning/alerts", f"/repos/{ORG}/payments-api/code-scanning/alerts"),
 ]
 
 
@@ -106,6 +110,9 @@ def test_emulator_rest_detail_responses_match_openapi(emulator, openapi_response
          f"/repos/{ORG}/payments-api/deployments/{deployment.id}/statuses"),
         ("GET /repos/{owner}/{repo}/secret-scanning/alerts",  # a resolved alert, secret hidden
          f"/repos/{ORG}/ledger-service/secret-scanning/alerts?state=resolved&hide_secret=true"),
+        ("GET /repos/{owner}/{repo}/dependabot/alerts",  # dismissed alerts, a page from a cursor
+         f"/repos/{ORG}/ledger-service/dependabot/alerts?state=dismissed&per_page=1"),
+        ("GET /repos/{owner}/{repo}/code-scanning/alerts", f"/repos/{ORG}/ledger-service/code-scanning/alerts"),
     ]:
         jsonschema.validate(_get(emulator, path), openapi_responses[operation])
 

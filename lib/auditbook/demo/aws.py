@@ -22,7 +22,7 @@ import boto3
 import requests
 from freezegun import freeze_time
 
-from auditbook.demo import aws_secrets, people
+from auditbook.demo import aws_monitoring, aws_resilience, aws_secrets, people
 from auditbook.demo.trail import (
     PIPELINE_ROLE,
     TRAIL_BUCKET,
@@ -148,6 +148,8 @@ def demo_truth() -> list[dict[str, str]]:
     truth.append({"test": "CC6.1-PASSWORD-POLICY", "resource": f"{acct}:MinimumPasswordLength",
                   "why": "minimum length 8, standard 14"})
     truth += aws_secrets.truth()
+    truth += aws_monitoring.truth()  # CC7.1, CC7.2 alarm firings, and the CC8.1 manual UpdateTrail
+    truth += aws_resilience.truth()  # CC9.1 IaC and container findings, A1.1, A1.2
     return sorted(truth, key=lambda d: (d["test"], d["resource"]))
 
 
@@ -300,11 +302,12 @@ def seed_ecr(endpoint: str) -> None:
 def seed_trail(endpoint: str, trail: Trail) -> None:
     """The trail itself and its bucket, then every log file the trail delivered."""
     s3 = _client("s3", endpoint)
-    s3.create_bucket(Bucket=TRAIL_BUCKET)
+    s3.create_bucket(Bucket=TRAIL_BUCKET, ObjectLockEnabledForBucket=True)  # immutable logs (CC7.1)
     ct = _client("cloudtrail", endpoint)
     ct.create_trail(Name=TRAIL_NAME, S3BucketName=TRAIL_BUCKET, S3KeyPrefix=TRAIL_PREFIX, IsMultiRegionTrail=True,
                     EnableLogFileValidation=True, IncludeGlobalServiceEvents=True)
     ct.start_logging(Name=TRAIL_NAME)
+    aws_monitoring.configure_trail(s3, ct)
     deliver(trail, s3)
 
 
@@ -336,6 +339,8 @@ class DemoAws:
         aws_secrets.seed(self.endpoint, trail)
         people.seed(self.endpoint, trail)
         seed_ecr(self.endpoint)
+        aws_monitoring.seed(self.endpoint, trail)
+        aws_resilience.seed(self.endpoint)
         seed_trail(self.endpoint, trail)
         return self
 

@@ -21,6 +21,7 @@ class DemoEnvironment:
         self.aws = DemoAws()
         self.github = GitHubEmulator(build_demo_github())
         self._patch: Any = None
+        self.faults: Any = None  # auditbook.demo.faults.Faults: the request log and fault injection
 
     @property
     def env(self) -> dict[str, str]:
@@ -29,6 +30,9 @@ class DemoEnvironment:
     def __enter__(self) -> DemoEnvironment:
         self.aws.start()
         self.github.start()
+        from auditbook.demo import faults
+
+        self.faults = faults.Faults(faults.attach_aws(self.aws), faults.attach_github(self.github))
         self._patch = patched_environ(self.env)
         self._patch.__enter__()
         return self

@@ -82,21 +82,31 @@ def table(frame: pd.DataFrame, columns: list[str] | None = None, max_rows: int =
 
 
 def test_result(result: TestResult, sample: Sample | None = None, sample_file: str | None = None,
-                sample_columns: list[str] | None = None) -> None:
-    """Status banner, n of N, threshold, the deviation rows, and the sample drawn."""
+                sample_columns: list[str] | None = None, accepted: dict[str, str] | None = None) -> None:
+    """Status banner, n of N, threshold, the deviation rows, and the sample drawn.
+
+    ``accepted``: resource id → "accepted until ..." for deviations in the exception register (shown,
+    still counted).
+    """
     t = result.test
-    parts = [f"<div class='ab-test'><h3>{badge(result.status)} {_esc(t.test_id)} — {_esc(t.title)}</h3>",
+    parts = [f"<div class='ab-test' id='test-{_esc(t.test_id)}'><h3>{badge(result.status)} {_esc(t.test_id)} — "
+             f"{_esc(t.title)}</h3>",
              f"<p class='ab-desc'>{_esc(t.description)}</p>"]
     if result.status in (Status.ERROR, Status.NOT_APPLICABLE):
         label = "Evidence incomplete" if result.status is Status.ERROR else "Not applicable"
         parts.append(f"<p class='ab-cause'><b>{label}:</b> {_esc(result.cause)}</p>")
     else:
         parts.append(f"<p class='ab-count'><b>{result.deviation_count} of {result.population_size}</b> "
-                     f"{_esc(t.population)} rows deviate.</p>")
+                     f"{_esc(t.population)} rows deviate"
+                     + (f"; {len(accepted)} of them accepted by management (exception register)" if accepted else "")
+                     + ".</p>")
     if result.threshold:
         parts.append(key_values({"Threshold " + k: _json(v) for k, v in result.threshold.items()}, "kv small"))
     if result.deviation_count:
-        parts.append("<h4>Deviations</h4>" + table(result.deviations, max_rows=10_000))
+        rows = result.deviations
+        if accepted:
+            rows = rows.assign(acceptance=rows["resource_id"].map(accepted).fillna("open"))
+        parts.append("<h4>Deviations</h4>" + table(rows, max_rows=10_000))
     for note in result.notes:
         parts.append(f"<p class='ab-note'>{_esc(note)}</p>")
     if sample is not None and sample.size:

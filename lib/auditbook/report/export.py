@@ -1,20 +1,30 @@
 """Executed notebook → HTML (code hidden) → PDF, without TeX or a browser.
 
 nbconvert's HTMLExporter with ``exclude_input`` hides the code (``--report-mode`` does not);
-WeasyPrint lays the HTML out on A4 pages with a print stylesheet (running footer, page x of y).
+WeasyPrint lays the HTML out on A4 pages with a print stylesheet: a cover page, a table of
+contents with page numbers (``target-counter``), a running header (criterion, period) and footer
+(organization, run, page x of y). The page of every anchor (each test's ``test-<id>``) is returned
+so the index can point at the page of a test.
 """
 
 from __future__ import annotations
 
+import html
+import re
 from pathlib import Path
+from typing import Any
 
 import nbformat
 from nbconvert import HTMLExporter
 
 PRINT_CSS = """
-@page { size: A4; margin: 16mm 12mm 18mm 12mm;
-  @bottom-left { content: "%(footer)s"; font-size: 7pt; color: #555; }
-  @bottom-right { content: "page " counter(page) " of " counter(pages); font-size: 7pt; color: #555; } }
+@page { size: A4; margin: 18mm 12mm 18mm 12mm;
+  @top-left { content: "%(header)s"; font-size: 7pt; color: #555; font-family: "DejaVu Sans", sans-serif; }
+  @top-right { content: "%(top_right)s"; font-size: 7pt; color: #555; font-family: "DejaVu Sans", sans-serif; }
+  @bottom-left { content: "%(footer)s"; font-size: 7pt; color: #555; font-family: "DejaVu Sans", sans-serif; }
+  @bottom-right { content: "page " counter(page) " of " counter(pages); font-size: 7pt; color: #555;
+    font-family: "DejaVu Sans", sans-serif; } }
+@page :first { @top-left { content: none; } @top-right { content: none; } }
 body { font-family: "DejaVu Sans", sans-serif; font-size: 9.5pt; }
 .jp-InputPrompt, .jp-OutputPrompt { display: none !important; }
 .jp-Cell, .jp-OutputArea-output, .jp-RenderedHTMLCommon { padding: 0 !important; margin: 0 !important; }
@@ -22,29 +32,115 @@ body { font-family: "DejaVu Sans", sans-serif; font-size: 9.5pt; }
 img { max-width: 100%%; }
 h1, h2, h3 { page-break-after: avoid; }
 tr, img { page-break-inside: avoid; }
-table.ab-table td { overflow-wrap: anywhere; }
+table.ab-table { font-size: 7.2pt; }
+/* break-word, not anywhere: 'anywhere' makes every character a break opportunity when WeasyPrint sizes table
+   columns, which more than doubled export time; long words still break when they would overflow. */
+table.ab-table td, table.kv td { overflow-wrap: break-word !important; word-break: normal !important; }
+.ab-cover { page-break-after: always; }
+.ab-cover h1 { font-size: 20pt; margin: 30mm 0 4mm 0; }
+.ab-cover .ab-cover-sub { font-size: 11pt; color: #444; margin-bottom: 8mm; }
+.ab-cover table.kv { font-size: 9pt; }
+.ab-cover .ab-cover-status { font-size: 14pt; margin: 6mm 0; }
+.ab-toc { page-break-after: always; }
+.ab-toc h2 { font-size: 13pt; }
+.ab-toc ul { list-style: none; padding: 0; margin: 0; }
+.ab-toc li { margin: 2px 0; font-size: 9pt; }
+.ab-toc li.sub { padding-left: 14px; font-size: 8.5pt; }
+.ab-toc a { color: #111; text-decoration: none; }
+.ab-toc a::after { content: leader('.') target-counter(attr(href), page); }
 """
 
+STATUS_COLOURS = {"PASS": "#1b7f3b", "FAIL": "#b3261e", "ERROR": "#7a4b00", "NOT_APPLICABLE": "#5f6368"}
 
-def to_html(notebook_path: Path, footer: str) -> str:
+# A markdown heading (nbconvert gives it an id) or a test block (report/display.py gives it test-<id>).
+_ANCHORS = re.compile(
+    r"<h(?P<level>[12]) id=[\"'](?P<hid>[^\"']+)[\"']>(?P<htext>.*?)</h[12]>"
+    r"|<div class=[\"']ab-test[\"'] id=[\"'](?P<tid>test-[^\"']+)[\"']>\s*<h3>(?P<ttext>.*?)</h3>",
+    re.S,
+)
+_TAGS = re.compile(r"<[^>]+>")
+
+
+def css(header: str, footer: str, top_right: str = "") -> str:
+    def q(text: str) -> str:  # CSS string content: no quotes or newlines
+        return " ".join(str(text).replace('"', "'").replace("\\", "/").split())
+    return PRINT_CSS % {"header": q(header), "footer": q(footer), "top_right": q(top_right)}
+
+
+def _text(fragment: str) -> str:
+    """Visible text of an HTML fragment (anchor links of headings dropped)."""
+    return " ".join(html.unescape(_TAGS.sub(" ", fragment.replace("¶", ""))).split())
+
+
+def table_of_contents(body: str) -> list[tuple[str, str, int]]:
+    """(anchor, title, level) for the markdown sections (h1/h2) and each test, in document order."""
+    entries = []
+    for m in _ANCHORS.finditer(body):
+        if m["tid"]:
+            entries.append((m["tid"], _text(m["ttext"]), 3))
+        else:
+            entries.append((m["hid"], _text(m["htext"]), int(m["level"])))
+    # The first h1 is the notebook's title, already on the cover.
+    if entries and entries[0][2] == 1:
+        entries = entries[1:]
+    return entries
+
+
+def front_matter(cover: dict[str, Any], toc: list[tuple[str, str, int]]) -> str:
+    esc = html.escape
+    status = cover.get("status") or ""
+    colour = STATUS_COLOURS.get(status, "#5f6368")
+    facts = "".join(f"<tr><th>{esc(str(k))}</th><td>{esc(str(v))}</td></tr>" for k, v in cover["facts"].items()
+                    if v not in (None, ""))
+    note = f"<p class='ab-cause'>{esc(cover['note'])}</p>" if cover.get("note") else ""
+    items = "".join(
+        f"<li class='{'sub' if level == 3 else ''}'><a href='#{esc(anchor, quote=True)}'>{esc(title)}</a></li>"
+        for anchor, title, level in toc
+    )
+    return (
+        f"<div class='ab-cover'><h1>{esc(cover['title'])}</h1>"
+        "<div class='ab-cover-sub'>SOC 2 Type II evidence report, produced by auditbook</div>"
+        f"<div class='ab-cover-status'>Result: <span class='ab-badge' style='background:{colour}'>"
+        f"{esc(status)}</span></div><table class='kv'>{facts}</table>{note}"
+        "<p class='ab-note'>The complete populations, samples and raw API responses are in the package; "
+        "every file's sha256 is in manifest.json (<code>auditbook verify &lt;package&gt;</code>).</p></div>"
+        + (f"<div class='ab-toc'><h2>Contents</h2><ul>{items}</ul></div>" if items else "")
+    )
+
+
+def to_html(notebook_path: Path, cover: dict[str, Any] | str) -> str:
+    """The report's HTML; ``cover`` is the cover facts (see runner.report_cover) or a footer text."""
+    if isinstance(cover, str):
+        cover = {"title": notebook_path.stem, "header": cover, "footer": cover, "status": "", "facts": {}}
     nb = nbformat.read(notebook_path, as_version=4)
     exporter = HTMLExporter(template_name="lab", exclude_input=True, exclude_output_prompt=True,
                             exclude_input_prompt=True)
     body, _ = exporter.from_notebook_node(nb)
-    css = PRINT_CSS % {"footer": footer.replace('"', "'")}
-    return body.replace("</head>", f"<style>{css}</style></head>", 1)
+    style = css(cover["header"], cover["footer"], cover.get("top_right", ""))
+    body = body.replace("</head>", f"<style>{style}</style></head>", 1)
+    if cover.get("facts"):
+        front = front_matter(cover, table_of_contents(body))
+        body = re.sub(r"(<body[^>]*>)", lambda m: m[1] + front, body, count=1)
+    return body
 
 
-def html_to_pdf(html: str, pdf_path: Path, base_url: Path) -> None:
+def html_to_pdf(html_text: str, pdf_path: Path, base_url: Path) -> dict[str, int]:
+    """Write the PDF; return the 1-based page of every anchor (element id) in it."""
     from weasyprint import HTML  # imported here: only the export step needs it
 
-    HTML(string=html, base_url=str(base_url)).write_pdf(pdf_path)
+    document = HTML(string=html_text, base_url=str(base_url)).render()
+    pages: dict[str, int] = {}
+    for number, page in enumerate(document.pages, 1):
+        for anchor in page.anchors:
+            pages.setdefault(anchor, number)
+    document.write_pdf(pdf_path)
+    return pages
 
 
-def export_notebook(notebook_path: Path, footer: str) -> tuple[Path, Path]:
-    html = to_html(notebook_path, footer)
+def export_notebook(notebook_path: Path, cover: dict[str, Any] | str) -> tuple[Path, Path, dict[str, int]]:
+    html_text = to_html(notebook_path, cover)
     html_path = notebook_path.with_suffix(".html")
-    html_path.write_text(html, encoding="utf-8")
+    html_path.write_text(html_text, encoding="utf-8")
     pdf_path = notebook_path.with_suffix(".pdf")
-    html_to_pdf(html, pdf_path, notebook_path.parent)
-    return html_path, pdf_path
+    pages = html_to_pdf(html_text, pdf_path, notebook_path.parent)
+    return html_path, pdf_path, {k: v for k, v in pages.items() if k.startswith("test-")}

@@ -1,65 +1,176 @@
-"""reports/index.html|pdf: the control matrix of a run, the page an auditor reads first."""
+"""reports/index.html|pdf: the control matrix of a run, the page an auditor reads first.
+
+Run header (period, run id, scope, who ran it, tool version, commit, params digest), the control
+matrix (criterion → test → frequency → population → sample → status → deviations n of N → page of
+its report), the exception register as applied, trends across earlier runs with what changed since
+the last one, and how to verify the package.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from auditbook.report.display import STATUS_COLOURS, _esc, key_values, stylesheet
-from auditbook.report.export import PRINT_CSS, html_to_pdf
+from auditbook.report.export import css, html_to_pdf
 from auditbook.results import Status
+from auditbook.trends import History, changes, chart_png
+
+INDEX_CSS = """
+table.ab-matrix { width: 100%; }
+table.ab-matrix td small { color: #555; }
+table.ab-matrix td:first-child { white-space: nowrap; font-size: .92em; }
+.ab-crit-head td { background: #f3f5f7; font-weight: 600; }
+.ab-accepted { color: #5b4a00; font-size: .9em; }
+.ab-section { margin-top: 14px; }
+.ab-verify code { background: #f3f5f7; padding: 0 3px; }
+"""
 
 
 def _badge(status: str) -> str:
     return f"<span class='ab-badge' style='background:{STATUS_COLOURS[Status(status)]}'>{_esc(status)}</span>"
 
 
-def render(results: dict[str, Any]) -> str:
+def _report_link(crit: dict[str, Any], test: dict[str, Any] | None, for_pdf: bool) -> str:
+    kind = "pdf" if for_pdf else "html"
+    target = crit["report"].get(kind) or crit["report"].get("pdf")
+    if not target:
+        return ""
+    name = target.rsplit("/", 1)[-1]
+    page = test.get("report_page") if test else None
+    if for_pdf:
+        href, text = (f"{name}#page={page}", f"p.&nbsp;{page}") if page else (name, "report")
+    else:
+        href = f"{name}#{test['report_anchor']}" if test and test.get("report_anchor") else name
+        text = f"p.&nbsp;{page}" if page else "report"
+    return f"<a href='{_esc(href)}'>{text}</a>"
+
+
+def matrix(results: dict[str, Any], for_pdf: bool) -> str:
     rows = []
     for crit in results["criteria"]:
-        link = crit["report"].get("pdf", "")
-        crit_cell = f"<a href='{_esc(Path(link).name)}'>{_esc(crit['criterion'])}</a>" if link else crit["criterion"]
+        rows.append(f"<tr class='ab-crit-head'><td colspan='8'>{_esc(crit['criterion'])} {_esc(crit['title'])}</td>"
+                    f"<td>{_badge(crit['status'])}</td></tr>")
         if not crit["tests"]:
-            rows.append(f"<tr><td>{crit_cell}</td><td colspan='5'>{_esc(crit.get('error') or 'no tests recorded')}"
-                        f"</td><td>{_badge(crit['status'])}</td><td></td></tr>")
+            rows.append(f"<tr><td></td><td colspan='6'>{_esc(crit.get('error') or 'no tests recorded')}</td>"
+                        f"<td>{_badge(crit['status'])}</td><td>{_report_link(crit, None, for_pdf)}</td></tr>")
         for t in crit["tests"]:
             tested = t["status"] in ("PASS", "FAIL")
-            sample = (t.get("sample") or {}).get("size", "")
-            outcome = f"{t['deviation_count']} of {t['population_size']}" if tested else _esc(t.get("cause"))
+            sample = t.get("sample") or {}
+            size = sample.get("size", "")
+            if tested:
+                outcome = f"{t['deviation_count']} of {t['population_size']}"
+                if t.get("accepted_count"):
+                    outcome += f"<br><span class='ab-accepted'>{t['accepted_count']} accepted</span>"
+            else:
+                outcome = f"<small>{_esc(t.get('cause'))}</small>"
             rows.append(
-                f"<tr><td>{crit_cell}</td><td>{_esc(t['id'])}<br><small>{_esc(t['title'])}</small></td>"
+                f"<tr><td>{_esc(t['id'])}</td><td>{_esc(t['title'])}</td>"
                 f"<td>{_esc(t['frequency'])}</td><td>{_esc(t['population'])}</td>"
-                f"<td class='num'>{t['population_size'] if tested else ''}</td><td class='num'>{sample}</td>"
-                f"<td>{_badge(t['status'])}</td><td class='num'>{outcome}</td></tr>"
+                f"<td class='num'>{t['population_size'] if tested else ''}</td><td class='num'>{size}</td>"
+                f"<td>{_badge(t['status'])}</td><td class='num'>{outcome}</td>"
+                f"<td class='num'>{_report_link(crit, t, for_pdf)}</td></tr>"
             )
+    return ("<table class='ab-table ab-matrix'><thead><tr><th>Test</th><th>Title</th><th>Frequency</th>"
+            "<th>Population</th><th>N</th><th>Sample</th><th>Status</th><th>Deviations (n of N)</th>"
+            "<th>Report</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
+
+
+def register_section(results: dict[str, Any]) -> str:
+    reg = results.get("exception_register") or {}
+    if not reg.get("source"):
+        return ("<h2 class='ab-section'>Exception register</h2><p class='ab-note'>No exception register in params "
+                "(<code>exceptions_file</code>): every deviation is open.</p>")
+    rows = "".join(
+        f"<tr><td>{_esc(e['id'])}</td><td>{_esc(e['test'])}<br><small>{_esc(e['resource'])}</small></td>"
+        f"<td>{_esc(e['outcome'])}</td><td class='num'>{_esc(e['expires'])}</td><td>{_esc(e['owner'])}</td>"
+        f"<td>{_esc(e['management_response'])}<br><small>remediation by {_esc(e['remediation_date'])}"
+        + (f"; compensating control: {_esc(e['compensating_control'])}" if e.get("compensating_control") else "")
+        + f"</small></td><td><small>{_esc(e['note'])}</small></td></tr>"
+        for e in reg["entries"]
+    )
+    counts: dict[str, int] = {}
+    for e in reg["entries"]:
+        counts[e["outcome"]] = counts.get(e["outcome"], 0) + 1
+    summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "no entries"
+    return (
+        "<h2 class='ab-section'>Exception register</h2>"
+        f"<p class='ab-note'>Register <code>{_esc(reg['source'])}</code> (copied into this package): {summary}. "
+        "An accepted deviation is still a deviation: it stays in exceptions.csv (status <code>accepted</code>) and "
+        "counts in n of N. An entry in force on the period's last day accepts its deviation; an expired entry "
+        "leaves it open; an unmatched entry matched no deviation of this run.</p>"
+        "<table class='ab-table'><thead><tr><th>Entry</th><th>Test / resource</th><th>Outcome</th><th>Expires</th>"
+        f"<th>Owner</th><th>Management response</th><th>Note</th></tr></thead><tbody>{rows}</tbody></table>"
+    )
+
+
+def trends_section(results: dict[str, Any], hist: History | None) -> str:
+    head = "<h2 class='ab-section'>Trends across runs</h2>"
+    if hist is None or hist.previous is None:
+        return head + ("<p class='ab-note'>No earlier run of this organization in the output folder: trends start "
+                       "with the next run.</p>")
+    diff = changes(hist)
+    parts = [head, f"<p class='ab-note'>{len(hist.runs) - 1} earlier run(s) found in the output folder "
+                   "(read from their results.json and exceptions.csv; verify each with <code>auditbook verify</code>)."
+                   "</p>"]
+    items = [f"{_esc(t)}: {_esc(a)} → {_esc(b)}" for t, a, b in diff["status_changes"]]
+    items += [f"new test {_esc(t)}" for t in diff["new_tests"]]
+    items += [f"test no longer run: {_esc(t)}" for t in diff["removed_tests"]]
+    items += [f"new deviation {_esc(t)} {_esc(r)}" for t, r in diff["new_deviations"]]
+    items += [f"resolved since then: {_esc(t)} {_esc(r)}" for t, r in diff["resolved_deviations"]]
+    parts.append(f"<h3>Changed since the last run ({_esc(diff['previous'])})</h3>")
+    parts.append("<ul class='ab-note'>" + "".join(f"<li>{i}</li>" for i in items) + "</ul>" if items
+                 else "<p class='ab-note'>Nothing changed: same statuses and the same deviations.</p>")
+    for crit in results["criteria"]:
+        png = chart_png(hist, crit["criterion"])
+        if png:
+            parts.append(f"<img alt='{_esc(crit['criterion'])} trend' src='data:image/png;base64,{png}'>")
+    for skipped in hist.skipped:
+        parts.append(f"<p class='ab-note'>Skipped: {_esc(skipped)}</p>")
+    return "".join(parts)
+
+
+def render(results: dict[str, Any], hist: History | None = None, for_pdf: bool = False) -> str:
     period = results["period"]
+    accepted = sum(t.get("accepted_count", 0) for c in results["criteria"] for t in c["tests"])
+    deviations = sum(t["deviation_count"] for c in results["criteria"] for t in c["tests"])
     facts = {
         "Organization": results["organization"],
         "Environment": results.get("environment") or "",
         "Period": f"{period['label']} ({period['start'][:10]} to {period['end'][:10]}, closed-open, UTC)",
         "Run id": results["run_id"],
+        "Scope": results.get("scope") or "",
+        "Run by": results.get("run_by") or "",
+        "Evidence collected as": ", ".join(results.get("caller_identities", [])),
         "Generated at (UTC)": results["generated_at"],
+        "auditbook version": results.get("tool_version") or "",
         "Notebook commit": results["git_commit"],
         "Params digest (sha256)": results["params_digest"],
-        "Evidence collected as": ", ".join(results.get("caller_identities", [])),
         "Overall status": results["status"],
+        "Deviations": f"{deviations} (of which {accepted} accepted in the exception register)",
     }
-    verify = ("Every file of this package is listed with its sha256 in <code>manifest.json</code>. "
-              "To check that nothing was changed, removed or added since the run: "
-              "<code>auditbook verify &lt;package folder&gt;</code>.")
+    verify = (
+        "<h2 class='ab-section'>Verifying this package</h2><div class='ab-verify'><p>Every file of this package is "
+        "listed with its sha256 in <code>manifest.json</code>, which also records the run's counts (tests, "
+        "deviations, accepted deviations) and reports. To check that nothing was changed, removed or added since "
+        "the run, and that results.json, exceptions.csv and the reports agree with the manifest:</p>"
+        "<p><code>auditbook verify &lt;package folder&gt;</code></p><p>It prints a one-paragraph verdict to paste "
+        "into the working papers. <code>oscal/assessment-results.json</code> carries the same results as NIST "
+        "OSCAL assessment results (one observation per population, one finding per test, evidence with "
+        "sha256).</p></div>"
+    )
+    style = css(f"Control matrix · {period['label']}", f"{results['organization']} · run {results['run_id']}",
+                results["status"])
     return (
-        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>auditbook {results['run_id']}</title>"
-        f"<style>{stylesheet()}{PRINT_CSS % {'footer': 'control matrix · run ' + results['run_id']}}</style></head>"
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>auditbook {_esc(results['run_id'])}</title>"
+        f"<style>{stylesheet()}{style}{INDEX_CSS}</style></head>"
         f"<body><div class='ab-header'><h1>SOC 2 Type II evidence — control matrix</h1>{key_values(facts)}</div>"
-        "<table class='ab-table'><thead><tr><th>Criterion</th><th>Test</th><th>Frequency</th><th>Population</th>"
-        "<th>N</th><th>Sample</th><th>Status</th><th>Deviations</th></tr></thead><tbody>"
-        + "".join(rows) + f"</tbody></table><h2>Verifying this package</h2><p>{verify}</p></body></html>"
+        + matrix(results, for_pdf) + register_section(results) + trends_section(results, hist) + verify
+        + "</body></html>"
     )
 
 
-def write_index(run_dir: Path, results: dict[str, Any]) -> None:
+def write_index(run_dir, results: dict[str, Any], hist: History | None = None) -> None:  # noqa: ANN001 - Path
     reports = run_dir / "reports"
     reports.mkdir(parents=True, exist_ok=True)
-    html = render(results)
-    (reports / "index.html").write_text(html, encoding="utf-8")
-    html_to_pdf(html, reports / "index.pdf", reports)
+    (reports / "index.html").write_text(render(results, hist, for_pdf=False), encoding="utf-8")
+    html_to_pdf(render(results, hist, for_pdf=True), reports / "index.pdf", reports)

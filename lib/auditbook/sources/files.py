@@ -61,7 +61,8 @@ def _read_csv(path: Path, name: str, required: dict[str, str], raw: RawStore) ->
 
 
 def _dates(frame: pd.DataFrame, column: str, path: Path, optional: bool) -> pd.Series:
-    parsed = pd.to_datetime(frame[column].replace("", None), utc=True, errors="coerce", format="mixed")
+    """ISO 8601 only (``2026-08-14``, ``2026-08-14T17:00:00Z``): "11th Sept" is refused, never read as this year."""
+    parsed = pd.to_datetime(frame[column].replace("", None), utc=True, errors="coerce", format="ISO8601")
     for row, (text, value) in enumerate(zip(frame[column], parsed, strict=True), start=2):
         if pd.isna(value) and (text or not optional):
             raise CollectionError(f"{path}: row {row}: {column} {text!r} is not a date")

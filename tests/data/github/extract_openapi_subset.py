@@ -34,6 +34,10 @@ ENDPOINTS = [
     "/repos/{owner}/{repo}/deployments",
     "/repos/{owner}/{repo}/deployments/{deployment_id}/statuses",
     "/repos/{owner}/{repo}/secret-scanning/alerts",
+    "/repos/{owner}/{repo}/dependabot/alerts",
+    "/repos/{owner}/{repo}/code-scanning/alerts",
+    "/repos/{owner}/{repo}/issues",
+    "/repos/{owner}/{repo}/issues/{issue_number}/comments",
 ]
 
 

@@ -308,6 +308,99 @@ class Renderer:
             data["secret"] = alert["secret"]
         return data
 
+    def dependabot_alert(self, repo: Repo, alert: dict[str, Any]) -> dict[str, Any]:
+        """An alert of ``GET /repos/{o}/{r}/dependabot/alerts`` (advisory and vulnerability nested)."""
+        org = self.state.org.login
+        url = f"{self.base}/repos/{org}/{repo.name}/dependabot/alerts/{alert['number']}"
+        package = {"ecosystem": alert["ecosystem"], "name": alert["package"]}
+        vulnerability = {"package": package, "severity": alert["severity"],
+                         "vulnerable_version_range": alert.get("vulnerable_range", "< 0"),
+                         "first_patched_version": {"identifier": alert["patched"]} if alert.get("patched") else None}
+        advisory = {
+            "ghsa_id": alert["ghsa_id"], "cve_id": alert.get("cve_id"), "summary": alert["summary"],
+            "description": alert["summary"], "vulnerabilities": [vulnerability], "severity": alert["severity"],
+            "cvss": {"score": alert.get("cvss", 0.0), "vector_string": None}, "cwes": [],
+            "identifiers": [{"type": "GHSA", "value": alert["ghsa_id"]}]
+            + ([{"type": "CVE", "value": alert["cve_id"]}] if alert.get("cve_id") else []),
+            "references": [{"url": f"{HTML}/advisories/{alert['ghsa_id']}"}],
+            "published_at": iso(alert["created_at"]), "updated_at": iso(alert["created_at"]), "withdrawn_at": None,
+        }
+        closed = alert.get("fixed_at") or alert.get("dismissed_at") or alert.get("auto_dismissed_at")
+        dismissed_by = alert.get("dismissed_by")
+        return {
+            "number": alert["number"], "state": alert["state"],
+            "dependency": {"package": package, "manifest_path": alert.get("manifest", "requirements.txt"),
+                           "scope": alert.get("scope", "runtime"), "relationship": "direct"},
+            "security_advisory": advisory, "security_vulnerability": vulnerability, "url": url,
+            "html_url": f"{HTML}/{org}/{repo.name}/security/dependabot/{alert['number']}",
+            "created_at": iso(alert["created_at"]), "updated_at": iso(closed or alert["created_at"]),
+            "dismissed_at": iso(alert.get("dismissed_at")),
+            "dismissed_by": self.user(dismissed_by) if dismissed_by else None,
+            "dismissed_reason": alert.get("dismissed_reason"), "dismissed_comment": alert.get("dismissed_comment"),
+            "fixed_at": iso(alert.get("fixed_at")), "auto_dismissed_at": iso(alert.get("auto_dismissed_at")),
+            "assignees": [],
+        }
+
+    def code_scanning_alert(self, repo: Repo, alert: dict[str, Any]) -> dict[str, Any]:
+        """An alert of ``GET /repos/{o}/{r}/code-scanning/alerts`` with its most recent instance."""
+        org = self.state.org.login
+        url = f"{self.base}/repos/{org}/{repo.name}/code-scanning/alerts/{alert['number']}"
+        dismissed_by = alert.get("dismissed_by")
+        closed = alert.get("fixed_at") or alert.get("dismissed_at")
+        return {
+            "number": alert["number"], "created_at": iso(alert["created_at"]),
+            "updated_at": iso(closed or alert["created_at"]), "url": url,
+            "html_url": f"{HTML}/{org}/{repo.name}/security/code-scanning/{alert['number']}",
+            "instances_url": f"{url}/instances", "state": alert["state"], "fixed_at": iso(alert.get("fixed_at")),
+            "dismissed_by": self.user(dismissed_by) if dismissed_by else None,
+            "dismissed_at": iso(alert.get("dismissed_at")), "dismissed_reason": alert.get("dismissed_reason"),
+            "dismissed_comment": None,
+            "rule": {"id": alert["rule_id"], "name": alert["rule_id"].split("/")[-1], "tags": ["security"],
+                     "severity": alert.get("rule_severity", "error"), "description": alert["description"],
+                     "security_severity_level": alert.get("security_severity")},
+            "tool": {"name": alert.get("tool", "CodeQL"), "version": "2.19.0", "guid": None},
+            "most_recent_instance": {
+                "ref": f"refs/heads/{repo.default_branch}", "analysis_key": ".github/workflows/codeql.yml:analyze",
+                "environment": "{}", "category": ".github/workflows/codeql.yml:analyze", "state": alert["state"],
+                "commit_sha": repo.branches[repo.default_branch][-1], "message": {"text": alert["description"]},
+                "location": {"path": alert.get("path", "src/app.py"), "start_line": 10, "end_line": 10,
+                             "start_column": 1, "end_column": 20},
+                "classifications": [],
+            },
+        }
+
+    def issue(self, repo: Repo, issue: dict[str, Any]) -> dict[str, Any]:
+        """An issue of ``GET /repos/{o}/{r}/issues``; ``issue`` is a record of ``Repo.issues``."""
+        org = self.state.org.login
+        url = f"{self.base}/repos/{org}/{repo.name}/issues/{issue['number']}"
+        closed_by = issue.get("closed_by")
+        return {
+            "id": issue["id"], "node_id": node_id("I", issue["id"]), "url": url,
+            "repository_url": f"{self.base}/repos/{org}/{repo.name}", "labels_url": f"{url}/labels{{/name}}",
+            "comments_url": f"{url}/comments", "events_url": f"{url}/events", "timeline_url": f"{url}/timeline",
+            "html_url": f"{HTML}/{org}/{repo.name}/issues/{issue['number']}", "number": issue["number"],
+            "state": issue["state"], "state_reason": "completed" if issue["state"] == "closed" else None,
+            "title": issue["title"], "body": issue.get("body") or None, "user": self.user(issue["user"]),
+            "labels": [self.label(repo, name) for name in issue.get("labels", [])], "assignee": None,
+            "assignees": [], "milestone": None, "locked": False, "active_lock_reason": None,
+            "comments": len(issue.get("comments", [])), "created_at": iso(issue["created_at"]),
+            "updated_at": iso(issue["updated_at"]), "closed_at": iso(issue.get("closed_at")),
+            "closed_by": self.user(closed_by) if closed_by else None, "author_association": "MEMBER",
+            "performed_via_github_app": None,
+        }
+
+    def issue_comment(self, repo: Repo, issue: dict[str, Any], comment: dict[str, Any]) -> dict[str, Any]:
+        org = self.state.org.login
+        issue_url = f"{self.base}/repos/{org}/{repo.name}/issues/{issue['number']}"
+        return {
+            "id": comment["id"], "node_id": node_id("IC", comment["id"]),
+            "url": f"{self.base}/repos/{org}/{repo.name}/issues/comments/{comment['id']}",
+            "html_url": f"{HTML}/{org}/{repo.name}/issues/{issue['number']}#issuecomment-{comment['id']}",
+            "body": comment["body"], "user": self.user(comment["user"]), "created_at": iso(comment["created_at"]),
+            "updated_at": iso(comment["created_at"]), "issue_url": issue_url, "author_association": "MEMBER",
+            "performed_via_github_app": None,
+        }
+
     def membership(self, org: Org, login: str, role: str) -> dict[str, Any]:
         return {"url": f"{self.base}/orgs/{org.login}/memberships/{login}", "state": "active", "role": role,
                 "organization_url": f"{self.base}/orgs/{org.login}", "organization": self.org(org),

@@ -7,6 +7,7 @@ and use ``inject_fault`` to make matching requests fail as GitHub fails.
 
 from __future__ import annotations
 
+import base64
 import fnmatch
 import json
 import math
@@ -56,6 +57,10 @@ URLS = Map([
     Rule("/repos/<owner>/<repo>/deployments", endpoint="deployments"),
     Rule("/repos/<owner>/<repo>/deployments/<int:deployment_id>/statuses", endpoint="deployment_statuses"),
     Rule("/repos/<owner>/<repo>/secret-scanning/alerts", endpoint="secret_scanning_alerts"),
+    Rule("/repos/<owner>/<repo>/issues", endpoint="issues"),
+    Rule("/repos/<owner>/<repo>/issues/<int:number>/comments", endpoint="issue_comments"),
+    Rule("/repos/<owner>/<repo>/dependabot/alerts", endpoint="dependabot_alerts"),
+    Rule("/repos/<owner>/<repo>/code-scanning/alerts", endpoint="code_scanning_alerts"),
     Rule("/graphql", endpoint="graphql", methods=["POST"]),
 ], strict_slashes=False)
 
@@ -409,6 +414,63 @@ class GitHubEmulator:
         r = self._r(request)
         return _page(request, alerts, lambda a: r.secret_scanning_alert(record, a, hide_secret=hide))
 
+    def _get_dependabot_alerts(self, request: Request, login: str, owner: str, repo: str) -> Response:
+        """``state``/``severity``/``ecosystem``/``package``/``scope`` filters, ``sort``/``direction``, and
+        cursor pagination (``after``/``before``, ``Link`` with cursors) as GitHub serves this list."""
+        record = self._repo(owner, repo)
+        alerts = list(record.dependabot_alerts)
+        for name in ("state", "severity", "ecosystem", "package", "scope"):
+            wanted = request.args.get(name)
+            if wanted:
+                alerts = [a for a in alerts if str(a.get(name, "runtime" if name == "scope" else "")) in
+                          wanted.split(",")]
+        key = "updated_at" if request.args.get("sort") == "updated" else "created_at"
+        alerts.sort(key=lambda a: (_alert_updated(a) if key == "updated_at" else a["created_at"], a["number"]),
+                    reverse=request.args.get("direction", "desc") == "desc")
+        r = self._r(request)
+        return _cursor_page(request, alerts, lambda a: r.dependabot_alert(record, a))
+
+    def _get_code_scanning_alerts(self, request: Request, login: str, owner: str, repo: str) -> Response:
+        """``state``, ``tool_name``, ``severity`` filters and ``sort``/``direction``, paged like GitHub."""
+        record = self._repo(owner, repo)
+        alerts = list(record.code_scanning_alerts)
+        for name, field_name in (("state", "state"), ("tool_name", "tool"), ("severity", "security_severity")):
+            wanted = request.args.get(name)
+            if wanted:
+                alerts = [a for a in alerts if a.get(field_name, "CodeQL" if name == "tool_name" else None) == wanted]
+        key = "updated_at" if request.args.get("sort") == "updated" else "created_at"
+        alerts.sort(key=lambda a: (_alert_updated(a) if key == "updated_at" else a["created_at"], a["number"]),
+                    reverse=request.args.get("direction", "desc") == "desc")
+        r = self._r(request)
+        return _page(request, alerts, lambda a: r.code_scanning_alert(record, a))
+
+    def _get_issues(self, request: Request, login: str, owner: str, repo: str) -> Response:
+        """``labels`` (all of them), ``state`` (open/closed/all, default open), ``since`` (updated at or
+        after), ``sort`` (created/updated), ``direction``; pull requests are issues too, as on GitHub."""
+        record = self._repo(owner, repo)
+        issues = list(record.issues)
+        state = request.args.get("state", "open")
+        if state != "all":
+            issues = [i for i in issues if i["state"] == state]
+        wanted = [x.strip() for x in request.args.get("labels", "").split(",") if x.strip()]
+        issues = [i for i in issues if set(wanted) <= set(i.get("labels", []))]
+        since = _when(request.args.get("since"))
+        if since is not None:
+            issues = [i for i in issues if i["updated_at"] >= since]
+        key = "updated_at" if request.args.get("sort") == "updated" else "created_at"
+        issues.sort(key=lambda i: (i[key], i["number"]), reverse=request.args.get("direction", "desc") == "desc")
+        r = self._r(request)
+        return _page(request, issues, lambda i: r.issue(record, i))
+
+    def _get_issue_comments(self, request: Request, login: str, owner: str, repo: str, number: int) -> Response:
+        record = self._repo(owner, repo)
+        issue = next((i for i in record.issues if i["number"] == number), None)
+        if issue is None:
+            raise NotFound()
+        r = self._r(request)
+        comments = sorted(issue.get("comments", []), key=lambda c: (c["created_at"], c["id"]))
+        return _page(request, comments, lambda c: r.issue_comment(record, issue, c))
+
 
 class _QuietHandler(WSGIRequestHandler):
     """No access log on stderr: ``GitHubEmulator.requests`` is the log."""
@@ -437,6 +499,42 @@ def _page(request: Request, items: list[Any], render: Callable[[Any], Any] = lam
         links += [(1, "first"), (min(page - 1, last), "prev")]
     if links:
         response.headers["Link"] = ", ".join(f'<{_page_url(request, n)}>; rel="{rel}"' for n, rel in links)
+    return response
+
+
+def _alert_updated(alert: dict[str, Any]) -> datetime:
+    return alert.get("fixed_at") or alert.get("dismissed_at") or alert.get("auto_dismissed_at") or alert["created_at"]
+
+
+def _cursor_page(request: Request, items: list[Any], render: Callable[[Any], Any]) -> Response:
+    """One page of a cursor-paginated list (``after``/``before`` opaque cursors, ``per_page`` up to 100)."""
+    try:
+        per_page = min(max(int(request.args.get("per_page", 30)), 1), 100)
+    except ValueError:
+        per_page = 30
+    cursors = [base64.urlsafe_b64encode(f"cursor:{i}".encode()).decode() for i in range(len(items))]
+    start, end = 0, len(items)
+    if request.args.get("after") in cursors:
+        start = cursors.index(request.args["after"]) + 1
+    if request.args.get("before") in cursors:
+        end = cursors.index(request.args["before"])
+        start = max(start, end - per_page)
+    stop = min(end, start + per_page)
+    response = _json([render(item) for item in items[start:stop]])
+    links = []
+    if stop < end:
+        links.append((("after", cursors[stop - 1]), "next"))
+    if start > 0:
+        links.append((("before", cursors[start]), "prev"))
+    if links:
+        parts = []
+        for (name, cursor), rel in links:
+            args = MultiDict(request.args)
+            args.pop("after", None)
+            args.pop("before", None)
+            args[name] = cursor
+            parts.append(f'<{request.base_url}?{urlencode(args)}>; rel="{rel}"')
+        response.headers["Link"] = ", ".join(parts)
     return response
 
 

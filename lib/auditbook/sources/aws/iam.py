@@ -14,9 +14,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import unquote
+from xml.etree import ElementTree
 
 import botocore.exceptions
 import pandas as pd
+from botocore.parsers import ResponseParserError
 
 from auditbook.provenance import CollectionError, Population, Provenance, RawStore, iso, utc_now
 from auditbook.sources.aws.session import AwsAccount
@@ -44,6 +46,8 @@ def aws_errors(operation: str) -> Iterator[None]:
         raise CollectionError(f"{operation}: {err.get('Code', 'Error')}: {err.get('Message', '')}".strip()) from None
     except botocore.exceptions.BotoCoreError as exc:
         raise CollectionError(f"{operation}: {' '.join(str(exc).split())}") from None
+    except (ResponseParserError, ElementTree.ParseError) as exc:  # botocore's own parsing of a malformed answer
+        raise CollectionError(f"{operation}: the response does not parse: {' '.join(str(exc).split())[:200]}") from None
 
 
 def _provenance(account: AwsAccount, system: str) -> Provenance:

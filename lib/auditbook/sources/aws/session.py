@@ -4,9 +4,11 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
+from xml.etree import ElementTree
 
 import boto3
 import botocore.exceptions
@@ -33,7 +35,9 @@ class AwsAccount:
     region: str
 
     def client(self, service: str, region: str | None = None) -> Any:
-        return self.session.client(service, region_name=region or self.region, config=RETRY_CONFIG)
+        client = self.session.client(service, region_name=region or self.region, config=RETRY_CONFIG)
+        client.meta.events.register("before-parse", refuse_unparsable_body)
+        return client
 
     @cached_property
     def caller_arn(self) -> str:
@@ -42,6 +46,33 @@ class AwsAccount:
     @property
     def endpoint(self) -> str:
         return self.client("sts").meta.endpoint_url
+
+
+class MalformedResponseError(botocore.exceptions.BotoCoreError):
+    """A successful answer whose body does not parse: the evidence is incomplete, never an empty page."""
+
+    fmt = "{operation}: the response body is not valid {kind} ({size} bytes, starting {start})"
+
+
+def refuse_unparsable_body(operation_model: Any, response_dict: dict[str, Any], **_: Any) -> None:
+    """botocore reads a 2xx JSON body that does not parse as ``{"message": body}`` (an empty page, silently):
+    refuse it, and XML that does not parse, before the parser sees it."""
+    if response_dict.get("status_code", 500) >= 300 or operation_model.has_streaming_output:
+        return
+    body = response_dict.get("body") or b""
+    if not body.strip():
+        return
+    protocol = operation_model.service_model.resolved_protocol
+    try:
+        if protocol in ("json", "rest-json"):
+            json.loads(body)
+        elif protocol in ("query", "ec2", "rest-xml"):
+            ElementTree.fromstring(body)
+        else:
+            return
+    except (ValueError, ElementTree.ParseError):
+        raise MalformedResponseError(operation=operation_model.name, kind="JSON" if "json" in protocol else "XML",
+                                     size=len(body), start=repr(bytes(body[:40]))) from None
 
 
 def caller_identity(session: boto3.Session, region: str) -> dict[str, str]:

@@ -8,6 +8,7 @@ collection fails with :class:`CollectionError` instead of hanging or going silen
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -49,15 +50,18 @@ class BoundedRetry(GithubRetry):
 
 
 def connect(token: str | None = None, base_url: str | None = None, *, retries: int = 5,
-            backoff_factor: float = 1.0, max_wait: float = 300.0) -> Github:
-    """A PyGithub client for ``GITHUB_API_URL`` with ``GITHUB_TOKEN`` (arguments override them)."""
+            backoff_factor: float = 1.0, max_wait: float = 300.0, timeout: int = 15) -> Github:
+    """A PyGithub client for ``GITHUB_API_URL`` with ``GITHUB_TOKEN`` (arguments override them).
+
+    ``timeout`` bounds each read (a hung answer); with ``retries`` it bounds a call.
+    """
     token = token or os.environ.get("GITHUB_TOKEN")
     if not token:
         raise CollectionError("no GitHub token: set GITHUB_TOKEN")
     base_url = (base_url or os.environ.get("GITHUB_API_URL") or DEFAULT_API_URL).rstrip("/")
     retry = BoundedRetry(total=retries, backoff_factor=backoff_factor, max_rate_limit_wait=max_wait,
                          secondary_rate_wait=min(60.0, max_wait))
-    return Github(auth=Auth.Token(token), base_url=base_url, per_page=PER_PAGE, retry=retry,
+    return Github(auth=Auth.Token(token), base_url=base_url, per_page=PER_PAGE, retry=retry, timeout=timeout,
                   seconds_between_requests=0, seconds_between_writes=0)
 
 
@@ -72,6 +76,8 @@ def collecting(what: str) -> Iterator[None]:
         raise CollectionError(f"{what}: GitHub answered {exc.status}: {_message(exc.data)}") from exc
     except (requests.RequestException, MaxRetryError) as exc:
         raise CollectionError(f"{what}: {type(exc).__name__}: {exc}") from exc
+    except json.JSONDecodeError as exc:  # a 200 whose body is not JSON
+        raise CollectionError(f"{what}: GitHub answered a body that does not parse ({exc})") from exc
 
 
 def _message(data: Any) -> str:

@@ -1,0 +1,179 @@
+"""``make bench``: how auditbook scales, on the demo company grown by ``AUDITBOOK_BENCH_SCALE``.
+
+Scale N adds, through the real APIs, 100·N IAM console users and 50·N Secrets Manager secrets to the demo
+account, and measures GitHub PR collection on a synthetic repository of 1,000·N merged PRs. Then one full
+run of every criterion, the same run's floor (as many notebooks doing only their imports, run the same way),
+import time per kernel, peak memory and package / PDF sizes. Prints the figures; records nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SCALE = float(os.environ.get("AUDITBOOK_BENCH_SCALE", "1"))
+KERNEL_IMPORTS = ("import pandas, matplotlib.pyplot; import auditbook.notebook, auditbook.report.charts, "
+                  "auditbook.controls.cc61, auditbook.sources.aws.iam, auditbook.sources.github")
+
+
+def line(label: str, value: str) -> None:
+    print(f"  {label:<44} {value}", flush=True)
+
+
+def grow_aws(endpoint: str, users: int, secrets: int) -> None:
+    import boto3
+
+    kw = {"endpoint_url": endpoint, "region_name": "us-east-1", "aws_access_key_id": "demo",
+          "aws_secret_access_key": "demo"}
+    iam, sm = boto3.client("iam", **kw), boto3.client("secretsmanager", **kw)
+    for i in range(users):
+        name = f"bench-user-{i:05d}"
+        iam.create_user(UserName=name)
+        iam.add_user_to_group(GroupName="Engineers", UserName=name)
+        iam.create_login_profile(UserName=name, Password="Bench-Password-Not-A-Secret-1!")
+    for i in range(secrets):
+        sm.create_secret(Name=f"bench/app-{i:05d}/db", SecretString="bench-placeholder-not-a-secret")
+
+
+def github_requests_per_thousand(prs: int) -> tuple[int, float, int]:
+    from auditbook.demo.github.server import GitHubEmulator
+    from auditbook.demo.github.synthetic import ORG, REPO, build_synthetic_github
+    from auditbook.period import parse_period
+    from auditbook.provenance import RawStore
+    from auditbook.sources.github import collect_merged_pulls, connect
+
+    period = parse_period("2026-Q3")
+    with GitHubEmulator(build_synthetic_github(prs)) as emulator:
+        gh = connect("demo-token", emulator.url)
+        started = time.monotonic()
+        pulls, _ = collect_merged_pulls(gh, ORG, [REPO], {REPO: "main"}, period.start, period.end,
+                                        RawStore(tempfile.mkdtemp() + "/raw"))
+        seconds = time.monotonic() - started
+        return len(emulator.requests), seconds, len(pulls.frame)
+
+
+def import_seconds() -> tuple[float, list[tuple[float, str]]]:
+    """One kernel's imports, as ``python -X importtime`` reports them: total and the five costliest."""
+    out = subprocess.run([sys.executable, "-X", "importtime", "-c", KERNEL_IMPORTS], capture_output=True, text=True,
+                         check=True).stderr
+    rows = []
+    for row in out.splitlines():
+        m = re.match(r"import time:\s+(\d+) \|\s+(\d+) \|(\s*)(\S+)", row)
+        if m:
+            rows.append((int(m.group(2)) / 1e6, len(m.group(3)), m.group(4)))
+    total = sum(s for s, depth, _ in rows if depth == 1)
+    top = sorted(((s, name) for s, depth, name in rows if depth <= 3), reverse=True)[:5]
+    return total, top
+
+
+def _floor_notebook(path: Path) -> None:
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell('criterion = "CC6.1"\nperiod = "2026-Q3"\nparams_file = ""\nrun_dir = ""\n'
+                                       'run_id = ""')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell(KERNEL_IMPORTS)]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+
+
+def _execute(path: str) -> float:
+    import papermill
+
+    started = time.monotonic()
+    papermill.execute_notebook(path, path + ".out.ipynb", kernel_name="python3", progress_bar=False)
+    return time.monotonic() - started
+
+
+def floor(notebooks: int, workers: int) -> float:
+    """Wall time of ``notebooks`` import-only notebooks run like the runner runs criteria."""
+    import multiprocessing
+
+    folder = Path(tempfile.mkdtemp())
+    paths = []
+    for i in range(notebooks):
+        path = folder / f"floor-{i}.ipynb"
+        _floor_notebook(path)
+        paths.append(str(path))
+    started = time.monotonic()
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        for future in as_completed([pool.submit(_execute, p) for p in paths]):
+            future.result()
+    return time.monotonic() - started
+
+
+def size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def main() -> int:
+    from auditbook.criteria import implemented
+    from auditbook.demo.environment import DEMO_PARAMS, DEMO_PERIOD, DemoEnvironment
+    from auditbook.runner import run
+
+    users, secrets, prs = int(100 * SCALE), int(50 * SCALE), int(1000 * SCALE)
+    print(f"auditbook bench: scale {SCALE:g} ({users} extra IAM users, {secrets} extra secrets, {prs} merged PRs) "
+          f"on {platform.node()}: {os.cpu_count()} cores, Python {platform.python_version()}", flush=True)
+
+    requests_count, gh_seconds, pulls = github_requests_per_thousand(prs)
+    line("GitHub PR history", f"{pulls} PRs: {requests_count} requests ({requests_count / max(pulls, 1) * 1000:.1f} "
+                              f"per 1,000 PRs; GraphQL floor 10), {gh_seconds:.1f} s")
+
+    total, top = import_seconds()
+    line("imports per kernel (python -X importtime)", f"{total:.2f} s; costliest: " +
+         ", ".join(f"{name} {s:.2f} s" for s, name in top))
+
+    started = time.monotonic()
+    with DemoEnvironment() as env:
+        line("demo environment start (seeding)", f"{time.monotonic() - started:.1f} s")
+        grown = time.monotonic()
+        grow_aws(env.aws.endpoint, users, secrets)
+        line("growing the AWS account", f"{time.monotonic() - grown:.1f} s")
+        env.faults.clear()
+        out = Path(tempfile.mkdtemp())
+        outcome = run(DEMO_PARAMS, DEMO_PERIOD, out_dir=out)
+        calls = list(env.faults.aws.calls)
+        gh_calls = list(env.faults.github.calls)
+    criteria = implemented()
+    workers = min(len(criteria), os.cpu_count() or 1, 4)
+    notebook_seconds = sum(o.seconds for o in outcome.outcomes)
+    line("full run wall time", f"{outcome.seconds:.1f} s for {len(criteria)} criteria on {workers} workers")
+    line("sum of notebook times", f"{notebook_seconds:.1f} s (parallel efficiency "
+                                  f"{notebook_seconds / (outcome.seconds * workers):.0%})")
+    line("floor: import-only notebooks, same way", f"{floor(len(criteria), workers):.1f} s")
+    results = json.loads((outcome.run_dir / "results.json").read_text())
+    populations = {n: p["record_count"] for c in results["criteria"] for n, p in c["populations"].items()}
+    resources = sum(populations.values())
+    by_service: dict[str, int] = {}
+    for c in calls:
+        by_service[c.service] = by_service.get(c.service, 0) + 1
+    line("AWS calls", f"{len(calls)} for {resources} population rows ({len(calls) / max(resources, 1):.2f} per "
+                      f"row); by service: " + ", ".join(f"{k} {v}" for k, v in sorted(by_service.items(),
+                                                                                     key=lambda kv: -kv[1])[:6]))
+    line("GitHub requests in the run", str(len(gh_calls)))
+    line("largest populations", ", ".join(f"{n} {r}" for n, r in sorted(populations.items(), key=lambda kv: -kv[1])[:4]))
+    pdfs = sorted((outcome.run_dir / "reports").glob("*.pdf"), key=lambda p: -p.stat().st_size)
+    line("package size", f"{size(outcome.run_dir) / 1e6:.1f} MB (raw {size(outcome.run_dir / 'raw') / 1e6:.1f} MB, "
+                         f"populations {size(outcome.run_dir / 'populations') / 1e6:.1f} MB)")
+    line("PDF sizes", f"{sum(p.stat().st_size for p in pdfs) / 1e6:.1f} MB in {len(pdfs)}; largest "
+                      f"{pdfs[0].name} {pdfs[0].stat().st_size / 1e6:.2f} MB")
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    line("peak memory (max RSS)", f"runner and emulators {own:.0f} MB; largest kernel or worker {kids:.0f} MB")
+    line("bench wall time", f"{time.monotonic() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

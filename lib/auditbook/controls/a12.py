@@ -1,0 +1,238 @@
+"""A1.2 recovery: the rules, as pure functions over the collected populations.
+
+Every data store in scope (RDS databases and EBS volumes with the scope tag) is backed up every
+day of the period, by RDS automated or manual snapshots or AWS Backup recovery points; every
+backup mechanism keeps its backups at least the minimum retention; critical stores (the critical
+tag) are copied to another region or account; buckets in scope are versioned; and each critical
+store was restored in a successful test during the period, within the RTO and from data no older
+than the RPO. A day is a UTC calendar day; a store created during the period is required from
+the day after its creation.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+
+from auditbook.controls.cc91 import tagged
+from auditbook.results import ControlTest, TestResult, evaluate, not_applicable
+
+DAILY_BACKUP = ControlTest(
+    "A1.2-DAILY-BACKUP", "A1.2", "Data stores are backed up every day",
+    "Every database and volume in scope has at least one completed backup (RDS automated or manual snapshot, or "
+    "AWS Backup recovery point) created on each day of the period.", "daily", "backup-daily-coverage")
+RETENTION = ControlTest(
+    "A1.2-RETENTION", "A1.2", "Backups are retained long enough",
+    "Every backup mechanism of a data store in scope keeps backups at least the minimum retention days: the RDS "
+    "automated backup retention period, and the lifecycle of the store's AWS Backup recovery points.",
+    "continuous", "backup-retention")
+COPIES = ControlTest(
+    "A1.2-COPIES", "A1.2", "Critical backups are copied to another region or account",
+    "Every critical data store has a completed copy of its backups in another region or account, the latest "
+    "made no more than the allowed days before the period end.", "weekly",
+    "backup-data-stores (critical) + backup-recovery-points")
+S3_VERSIONING = ControlTest(
+    "A1.2-S3-VERSIONING", "A1.2", "Buckets in scope keep object versions",
+    "Every S3 bucket in scope has versioning enabled, so an overwritten or deleted object can be recovered.",
+    "continuous", "s3-bucket-versioning")
+RESTORE_TEST = ControlTest(
+    "A1.2-RESTORE-TEST", "A1.2", "Critical data stores are restored in a test",
+    "Every critical data store was restored successfully at least once in the period (AWS Backup restore job or "
+    "a recorded DR test), the restore completing within the RTO from a backup no older than the RPO at its start.",
+    "quarterly", "backup-data-stores + restore-tests")
+
+TESTS = [DAILY_BACKUP, RETENTION, COPIES, S3_VERSIONING, RESTORE_TEST]
+STORE_COLUMNS = ["store_id", "account_id", "region", "kind", "name", "arn", "critical", "created",
+                 "rds_retention_days"]
+
+
+def data_stores(rds: pd.DataFrame, volumes: pd.DataFrame, scope_tag: dict[str, str] | None,
+                critical_tag: dict[str, str] | None) -> pd.DataFrame:
+    """Databases and volumes in scope, with their ARN (how backups name them) and whether critical."""
+    rows = []
+    for d in rds.itertuples():
+        if tagged(d.tags, scope_tag) and not (d.read_replica_source or ""):
+            rows.append({"store_id": f"{d.account_id}:rds:{d.db_instance}", "account_id": d.account_id,
+                         "region": d.region, "kind": "rds", "name": d.db_instance, "arn": d.arn,
+                         "critical": bool(critical_tag) and tagged(d.tags, critical_tag), "created": d.created,
+                         "rds_retention_days": d.backup_retention_days})
+    for v in volumes.itertuples():
+        if tagged(v.tags, scope_tag):
+            name = v.name or v.volume_id
+            rows.append({"store_id": f"{v.account_id}:ebs:{name}", "account_id": v.account_id, "region": v.region,
+                         "kind": "ebs", "name": name, "arn": f"arn:aws:ec2:{v.region}:{v.account_id}:volume/"
+                                                               f"{v.volume_id}",
+                         "critical": bool(critical_tag) and tagged(v.tags, critical_tag), "created": v.created,
+                         "rds_retention_days": None})
+    return pd.DataFrame(rows, columns=STORE_COLUMNS)
+
+
+def _backups(stores: pd.DataFrame, snapshots: pd.DataFrame, points: pd.DataFrame) -> pd.DataFrame:
+    """Every completed backup of a store: ``store_id, created, source``."""
+    by_arn = dict(zip(stores["arn"], stores["store_id"], strict=True))
+    by_db = {(s.account_id, s.region, s.name): s.store_id for s in stores.itertuples() if s.kind == "rds"}
+    rows = [{"store_id": by_db[(s.account_id, s.region, s.db_instance)], "created": s.created,
+             "source": f"RDS {s.snapshot_type} snapshot"}
+            for s in snapshots.itertuples()
+            if s.status == "available" and (s.account_id, s.region, s.db_instance) in by_db]
+    rows += [{"store_id": by_arn[p.resource_arn], "created": p.created,
+              "source": "AWS Backup copy" if p.is_copy else "AWS Backup"}
+             for p in points.itertuples() if p.status == "COMPLETED" and p.resource_arn in by_arn]
+    frame = pd.DataFrame(rows, columns=["store_id", "created", "source"])
+    frame["created"] = pd.to_datetime(frame["created"], utc=True)
+    return frame
+
+
+def daily_coverage(stores: pd.DataFrame, snapshots: pd.DataFrame, points: pd.DataFrame, period_start: datetime,
+                   period_end: datetime) -> pd.DataFrame:
+    """One row per (store, day of the period): whether a backup was taken that day, and by what."""
+    backups = _backups(stores, snapshots, points)
+    backups["day"] = backups["created"].dt.floor("D")
+    by_day = backups.groupby(["store_id", "day"])["source"].agg(lambda s: ";".join(sorted(set(s))))
+    days = pd.date_range(pd.Timestamp(period_start), pd.Timestamp(period_end), freq="D", inclusive="left")
+    rows = []
+    for s in stores.itertuples():
+        first = pd.Timestamp(s.created).floor("D") + pd.Timedelta(days=1) if pd.notna(s.created) else days[0]
+        for day in days:
+            sources = by_day.get((s.store_id, day), "")
+            rows.append({"store_id": s.store_id, "day": day, "required": day >= first, "covered": bool(sources),
+                         "sources": sources})
+    return pd.DataFrame(rows, columns=["store_id", "day", "required", "covered", "sources"])
+
+
+def _day_ranges(days: list[pd.Timestamp]) -> str:
+    spans: list[list[pd.Timestamp]] = []
+    for day in sorted(days):
+        if spans and day - spans[-1][-1] == pd.Timedelta(days=1):
+            spans[-1].append(day)
+        else:
+            spans.append([day])
+    return ", ".join(f"{s[0]:%Y-%m-%d}" + (f"..{s[-1]:%Y-%m-%d}" if len(s) > 1 else "") for s in spans)
+
+
+def daily_backup(coverage: pd.DataFrame) -> TestResult:
+    required = coverage[coverage["required"]]
+    deviations = []
+    for store, group in required[~required["covered"]].groupby("store_id", sort=True):
+        deviations.append({"resource_type": store.split(":")[1] + "_data_store", "resource_id": store,
+                           "detail": f"no backup on {len(group)} day{'s' if len(group) != 1 else ''} of the "
+                                     f"period: {_day_ranges(list(group['day']))}",
+                           "missing_days": len(group)})
+    return evaluate(DAILY_BACKUP, required, deviations, {"backups_per_day": ">= 1"})
+
+
+def retention_worksheet(stores: pd.DataFrame, points: pd.DataFrame, period_start: datetime,
+                        period_end: datetime) -> pd.DataFrame:
+    """One row per (store, backup mechanism) with the days it keeps backups (None: kept until deleted)."""
+    rows = []
+    for s in stores.itertuples():
+        if s.kind == "rds":
+            rows.append({"store_id": s.store_id, "mechanism": "RDS automated backups",
+                         "retention_days": s.rds_retention_days})
+        mine = points[(points["resource_arn"] == s.arn) & ~points["is_copy"] & (points["created"] >= period_start)
+                      & (points["created"] < period_end)]
+        for vault, group in mine.groupby("vault", sort=True):
+            kept = group["delete_after_days"]
+            rows.append({"store_id": s.store_id, "mechanism": f"AWS Backup vault {vault}",
+                         "retention_days": None if kept.isna().any() else int(kept.min())})
+    return pd.DataFrame(rows, columns=["store_id", "mechanism", "retention_days"])
+
+
+def retention(sheet: pd.DataFrame, min_retention_days: int) -> TestResult:
+    short = sheet[sheet["retention_days"].notna() & (sheet["retention_days"] < min_retention_days)]
+    deviations = [{"resource_type": store.split(":")[1] + "_data_store", "resource_id": store,
+                   "detail": "; ".join(f"{m.mechanism} kept {int(m.retention_days)} days" for m in group.itertuples())
+                   + f" (minimum {min_retention_days})"}
+                  for store, group in short.groupby("store_id", sort=True)]
+    notes = ["An AWS Backup recovery point without a lifecycle is kept until deleted (no maximum)."]
+    return evaluate(RETENTION, sheet, deviations, {"min_retention_days": min_retention_days}, notes)
+
+
+def copies(stores: pd.DataFrame, points: pd.DataFrame, period_end: datetime, max_copy_age_days: int,
+           required: bool = True) -> TestResult:
+    """Population: the critical stores, with their latest copy in another region or account."""
+    if not required:
+        return not_applicable(COPIES, "params criteria.A1.2.copy_required is false")
+    critical = stores[stores["critical"]].copy()
+    end = pd.Timestamp(period_end)
+    latest, where = [], []
+    for s in critical.itertuples():
+        mine = points[(points["resource_arn"] == s.arn) & (points["status"] == "COMPLETED") & points["is_copy"]
+                      & ((points["region"] != s.region) | (points["account_id"] != s.account_id))
+                      & (points["created"] < end)]
+        newest = mine.sort_values("created").iloc[-1] if len(mine) else None
+        latest.append(newest["created"] if newest is not None else pd.NaT)
+        where.append(f"{newest['account_id']}/{newest['region']}/{newest['vault']}" if newest is not None else "")
+    critical["latest_copy"] = pd.to_datetime(pd.Series(latest, index=critical.index), utc=True)
+    critical["copy_location"] = where
+    deviations = []
+    for s in critical.itertuples():
+        if pd.isna(s.latest_copy):
+            detail = "no backup copy in another region or account"
+        elif (end - s.latest_copy) > pd.Timedelta(days=max_copy_age_days):
+            detail = (f"latest copy {s.latest_copy:%Y-%m-%d} ({s.copy_location}), older than {max_copy_age_days} "
+                      f"days at {end:%Y-%m-%d}")
+        else:
+            continue
+        deviations.append({"resource_type": f"{s.kind}_data_store", "resource_id": s.store_id, "detail": detail})
+    return evaluate(COPIES, critical, deviations, {"max_copy_age_days": max_copy_age_days,
+                                                   "copy_to": "another region or account"})
+
+
+def bucket_versioning(buckets: pd.DataFrame, scope_tag: dict[str, str] | None) -> TestResult:
+    scoped = buckets[[tagged(t, scope_tag) for t in buckets["tags"]]]
+    deviations = [{"resource_type": "s3_bucket", "resource_id": f"{b.account_id}:s3:{b.bucket}",
+                   "detail": f"versioning {b.versioning}"}
+                  for b in scoped[scoped["versioning"] != "Enabled"].itertuples()]
+    return evaluate(S3_VERSIONING, scoped, deviations, {"versioning": "Enabled", "scope_tag": scope_tag})
+
+
+def restore_tests(stores: pd.DataFrame, restore_jobs: pd.DataFrame, *dr_tests: pd.DataFrame,
+                  period_start: datetime, period_end: datetime) -> pd.DataFrame:
+    """Every restore test of a store started in the period, from AWS Backup restore jobs and, when
+    params name one, the DR test records."""
+    by_arn = dict(zip(stores["arn"], stores["store_id"], strict=True))
+    columns = ["store_id", "test_id", "source", "status", "started", "completed", "duration_minutes",
+               "recovery_point_created", "data_age_hours"]
+    rows: list[dict[str, Any]] = []
+    for frame in (restore_jobs, *dr_tests):
+        if frame.empty:
+            continue
+        for j in frame.itertuples():
+            store = getattr(j, "data_store", "") or by_arn.get(j.resource_arn, "")
+            if not store or not (pd.Timestamp(period_start) <= j.started < pd.Timestamp(period_end)):
+                continue
+            age = (j.started - j.recovery_point_created).total_seconds() / 3600 if pd.notna(
+                j.recovery_point_created) else None
+            rows.append({"store_id": store, "test_id": j.restore_job_id, "source": j.source, "status": j.status,
+                         "started": j.started, "completed": j.completed, "duration_minutes": j.duration_minutes,
+                         "recovery_point_created": j.recovery_point_created,
+                         "data_age_hours": None if age is None else round(age, 1)})
+    return pd.DataFrame(rows, columns=columns)
+
+
+def restore_tested(stores: pd.DataFrame, tests: pd.DataFrame, rto_hours: float, rpo_hours: float) -> TestResult:
+    """Population: the critical stores; each needs a successful test within the RTO and RPO."""
+    critical = stores[stores["critical"]].copy()
+    ok = tests[(tests["status"] == "COMPLETED") & tests["duration_minutes"].notna()]
+    good = ok[(ok["duration_minutes"] <= rto_hours * 60) & ok["data_age_hours"].notna()
+              & (ok["data_age_hours"] <= rpo_hours)]
+    critical["restore_tests"] = [int((tests["store_id"] == s).sum()) for s in critical["store_id"]]
+    critical["passing_tests"] = [", ".join(good.loc[good["store_id"] == s, "test_id"]) for s in critical["store_id"]]
+    deviations = []
+    for s in critical[critical["passing_tests"] == ""].itertuples():
+        mine = tests[tests["store_id"] == s.store_id]
+        if mine.empty:
+            detail = "no restore test in the period"
+        else:
+            detail = "; ".join(
+                f"{t.test_id} {t.status.lower()}" + (f", {t.duration_minutes:g} min (RTO {rto_hours:g} h)"
+                                                     if pd.notna(t.duration_minutes) else "")
+                + (f", data {t.data_age_hours:g} h old (RPO {rpo_hours:g} h)" if pd.notna(t.data_age_hours) else "")
+                for t in mine.itertuples()) + ": no test succeeded within RTO and RPO"
+        deviations.append({"resource_type": f"{s.kind}_data_store", "resource_id": s.store_id, "detail": detail})
+    return evaluate(RESTORE_TEST, critical, deviations, {"rto_hours": rto_hours, "rpo_hours": rpo_hours,
+                                                         "tests_per_period": ">= 1"})
+

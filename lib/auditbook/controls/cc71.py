@@ -1,0 +1,313 @@
+"""CC7.1 monitoring: the rules, as pure functions over CloudTrail, CloudWatch, SNS and GuardDuty populations.
+
+Monitoring is proven for the whole period, not only at collection: the trail must have delivered
+log files for every region and day of the period and must not have been weakened in it, besides
+being configured correctly when the evidence is collected. Every rule an auditor may ask about is
+in this module.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timedelta
+from typing import Any
+
+import pandas as pd
+
+from auditbook.results import ControlTest, TestResult, evaluate
+
+TRAIL = ControlTest(
+    "CC7.1-TRAIL", "CC7.1", "Audit trail configured and immutable",
+    "Every CloudTrail trail in scope is multi-region, validates its log files, is logging, records all read and "
+    "write management events, and delivers to an S3 bucket with versioning, object lock and default encryption "
+    "(or a KMS key on the trail).", "continuous", "cloudtrail-trails")
+COVERAGE = ControlTest(
+    "CC7.1-TRAIL-COVERAGE", "CC7.1", "Audit logging on for the whole period",
+    "Every region in scope has CloudTrail log files for every day of the period (a day without any log file is "
+    "a gap in the audit trail).", "daily", "cloudtrail-coverage")
+CHANGES = ControlTest(
+    "CC7.1-TRAIL-CHANGES", "CC7.1", "Audit trail not weakened in the period",
+    "No successful call in the period stopped or deleted a trail, or updated a trail or its event selectors in a "
+    "way that records less (log file validation, multi-region or global events switched off, delivery "
+    "redirected, management events excluded).", "per_event", "cloudtrail-trail-changes")
+RETENTION = ControlTest(
+    "CC7.1-LOG-RETENTION", "CC7.1", "Logs retained long enough",
+    "Every CloudWatch Logs log group in scope keeps its logs at least the minimum retention; a group that never "
+    "expires its logs is compliant only where params accept it.", "continuous", "cloudwatch-log-groups")
+ALARM_COVERAGE = ControlTest(
+    "CC7.1-ALARM-COVERAGE", "CC7.1", "Alarms exist for every monitored metric",
+    "Every metric params name (infrastructure, application and business metrics) has at least one CloudWatch "
+    "alarm on it.", "continuous", "alarm-coverage")
+ALARM_ACTIONS = ControlTest(
+    "CC7.1-ALARM-ACTIONS", "CC7.1", "Alarms reach the on-call",
+    "Every alarm has its actions enabled and at least one alarm action that is an SNS topic with a confirmed "
+    "subscription.", "continuous", "alarm-actions")
+THREAT_DETECTION = ControlTest(
+    "CC7.1-THREAT-DETECTION", "CC7.1", "Threat detection enabled in every region",
+    "A GuardDuty detector is enabled in every region in scope.", "continuous", "guardduty-detectors")
+
+TESTS = [TRAIL, COVERAGE, CHANGES, RETENTION, ALARM_COVERAGE, ALARM_ACTIONS, THREAT_DETECTION]
+TRAIL_EVENT_SOURCE = "cloudtrail.amazonaws.com"
+_DAY_IN_KEY = re.compile(r"/CloudTrail/(?P<region>[a-z0-9-]+)/(?P<y>\d{4})/(?P<m>\d{2})/(?P<d>\d{2})/")
+
+
+# -- the trail ------------------------------------------------------------------------------
+def trail_problems(t: Any) -> list[str]:
+    problems = []
+    if not t.multi_region:
+        problems.append("not multi-region")
+    if not t.log_file_validation:
+        problems.append("log file validation off")
+    if not t.is_logging:
+        problems.append("not logging at collection")
+    if t.management_events != "All":
+        problems.append(f"management events recorded: {t.management_events} (required: All)")
+    if not t.s3_bucket:
+        problems.append("delivers to no S3 bucket")
+    else:
+        if t.bucket_versioning != "Enabled":
+            problems.append(f"bucket versioning {t.bucket_versioning or 'off'}")
+        if not t.bucket_object_lock:
+            problems.append("bucket has no object lock (logs can be deleted or overwritten)")
+        if not t.bucket_encryption and not t.kms_key_id:
+            problems.append("neither bucket default encryption nor a KMS key on the trail")
+    if t.latest_delivery_error:
+        problems.append(f"latest delivery error: {t.latest_delivery_error}")
+    return problems
+
+
+def trail_configured(trails: pd.DataFrame, in_scope: list[str]) -> TestResult:
+    """Every trail in scope (all when ``in_scope`` is empty) meets every requirement; no trail at all deviates."""
+    scoped = trails[trails["trail_name"].isin(in_scope)] if in_scope else trails
+    deviations = [{"resource_type": "cloudtrail_trail", "resource_id": f"{t.account_id}:{t.trail_name}",
+                   "detail": "; ".join(trail_problems(t))} for t in scoped.itertuples() if trail_problems(t)]
+    accounts = set(trails["account_id"]) if not trails.empty else set()
+    missing = sorted(set(in_scope) - set(scoped["trail_name"])) if in_scope else []
+    deviations += [{"resource_type": "cloudtrail_trail", "resource_id": f"{a}:{name}",
+                    "detail": "trail named in params does not exist"} for a in sorted(accounts) for name in missing]
+    threshold = {"trails": in_scope or "all", "multi_region": True, "log_file_validation": True,
+                 "management_events": "All", "bucket": "versioning + object lock + encryption"}
+    notes = [] if not trails.empty else ["no trail found in the account: nothing records API activity"]
+    if trails.empty:
+        deviations.append({"resource_type": "cloudtrail_trail", "resource_id": "(none)", "detail": notes[0]})
+    return evaluate(TRAIL, scoped, deviations, threshold, notes)
+
+
+def log_file_coverage(events: pd.DataFrame, regions: list[str], period_start: datetime, period_end: datetime,
+                      accounts: list[str] | None = None) -> pd.DataFrame:
+    """One row per account, region and day of the period: how many log files and records the trail delivered."""
+    days = pd.date_range(pd.Timestamp(period_start).normalize(), pd.Timestamp(period_end) - timedelta(seconds=1),
+                         freq="D")
+    accounts = accounts or (sorted(set(events["account_id"])) if not events.empty else [])
+    found = events["log_file"].str.extract(_DAY_IN_KEY) if not events.empty else pd.DataFrame(
+        columns=["region", "y", "m", "d"])
+    stats = pd.DataFrame({"account_id": events["account_id"], "region": found["region"],
+                          "day": found["y"] + "-" + found["m"] + "-" + found["d"], "log_file": events["log_file"]})
+    per_day = stats.groupby(["account_id", "region", "day"]).agg(
+        log_files=("log_file", "nunique"), records=("log_file", "size"))
+    rows = []
+    for account in accounts:
+        for region in regions:
+            for day in days:
+                key = (account, region, f"{day:%Y-%m-%d}")
+                files, records = (per_day.loc[key].tolist() if key in per_day.index else (0, 0))
+                rows.append({"account_id": account, "region": region, "day": f"{day:%Y-%m-%d}",
+                             "log_files": int(files), "records": int(records)})
+    return pd.DataFrame(rows, columns=["account_id", "region", "day", "log_files", "records"])
+
+
+def logging_whole_period(coverage: pd.DataFrame) -> TestResult:
+    gaps = coverage[coverage["log_files"] == 0]
+    deviations = [{"resource_type": "cloudtrail_region_day", "resource_id": f"{g.account_id}:{g.region}:{g.day}",
+                   "detail": f"no CloudTrail log file for {g.region} on {g.day}"} for g in gaps.itertuples()]
+    notes = []
+    if coverage.empty:
+        deviations.append({"resource_type": "cloudtrail_region_day", "resource_id": "(none)",
+                           "detail": "no log file at all in the period"})
+    return evaluate(COVERAGE, coverage, deviations, {"log_files_per_region_day": ">= 1"}, notes)
+
+
+def trail_changes(events: pd.DataFrame) -> pd.DataFrame:
+    """Every non-read-only CloudTrail API call in the period (the trail's own configuration changes)."""
+    if events.empty:
+        return events.copy()
+    mask = (events["event_source"] == TRAIL_EVENT_SOURCE) & (events["read_only"] != True)  # noqa: E712
+    return events[mask & (events["event_type"] == "AwsApiCall")].reset_index(drop=True)
+
+
+def weakening_reason(event_name: str, request_parameters: str, trail_buckets: set[str]) -> str:
+    """Why a trail configuration call records less than before; "" when it does not."""
+    params = json.loads(request_parameters) if request_parameters else {}
+    if event_name == "StopLogging":
+        return "logging stopped"
+    if event_name == "DeleteTrail":
+        return "trail deleted"
+    if event_name == "UpdateTrail":
+        off = [label for key, label in [("enableLogFileValidation", "log file validation"),
+                                        ("isMultiRegionTrail", "multi-region"),
+                                        ("includeGlobalServiceEvents", "global service events")]
+               if params.get(key) is False]
+        reasons = [f"{label} switched off" for label in off]
+        bucket = params.get("s3BucketName")
+        if bucket and trail_buckets and bucket not in trail_buckets:
+            reasons.append(f"delivery redirected to bucket {bucket}")
+        if params.get("kmsKeyId") == "":
+            reasons.append("KMS encryption removed")
+        return "; ".join(reasons)
+    if event_name == "PutEventSelectors":
+        basic = params.get("eventSelectors") or []
+        advanced = params.get("advancedEventSelectors") or []
+        if basic and not any(s.get("includeManagementEvents", True) and s.get("readWriteType", "All") == "All"
+                             for s in basic):
+            return "event selectors no longer record all management events"
+        if advanced and not any(any(f.get("field") == "eventCategory" and f.get("equals") == ["Management"]
+                                    and not any(g.get("field") == "readOnly" for g in s.get("fieldSelectors", []))
+                                    for f in s.get("fieldSelectors", [])) for s in advanced):
+            return "advanced event selectors no longer record all management events"
+    return ""
+
+
+def trail_not_weakened(changes: pd.DataFrame, trails: pd.DataFrame) -> TestResult:
+    buckets = set(trails["s3_bucket"]) - {""} if not trails.empty else set()
+    sheet = changes.copy()
+    sheet["weakening"] = [("" if e.error_code else weakening_reason(e.event_name, e.request_parameters, buckets))
+                          for e in sheet.itertuples()] if not sheet.empty else pd.Series(dtype=str)
+    deviations = [{"resource_type": "cloudtrail_event", "resource_id": f"{e.account_id}:{e.event_id}",
+                   "detail": f"{e.event_time:%Y-%m-%d %H:%M} {e.event_name} by {e.principal_name}"
+                             + (f" (role {e.role_name})" if e.role_name else "") + f": {e.weakening}"}
+                  for e in sheet.itertuples() if e.weakening]
+    notes = []
+    failed = int((sheet["error_code"] != "").sum()) if not sheet.empty else 0
+    if failed:
+        notes.append(f"{failed} trail configuration calls failed (nothing changed) and are not deviations.")
+    return evaluate(CHANGES, sheet, deviations, {"weakening": "StopLogging, DeleteTrail, UpdateTrail or "
+                                                 "PutEventSelectors that records less"}, notes)
+
+
+# -- log retention --------------------------------------------------------------------------
+def in_scope_groups(groups: pd.DataFrame, prefixes: list[str]) -> pd.DataFrame:
+    if not prefixes or groups.empty:
+        return groups
+    return groups[groups["log_group"].map(lambda name: any(name.startswith(p) for p in prefixes))]
+
+
+def log_retention(groups: pd.DataFrame, minimum_days: int, never_expire_compliant: bool,
+                  prefixes: list[str]) -> TestResult:
+    scoped = in_scope_groups(groups, prefixes)
+    deviations = []
+    for g in scoped.itertuples():
+        if pd.isna(g.retention_days):
+            if never_expire_compliant:
+                continue
+            detail = "no retention policy (logs never expire); params do not accept it"
+        elif g.retention_days < minimum_days:
+            detail = f"retention {int(g.retention_days)} days (minimum {minimum_days})"
+        else:
+            continue
+        deviations.append({"resource_type": "log_group", "resource_id": f"{g.account_id}:{g.region}:{g.log_group}",
+                           "detail": detail})
+    threshold = {"minimum_retention_days": minimum_days, "never_expire_compliant": never_expire_compliant,
+                 "log_groups": prefixes or "all"}
+    return evaluate(RETENTION, scoped, deviations, threshold)
+
+
+# -- alarms ---------------------------------------------------------------------------------
+def alarm_coverage(alarms: pd.DataFrame, required: list[dict[str, Any]]) -> pd.DataFrame:
+    """One row per metric params require, with the alarms on it (metric-math alarms count by their metrics)."""
+    rows = []
+    for req in required:
+        def reads(a: Any, req: dict[str, Any] = req) -> bool:
+            return req["metric"] in str(a.metric_name).split(";") and req["namespace"] in str(a.namespace).split(";")
+        on_it = [a for a in alarms.itertuples() if reads(a)]
+        rows.append({"category": req.get("category", ""), "namespace": req["namespace"], "metric": req["metric"],
+                     "alarms": ";".join(sorted(f"{a.region}:{a.alarm_name}" for a in on_it)),
+                     "alarm_count": len(on_it)})
+    return pd.DataFrame(rows, columns=["category", "namespace", "metric", "alarms", "alarm_count"])
+
+
+def alarms_exist(coverage: pd.DataFrame) -> TestResult:
+    deviations = [{"resource_type": "metric", "resource_id": f"{c.namespace}/{c.metric}",
+                   "detail": f"no CloudWatch alarm on this {c.category or 'required'} metric"}
+                  for c in coverage.itertuples() if c.alarm_count == 0]
+    notes = [] if len(coverage) else ["params name no metric that must have an alarm (criteria.CC7.1.required_alarms)"]
+    return evaluate(ALARM_COVERAGE, coverage, deviations, {"alarms_per_metric": ">= 1"}, notes)
+
+
+def alarm_worksheet(alarms: pd.DataFrame, topics: pd.DataFrame) -> pd.DataFrame:
+    """Each alarm with where its alarm actions go: SNS topics and their confirmed subscriptions."""
+    subs = dict(zip(topics["topic_arn"], topics["confirmed_subscriptions"], strict=True)) if not topics.empty else {}
+    sheet = alarms.copy()
+    targets, reachable = [], []
+    for a in sheet.itertuples():
+        actions = [x for x in str(a.alarm_actions).split(";") if x]
+        described = []
+        ok = False
+        for arn in actions:
+            if ":sns:" in arn:
+                n = subs.get(arn)
+                described.append(f"{arn.rsplit(':', 1)[-1]} ({'missing topic' if n is None else f'{n} subscribed'})")
+                ok = ok or bool(n)
+            else:
+                described.append(arn.rsplit(":", 1)[-1])
+        targets.append("; ".join(described))
+        reachable.append(ok)
+    sheet["targets"] = targets
+    sheet["reaches_subscriber"] = reachable
+    return sheet
+
+
+def alarms_reach_oncall(sheet: pd.DataFrame) -> TestResult:
+    deviations = []
+    for a in sheet.itertuples():
+        problems = []
+        if not a.actions_enabled:
+            problems.append("alarm actions disabled")
+        if not a.alarm_actions:
+            problems.append("no alarm action")
+        elif not a.reaches_subscriber:
+            problems.append(f"no action reaches a subscribed SNS topic ({a.targets})")
+        if problems:
+            deviations.append({"resource_type": "cloudwatch_alarm", "resource_id": f"{a.account_id}:{a.region}:"
+                               f"{a.alarm_name}", "detail": "; ".join(problems)})
+    return evaluate(ALARM_ACTIONS, sheet, deviations, {"actions_enabled": True,
+                                                       "alarm_action": "SNS topic with a confirmed subscription"})
+
+
+def alarm_firings(history: pd.DataFrame, alarms: pd.DataFrame) -> pd.DataFrame:
+    """Each time an alarm went into ALARM in the period, with the alarm's metric and how long it lasted."""
+    if history.empty:
+        return pd.DataFrame(columns=["account_id", "region", "alarm_name", "fired_at", "cleared_at", "minutes",
+                                     "namespace", "metric_name"])
+    ordered = history.sort_values(["account_id", "region", "alarm_name", "timestamp"])
+    rows = []
+    for (account, region, name), changes in ordered.groupby(["account_id", "region", "alarm_name"], sort=True):
+        changes = changes.reset_index(drop=True)
+        for i, change in changes.iterrows():
+            if change["new_state"] != "ALARM":
+                continue
+            later = changes.iloc[i + 1:]
+            cleared = later[later["new_state"] != "ALARM"]["timestamp"].min() if len(later) else pd.NaT
+            rows.append({"account_id": account, "region": region, "alarm_name": name, "fired_at": change["timestamp"],
+                         "cleared_at": cleared})
+    frame = pd.DataFrame(rows)
+    frame["cleared_at"] = pd.to_datetime(frame["cleared_at"], utc=True)
+    frame["minutes"] = ((frame["cleared_at"] - frame["fired_at"]).dt.total_seconds() / 60).round()
+    meta = alarms[["account_id", "region", "alarm_name", "namespace", "metric_name"]]
+    return frame.merge(meta, on=["account_id", "region", "alarm_name"], how="left").fillna(
+        {"namespace": "", "metric_name": ""}).sort_values(["fired_at", "alarm_name"]).reset_index(drop=True)
+
+
+# -- threat detection -----------------------------------------------------------------------
+def threat_detection_on(detectors: pd.DataFrame, regions: list[str]) -> TestResult:
+    enabled = set(detectors[detectors["status"] == "ENABLED"][["account_id", "region"]].itertuples(index=False,
+                                                                                                   name=None))
+    deviations = []
+    for account in sorted(set(detectors["account_id"])):
+        for region in regions:
+            if (account, region) not in enabled:
+                states = detectors[(detectors["account_id"] == account) & (detectors["region"] == region)]["status"]
+                state = ", ".join(sorted(set(states))) or "not collected"
+                deviations.append({"resource_type": "guardduty_region", "resource_id": f"{account}:{region}",
+                                   "detail": f"no enabled GuardDuty detector (status: {state})"})
+    return evaluate(THREAT_DETECTION, detectors, deviations, {"detector": "GuardDuty ENABLED", "regions": regions})

@@ -1,0 +1,140 @@
+"""AWS operations moto 5.2 lacks, added to its in-process server in the real API's shapes.
+
+- AWS Backup ``ListRecoveryPointsByBackupVault`` and ``ListRestoreJobs`` (REST-JSON): moto keeps
+  vaults and plans but no recovery points or jobs. The records live in :data:`BACKUP_STATE`, one
+  list per account and region, filled by the demo seeder.
+- CloudFormation ``DescribeStackResourceDrifts`` (query protocol): moto has no drift detection.
+  A stack's ``DriftInformation`` (returned by moto's own ``DescribeStacks``) and its resource
+  drifts are set on moto's stack object by the seeder.
+
+Requests are parsed and responses serialized from botocore's service model, through moto's own
+routing and serializer, so boto3 clients (and their paginators) see what AWS sends. Nothing
+outside ``demo/`` knows this module: the collectors make plain boto3 calls.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+
+import botocore.session
+from botocore.model import OperationModel
+
+# (account, region) → records in the shapes of botocore's output members.
+BACKUP_STATE: dict[tuple[str, str], dict[str, list[dict[str, Any]]]] = defaultdict(
+    lambda: {"recovery_points": [], "restore_jobs": []})
+PAGE_SIZE = 100
+_INSTALLED = False
+
+
+def reset() -> None:
+    BACKUP_STATE.clear()
+
+
+def _model(service: str, operation: str) -> OperationModel:
+    return botocore.session.get_session().get_service_model(service).operation_model(operation)
+
+
+def _query_args(handler: Any, operation: str) -> dict[str, Any]:
+    """The operation's querystring members by their member name, timestamps parsed (ISO 8601 on the wire)."""
+    shape = _model("backup", operation).input_shape
+    args: dict[str, Any] = {}
+    for name, member in shape.members.items():
+        if member.serialization.get("location") != "querystring":
+            continue
+        values = handler.querystring.get(member.serialization.get("name", name))
+        if not values:
+            continue
+        value = values[0]
+        if member.type_name == "timestamp":
+            value = datetime.fromisoformat(value.replace("Z", "+00:00")) if not value.replace(".", "").isdigit() \
+                else datetime.fromtimestamp(float(value), tz=None)
+        elif member.type_name == "integer":
+            value = int(value)
+        args[name] = value
+    return args
+
+
+def _page(items: list[dict[str, Any]], key: str, args: dict[str, Any]) -> dict[str, Any]:
+    start = int(args.get("NextToken") or 0)
+    size = min(int(args.get("MaxResults") or PAGE_SIZE), PAGE_SIZE)
+    out: dict[str, Any] = {key: items[start:start + size]}
+    if start + size < len(items):
+        out["NextToken"] = str(start + size)
+    return out
+
+
+def _within(value: datetime | None, after: datetime | None, before: datetime | None) -> bool:
+    if value is None:
+        return after is None and before is None
+    return (after is None or value >= _aware(after, value)) and (before is None or value <= _aware(before, value))
+
+
+def _aware(bound: datetime, like: datetime) -> datetime:
+    return bound if bound.tzinfo or not like.tzinfo else bound.replace(tzinfo=like.tzinfo)
+
+
+def _list_recovery_points_by_backup_vault(self: Any) -> Any:
+    from moto.core.responses import ActionResult
+
+    args = _query_args(self, "ListRecoveryPointsByBackupVault")
+    vault = self.path.rstrip("/").split("/backup-vaults/", 1)[1].split("/")[0]
+    self.backup_backend.describe_backup_vault(vault)  # ResourceNotFoundException for an unknown vault
+    points = [p for p in BACKUP_STATE[(self.current_account, self.region)]["recovery_points"]
+              if p["BackupVaultName"] == vault
+              and (not args.get("ByResourceArn") or p["ResourceArn"] == args["ByResourceArn"])
+              and (not args.get("ByResourceType") or p["ResourceType"] == args["ByResourceType"])
+              and _within(p["CreationDate"], args.get("ByCreatedAfter"), args.get("ByCreatedBefore"))]
+    points.sort(key=lambda p: p["CreationDate"], reverse=True)  # newest first, as AWS lists them
+    return ActionResult(_page(points, "RecoveryPoints", args))
+
+
+def _list_restore_jobs(self: Any) -> Any:
+    from moto.core.responses import ActionResult
+
+    args = _query_args(self, "ListRestoreJobs")
+    jobs = [j for j in BACKUP_STATE[(self.current_account, self.region)]["restore_jobs"]
+            if (not args.get("ByStatus") or j["Status"] == args["ByStatus"])
+            and (not args.get("ByResourceType") or j["ResourceType"] == args["ByResourceType"])
+            and _within(j["CreationDate"], args.get("ByCreatedAfter"), args.get("ByCreatedBefore"))
+            and (not (args.get("ByCompleteAfter") or args.get("ByCompleteBefore"))
+                 or _within(j.get("CompletionDate"), args.get("ByCompleteAfter"), args.get("ByCompleteBefore")))]
+    jobs.sort(key=lambda j: j["CreationDate"], reverse=True)
+    return ActionResult(_page(jobs, "RestoreJobs", args))
+
+
+def _describe_stack_resource_drifts(self: Any) -> Any:
+    from moto.core.responses import ActionResult
+
+    stack = self.cloudformation_backend.get_stack(self._get_param("StackName"))
+    wanted = self._get_param("StackResourceDriftStatusFilters")
+    if not isinstance(wanted, list):  # moto without parsing from the model: query-string members
+        wanted = [v[0] for k, v in sorted(self.querystring.items())
+                  if k.startswith("StackResourceDriftStatusFilters.member.")]
+    drifts = [d for d in getattr(stack, "auditbook_resource_drifts", [])
+              if not wanted or d["StackResourceDriftStatus"] in wanted]
+    start = int(self._get_param("NextToken") or 0)
+    size = int(self._get_param("MaxResults") or PAGE_SIZE)
+    result: dict[str, Any] = {"StackResourceDrifts": [{"StackId": stack.stack_id, **d} for d in
+                                                      drifts[start:start + size]]}
+    if start + size < len(drifts):
+        result["NextToken"] = str(start + size)
+    return ActionResult(result)
+
+
+def install() -> None:
+    """Register the handlers with moto (once per process, before the server serves these services)."""
+    global _INSTALLED
+    if _INSTALLED:
+        return
+    from moto.backup import urls as backup_urls
+    from moto.backup.responses import BackupResponse
+    from moto.cloudformation.responses import CloudFormationResponse
+
+    BackupResponse.list_recovery_points_by_backup_vault = _list_recovery_points_by_backup_vault  # type: ignore[attr-defined]
+    BackupResponse.list_restore_jobs = _list_restore_jobs  # type: ignore[attr-defined]
+    backup_urls.url_paths["{0}/backup-vaults/(?P<name>[^/]+)/recovery-points/$"] = BackupResponse.dispatch
+    backup_urls.url_paths["{0}/restore-jobs/$"] = BackupResponse.dispatch
+    CloudFormationResponse.describe_stack_resource_drifts = _describe_stack_resource_drifts  # type: ignore[attr-defined]
+    _INSTALLED = True

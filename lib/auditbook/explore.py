@@ -1,0 +1,173 @@
+"""Drill-down helpers for an analyst in JupyterLab: one person's or one repository's whole history in a package.
+
+    from auditbook import explore
+    pkg = explore.open_package()              # the newest package under outputs/ (or a path)
+    explore.person(pkg, "dan.dev")            # every row in every population that names dan.dev, and his deviations
+    explore.repo(pkg, "payments-api")         # the same for a repository
+    explore.where(pkg, "github-merged-pulls", author="alice-ng")   # filter one population
+
+Everything is read from the package's CSVs (the complete populations and exceptions.csv), so what an
+analyst sees is what the auditor gets. A name matches as a whole token: ``dan.dev`` matches
+``123456789012:dan.dev`` but not ``dan.developer``; ``payments-api`` matches ``demo-fintech/payments-api#12``
+but not ``payments-api-task``.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from auditbook.runinfo import REPO_ROOT
+from auditbook.trends import RUN_ID
+
+SUMMARY_COLUMNS = 6  # non-empty fields shown per matching row in the overview
+
+
+@dataclass
+class Package:
+    path: Path
+
+    @cached_property
+    def results(self) -> dict[str, Any]:
+        return json.loads((self.path / "results.json").read_text())
+
+    @cached_property
+    def population_names(self) -> list[str]:
+        return sorted(p.stem for p in (self.path / "populations").glob("*.csv"))
+
+    def population(self, name: str) -> pd.DataFrame:
+        if name not in self._frames:
+            csv = self.path / "populations" / f"{name}.csv"
+            if not csv.is_file():
+                raise KeyError(f"no population {name!r} in {self.path}; there are: {', '.join(self.population_names)}")
+            self._frames[name] = pd.read_csv(csv, dtype=str, keep_default_na=False)
+        return self._frames[name]
+
+    @cached_property
+    def exceptions(self) -> pd.DataFrame:
+        return pd.read_csv(self.path / "exceptions.csv", dtype=str, keep_default_na=False)
+
+    @cached_property
+    def _frames(self) -> dict[str, pd.DataFrame]:
+        return {}
+
+    def __repr__(self) -> str:
+        r = self.results
+        return f"Package({self.path}, {r['organization']}, {r['period']['label']}, run {r['run_id']}, {r['status']})"
+
+
+def open_package(path: str | Path | None = None, outputs: str | Path = REPO_ROOT / "outputs") -> Package:
+    """A package folder, or the newest package under ``outputs`` (by run id) when no path is given."""
+    if path is not None:
+        folder = Path(path)
+        if not (folder / "results.json").is_file():
+            raise FileNotFoundError(f"{folder} is not a package (no results.json)")
+        return Package(folder)
+    runs = [p for p in Path(outputs).glob("*/*") if RUN_ID.match(p.name) and (p / "results.json").is_file()]
+    if not runs:
+        raise FileNotFoundError(f"no package under {outputs}: run `make demo` or `auditbook run` first")
+    return Package(max(runs, key=lambda p: p.name))
+
+
+def _token(name: str) -> str:
+    return rf"(?<![\w.-]){re.escape(name)}(?![\w.-])"
+
+
+@dataclass
+class Trail:
+    """Where a name appears in a package: matching rows per population, and its deviations."""
+
+    name: str
+    package: Package
+    frames: dict[str, pd.DataFrame] = field(default_factory=dict)  # population → its matching rows (all columns)
+    deviations: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def rows(self) -> pd.DataFrame:
+        """One line per matching row: population, row number in its CSV, matched columns, a short summary."""
+        lines = []
+        for pop, frame in self.frames.items():
+            for index, row in frame.iterrows():
+                fields = [(k, v) for k, v in row.items() if k != "_matched" and v not in ("", None)]
+                summary = "; ".join(f"{k}={v}" for k, v in fields[:SUMMARY_COLUMNS])
+                lines.append({"population": pop, "row": index, "matched_in": row["_matched"], "summary": summary})
+        return pd.DataFrame(lines, columns=["population", "row", "matched_in", "summary"])
+
+    def _repr_html_(self) -> str:
+        counts = "".join(f"<tr><td>{html.escape(p)}</td><td>{len(f)}</td></tr>" for p, f in self.frames.items())
+        devs = self.deviations[["criterion", "test_id", "resource_id", "detail", "status"]] \
+            if not self.deviations.empty else None
+        return (f"<h4>{html.escape(self.name)} in {html.escape(str(self.package.path))}</h4>"
+                f"<table><tr><th>population</th><th>rows</th></tr>{counts}</table>"
+                f"<h4>Deviations ({len(self.deviations)})</h4>"
+                + (devs.to_html(index=False) if devs is not None else "<p>none</p>"))
+
+    def __repr__(self) -> str:
+        parts = ", ".join(f"{p}: {len(f)}" for p, f in self.frames.items()) or "no rows"
+        return f"Trail({self.name!r}: {parts}; {len(self.deviations)} deviation(s))"
+
+
+def find(package: Package, name: str, columns: list[str] | None = None, aliases: list[str] | None = None) -> Trail:
+    """Every row of every population where ``name`` (or an alias) appears as a whole token."""
+    pattern = "|".join(_token(n) for n in [name, *(aliases or [])])
+    trail = Trail(name if not aliases else f"{name} ({', '.join(aliases)})", package)
+    for pop in package.population_names:
+        frame = package.population(pop)
+        cols = [c for c in (columns or frame.columns) if c in frame.columns]
+        if not cols or frame.empty:
+            continue
+        hits = pd.DataFrame({c: frame[c].str.contains(pattern, regex=True) for c in cols})
+        mask = hits.any(axis=1)
+        if mask.any():
+            matched = hits[mask].apply(lambda r, cols=cols: ", ".join(c for c in cols if r[c]), axis=1)
+            trail.frames[pop] = frame[mask].assign(_matched=matched)
+    ex = package.exceptions
+    if not ex.empty:
+        mask = ex["resource_id"].str.contains(pattern, regex=True) | ex["detail"].str.contains(pattern, regex=True)
+        trail.deviations = ex[mask].reset_index(drop=True)
+    return trail
+
+
+ROSTER = "hr-roster"
+IDENTITY_COLUMNS = ("email", "github_login", "aws_user_names", "person_id")
+
+
+def aliases(package: Package, who: str) -> list[str]:
+    """The person's other identities from the HR roster population, when the package has one."""
+    if ROSTER not in package.population_names:
+        return []
+    roster = package.population(ROSTER)
+    cols = [c for c in IDENTITY_COLUMNS if c in roster.columns]
+    mask = pd.DataFrame({c: roster[c].str.contains(_token(who), regex=True) for c in cols}).any(axis=1) \
+        if cols else pd.Series(False, index=roster.index)
+    names = {n.strip() for _, row in roster[mask].iterrows() for c in cols for n in re.split(r"[;,]", row[c])}
+    return sorted(n for n in names if n and n != who)
+
+
+def person(package: Package, who: str) -> Trail:
+    """A person's whole history: IAM user, GitHub login, e-mail (joined through the HR roster when present)."""
+    return find(package, who, aliases=aliases(package, who))
+
+
+def repo(package: Package, name: str) -> Trail:
+    """A repository's whole history: pull requests, commits, deployments, protection, alerts, its deviations."""
+    return find(package, name.split("/")[-1])
+
+
+def where(package: Package, population: str, **equals: Any) -> pd.DataFrame:
+    """Rows of one population whose columns equal the given values (compared as text)."""
+    frame = package.population(population)
+    missing = [k for k in equals if k not in frame.columns]
+    if missing:
+        raise KeyError(f"{population} has no column {', '.join(missing)}; columns: {', '.join(frame.columns)}")
+    mask = pd.Series(True, index=frame.index)
+    for column, value in equals.items():
+        mask &= frame[column] == str(value)
+    return frame[mask]

@@ -1,0 +1,256 @@
+"""Every CC7.1 rule on small frames: thresholds exactly at the edge, failed calls, days outside the period."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pandas as pd
+import pytest
+from auditbook.controls import cc71
+from auditbook.results import Status
+from auditbook.sources.aws.cloudtrail import EVENT_COLUMNS
+from auditbook.sources.aws.monitoring import (
+    ALARM_COLUMNS,
+    DETECTOR_COLUMNS,
+    HISTORY_COLUMNS,
+    LOG_GROUP_COLUMNS,
+    TOPIC_COLUMNS,
+    TRAIL_COLUMNS,
+    management_events,
+)
+
+START = datetime(2026, 7, 1, tzinfo=UTC)
+END = datetime(2026, 7, 4, tzinfo=UTC)  # a three-day period keeps the coverage frames small
+ACCT = "111111111111"
+
+
+def ts(text: str) -> pd.Timestamp:
+    return pd.Timestamp(text, tz="UTC")
+
+
+def ids(result) -> list[str]:
+    return list(result.deviations["resource_id"])
+
+
+# -- trail configuration ----------------------------------------------------------------------
+def trail(**overrides) -> dict:
+    row = dict.fromkeys(TRAIL_COLUMNS, "")
+    row.update(account_id=ACCT, trail_name="main", multi_region=True, log_file_validation=True, is_logging=True,
+               management_events="All", s3_bucket="logs", bucket_versioning="Enabled", bucket_object_lock=True,
+               bucket_encryption="AES256")
+    row.update(overrides)
+    return row
+
+
+def test_compliant_trail_passes():
+    result = cc71.trail_configured(pd.DataFrame([trail()]), [])
+    assert result.status is Status.PASS and result.population_size == 1
+
+
+@pytest.mark.parametrize(("overrides", "words"), [
+    ({"multi_region": False}, "not multi-region"),
+    ({"log_file_validation": False}, "validation off"),
+    ({"is_logging": False}, "not logging"),
+    ({"management_events": "WriteOnly"}, "WriteOnly"),
+    ({"bucket_versioning": "Suspended"}, "versioning Suspended"),
+    ({"bucket_object_lock": False}, "no object lock"),
+    ({"bucket_encryption": ""}, "neither bucket default encryption"),
+    ({"latest_delivery_error": "AccessDenied"}, "delivery error"),
+])
+def test_each_trail_requirement(overrides, words):
+    result = cc71.trail_configured(pd.DataFrame([trail(**overrides)]), [])
+    assert ids(result) == [f"{ACCT}:main"] and words in result.deviations["detail"][0]
+
+
+def test_kms_key_on_the_trail_counts_as_encryption():
+    assert cc71.trail_configured(pd.DataFrame([trail(bucket_encryption="", kms_key_id="arn:kms")]), []).status \
+        is Status.PASS
+
+
+def test_trails_in_scope_only_and_a_named_trail_that_is_missing():
+    frame = pd.DataFrame([trail(), trail(trail_name="data-events", multi_region=False)])
+    assert cc71.trail_configured(frame, ["main"]).status is Status.PASS
+    result = cc71.trail_configured(frame, ["main", "org-trail"])
+    assert ids(result) == [f"{ACCT}:org-trail"]
+
+
+def test_no_trail_at_all_deviates():
+    result = cc71.trail_configured(pd.DataFrame(columns=TRAIL_COLUMNS), [])
+    assert result.status is Status.FAIL and ids(result) == ["(none)"]
+
+
+def test_management_events_from_basic_and_advanced_selectors():
+    assert management_events([{"ReadWriteType": "All", "IncludeManagementEvents": True}], []) == "All"
+    assert management_events([{"ReadWriteType": "ReadOnly"}, {"ReadWriteType": "WriteOnly"}], []) == "All"
+    assert management_events([{"ReadWriteType": "All", "IncludeManagementEvents": False}], []) == "none"
+    assert management_events([], []) == "none"
+    mgmt = {"Field": "eventCategory", "Equals": ["Management"]}
+    assert management_events([], [{"FieldSelectors": [mgmt]}]) == "All"
+    assert management_events([], [{"FieldSelectors": [mgmt, {"Field": "readOnly", "Equals": ["false"]}]}]) \
+        == "WriteOnly"
+
+
+# -- coverage -----------------------------------------------------------------------------------
+def event(when: str, region: str = "us-east-1", key_day: str | None = None, **overrides) -> dict:
+    day = key_day or when[:10]
+    row = dict.fromkeys(EVENT_COLUMNS, "")
+    row.update(account_id=ACCT, event_time=ts(when), event_id=f"e-{when}-{overrides.get('event_name', 'x')}",
+               event_source="ec2.amazonaws.com", event_name="DescribeInstances", read_only=True,
+               event_type="AwsApiCall", aws_region=region, identity_type="IAMUser", principal_name="alice",
+               log_file=f"AWSLogs/{ACCT}/CloudTrail/{region}/{day.replace('-', '/')}/{ACCT}_{day}_a.json.gz")
+    row.update(overrides)
+    return row
+
+
+def test_coverage_one_row_per_region_day_and_the_gap():
+    events = pd.DataFrame([event("2026-07-01T10:00:00"), event("2026-07-01T11:00:00"),
+                           event("2026-07-03T23:59:59"), event("2026-07-02T08:00:00", region="eu-west-1")])
+    coverage = cc71.log_file_coverage(events, ["us-east-1", "eu-west-1"], START, END)
+    assert len(coverage) == 6
+    first = coverage[(coverage["region"] == "us-east-1") & (coverage["day"] == "2026-07-01")].iloc[0]
+    assert (first["log_files"], first["records"]) == (1, 2)
+    result = cc71.logging_whole_period(coverage)
+    assert sorted(ids(result)) == [f"{ACCT}:eu-west-1:2026-07-01", f"{ACCT}:eu-west-1:2026-07-03",
+                                   f"{ACCT}:us-east-1:2026-07-02"]
+
+
+def test_coverage_counts_every_account_in_scope_even_without_events():
+    events = pd.DataFrame([event(f"2026-07-0{d}T10:00:00") for d in (1, 2, 3)])
+    coverage = cc71.log_file_coverage(events, ["us-east-1"], START, END, accounts=[ACCT, "222222222222"])
+    assert ids(cc71.logging_whole_period(coverage)) == [f"222222222222:us-east-1:2026-07-0{d}" for d in (1, 2, 3)]
+
+
+# -- trail changes ------------------------------------------------------------------------------
+def change(name: str, params: dict | None = None, error: str = "", **overrides) -> dict:
+    fields = {"event_source": "cloudtrail.amazonaws.com", "event_name": name, "read_only": False,
+              "request_parameters": json.dumps(params) if params else "", "error_code": error, **overrides}
+    return event("2026-07-02T10:00:00", **fields)
+
+
+def test_trail_changes_keep_only_cloudtrail_writes():
+    events = pd.DataFrame([change("UpdateTrail"), change("DescribeTrails", read_only=True),
+                           event("2026-07-02T10:00:00", event_name="RunInstances", read_only=False)])
+    assert list(cc71.trail_changes(events)["event_name"]) == ["UpdateTrail"]
+
+
+@pytest.mark.parametrize(("name", "params", "weakening"), [
+    ("StopLogging", {"name": "main"}, "logging stopped"),
+    ("DeleteTrail", {"name": "main"}, "trail deleted"),
+    ("UpdateTrail", {"name": "main", "enableLogFileValidation": False}, "log file validation switched off"),
+    ("UpdateTrail", {"name": "main", "isMultiRegionTrail": False}, "multi-region switched off"),
+    ("UpdateTrail", {"name": "main", "s3BucketName": "elsewhere"}, "delivery redirected to bucket elsewhere"),
+    ("UpdateTrail", {"name": "main", "s3BucketName": "logs"}, ""),
+    ("UpdateTrail", {"name": "main", "enableLogFileValidation": True}, ""),
+    ("PutEventSelectors", {"eventSelectors": [{"readWriteType": "WriteOnly"}]}, "no longer record all"),
+    ("PutEventSelectors", {"eventSelectors": [{"readWriteType": "All", "includeManagementEvents": True}]}, ""),
+    ("PutEventSelectors", {"advancedEventSelectors": [{"fieldSelectors": [
+        {"field": "eventCategory", "equals": ["Data"]}]}]}, "advanced event selectors"),
+    ("StartLogging", {"name": "main"}, ""),
+])
+def test_weakening_reason(name, params, weakening):
+    reason = cc71.weakening_reason(name, json.dumps(params), {"logs"})
+    assert (weakening in reason) if weakening else reason == ""
+
+
+def test_failed_calls_are_not_weakening():
+    changes = pd.DataFrame([change("StopLogging", {"name": "main"}, error="AccessDenied"),
+                            change("DeleteTrail", {"name": "main"}, event_id="e2")])
+    result = cc71.trail_not_weakened(changes, pd.DataFrame([trail()]))
+    assert ids(result) == [f"{ACCT}:e2"] and result.population_size == 2 and "1 trail configuration" in result.notes[0]
+
+
+def test_no_trail_change_at_all_passes():
+    result = cc71.trail_not_weakened(cc71.trail_changes(pd.DataFrame(columns=EVENT_COLUMNS)), pd.DataFrame([trail()]))
+    assert result.status is Status.PASS and result.population_size == 0
+
+
+# -- log retention ------------------------------------------------------------------------------
+def group(name: str, days: int | None) -> dict:
+    row = dict.fromkeys(LOG_GROUP_COLUMNS, "")
+    row.update(account_id=ACCT, region="us-east-1", log_group=name, retention_days=days)
+    return row
+
+
+def groups(*rows) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=LOG_GROUP_COLUMNS)
+    frame["retention_days"] = pd.array(frame["retention_days"], dtype="Int64")
+    return frame
+
+
+def test_retention_exactly_at_the_minimum_passes_one_day_less_fails():
+    frame = groups(group("/at", 365), group("/below", 364), group("/never", None))
+    result = cc71.log_retention(frame, 365, never_expire_compliant=False, prefixes=[])
+    assert sorted(ids(result)) == [f"{ACCT}:us-east-1:/below", f"{ACCT}:us-east-1:/never"]
+    assert ids(cc71.log_retention(frame, 365, never_expire_compliant=True, prefixes=[])) == [f"{ACCT}:us-east-1:/below"]
+
+
+def test_retention_prefixes_limit_the_scope():
+    frame = groups(group("/ecs/app", 30), group("/aws/lambda/x", 30))
+    result = cc71.log_retention(frame, 365, never_expire_compliant=False, prefixes=["/ecs/"])
+    assert result.population_size == 1 and ids(result) == [f"{ACCT}:us-east-1:/ecs/app"]
+
+
+# -- alarms -------------------------------------------------------------------------------------
+def alarm(name: str, namespace: str = "AWS/EC2", metric: str = "CPUUtilization", actions: str = "arn:aws:sns:r:1:t",
+          enabled: bool = True) -> dict:
+    row = dict.fromkeys(ALARM_COLUMNS, "")
+    row.update(account_id=ACCT, region="us-east-1", alarm_name=name, namespace=namespace, metric_name=metric,
+               actions_enabled=enabled, alarm_actions=actions)
+    return row
+
+
+def topic(name: str, confirmed: int) -> dict:
+    row = dict.fromkeys(TOPIC_COLUMNS, "")
+    row.update(account_id=ACCT, region="r", topic_arn=f"arn:aws:sns:r:1:{name}", topic_name=name,
+               confirmed_subscriptions=confirmed, pending_subscriptions=0)
+    return row
+
+
+def test_alarm_coverage_by_namespace_and_metric_including_metric_math():
+    alarms = pd.DataFrame([alarm("cpu"), alarm("math", namespace="Biz;AWS/EC2", metric="Rate;Errors")])
+    required = [{"namespace": "AWS/EC2", "metric": "CPUUtilization", "category": "infrastructure"},
+                {"namespace": "Biz", "metric": "Rate", "category": "business"},
+                {"namespace": "Biz", "metric": "Settlement", "category": "business"}]
+    coverage = cc71.alarm_coverage(alarms, required)
+    assert list(coverage["alarm_count"]) == [1, 1, 0]
+    assert ids(cc71.alarms_exist(coverage)) == ["Biz/Settlement"]
+
+
+def test_alarm_actions_disabled_missing_or_unreachable():
+    alarms = pd.DataFrame([alarm("ok"), alarm("off", enabled=False), alarm("none", actions=""),
+                           alarm("nobody", actions="arn:aws:sns:r:1:empty"),
+                           alarm("gone", actions="arn:aws:sns:r:1:deleted"),
+                           alarm("autoscale", actions="arn:aws:autoscaling:r:1:scalingPolicy:x")])
+    sheet = cc71.alarm_worksheet(alarms, pd.DataFrame([topic("t", 1), topic("empty", 0)]))
+    result = cc71.alarms_reach_oncall(sheet)
+    got = dict(zip(result.deviations["resource_id"], result.deviations["detail"], strict=True))
+    assert set(got) == {f"{ACCT}:us-east-1:{n}" for n in ("off", "none", "nobody", "gone", "autoscale")}
+    assert "missing topic" in got[f"{ACCT}:us-east-1:gone"] and "0 subscribed" in got[f"{ACCT}:us-east-1:nobody"]
+
+
+def test_firings_pair_alarm_and_ok_and_keep_an_open_one():
+    history = pd.DataFrame([
+        {"account_id": ACCT, "region": "us-east-1", "alarm_name": "a", "timestamp": ts("2026-07-01T10:00"),
+         "old_state": "OK", "new_state": "ALARM", "summary": ""},
+        {"account_id": ACCT, "region": "us-east-1", "alarm_name": "a", "timestamp": ts("2026-07-01T10:30"),
+         "old_state": "ALARM", "new_state": "OK", "summary": ""},
+        {"account_id": ACCT, "region": "us-east-1", "alarm_name": "a", "timestamp": ts("2026-07-02T09:00"),
+         "old_state": "OK", "new_state": "ALARM", "summary": ""},
+    ], columns=HISTORY_COLUMNS)
+    firings = cc71.alarm_firings(history, pd.DataFrame([alarm("a", namespace="Biz", metric="Rate")]))
+    assert list(firings["minutes"].fillna(-1)) == [30, -1]
+    assert set(firings["namespace"]) == {"Biz"}
+    assert cc71.alarm_firings(history.iloc[0:0], pd.DataFrame([alarm("a")])).empty
+
+
+# -- threat detection ---------------------------------------------------------------------------
+def test_guardduty_in_every_region():
+    detectors = pd.DataFrame([
+        {"account_id": ACCT, "region": "us-east-1", "detector_id": "d1", "status": "ENABLED"},
+        {"account_id": ACCT, "region": "eu-west-1", "detector_id": "d2", "status": "DISABLED"},
+        {"account_id": ACCT, "region": "eu-central-1", "detector_id": "", "status": "NONE"},
+    ], columns=DETECTOR_COLUMNS)
+    result = cc71.threat_detection_on(detectors, ["us-east-1", "eu-west-1", "eu-central-1"])
+    assert sorted(ids(result)) == [f"{ACCT}:eu-central-1", f"{ACCT}:eu-west-1"]
+    assert cc71.threat_detection_on(detectors, ["us-east-1"]).status is Status.PASS

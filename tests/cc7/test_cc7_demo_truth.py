@@ -1,0 +1,62 @@
+"""The CC7 truth files match their generators, and the demo params agree with the seeded data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from auditbook import params
+from auditbook.demo import aws, aws_monitoring, incidents
+from auditbook.demo.environment import DEMO_PARAMS
+
+
+def test_incident_truth_and_csv_are_up_to_date():
+    assert incidents.TRUTH_PATH.read_text() == incidents.render_truth(), "run: python -m auditbook.demo.incidents"
+    assert incidents.CSV_PATH.read_text() == incidents.render_csv(), "run: python -m auditbook.demo.incidents"
+    assert {row["test"] for row in incidents.demo_truth()} == {
+        "CC7.2-ACKNOWLEDGE", "CC7.2-POSTMORTEM", "CC7.2-COMPLIANCE"}
+
+
+def test_aws_truth_file_holds_the_monitoring_deviations():
+    written = yaml.safe_load((Path(aws.__file__).parent / aws.TRUTH_FILE).read_text())
+    mine = aws_monitoring.truth()
+    assert all(row in written for row in mine), "run: python -m auditbook.demo.aws"
+    assert all(row in aws.demo_truth() for row in mine)
+    # the hand-made UpdateTrail is both a weakening of the trail and a manual change
+    by_test = {row["test"]: row["resource"] for row in mine}
+    assert by_test["CC7.1-TRAIL-CHANGES"] == by_test["CC8.1-MANUAL-CHANGE"]
+
+
+def test_demo_params_match_the_seeded_monitoring():
+    resolved = params.load(DEMO_PARAMS)["criteria"]
+    required = {(r["namespace"], r["metric"], r["category"]) for r in resolved["CC7.1"]["required_alarms"]}
+    assert required == {(a.namespace, a.metric, a.category) for a in aws_monitoring.ALARMS}
+    cc72 = resolved["CC7.2"]
+    assert {step["notify"] for step in cc72["escalation_chain"]} == set(aws_monitoring.TOPICS)
+    assert set(cc72["incident_alarm_namespaces"]) == {a.namespace for a in aws_monitoring.business_alarms()}
+    assert Path(cc72["incident_csv"]) == incidents.CSV_PATH
+    assert cc72["incident_repos"] == [incidents.REPO] and cc72["incident_labels"] == [incidents.LABEL]
+
+
+def test_every_business_firing_in_the_period_has_an_incident_but_the_seeded_one():
+    recorded = list(incidents.ISSUES.values()) + list(incidents.CSV_INCIDENTS.values())
+    unanswered = []
+    for alarm in aws_monitoring.business_alarms():
+        for when, _ in alarm.fired:
+            if not "2026-07-01" <= when < "2026-10-01":
+                continue
+            if not any(i.alarm == alarm.name and abs((incidents._t(i.detected) - aws_monitoring._t(when))
+                                                     .total_seconds()) <= 4 * 3600 for i in recorded):
+                unanswered.append((alarm.name, when))
+    assert unanswered == [aws_monitoring.UNANSWERED_FIRING[:2]]
+
+
+def test_the_logging_gap_day_holds_no_other_seeded_evidence():
+    """Nothing another criterion's truth needs may sit on the day the trail delivered nothing."""
+    gap = aws_monitoring.GAP_DAY.isoformat()
+    trail = aws.Trail(aws.DEMO_ACCOUNT_ID)
+    truth_ids = {row["resource"].split(":", 1)[1] for row in aws.demo_truth()}
+    aws.seed_activity(trail)
+    aws_monitoring._trail_records(trail)
+    on_gap = [r for r in trail.records if r["eventTime"].startswith(gap) and r["eventID"] in truth_ids]
+    assert on_gap == []

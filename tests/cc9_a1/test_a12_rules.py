@@ -1,0 +1,146 @@
+"""A1.2 rules on small frames: daily coverage and its edges, retention, copies, versioning, restore tests."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pandas as pd
+from auditbook.controls import a12
+from auditbook.results import Status
+
+START, END = datetime(2026, 7, 1, tzinfo=UTC), datetime(2026, 7, 8, tzinfo=UTC)  # a week is enough
+PROD = {"key": "environment", "value": "production"}
+CRIT = {"key": "criticality", "value": "critical"}
+
+
+def ts(text):
+    return pd.Timestamp(text, tz="UTC")
+
+
+def stores():
+    rds = pd.DataFrame([
+        {"account_id": "1", "region": "r", "db_instance": n, "arn": f"arn:rds:{n}", "tags": tags,
+         "read_replica_source": "", "created": ts(created), "backup_retention_days": keep}
+        for n, tags, created, keep in [
+            ("db", "criticality=critical;environment=production", "2025-01-01", 35),
+            ("new", "environment=production", "2026-07-04 10:00", 7),
+            ("dev", "environment=dev", "2025-01-01", 1)]])
+    volumes = pd.DataFrame([{"account_id": "1", "region": "r", "volume_id": "vol-1", "name": "files",
+                             "tags": "environment=production", "created": ts("2025-01-01")}])
+    return a12.data_stores(rds, volumes, PROD, CRIT)
+
+
+def snapshots(*rows):
+    return pd.DataFrame([{"account_id": "1", "region": "r", "db_instance": db, "snapshot_type": kind,
+                          "status": status, "created": ts(at)} for db, kind, status, at in rows])
+
+
+def points(*rows):
+    frame = pd.DataFrame([
+        {"account_id": account, "region": region, "vault": vault, "resource_arn": arn, "status": status,
+         "created": ts(at), "delete_after_days": keep, "is_copy": copy}
+        for arn, at, status, keep, copy, region, account, vault in rows],
+        columns=["account_id", "region", "vault", "resource_arn", "status", "created", "delete_after_days",
+                 "is_copy"])
+    frame["created"] = pd.to_datetime(frame["created"], utc=True)
+    return frame
+
+
+def test_data_stores_in_scope_with_critical_flag():
+    s = stores()
+    assert list(s["store_id"]) == ["1:rds:db", "1:rds:new", "1:ebs:files"]
+    assert list(s["critical"]) == [True, False, False]
+    assert s.loc[2, "arn"] == "arn:aws:ec2:r:1:volume/vol-1"
+
+
+def test_daily_coverage_edges():
+    s = stores()
+    snaps = snapshots(*[("db", "automated", "available", f"2026-07-0{d} 03:00") for d in (1, 2, 4, 5, 6)],
+                      ("db", "manual", "available", "2026-07-07 23:59:59"),  # last second of the last day
+                      ("db", "automated", "creating", "2026-07-03 03:00"),  # not completed: not a backup
+                      ("new", "automated", "available", "2026-07-05 03:00"))
+    rp = points(*[("arn:aws:ec2:r:1:volume/vol-1", f"2026-07-0{d} 05:00", "COMPLETED", 35, False, "r", "1", "v")
+                  for d in range(1, 8)], ("arn:rds:new", "2026-07-06 05:00", "COMPLETED", 35, False, "r", "1", "v"),
+                 ("arn:rds:db", "2026-07-08 00:00", "COMPLETED", 35, False, "r", "1", "v"))  # after the period
+    coverage = a12.daily_coverage(s, snaps, rp, START, END)
+    assert len(coverage) == 3 * 7
+    new = coverage[coverage["store_id"] == "1:rds:new"]
+    assert list(new["required"]) == [False] * 4 + [True] * 3  # required from the day after creation
+    result = a12.daily_backup(coverage)
+    assert sorted(result.deviations["resource_id"]) == ["1:rds:db", "1:rds:new"]
+    details = dict(zip(result.deviations["resource_id"], result.deviations["detail"], strict=True))
+    assert details["1:rds:db"] == "no backup on 1 day of the period: 2026-07-03"
+    assert details["1:rds:new"] == "no backup on 1 day of the period: 2026-07-07"
+    assert result.population_size == 7 + 3 + 7
+
+
+def test_day_ranges_are_compacted():
+    days = [ts("2026-08-17"), ts("2026-08-18"), ts("2026-08-20")]
+    assert a12._day_ranges(days) == "2026-08-17..2026-08-18, 2026-08-20"
+
+
+def test_retention_per_mechanism_at_threshold():
+    s = stores()
+    rp = points(("arn:rds:db", "2026-07-02", "COMPLETED", 35, False, "r", "1", "v"),
+                ("arn:rds:db", "2026-07-03", "COMPLETED", 34, False, "r", "1", "v"),
+                ("arn:rds:db", "2026-07-03", "COMPLETED", 7, True, "r2", "1", "dr"),  # copies not counted here
+                ("arn:aws:ec2:r:1:volume/vol-1", "2026-07-03", "COMPLETED", None, False, "r", "1", "v"))
+    sheet = a12.retention_worksheet(s, rp, START, END)
+    result = a12.retention(sheet, 35)
+    assert sorted(result.deviations["resource_id"]) == ["1:rds:db", "1:rds:new"]
+    details = dict(zip(result.deviations["resource_id"], result.deviations["detail"], strict=True))
+    assert details["1:rds:db"] == "AWS Backup vault v kept 34 days (minimum 35)"
+    assert a12.retention(sheet, 7).deviation_count == 0  # exactly at the minimum passes
+
+
+def test_copies_need_another_region_or_account_and_recent():
+    s = stores()
+    base = [("arn:rds:db", "2026-07-01", "COMPLETED", 35, True, "r", "1", "same-region-copy")]
+    assert a12.copies(s, points(*base), END, 7).deviation_count == 1
+    ok = base + [("arn:rds:db", "2026-07-01", "COMPLETED", 35, True, "r2", "1", "dr")]  # exactly 7 days
+    assert a12.copies(s, points(*ok), END, 7).status is Status.PASS
+    assert a12.copies(s, points(*ok), END, 6).deviation_count == 1
+    assert a12.copies(s, points(*base), END, 7, required=False).status is Status.NOT_APPLICABLE
+
+
+def test_bucket_versioning_in_scope():
+    buckets = pd.DataFrame([{"account_id": "1", "bucket": b, "versioning": v, "tags": t} for b, v, t in [
+        ("a", "Enabled", "environment=production"), ("b", "Suspended", "environment=production"),
+        ("c", "Never enabled", "environment=dev")]])
+    result = a12.bucket_versioning(buckets, PROD)
+    assert list(result.deviations["resource_id"]) == ["1:s3:b"] and result.population_size == 2
+
+
+def restore_frame(*rows, dr=False):
+    frame = pd.DataFrame([{"restore_job_id": jid, "source": "dr-test-record" if dr else "aws-backup-restore-job",
+                           "resource_arn": arn, "status": status, "started": ts(start), "completed": ts(start),
+                           "duration_minutes": minutes, "recovery_point_created": ts(rp),
+                           **({"data_store": arn} if dr else {})}
+                          for jid, arn, status, start, minutes, rp in rows])
+    return frame
+
+
+def test_restore_tests_rto_and_rpo_edges():
+    s = stores()
+    jobs = restore_frame(("ok", "arn:rds:db", "COMPLETED", "2026-07-02 06:00", 240.0, "2026-07-01 06:00"),
+                         ("before", "arn:rds:db", "COMPLETED", "2026-06-30 06:00", 10.0, "2026-06-30 05:00"))
+    sheet = a12.restore_tests(s, jobs, period_start=START, period_end=END)
+    assert list(sheet["test_id"]) == ["ok"]  # the one before the period is not counted
+    assert a12.restore_tested(s, sheet, rto_hours=4, rpo_hours=24).status is Status.PASS  # both exactly at limit
+    late = a12.restore_tested(s, sheet, rto_hours=3.99, rpo_hours=24)
+    assert late.deviation_count == 1 and "no test succeeded within RTO and RPO" in late.deviations["detail"][0]
+    stale = a12.restore_tested(s, sheet, rto_hours=4, rpo_hours=23.9)
+    assert stale.deviation_count == 1
+
+
+def test_restore_tests_from_dr_records_and_failed_jobs():
+    s = stores()
+    failed = restore_frame(("f", "arn:rds:db", "FAILED", "2026-07-02 06:00", 30.0, "2026-07-02 05:00"))
+    dr = restore_frame(("DR-1", "1:rds:db", "COMPLETED", "2026-07-03 10:00", 90.0, "2026-07-03 03:00"), dr=True)
+    only_failed = a12.restore_tests(s, failed, period_start=START, period_end=END)
+    result = a12.restore_tested(s, only_failed, 4, 24)
+    assert result.deviations["detail"][0].startswith("f failed")
+    both = a12.restore_tests(s, failed, dr, period_start=START, period_end=END)
+    assert a12.restore_tested(s, both, 4, 24).status is Status.PASS
+    none = a12.restore_tests(s, failed.iloc[0:0], period_start=START, period_end=END)
+    assert a12.restore_tested(s, none, 4, 24).deviations["detail"][0] == "no restore test in the period"

@@ -1,0 +1,78 @@
+"""The schedules stay correct: the workflow, the crontab line and the Airflow DAG call the same run."""
+
+from __future__ import annotations
+
+import importlib.util
+import py_compile
+import re
+
+import pytest
+import yaml
+
+QUARTERLY = "15 6 3 1,4,7,10 *"
+
+
+@pytest.fixture
+def workflow(repo_root):
+    return yaml.safe_load((repo_root / ".github" / "workflows" / "quarterly.yml").read_text())
+
+
+def steps(workflow):
+    return workflow["jobs"]["evidence"]["steps"]
+
+
+def test_workflow_runs_quarterly_with_least_privilege(workflow):
+    triggers = workflow[True]  # YAML 1.1 reads the key `on` as true
+    assert triggers["schedule"] == [{"cron": QUARTERLY}] and "workflow_dispatch" in triggers
+    assert workflow["permissions"] == {"contents": "read", "id-token": "write"}
+
+
+def test_workflow_assumes_the_audit_role_by_oidc(workflow):
+    aws = next(s for s in steps(workflow) if s.get("uses", "").startswith("aws-actions/configure-aws-credentials@"))
+    assert aws["with"]["role-to-assume"] == "${{ vars.AUDIT_ROLE_ARN }}"
+    assert not {"aws-access-key-id", "aws-secret-access-key"} & set(aws["with"])  # no stored keys
+
+
+def test_workflow_calls_the_make_target_and_uploads_the_package(workflow, repo_root):
+    run = next(s for s in steps(workflow) if s.get("id") == "run")
+    assert re.search(r"\bmake quarter PARAMS=\"\$PARAMS\" PERIOD=\"\$PERIOD\"", run["run"])
+    assert run["env"]["GITHUB_TOKEN"].startswith("${{ secrets.")
+    assert "quarter:" in (repo_root / "Makefile").read_text()
+    uses = [s.get("uses", "") for s in steps(workflow)]
+    assert any(u.startswith("actions/upload-artifact@") for u in uses)
+    s3 = next(s for s in steps(workflow) if "aws s3 cp" in s.get("run", ""))
+    assert "Object Lock" in s3["name"] and "$BUCKET" in s3["run"]
+    assert any("make verify" in s.get("run", "") for s in steps(workflow))
+    for step in steps(workflow):  # inputs reach scripts through the environment, never pasted into them
+        assert "${{" not in step.get("run", ""), step["name"]
+
+
+def test_crontab_line_runs_the_same_target_on_the_same_schedule(repo_root):
+    lines = [line for line in (repo_root / "deploy" / "crontab").read_text().splitlines()
+             if line.strip() and not line.startswith("#") and "=" not in line.split()[0]]
+    assert len(lines) == 1
+    assert lines[0].startswith(QUARTERLY + " ") and "make quarter PARAMS=" in lines[0]
+    assert "%" not in lines[0]  # cron turns % into a newline
+
+
+def test_dag_file_compiles_and_uses_the_papermill_provider(repo_root):
+    dag = repo_root / "deploy" / "airflow" / "auditbook_dag.py"
+    py_compile.compile(str(dag), doraise=True)
+    text = dag.read_text()
+    assert "PapermillOperator" in text and f'SCHEDULE = "{QUARTERLY}"' in text
+
+
+def test_dag_imports_when_airflow_is_installed(repo_root, monkeypatch):
+    pytest.importorskip("airflow", reason="Apache Airflow is not installed in .venv (it is not a dependency of "
+                                          "auditbook); install apache-airflow and its Papermill provider to run this")
+    pytest.importorskip("airflow.providers.papermill", reason="apache-airflow-providers-papermill is not installed")
+    monkeypatch.setenv("AUDITBOOK_PARAMS", str(repo_root / "params" / "demo.yaml"))
+    path = repo_root / "deploy" / "airflow" / "auditbook_dag.py"
+    spec = importlib.util.spec_from_file_location("auditbook_dag", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    criteria = module.criteria()
+    task_ids = set(module.dag.task_ids)
+    assert {"prepare_123456789012", "seal_123456789012"} <= task_ids
+    assert {f"{c.replace('.', '_')}_123456789012" for c in criteria} <= task_ids
+    assert module.last_quarter(__import__("datetime").datetime(2027, 1, 3)) == "2026-Q4"
