@@ -29,6 +29,7 @@ from auditbook import params as params_mod
 from auditbook import register as register_mod
 from auditbook.criteria import CRITERIA, NOTEBOOK_DIR, implemented
 from auditbook.evidence import CACHE_DIR
+from auditbook.kernels import KERNEL_MANAGER
 from auditbook.notebook import describe_run
 from auditbook.period import Period, assert_period_closed, parse_period
 from auditbook.provenance import CollectionError, utc_now
@@ -121,6 +122,7 @@ def execute_criterion(criterion: str, staging: Path, period: str, run_id: str,
     try:
         papermill.execute_notebook(
             str(source), str(target), cwd=str(staging), kernel_name="python3", progress_bar=False,
+            kernel_manager_class=KERNEL_MANAGER,
             parameters={"criterion": criterion, "period": period, "params_file": RESOLVED_PARAMS,
                         "run_dir": ".", "run_id": run_id},
         )
