@@ -23,10 +23,12 @@ class IPCKernelManager(AsyncKernelManager):
         self._socket_dir = tempfile.mkdtemp(prefix="auditbook-kernel-")
         self.ip = str(Path(self._socket_dir) / "kernel")
 
-    def cleanup_resources(self, restart: bool = False) -> None:
-        super().cleanup_resources(restart=restart)
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        await super()._async_cleanup_resources(restart=restart)
         if not restart:
             shutil.rmtree(self._socket_dir, ignore_errors=True)
+
+    cleanup_resources = _async_cleanup_resources  # the async manager's public name for it
 
 
 KERNEL_MANAGER = f"{__name__}.IPCKernelManager"

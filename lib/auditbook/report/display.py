@@ -22,6 +22,7 @@ from auditbook.sampling import Sample
 PDF_ROWS = 25  # rows of a table shown in the report; the complete table is in the package CSV
 RAW_FILES_SHOWN = 5  # a population read from hundreds of files lists them all in results.json
 OPERATIONS_SHOWN = 8
+DEVIATION_ROWS = 100  # the report stays bounded at any scale; exceptions.csv lists every deviation
 STATUS_COLOURS = {Status.PASS: "#1b7f3b", Status.FAIL: "#b3261e", Status.ERROR: "#7a4b00",
                   Status.NOT_APPLICABLE: "#5f6368"}
 
@@ -106,7 +107,7 @@ def test_result(result: TestResult, sample: Sample | None = None, sample_file: s
         rows = result.deviations
         if accepted:
             rows = rows.assign(acceptance=rows["resource_id"].map(accepted).fillna("open"))
-        parts.append("<h4>Deviations</h4>" + table(rows, max_rows=10_000))
+        parts.append("<h4>Deviations</h4>" + table(rows, max_rows=DEVIATION_ROWS, csv_name="exceptions.csv"))
     for note in result.notes:
         parts.append(f"<p class='ab-note'>{_esc(note)}</p>")
     if sample is not None and sample.size:
