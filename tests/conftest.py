@@ -29,3 +29,19 @@ def demo_run(demo_env, tmp_path_factory):
 @pytest.fixture
 def repo_root() -> Path:
     return Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def account(demo_env):
+    """The demo AWS account, opened the way a run opens it."""
+    from auditbook.demo.aws import DEMO_ACCOUNT_ID, DEMO_REGION
+    from auditbook.sources.aws.session import open_account
+
+    return open_account({"id": DEMO_ACCOUNT_ID}, DEMO_REGION)
+
+
+@pytest.fixture
+def raw(tmp_path):
+    from auditbook.provenance import RawStore
+
+    return RawStore(tmp_path / "raw")

@@ -6,15 +6,13 @@ import json
 import re
 from pathlib import Path
 
-import pytest
 from auditbook.demo import aws_secrets
-from auditbook.demo.aws import DEMO_ACCOUNT_ID, DEMO_REGION
+from auditbook.demo.aws import DEMO_REGION
 from auditbook.demo.github.company import ORG, PRODUCTION_BRANCHES
 from auditbook.demo.github.secret_scanning import ALERTS
 from auditbook.period import parse_period
 from auditbook.provenance import RawStore
 from auditbook.sources.aws import cloudtrail, iam, kms, secrets
-from auditbook.sources.aws.session import open_account
 from auditbook.sources.github import connect
 from auditbook.sources.github.secret_scanning import collect_secret_scanning_alerts
 
@@ -24,14 +22,6 @@ FORBIDDEN = {"GetSecretValue", "BatchGetSecretValue", "GetRandomPassword", "PutS
 PLACEHOLDER = "demo-placeholder-not-a-secret"
 
 
-@pytest.fixture
-def account(demo_env):
-    return open_account({"id": DEMO_ACCOUNT_ID}, DEMO_REGION)
-
-
-@pytest.fixture
-def raw(tmp_path) -> RawStore:
-    return RawStore(tmp_path / "raw")
 
 
 def test_secrets_population_is_complete(account, raw):

@@ -7,13 +7,12 @@ from datetime import UTC, datetime
 import pytest
 import requests
 from auditbook.demo import aws_monitoring, incidents
-from auditbook.demo.aws import DEMO_ACCOUNT_ID, DEMO_REGION
+from auditbook.demo.aws import DEMO_REGION
 from auditbook.demo.github.company import DEMO_TOKEN, ORG
 from auditbook.demo.trail import TRAIL_BUCKET, TRAIL_NAME
 from auditbook.period import parse_period
-from auditbook.provenance import CollectionError, RawStore
+from auditbook.provenance import CollectionError
 from auditbook.sources.aws import monitoring
-from auditbook.sources.aws.session import open_account
 from auditbook.sources.github import connect
 from auditbook.sources.github.issues import collect_incident_issues
 from auditbook.sources.incidents import CSV_REQUIRED, parse_timeline, read_incident_csv
@@ -21,14 +20,6 @@ from auditbook.sources.incidents import CSV_REQUIRED, parse_timeline, read_incid
 PERIOD = parse_period("2026-Q3")
 
 
-@pytest.fixture
-def account(demo_env):
-    return open_account({"id": DEMO_ACCOUNT_ID}, DEMO_REGION)
-
-
-@pytest.fixture
-def raw(tmp_path) -> RawStore:
-    return RawStore(tmp_path / "raw")
 
 
 def test_trail_population_has_status_selectors_and_bucket_facts(account, raw):

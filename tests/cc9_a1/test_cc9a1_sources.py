@@ -8,13 +8,12 @@ import json
 import boto3
 import pytest
 from auditbook.demo import aws_resilience, moto_extensions
-from auditbook.demo.aws import DEMO_ACCOUNT_ID, DEMO_REGION
+from auditbook.demo.aws import DEMO_REGION
 from auditbook.demo.github.company import ORG, PRODUCTION_BRANCHES
 from auditbook.demo.github.security_alerts import CODE_SCANNING, DEPENDABOT
 from auditbook.period import parse_period
-from auditbook.provenance import CollectionError, RawStore
+from auditbook.provenance import CollectionError
 from auditbook.sources.aws import availability, backups, ecr_findings, iac
-from auditbook.sources.aws.session import open_account
 from auditbook.sources.github import connect
 from auditbook.sources.github.security_alerts import collect_code_scanning_alerts, collect_dependabot_alerts
 
@@ -22,14 +21,6 @@ PERIOD = parse_period("2026-Q3")
 REPOS = list(PRODUCTION_BRANCHES)
 
 
-@pytest.fixture
-def account(demo_env):
-    return open_account({"id": DEMO_ACCOUNT_ID}, DEMO_REGION)
-
-
-@pytest.fixture
-def raw(tmp_path) -> RawStore:
-    return RawStore(tmp_path / "raw")
 
 
 def test_dependabot_alerts_every_page_by_cursor(demo_env, raw, monkeypatch):

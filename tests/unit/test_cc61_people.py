@@ -8,7 +8,7 @@ import json
 import pandas as pd
 import pytest
 from auditbook.controls import cc61
-from auditbook.provenance import CollectionError, RawStore
+from auditbook.provenance import CollectionError
 from auditbook.sources import files
 
 START, END = pd.Timestamp("2026-07-01", tz="UTC"), pd.Timestamp("2026-10-01", tz="UTC")
@@ -19,10 +19,6 @@ P3,Cy Dee,cy@x.example,,cy,2024-01-01,2026-09-11,P1
 P4,Di Old,di@x.example,,,2019-01-01,2019-12-31,P1
 """
 
-
-@pytest.fixture
-def raw(tmp_path):
-    return RawStore(tmp_path / "raw")
 
 
 def write(tmp_path, name, text, encoding="utf-8"):

@@ -19,6 +19,7 @@ import pandas as pd
 from auditbook.period import Period
 from auditbook.provenance import CollectionError, Population, RawStore, iso, utc_now
 from auditbook.sources.aws.iam import _provenance, aws_errors
+from auditbook.sources.aws.pages import all_pages
 from auditbook.sources.aws.session import AwsAccount
 
 TRAIL_COLUMNS = [
@@ -149,15 +150,6 @@ def collect_trails(account: AwsAccount, raw: RawStore) -> Population:
     return Population("cloudtrail-trails", frame, prov)
 
 
-def _pages(client: Any, method: str, label: str, **kwargs: Any) -> list[dict[str, Any]]:
-    pages = []
-    with aws_errors(label):
-        for page in client.get_paginator(method).paginate(**kwargs):
-            page.pop("ResponseMetadata", None)
-            pages.append(page)
-    return pages
-
-
 def _metric_of(alarm: dict[str, Any]) -> tuple[str, str, str]:
     """Namespace, metric name and dimensions; for metric-math alarms, of the metrics it reads."""
     if alarm.get("MetricName"):
@@ -173,7 +165,7 @@ def collect_alarms(account: AwsAccount, raw: RawStore, regions: list[str]) -> Po
     rows = []
     for region in regions:
         cw = account.client("cloudwatch", region)
-        pages = _pages(cw, "describe_alarms", f"cloudwatch:DescribeAlarms ({region})",
+        pages = all_pages(cw, "describe_alarms", f"cloudwatch:DescribeAlarms ({region})",
                        AlarmTypes=["MetricAlarm", "CompositeAlarm"])
         prov.raw_files.append(raw.save(f"aws/{account.account_id}/cloudwatch/{region}/describe-alarms.json", pages))
         alarms = [("MetricAlarm", a) for p in pages for a in p.get("MetricAlarms", [])]
@@ -211,7 +203,7 @@ def collect_alarm_history(account: AwsAccount, raw: RawStore, regions: list[str]
               "ScanBy": "TimestampAscending"}
     for region in regions:
         cw = account.client("cloudwatch", region)
-        pages = _pages(cw, "describe_alarm_history",
+        pages = all_pages(cw, "describe_alarm_history",
                        f"cloudwatch:DescribeAlarmHistory ({region})", HistoryItemType="StateUpdate",
                        StartDate=period.start, EndDate=period.end, ScanBy="TimestampAscending")
         prov.raw_files.append(raw.save(f"aws/{account.account_id}/cloudwatch/{region}/describe-alarm-history.json",
@@ -241,12 +233,12 @@ def collect_topics(account: AwsAccount, raw: RawStore, regions: list[str]) -> Po
     rows = []
     for region in regions:
         sns = account.client("sns", region)
-        pages = _pages(sns, "list_topics", f"sns:ListTopics ({region})")
+        pages = all_pages(sns, "list_topics", f"sns:ListTopics ({region})")
         topics = [t["TopicArn"] for p in pages for t in p.get("Topics", [])]
         prov.add_operation("sns:ListTopics", {"region": region}, pages=len(pages), records=len(topics))
         subs_raw: dict[str, Any] = {}
         for arn in topics:
-            sub_pages = _pages(sns, "list_subscriptions_by_topic",
+            sub_pages = all_pages(sns, "list_subscriptions_by_topic",
                                f"sns:ListSubscriptionsByTopic {arn}", TopicArn=arn)
             subs = [s for p in sub_pages for s in p.get("Subscriptions", [])]
             subs_raw[arn] = sub_pages
@@ -269,7 +261,7 @@ def collect_log_groups(account: AwsAccount, raw: RawStore, regions: list[str]) -
     rows = []
     for region in regions:
         logs = account.client("logs", region)
-        pages = _pages(logs, "describe_log_groups", f"logs:DescribeLogGroups ({region})")
+        pages = all_pages(logs, "describe_log_groups", f"logs:DescribeLogGroups ({region})")
         groups = [g for p in pages for g in p.get("logGroups", [])]
         prov.add_operation("logs:DescribeLogGroups", {"region": region}, pages=len(pages), records=len(groups))
         prov.raw_files.append(raw.save(f"aws/{account.account_id}/logs/{region}/describe-log-groups.json", pages))
@@ -288,7 +280,7 @@ def collect_detectors(account: AwsAccount, raw: RawStore, regions: list[str]) ->
     rows = []
     for region in regions:
         gd = account.client("guardduty", region)
-        pages = _pages(gd, "list_detectors", f"guardduty:ListDetectors ({region})")
+        pages = all_pages(gd, "list_detectors", f"guardduty:ListDetectors ({region})")
         ids = [d for p in pages for d in p.get("DetectorIds", [])]
         prov.add_operation("guardduty:ListDetectors", {"region": region}, pages=len(pages), records=len(ids))
         details = {}
