@@ -17,7 +17,7 @@ import pandas as pd
 from auditbook.period import Period
 from auditbook.provenance import Population, RawStore
 from auditbook.sources.aws.iam import _provenance, aws_errors
-from auditbook.sources.aws.pages import all_pages, items, tag_text
+from auditbook.sources.aws.pages import all_pages, items, tag_text, utc_times
 from auditbook.sources.aws.session import AwsAccount
 
 TARGET_GROUP_COLUMNS = ["account_id", "region", "target_group_name", "target_group_arn", "protocol", "port",
@@ -42,12 +42,6 @@ ROUTING_FIELDS = {"Failover": "failover", "Weight": "weighted", "Region": "laten
 
 def _base(account: AwsAccount, region: str) -> dict[str, str]:
     return {"account_id": account.account_id, "region": region}
-
-
-def _times(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    for column in columns:
-        frame[column] = pd.to_datetime(frame[column], utc=True)
-    return frame
 
 
 def collect_target_groups(account: AwsAccount, raw: RawStore, regions: list[str]) -> Population:
@@ -173,7 +167,7 @@ def collect_autoscaling_groups(account: AwsAccount, raw: RawStore, regions: list
                 "instances": len(g.get("Instances", [])), "tags": tag_text(g.get("Tags")),
                 "created": g.get("CreatedTime"),
             })
-    return Population("autoscaling-groups", _times(pd.DataFrame(rows, columns=ASG_COLUMNS), ["created"]), prov)
+    return Population("autoscaling-groups", utc_times(pd.DataFrame(rows, columns=ASG_COLUMNS), ["created"]), prov)
 
 
 def collect_rds_instances(account: AwsAccount, raw: RawStore, regions: list[str]) -> Population:
@@ -198,7 +192,7 @@ def collect_rds_instances(account: AwsAccount, raw: RawStore, regions: list[str]
                 "read_replica_source": db.get("ReadReplicaSourceDBInstanceIdentifier", ""),
                 "tags": tag_text(db.get("TagList")), "created": db.get("InstanceCreateTime"),
             })
-    frame = _times(pd.DataFrame(rows, columns=RDS_COLUMNS), ["latest_restorable_time", "created"])
+    frame = utc_times(pd.DataFrame(rows, columns=RDS_COLUMNS), ["latest_restorable_time", "created"])
     return Population("rds-instances", frame, prov)
 
 

@@ -18,7 +18,7 @@ import yaml
 from auditbook.period import Period
 from auditbook.provenance import CollectionError, Population, Provenance, RawStore, iso, sha256_bytes, utc_now
 from auditbook.sources.aws.iam import _provenance, aws_errors
-from auditbook.sources.aws.pages import all_pages, items, tag_text
+from auditbook.sources.aws.pages import all_pages, items, tag_text, utc_times
 from auditbook.sources.aws.session import AwsAccount
 
 SNAPSHOT_COLUMNS = ["account_id", "region", "snapshot_id", "snapshot_arn", "db_instance", "snapshot_type",
@@ -33,12 +33,6 @@ VOLUME_COLUMNS = ["account_id", "region", "volume_id", "name", "size_gib", "stat
                   "created"]
 BUCKET_COLUMNS = ["account_id", "bucket", "region", "versioning", "mfa_delete", "tags", "created"]
 DR_TEST_FIELDS = ["data_store", "started_at", "completed_at", "data_as_of", "outcome"]
-
-
-def _times(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    for column in columns:
-        frame[column] = pd.to_datetime(frame[column], utc=True)
-    return frame
 
 
 def collect_rds_snapshots(account: AwsAccount, raw: RawStore, regions: list[str]) -> Population:
@@ -58,7 +52,7 @@ def collect_rds_snapshots(account: AwsAccount, raw: RawStore, regions: list[str]
             "created": s.get("SnapshotCreateTime") or s.get("OriginalSnapshotCreateTime"),
             "encrypted": bool(s.get("Encrypted")), "source_region": s.get("SourceRegion", "") or region,
         } for s in snaps]
-    frame = _times(pd.DataFrame(rows, columns=SNAPSHOT_COLUMNS), ["created"])
+    frame = utc_times(pd.DataFrame(rows, columns=SNAPSHOT_COLUMNS), ["created"])
     return Population("rds-snapshots", frame, prov)
 
 
@@ -93,7 +87,7 @@ def collect_recovery_points(account: AwsAccount, raw: RawStore, regions: list[st
                     "source_vault_arn": p.get("SourceBackupVaultArn", ""),
                     "is_copy": bool(p.get("SourceBackupVaultArn")),
                 })
-    frame = _times(pd.DataFrame(rows, columns=RECOVERY_POINT_COLUMNS), ["created", "completed", "delete_at"])
+    frame = utc_times(pd.DataFrame(rows, columns=RECOVERY_POINT_COLUMNS), ["created", "completed", "delete_at"])
     frame["delete_after_days"] = pd.to_numeric(frame["delete_after_days"])
     return Population("backup-recovery-points", frame, prov)
 
@@ -123,7 +117,8 @@ def collect_restore_jobs(account: AwsAccount, raw: RawStore, regions: list[str],
                 "recovery_point_created": j.get("RecoveryPointCreationDate"),
                 "created_resource_arn": j.get("CreatedResourceArn", ""),
             })
-    frame = _times(pd.DataFrame(rows, columns=RESTORE_JOB_COLUMNS), ["started", "completed", "recovery_point_created"])
+    frame = utc_times(pd.DataFrame(rows, columns=RESTORE_JOB_COLUMNS),
+                      ["started", "completed", "recovery_point_created"])
     return Population("backup-restore-jobs", frame, prov)
 
 
@@ -142,7 +137,7 @@ def collect_volumes(account: AwsAccount, raw: RawStore, regions: list[str]) -> P
                          "name": tags.get("Name", ""), "size_gib": v.get("Size"), "state": v.get("State", ""),
                          "availability_zone": v.get("AvailabilityZone", ""), "tags": tag_text(tags),
                          "created": v.get("CreateTime")})
-    return Population("ebs-volumes", _times(pd.DataFrame(rows, columns=VOLUME_COLUMNS), ["created"]), prov)
+    return Population("ebs-volumes", utc_times(pd.DataFrame(rows, columns=VOLUME_COLUMNS), ["created"]), prov)
 
 
 def collect_bucket_versioning(account: AwsAccount, raw: RawStore) -> Population:
@@ -171,7 +166,7 @@ def collect_bucket_versioning(account: AwsAccount, raw: RawStore) -> Population:
         prov.add_operation(op, {}, len(buckets), len(buckets))
     prov.raw_files.append(raw.save(f"aws/{account.account_id}/s3/bucket-versioning.json",
                                    {"ListBuckets": listing, "buckets": details}))
-    return Population("s3-bucket-versioning", _times(pd.DataFrame(rows, columns=BUCKET_COLUMNS), ["created"]), prov)
+    return Population("s3-bucket-versioning", utc_times(pd.DataFrame(rows, columns=BUCKET_COLUMNS), ["created"]), prov)
 
 
 def _bucket_tags(s3: Any, bucket: str) -> list[dict[str, str]]:
@@ -218,7 +213,7 @@ def collect_dr_tests(path: str | Path, raw: RawStore) -> Population:
     prov = Provenance(system="file", endpoint=str(file.resolve()), scope="disaster-recovery test records",
                       caller="auditbook", collected_at=iso(utc_now()) or "", raw_files=[saved])
     prov.add_operation("read file", {"path": str(file), "sha256": sha256_bytes(content)}, 1, len(rows))
-    frame = _times(pd.DataFrame(rows, columns=[*RESTORE_JOB_COLUMNS, "data_store"]),
+    frame = utc_times(pd.DataFrame(rows, columns=[*RESTORE_JOB_COLUMNS, "data_store"]),
                    ["started", "completed", "recovery_point_created"])
     return Population("dr-test-records", frame, prov)
 
