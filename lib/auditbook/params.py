@@ -84,21 +84,26 @@ def _resolve_paths(instance: Any, node: dict[str, Any], base: Path) -> None:
             _resolve_paths(item, node["items"], base)
 
 
-def load(path: str | Path) -> dict[str, Any]:
-    path = Path(path)
+def read_yaml(path: Path, what: str, error: type[ValueError], loader: type = yaml.SafeLoader) -> Any:
+    """A YAML file the user wrote: every way it can be unreadable is one line naming the file."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ParamsError(f"{path}: no such params file") from None
+        raise error(f"{path}: no such {what}") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ParamsError(f"{path}: cannot read params file ({exc.__class__.__name__})") from None
+        raise error(f"{path}: cannot read the {what} ({exc.__class__.__name__})") from None
     try:
-        data = yaml.safe_load(text)
+        return yaml.load(text, Loader=loader)  # noqa: S506 - SafeLoader or a subclass of it
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise ParamsError(f"{path}: invalid YAML{where}: {problem}") from None
+        raise error(f"{path}: invalid YAML{where}: {problem}") from None
+
+
+def load(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    data = read_yaml(path, "params file", ParamsError)
     resolved = validate(data, str(path))
     _resolve_paths(resolved, schema(), path.resolve().parent)
     return resolved

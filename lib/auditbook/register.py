@@ -24,6 +24,7 @@ import jsonschema
 import yaml
 
 from auditbook.criteria import CRITERIA
+from auditbook.params import read_yaml
 from auditbook.period import Period
 
 OPEN, ACCEPTED = "open", "accepted"
@@ -152,18 +153,7 @@ def _message(error: jsonschema.ValidationError) -> str:
 def load(path: str | Path) -> Register:
     """Read and validate a register; raise :class:`RegisterError` naming the file and the entry."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise RegisterError(f"{path}: no such exception register") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RegisterError(f"{path}: cannot read the exception register ({type(exc).__name__})") from None
-    try:
-        data = _plain_dates(yaml.load(text, Loader=_TextDates))  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        raise RegisterError(f"{path}: invalid YAML{where}") from None
+    data = _plain_dates(read_yaml(path, "exception register", RegisterError, _TextDates))
     if data is None:
         data = {"exceptions": []}
     if not isinstance(data, dict):

@@ -50,6 +50,14 @@ def test_unreachable_aws_is_refused_before_a_package_is_started(repo_root, out, 
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "demo")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "demo")
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    # A1.1 reads AWS only, so the refusal cannot come from the GitHub check, whatever ran before.
     refused(capsys, ["run", "--params", str(repo_root / "params/demo.yaml"), "--period", "2026-Q3",
-                     "--out", str(out)], "AWS credentials")
+                     "--criteria", "A1.1", "--out", str(out)], "AWS credentials")
+    assert not out.exists()
+
+
+def test_missing_github_token_is_refused_before_a_package_is_started(repo_root, out, capsys, monkeypatch):
+    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+    refused(capsys, ["run", "--params", str(repo_root / "params/demo.yaml"), "--period", "2026-Q3",
+                     "--criteria", "CC8.1", "--out", str(out)], "GitHub credentials: no GitHub token")
     assert not out.exists()

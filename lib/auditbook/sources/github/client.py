@@ -130,3 +130,11 @@ def rest_pages(gh: Github, path: str, params: dict[str, Any] | None = None,
             links = {link.get("rel"): link["url"] for link in parse_header_links(headers.get("link", ""))}
             url, query = links.get("next"), None  # the next URL carries the query string
     return Pages(items, payloads)
+
+
+def listed(gh: Github, path: str, params: dict[str, Any], provenance: Provenance, raw: Any, relpath: str) -> Pages:
+    """A complete REST list, recorded: the call in the provenance, every page as received under raw/."""
+    pages = rest_pages(gh, path, params)
+    provenance.add_operation(f"GET {path}", params, pages=len(pages.payloads), records=len(pages.items))
+    provenance.raw_files.append(raw.save(relpath, pages.payloads))
+    return pages

@@ -12,7 +12,7 @@ import pandas as pd
 from github import Github
 
 from auditbook.provenance import CollectionError, Population, RawStore
-from auditbook.sources.github.client import caller_login, collecting, new_provenance, rest_pages
+from auditbook.sources.github.client import caller_login, collecting, listed, new_provenance
 
 MEMBER_COLUMNS = ["org", "login", "role", "two_factor_disabled", "is_outside_collaborator"]
 
@@ -22,9 +22,7 @@ def collect_org_members(gh: Github, org: str, raw: RawStore) -> Population:
     provenance = new_provenance(gh, org, caller_login(gh))
 
     def logins(path: str, params: dict[str, Any], name: str) -> list[str]:
-        pages = rest_pages(gh, path, params)
-        provenance.add_operation(f"GET {path}", params, pages=len(pages.payloads), records=len(pages.items))
-        provenance.raw_files.append(raw.save(f"github/org/{name}.json", pages.payloads))
+        pages = listed(gh, path, params, provenance, raw, f"github/org/{name}.json")
         return [user["login"] for user in pages.items]
 
     members = f"/orgs/{org}/members"

@@ -13,7 +13,7 @@ import pandas as pd
 from github import Github, GithubException
 
 from auditbook.provenance import CollectionError, Population, RawStore, iso
-from auditbook.sources.github.client import caller_login, collecting, new_provenance, rest_pages
+from auditbook.sources.github.client import caller_login, collecting, listed, new_provenance, rest_pages
 
 PROTECTION_COLUMNS = ["org", "repo", "branch", "source", "rulesets", "required_approvals", "dismiss_stale_reviews",
                       "require_last_push_approval", "require_code_owner_reviews", "enforce_admins",
@@ -134,9 +134,7 @@ def collect_branch_commits(gh: Github, org: str, repos: list[str], branch_by_rep
         branch = branch_by_repo[repo]
         path = f"/repos/{org}/{repo}/commits"
         params = {"sha": branch, "since": iso(period_start), "until": iso(period_end)}
-        pages = rest_pages(gh, path, params)
-        provenance.add_operation(f"GET {path}", params, pages=len(pages.payloads), records=len(pages.items))
-        provenance.raw_files.append(raw.save(f"github/{repo}/commits-{_safe(branch)}.json", pages.payloads))
+        pages = listed(gh, path, params, provenance, raw, f"github/{repo}/commits-{_safe(branch)}.json")
         in_period = [c for c in pages.items if start <= pd.Timestamp(c["commit"]["committer"]["date"]) < end]
         provenance.notes.append(f"{repo}:{branch}: {len(pages.items)} commits listed, {len(in_period)} committed "
                                 "in the period (committer date)")

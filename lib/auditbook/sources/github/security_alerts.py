@@ -15,7 +15,7 @@ import pandas as pd
 from github import Github
 
 from auditbook.provenance import Population, RawStore
-from auditbook.sources.github.client import caller_login, new_provenance, rest_pages
+from auditbook.sources.github.client import caller_login, listed, new_provenance
 
 DEPENDABOT_COLUMNS = ["org", "repo", "number", "state", "severity", "ecosystem", "package", "manifest", "ghsa_id",
                       "cve_id", "summary", "created_at", "fixed_at", "dismissed_at", "dismissed_reason", "url"]
@@ -43,9 +43,7 @@ def collect_dependabot_alerts(gh: Github, org: str, repos: list[str], raw: RawSt
     for repo in repos:
         path = f"/repos/{org}/{repo}/dependabot/alerts"
         params = {"sort": "created", "direction": "asc"}
-        pages = rest_pages(gh, path, params)
-        provenance.add_operation(f"GET {path}", params, pages=len(pages.payloads), records=len(pages.items))
-        provenance.raw_files.append(raw.save(f"github/{repo}/dependabot-alerts.json", pages.payloads))
+        pages = listed(gh, path, params, provenance, raw, f"github/{repo}/dependabot-alerts.json")
         for a in pages.items:
             advisory = a.get("security_advisory") or {}
             package = (a.get("dependency") or {}).get("package") or {}
@@ -72,9 +70,7 @@ def collect_code_scanning_alerts(gh: Github, org: str, repos: list[str], raw: Ra
     for repo in repos:
         path = f"/repos/{org}/{repo}/code-scanning/alerts"
         params = {"sort": "created", "direction": "asc"}
-        pages = rest_pages(gh, path, params)
-        provenance.add_operation(f"GET {path}", params, pages=len(pages.payloads), records=len(pages.items))
-        provenance.raw_files.append(raw.save(f"github/{repo}/code-scanning-alerts.json", pages.payloads))
+        pages = listed(gh, path, params, provenance, raw, f"github/{repo}/code-scanning-alerts.json")
         for a in pages.items:
             rule = a.get("rule") or {}
             level = rule.get("severity") or "none"
