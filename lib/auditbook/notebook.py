@@ -44,6 +44,9 @@ class CriterionRun:
     collection_errors: dict[str, str] = field(default_factory=dict)
     results: list[TestResult] = field(default_factory=list)
     samples: dict[str, dict[str, Any]] = field(default_factory=dict)
+    collect_only_account: str = ""
+    _branches: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
+    _sessions: dict[str, AwsAccount] = field(default_factory=dict, repr=False)
 
     @property
     def settings(self) -> dict[str, Any]:
@@ -62,12 +65,26 @@ class CriterionRun:
     def raw(self) -> RawStore:
         return RawStore(self.run_dir / "raw")
 
-    @cached_property
-    def aws_accounts(self) -> list[AwsAccount]:
+    @property
+    def aws_account_ids(self) -> list[str]:
+        """The accounts this run collects from: every account in scope, or the one of a collect-only run."""
         aws = self.params.get("scope", {}).get("aws")
         if not aws:
             raise CollectionError("params scope.aws is not set: no AWS account to collect from")
-        return [open_account(spec, aws["regions"][0]) for spec in aws["accounts"]]
+        only = self.collect_only_account
+        return [a["id"] for a in aws["accounts"] if not only or a["id"] == only]
+
+    def aws_account(self, account_id: str) -> AwsAccount:
+        """A session for one account, opened (role assumed) when first needed."""
+        if account_id not in self._sessions:
+            aws = self.params["scope"]["aws"]
+            spec = next(a for a in aws["accounts"] if a["id"] == account_id)
+            self._sessions[account_id] = open_account(spec, aws["regions"][0])
+        return self._sessions[account_id]
+
+    @property
+    def aws_accounts(self) -> list[AwsAccount]:
+        return [self.aws_account(account_id) for account_id in self.aws_account_ids]
 
     @cached_property
     def github(self) -> Any:
@@ -77,22 +94,23 @@ class CriterionRun:
         return connect()
 
     @property
-    def github_org(self) -> str:
+    def github_orgs(self) -> list[dict[str, Any]]:
+        """The orgs in scope (``name``, ``production_repos``, ``production_branch``)."""
         gh = self.params.get("scope", {}).get("github")
         if not gh:
             raise CollectionError("params scope.github is not set: no GitHub organization to collect from")
-        return gh["org"]
+        return gh["orgs"]
 
-    @cached_property
-    def production_repos(self) -> dict[str, str]:
-        """Production repo → its production branch (resolved once: the default branch, or the named one)."""
+    def production_branches(self, org: dict[str, Any]) -> dict[str, str]:
+        """An org's production repo → its production branch (resolved once: the default branch, or the named one)."""
         from auditbook.sources.github import production_branches
 
-        scope = self.params["scope"].get("github") or {}
-        if not scope.get("production_repos"):
-            raise CollectionError("params scope.github.production_repos is empty: no production repository in scope")
-        return production_branches(self.github, self.github_org, scope["production_repos"],
-                                   scope["production_branch"])
+        if not org["production_repos"]:
+            return {}
+        if org["name"] not in self._branches:
+            self._branches[org["name"]] = production_branches(self.github, org["name"], org["production_repos"],
+                                                              org["production_branch"])
+        return self._branches[org["name"]]
 
     # -- report -------------------------------------------------------------------------
     def header(self) -> None:
@@ -115,7 +133,7 @@ class CriterionRun:
     # -- evidence ---------------------------------------------------------------------
     def collect(self, name: str, collector: Callable[..., Population], *args: Any) -> Population | None:
         """Run one collector; on failure record the cause and return None (tests become ERROR)."""
-        if self.out_of_scope:
+        if self.out_of_scope or self.collect_only_account:
             return None
         try:
             pop, collected_here = self.cache.get_or_collect(name, lambda: collector(*args))
@@ -128,7 +146,7 @@ class CriterionRun:
     def collect_group(self, names: list[str], collector: Callable[..., tuple[Population, ...]],
                       *args: Any) -> list[Population | None]:
         """One collector call that yields several populations (e.g. pull requests and their reviews)."""
-        if self.out_of_scope:
+        if self.out_of_scope or self.collect_only_account:
             return [None] * len(names)
         key = "+".join(names)
         try:
@@ -141,16 +159,56 @@ class CriterionRun:
         return [self._keep(pop, write_csv=collected_here) for pop in pops]
 
     def collect_aws(self, name: str, collector: Callable[[AwsAccount, RawStore], Population]) -> Population | None:
-        """Collect from every AWS account in scope into one population with an account column."""
-        def across_accounts() -> Population:
-            parts = [collector(account, self.raw) for account in self.aws_accounts]
-            return combine(name, parts)
-        return self.collect(name, across_accounts)
+        """Collect from every AWS account in scope into one population with an account column.
+
+        Each account's part is evidence of its own in the run's cache, so a scheduler can collect the
+        accounts in parallel first (``collect_only_account``, the Airflow DAG) and the criterion run
+        then only combines them.
+        """
+        def part(account_id: str) -> Population:
+            return self.cache.get_or_collect(f"{name}@{account_id}",
+                                             lambda: collector(self.aws_account(account_id), self.raw))[0]
+
+        if self.collect_only_account:  # the account's part, for collections that depend on it (nothing kept)
+            if self.out_of_scope:
+                return None
+            try:
+                return part(self.collect_only_account)
+            except CollectionError:  # cached as failed: the criterion run reports it (ERROR)
+                return None
+        return self.collect(name, lambda: combine(name, [part(a) for a in self.aws_account_ids]))
+
+    def collect_github_orgs(self, name: str, collector: Callable[[str, RawStore], Population]) -> Population | None:
+        """Collect from every GitHub org in scope into one population (rows carry their org)."""
+        def across_orgs() -> Population:
+            return combine(name, [collector(org["name"], self.raw) for org in self.github_orgs])
+        return self.collect(name, across_orgs)
+
+    def collect_github_repos(self, names: str | list[str],
+                             collector: Callable[[str, dict[str, str], RawStore], Any]) -> Any:
+        """Collect from the production repos of every org in scope: ``collector(org, {repo: branch}, raw)``.
+
+        ``names`` is one population, or a list when the collector returns a tuple of them (pull requests
+        and their reviews). An org without production repos contributes nothing; no repo at all is an error.
+        """
+        group = [names] if isinstance(names, str) else names
+
+        def across_orgs() -> tuple[Population, ...]:
+            orgs = [(org["name"], self.production_branches(org)) for org in self.github_orgs]
+            orgs = [(name, branches) for name, branches in orgs if branches]
+            if not orgs:
+                raise CollectionError("no production repository in scope: list production_repos under "
+                                      "scope.github.orgs")
+            parts = [collector(name, branches, self.raw) for name, branches in orgs]
+            parts = [p if isinstance(p, tuple) else (p,) for p in parts]
+            return tuple(combine(n, [p[i] for p in parts]) for i, n in enumerate(group))
+        pops = self.collect_group(group, across_orgs)
+        return pops[0] if isinstance(names, str) else pops
 
     def derive(self, name: str, build: Callable[..., pd.DataFrame], *inputs: Population | None,
                **kwargs: Any) -> Population | None:
         """A population computed from collected ones (a worksheet), kept in the package like them."""
-        if self.out_of_scope:
+        if self.out_of_scope or self.collect_only_account:
             return None
         missing = [i for i in inputs if i is None]
         if missing:
@@ -219,6 +277,10 @@ class CriterionRun:
         ``sample_keys`` order the population before the sample is drawn; ``sample_columns`` are
         the columns shown in the report (the sample CSV has them all).
         """
+        if self.collect_only_account:
+            display.show(f"<p class='ab-note'>{test.test_id}: tested by the criterion run, not this collect-only "
+                         "run.</p>")
+            return errored(test, "collect-only run: nothing is tested")
         if self.out_of_scope:
             result = not_applicable(test, self.out_of_scope)
         elif any(a is None or (isinstance(a, Population) and a.name in self.collection_errors) for a in args):
@@ -282,6 +344,11 @@ class CriterionRun:
         return worst(r.status for r in self.results)
 
     def finish(self) -> dict[str, Any]:
+        """Write ``results/<criterion>.json``; a collect-only run records nothing (its evidence is in the cache)."""
+        if self.collect_only_account:
+            display.show(f"<p class='ab-note'>Collected the AWS evidence of account {self.collect_only_account} "
+                         "for this run; the criterion run tests it.</p>")
+            return {}
         record = {
             "schema_version": RESULTS_SCHEMA_VERSION,
             "criterion": self.criterion,
@@ -334,12 +401,22 @@ def combine(name: str, parts: list[Population]) -> Population:
     return Population(name, pd.concat([p.frame for p in parts], ignore_index=True), prov)
 
 
-def start(criterion: str, period: str, params_file: str, run_dir: str = "", run_id: str = "") -> CriterionRun:
-    """Open a criterion run. Without ``run_dir`` (an analyst in JupyterLab) a scratch folder is used."""
+def start(criterion: str, period: str, params_file: str, run_dir: str = "", run_id: str = "",
+          collect_account: str = "") -> CriterionRun:
+    """Open a criterion run. Without ``run_dir`` (an analyst in JupyterLab) a scratch folder is used.
+
+    ``collect_account`` (a scheduler's fan-out) only collects that AWS account's evidence into the run's
+    cache: nothing is tested or recorded, the criterion run that follows does that.
+    """
     if criterion not in CRITERIA:
         raise ValueError(f"unknown criterion {criterion!r}")
     resolved = params_mod.load(params_file)
     parsed = parse_period(period)
+    in_scope = [a["id"] for a in (resolved["scope"].get("aws") or {}).get("accounts", [])]
+    if collect_account and collect_account not in in_scope:
+        raise ValueError(f"collect_account {collect_account} is not in scope.aws.accounts of {params_file}")
+    if collect_account and not run_dir:
+        raise ValueError("collect_account needs run_dir: the evidence is collected for a run")
     if run_dir:
         folder = Path(run_dir)
         run = json.loads((folder / "run.json").read_text())
@@ -349,7 +426,7 @@ def start(criterion: str, period: str, params_file: str, run_dir: str = "", run_
         folder = SCRATCH_ROOT / f"{criterion}-{run_id}"
         folder.mkdir(parents=True, exist_ok=True)
         run = describe_run(run_id, now, parsed, resolved, params_file)
-    return CriterionRun(criterion, parsed, resolved, folder, run)
+    return CriterionRun(criterion, parsed, resolved, folder, run, collect_only_account=collect_account)
 
 
 def describe_run(run_id: str, now: datetime, period: Period, resolved: dict[str, Any],

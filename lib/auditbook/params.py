@@ -65,9 +65,26 @@ def validate(data: Any, source: str = "params") -> dict[str, Any]:
     errors = sorted(validator.iter_errors(data), key=lambda e: (len(list(e.absolute_path)), str(e.path)))
     if errors:
         raise ParamsError(f"{source}: {_describe(errors[0])}")
+    duplicate = _first_duplicate_scope(data)
+    if duplicate:
+        raise ParamsError(f"{source}: {duplicate}")
     resolved = copy.deepcopy(data)
     _fill_defaults(resolved, schema())
     return resolved
+
+
+def _first_duplicate_scope(data: dict[str, Any]) -> str | None:
+    """An account or org listed twice would be collected twice: every row of it counted double."""
+    scope = data.get("scope") or {}
+    listed = {"scope.aws.accounts": [a["id"] for a in (scope.get("aws") or {}).get("accounts", [])],
+              "scope.github.orgs": [o["name"].lower() for o in (scope.get("github") or {}).get("orgs", [])]}
+    for key, values in listed.items():
+        seen: set[str] = set()
+        for value in values:
+            if value in seen:
+                return f"{key}: {value} is listed twice"
+            seen.add(value)
+    return None
 
 
 def _resolve_paths(instance: Any, node: dict[str, Any], base: Path) -> None:

@@ -88,14 +88,20 @@ def preflight(params: dict[str, Any], criteria: list[str]) -> None:
                    for c in criteria)
 
     if needs("github"):
-        from auditbook.sources.github import caller_login, connect
+        from auditbook.sources.github import caller_login, connect, org_login
 
         if not params["scope"].get("github"):
             raise RunError("params: scope.github is required by " + ", ".join(criteria))
         try:
-            caller_login(connect(retries=1))
+            gh = connect(retries=1)
+            caller_login(gh)
         except CollectionError as exc:
             raise RunError(f"GitHub credentials: {exc}") from None
+        for org in params["scope"]["github"]["orgs"]:
+            try:
+                org_login(gh, org["name"])
+            except CollectionError as exc:
+                raise RunError(f"GitHub org {org['name']}: {exc}") from None
     if needs("aws"):
         from auditbook.sources.aws.session import open_account
 
@@ -123,12 +129,23 @@ def execute_criterion(criterion: str, staging: Path, period: str, run_id: str,
         papermill.execute_notebook(
             str(source), str(target), cwd=str(staging), kernel_name="python3", progress_bar=False,
             kernel_manager_class=KERNEL_MANAGER,
-            parameters={"criterion": criterion, "period": period, "params_file": RESOLVED_PARAMS,
-                        "run_dir": ".", "run_id": run_id},
+            parameters=notebook_parameters(criterion, period, run_id),
         )
     except Exception as exc:  # PapermillExecutionError and kernel deaths alike: the notebook is ERROR
         error = f"notebook failed: {' '.join(str(exc).split())[:300]}"
     return collect_outcome(criterion, staging, error, started)
+
+
+def notebook_parameters(criterion: str, period: str, run_id: str, run_dir: str | Path = ".",
+                        collect_account: str = "") -> dict[str, str]:
+    """Papermill parameters of a criterion notebook in a run: the runner's, and the Airflow DAG's tasks'."""
+    return {"criterion": criterion, "period": period, "params_file": str(Path(run_dir) / RESOLVED_PARAMS),
+            "run_dir": str(run_dir), "run_id": run_id, "collect_account": collect_account}
+
+
+def collect_notebook(staging: Path, criterion: str, account: str) -> Path:
+    """Where a collect-only execution (one criterion, one AWS account) is written: working state, not evidence."""
+    return staging / CACHE_DIR / "notebooks" / f"{criterion}-{account}.ipynb"
 
 
 def collect_outcome(criterion: str, staging: Path, error: str | None = None,
@@ -212,12 +229,11 @@ def run(params_file: str | Path, period_text: str, criteria: list[str] | None = 
 
 
 def prepare(params_file: str | Path, period_text: str, criteria: list[str] | None = None,
-            out_dir: str | Path = "outputs", now: datetime | None = None, notebook_dir: Path = NOTEBOOK_DIR,
-            account: str | None = None) -> tuple[Path, list[str]]:
+            out_dir: str | Path = "outputs", now: datetime | None = None,
+            notebook_dir: Path = NOTEBOOK_DIR) -> tuple[Path, list[str]]:
     """Check everything that can be refused, then start the staging folder (run.json, params, register).
 
-    ``account`` restricts the AWS scope to one account (the Airflow DAG's fan-out); the staging folder
-    and the selected criteria are returned. Nothing is written when the run is refused.
+    The staging folder and the selected criteria are returned. Nothing is written when the run is refused.
     """
     now = now or utc_now()
     try:
@@ -228,12 +244,6 @@ def prepare(params_file: str | Path, period_text: str, criteria: list[str] | Non
         register = register_mod.load(register_file) if register_file else None
     except ValueError as exc:
         raise RunError(str(exc)) from None
-    if account is not None:
-        aws = params["scope"].get("aws") or {"accounts": []}
-        chosen = [a for a in aws["accounts"] if a["id"] == account]
-        if not chosen:
-            raise RunError(f"account {account} is not in scope.aws.accounts of {params_file}")
-        params["scope"]["aws"] = dict(aws, accounts=chosen)
     selected = select_criteria(criteria, notebook_dir)
     if not selected:
         raise RunError(f"no criterion notebooks found in {notebook_dir}")
@@ -259,6 +269,8 @@ def prepare(params_file: str | Path, period_text: str, criteria: list[str] | Non
         (staging / RESOLVED_PARAMS).write_text(yaml.safe_dump(params, sort_keys=False))
         if register is not None:  # the register as used is evidence too; notebooks read this copy
             shutil.copyfile(register.source, staging / register_mod.PACKAGE_COPY)
+        for folder in ("reports", collect_notebook(staging, "_", "_").parent):  # papermill writes only into
+            (staging / folder).mkdir(parents=True, exist_ok=True)              # folders that exist
     except BaseException:
         _remove(staging)
         raise
@@ -361,8 +373,8 @@ def describe_scope(params: dict[str, Any]) -> str:
         parts.append(f"AWS {accounts} in {', '.join(aws['regions'])}")
     gh = params["scope"].get("github")
     if gh:
-        repos = gh.get("production_repos") or []
-        parts.append(f"GitHub org {gh['org']} ({len(repos)} production repositories)")
+        orgs = ", ".join(f"{o['name']} ({len(o['production_repos'])} production repositories)" for o in gh["orgs"])
+        parts.append(f"GitHub {'orgs' if len(gh['orgs']) > 1 else 'org'} {orgs}")
     return "; ".join(parts) or "(none)"
 
 

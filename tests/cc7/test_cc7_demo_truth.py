@@ -35,7 +35,8 @@ def test_demo_params_match_the_seeded_monitoring():
     assert {step["notify"] for step in cc72["escalation_chain"]} == set(aws_monitoring.TOPICS)
     assert set(cc72["incident_alarm_namespaces"]) == {a.namespace for a in aws_monitoring.business_alarms()}
     assert Path(cc72["incident_csv"]) == incidents.CSV_PATH
-    assert cc72["incident_repos"] == [incidents.REPO] and cc72["incident_labels"] == [incidents.LABEL]
+    assert cc72["incident_repos"] == [f"{incidents.ORG}/{incidents.REPO}"]
+    assert cc72["incident_labels"] == [incidents.LABEL]
 
 
 def test_every_business_firing_in_the_period_has_an_incident_but_the_seeded_one():

@@ -77,7 +77,7 @@ def test_topics_log_groups_and_detectors(account, raw):
 
 def test_incident_issues_with_their_timeline(demo_env, raw):
     gh = connect()
-    pop = collect_incident_issues(gh, ORG, [incidents.REPO], [incidents.LABEL], PERIOD.start, raw)
+    pop = collect_incident_issues(gh, [f"{ORG}/{incidents.REPO}"], [incidents.LABEL], PERIOD.start, raw)
     frame = pop.frame.set_index("incident_id")
     assert set(frame.index) == {f"{ORG}/{incidents.REPO}#{n}" for n in incidents.ISSUES}  # no #9, no PR
     for number, inc in incidents.ISSUES.items():

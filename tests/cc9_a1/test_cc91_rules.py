@@ -130,8 +130,9 @@ def test_scanners_from_classic_and_rulesets_together_with_exemptions():
     checks = {"sast": ["codeql", "semgrep"], "deps": ["dependency-review"], "image": ["trivy"]}
     frame = protection(("a", "classic", "codeql;trivy"), ("a", "ruleset", "dependency-review"),
                        ("b", "classic", "semgrep;dependency-review"), ("c", "none", ""), ("d", "classic", "codeql"))
-    result = cc91.scanner_checks(frame, checks, {"b": ["image"]})
-    assert ids(result) == ["o/c:main", "o/d:main"]
+    other_org = protection(("b", "classic", "semgrep;dependency-review")).assign(org="p")
+    result = cc91.scanner_checks(pd.concat([frame, other_org]), checks, {"o/b": ["image"]})
+    assert ids(result) == ["o/c:main", "o/d:main", "p/b:main"]  # an exemption names its org
     details = dict(zip(result.deviations["resource_id"], result.deviations["detail"], strict=True))
     assert "no branch protection" in details["o/c:main"]
     assert "deps (one of dependency-review)" in details["o/d:main"] and "image" in details["o/d:main"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 from auditbook.cli import main
 
 
@@ -23,6 +24,15 @@ def refused(capsys, argv, expected):
     ("organization: X\nscope: {}\ncolour: blue\n", "unknown key colour"),
     ("organization: X\nscope: {}\ncriteria: {CC6.1: {dormant_days: soon}}\n", "criteria.CC6.1.dormant_days"),
     ("organization: [\n", "invalid YAML"),
+    ("organization: X\nscope: {github: {org: acme}}\n", "unknown key scope.github.org"),
+    ("organization: X\nscope: {github: {orgs: [{name: acme}, {name: Acme}]}}\n",
+     "scope.github.orgs: acme is listed twice"),
+    ("organization: X\nscope: {aws: {accounts: [{id: '111111111111'}, {id: '111111111111'}]}}\n",
+     "scope.aws.accounts: 111111111111 is listed twice"),
+    ("organization: X\nscope: {}\ncriteria: {CC7.2: {incident_repos: [incidents]}}\n",
+     "criteria.CC7.2.incident_repos.0"),
+    ("organization: X\nscope: {}\ncriteria: {CC9.1: {scanner_exemptions: {infra: [image_scan]}}}\n",
+     "criteria.CC9.1.scanner_exemptions"),
 ])
 def test_bad_params(tmp_path, out, capsys, content, expected):
     bad = tmp_path / "bad.yaml"
@@ -60,4 +70,16 @@ def test_missing_github_token_is_refused_before_a_package_is_started(repo_root, 
     monkeypatch.delenv("GITHUB_TOKEN", raising=False)
     refused(capsys, ["run", "--params", str(repo_root / "params/demo.yaml"), "--period", "2026-Q3",
                      "--criteria", "CC8.1", "--out", str(out)], "GitHub credentials: no GitHub token")
+    assert not out.exists()
+
+
+def test_an_org_the_token_cannot_see_is_refused_before_a_package_is_started(demo_env, repo_root, tmp_path, out,
+                                                                           capsys):
+    params = yaml.safe_load((repo_root / "params/demo.yaml").read_text())
+    params["exceptions_file"] = None
+    params["scope"]["github"]["orgs"].append({"name": "no-such-org", "production_repos": ["api"]})
+    path = tmp_path / "two-orgs.yaml"
+    path.write_text(yaml.safe_dump(params))
+    refused(capsys, ["run", "--params", str(path), "--period", "2026-Q3", "--criteria", "CC8.1", "--out", str(out)],
+            "GitHub org no-such-org: GET /orgs/no-such-org: GitHub answered 404")
     assert not out.exists()

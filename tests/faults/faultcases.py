@@ -31,8 +31,8 @@ from auditbook.sources.github import issues, secret_scanning, security_alerts
 PARAMS = load(DEMO_PARAMS)
 PERIOD = parse_period("2026-Q3")
 REGIONS = PARAMS["scope"]["aws"]["regions"]
-ORG = PARAMS["scope"]["github"]["org"]
-REPOS = PARAMS["scope"]["github"]["production_repos"]
+ORG = PARAMS["scope"]["github"]["orgs"][0]["name"]
+REPOS = PARAMS["scope"]["github"]["orgs"][0]["production_repos"]
 BRANCHES = {repo: "main" for repo in REPOS}
 CRIT = PARAMS["criteria"]
 
@@ -89,7 +89,7 @@ GITHUB_COLLECTORS: dict[str, Callable[[Any, Any], Any]] = {
     "github-dependabot-alerts": lambda gh, r: security_alerts.collect_dependabot_alerts(gh, ORG, REPOS, r),
     "github-code-scanning-alerts": lambda gh, r: security_alerts.collect_code_scanning_alerts(gh, ORG, REPOS, r),
     "github-incident-issues": lambda gh, r: issues.collect_incident_issues(
-        gh, ORG, CRIT["CC7.2"]["incident_repos"], CRIT["CC7.2"]["incident_labels"], START, r),
+        gh, CRIT["CC7.2"]["incident_repos"], CRIT["CC7.2"]["incident_labels"], START, r),
 }
 
 # (source, operation, fault kind, outcome): every case the fault tests ran, counted in the summary.

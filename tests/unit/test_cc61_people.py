@@ -73,7 +73,7 @@ def test_worksheet_joins_every_account_to_a_person(tmp_path, raw):
 def test_leavers_timed_from_the_trail_and_absence_elsewhere(tmp_path, raw):
     roster, sheet = worksheet(tmp_path, raw, users=("ann", "bob"))
     events = pd.DataFrame([
-        {"event_name": "DeleteLoginProfile", "error_code": "", "event_time": ts("2026-09-14T09:00"),
+        {"account_id": "1", "event_name": "DeleteLoginProfile", "error_code": "", "event_time": ts("2026-09-14T09:00"),
          "request_parameters": json.dumps({"userName": "cy"})},  # Fri 11th -> Mon 14th: within 1 business day
     ])
     accounts = cc61.leaver_accounts(roster, sheet, events, START, END, 1)
@@ -81,6 +81,25 @@ def test_leavers_timed_from_the_trail_and_absence_elsewhere(tmp_path, raw):
         ("aws-iam", "bob"), ("aws-iam", "cy"), ("github", "bob-gh")]
     r = cc61.leavers_removed_in_time(accounts, {"aws-iam": "1", "github": "o"}, 1)
     assert sorted(r.deviations["resource_id"]) == ["aws-iam:1:bob", "github:o:bob-gh"]
+
+
+def test_a_leaver_is_looked_up_in_every_account_and_org(tmp_path, raw):
+    """The same IAM user name in two accounts and the same login in two orgs are separate accounts."""
+    roster = files.load_roster(write(tmp_path, "r.csv", ROSTER), raw).frame
+    two_accounts = pd.concat([report("ann", "bob"), report("bob").assign(account_id="2")], ignore_index=True)
+    two_orgs = pd.concat([MEMBERS, MEMBERS[MEMBERS["login"] == "bob-gh"].assign(org="p")], ignore_index=True)
+    sheet = cc61.review_worksheet(roster, two_accounts, ENT, IC, two_orgs, service_accounts=["deploy-bot"])
+    events = pd.DataFrame([
+        {"account_id": "2", "event_name": "DeleteUser", "error_code": "", "event_time": ts("2026-09-30T09:00"),
+         "request_parameters": json.dumps({"userName": "cy"})},
+    ])
+    accounts = cc61.leaver_accounts(roster, sheet, events, START, END, 1)
+    assert sorted(zip(accounts["system"], accounts["account"], accounts["identity"], strict=True)) == [
+        ("aws-iam", "1", "bob"), ("aws-iam", "2", "bob"), ("aws-iam", "2", "cy"),
+        ("github", "o", "bob-gh"), ("github", "p", "bob-gh")]
+    r = cc61.leavers_removed_in_time(accounts, {"aws-iam": "1", "github": "o+p"}, 1)
+    assert sorted(r.deviations["resource_id"]) == [
+        "aws-iam:1:bob", "aws-iam:2:bob", "aws-iam:2:cy", "github:o:bob-gh", "github:p:bob-gh"]
 
 
 def test_removal_deadline_skips_the_weekend():

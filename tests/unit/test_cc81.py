@@ -167,3 +167,12 @@ def test_days_without_trail_files_are_stated_not_passed_over():
     note = cc81.no_manual_changes(events, [], [], period_days=3).notes[0]
     assert "2 of 3 region-days" in note
     assert "every day" in cc81.no_manual_changes(events, [], [], period_days=2).notes[0]
+
+
+def test_deployments_trace_per_org_even_when_no_change_was_approved_after_merge():
+    """The same repo name and merge commit in another org is another change; all-on-time approvals parse too."""
+    pulls = [pull(1), dict(pull(1), org="p")]
+    reviews = [review(1, "bob", "2026-08-10T11:00")]  # only org o's change is approved
+    deployments = pd.DataFrame([deployment(1, "m-1"), dict(deployment(2, "m-1"), org="p")])
+    r = cc81.deployments_trace_to_approved_changes(deployments, sheet(pulls, reviews), emergency_hours=48)
+    assert ids(r) == ["p/api/deployments/2"]

@@ -110,3 +110,49 @@ def test_a_failed_collection_is_shared_too(run_dir, tmp_path):
     assert first.collect("pop", broken) is None
     assert second.collect("pop", population, 3) is None
     assert second.collection_errors["pop"] == "s3:GetObject: AccessDenied"
+
+
+TWO_ORGS = {"orgs": [{"name": "acme", "production_repos": ["api", "web"]}, {"name": "acme-labs"}]}
+
+
+def org_population(name: str, org: str, repos: list[str]) -> Population:
+    frame = pd.DataFrame({"org": [org] * len(repos), "repo": repos})
+    return Population(name, frame, Provenance("github", "e", f"org {org}", "me", "now"))
+
+
+@pytest.fixture
+def two_orgs_run(run_dir, tmp_path, monkeypatch):
+    import auditbook.sources.github as github
+
+    monkeypatch.setattr(github, "production_branches", lambda gh, org, repos, branch: {r: "main" for r in repos})
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump(dict(PARAMS, scope=dict(PARAMS["scope"], github=TWO_ORGS))))
+    run = start("CC8.1", "2026-Q3", str(path), str(run_dir))
+    run.github = object()  # never called: the collectors below are local
+    return run
+
+
+def test_org_evidence_is_collected_from_every_org_into_one_population(two_orgs_run):
+    pop = two_orgs_run.collect_github_orgs("members", lambda org, raw: org_population("members", org, ["-"]))
+    assert list(pop.frame["org"]) == ["acme", "acme-labs"]
+    assert pop.provenance.scope == "org acme; org acme-labs"
+
+
+def test_repo_evidence_skips_orgs_without_production_repos(two_orgs_run):
+    calls = []
+
+    def collector(org, branches, raw):
+        calls.append((org, branches))
+        return org_population("pulls", org, list(branches)), org_population("reviews", org, list(branches)[:1])
+
+    pulls, reviews = two_orgs_run.collect_github_repos(["pulls", "reviews"], collector)
+    assert calls == [("acme", {"api": "main", "web": "main"})]
+    assert list(pulls.frame["repo"]) == ["api", "web"] and list(reviews.frame["repo"]) == ["api"]
+
+
+def test_no_production_repo_in_any_org_is_error(run_dir, tmp_path):
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump(dict(PARAMS, scope=dict(PARAMS["scope"], github={"orgs": [{"name": "acme"}]}))))
+    run = start("CC8.1", "2026-Q3", str(path), str(run_dir))
+    assert run.collect_github_repos("pulls", lambda org, branches, raw: org_population("pulls", org, [])) is None
+    assert "no production repository in scope" in run.collection_errors["pulls"]

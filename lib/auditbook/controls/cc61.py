@@ -241,10 +241,11 @@ def review_worksheet(roster: pd.DataFrame, report: pd.DataFrame, entitlements: p
     """Every person × system × privilege, with the flags a reviewer needs; one line per account."""
     by_aws, by_email, by_github = _people_index(roster)
     service = set(service_accounts)
-    admins = set(admin_grants(entitlements, admin_policy_arns or [])["principal"]) if len(entitlements) else set()
+    grants = admin_grants(entitlements, admin_policy_arns or []) if len(entitlements) else entitlements
+    admins = set(zip(grants["account_id"], grants["principal"], strict=True)) if len(grants) else set()
     policies = (entitlements[entitlements["principal_type"] == "user"]
                 .assign(p=lambda f: [f"{r.policy_name} ({r.via})" if r.policy_name else "" for r in f.itertuples()])
-                .groupby("principal")["p"].agg(lambda s: "; ".join(x for x in s if x)))
+                .groupby(["account_id", "principal"])["p"].agg(lambda s: "; ".join(x for x in s if x)))
     limit = as_of - timedelta(days=dormant_days) if as_of else None
     lines = []
 
@@ -261,8 +262,9 @@ def review_worksheet(roster: pd.DataFrame, report: pd.DataFrame, entitlements: p
                     if pd.notna(t)], default=pd.NaT)
         p = by_aws.get(u.user)
         lines.append({"system": "aws-iam", "account": u.account_id, "identity": u.user, **person_fields(p),
-                      "privileges": policies.get(u.user, ""), "last_activity": last, "created_at": u.user_creation_time,
-                      "admin": u.user in admins, "no_mfa": bool(u.password_enabled and not u.mfa_active),
+                      "privileges": policies.get((u.account_id, u.user), ""), "last_activity": last,
+                      "created_at": u.user_creation_time, "admin": (u.account_id, u.user) in admins,
+                      "no_mfa": bool(u.password_enabled and not u.mfa_active),
                       "dormant": bool(limit is not None and u.password_enabled
                                       and (last if pd.notna(last) else u.user_creation_time) < limit),
                       "orphaned": p is None, "has_access": has_access})
@@ -307,30 +309,39 @@ def removal_deadline(termination: pd.Timestamp, business_days: int) -> pd.Timest
 
 def leaver_accounts(roster: pd.DataFrame, sheet: pd.DataFrame, events: pd.DataFrame, start: datetime,
                     end: datetime, business_days: int) -> pd.DataFrame:
-    """Every account of every person terminated in the period, with when its access was removed."""
+    """Every account of every person terminated in the period, with when its access was removed.
+
+    An identity is looked up in every AWS account and GitHub org in scope: one row per account or org
+    where it is present or (IAM) was removed in the period; one row with no account when it is nowhere.
+    """
     leavers = roster[(roster["termination_date"] >= start) & (roster["termination_date"] < end)]
     removals = events[events["event_name"].isin(REMOVAL_EVENTS) & (events["error_code"] == "")]
-    removed_at: dict[str, pd.Timestamp] = {}
+    removed_at: dict[tuple[str, str], pd.Timestamp] = {}
     for e in removals.itertuples():
         user = json.loads(e.request_parameters or "{}").get("userName")
         if user:
-            removed_at[user] = min(removed_at.get(user, e.event_time), e.event_time)
-    present = {(r.system, r.identity): r for r in sheet.itertuples()}
+            key = (str(e.account_id), user)
+            removed_at[key] = min(removed_at.get(key, e.event_time), e.event_time)
+    present: dict[tuple[str, str], dict[str, Any]] = {}
+    for r in sheet.itertuples():
+        present.setdefault((r.system, r.identity), {})[str(r.account)] = r
     rows = []
     for p in leavers.itertuples():
         deadline = removal_deadline(p.termination_date, business_days)
-        accounts = [("aws-iam", n.strip()) for n in str(p.aws_user_names).split(";") if n.strip()]
-        accounts += [("github", p.github_login)] if p.github_login else []
-        accounts += [("identity-center", r.identity) for r in sheet.itertuples()
-                     if r.system == "identity-center" and r.person_id == p.person_id]
-        for system, identity in accounts:
-            line = present.get((system, identity))
-            still = line is not None and line.has_access
-            when = removed_at.get(identity) if system == "aws-iam" else None
-            rows.append({"person_id": p.person_id, "person": p.name, "termination_date": p.termination_date,
-                         "deadline": deadline, "system": system,
-                         "account": line.account if line is not None else "", "identity": identity,
-                         "access_at_collection": still, "removed_at": when if when is not None else pd.NaT})
+        identities = [("aws-iam", n.strip()) for n in str(p.aws_user_names).split(";") if n.strip()]
+        identities += [("github", p.github_login)] if p.github_login else []
+        identities += [("identity-center", r.identity) for r in sheet.itertuples()
+                       if r.system == "identity-center" and r.person_id == p.person_id]
+        for system, identity in dict.fromkeys(identities):
+            lines = present.get((system, identity), {})
+            removed_in = {a for a, user in removed_at if user == identity} if system == "aws-iam" else set()
+            for account in sorted(set(lines) | removed_in) or [""]:
+                line = lines.get(account)
+                when = removed_at.get((account, identity))
+                rows.append({"person_id": p.person_id, "person": p.name, "termination_date": p.termination_date,
+                             "deadline": deadline, "system": system, "account": account, "identity": identity,
+                             "access_at_collection": line is not None and line.has_access,
+                             "removed_at": when if when is not None else pd.NaT})
     return pd.DataFrame(rows, columns=["person_id", "person", "termination_date", "deadline", "system", "account",
                                        "identity", "access_at_collection", "removed_at"])
 

@@ -89,6 +89,8 @@ def change_worksheet(pulls: pd.DataFrame, reviews: pd.DataFrame, emergency_label
     sheet = pd.DataFrame(rows)
     if sheet.empty:
         return sheet
+    for column in ("first_approval_at", "first_post_merge_approval_at"):  # all-NaT would lose the time zone
+        sheet[column] = pd.to_datetime(sheet[column], utc=True)
     sheet["deployments"] = ""
     if deployments is not None and not deployments.empty:
         sheet["deployments"] = [_deployments_of(row, deployments) for row in sheet.itertuples()]
@@ -100,7 +102,8 @@ def _shas(row: Any) -> set[str]:
 
 
 def _deployments_of(row: Any, deployments: pd.DataFrame) -> str:
-    mine = deployments[(deployments["repo"] == row.repo) & deployments["sha"].isin(_shas(row))]
+    mine = deployments[(deployments["org"] == row.org) & (deployments["repo"] == row.repo)
+                       & deployments["sha"].isin(_shas(row))]
     return "; ".join(f"{d.deployment_id} {d.created_at:%Y-%m-%d %H:%M} {str(d.sha)[:7]}" for d in mine.itertuples())
 
 
@@ -196,17 +199,17 @@ def deployments_trace_to_approved_changes(deployments: pd.DataFrame, sheet: pd.D
                                           emergency_hours: int) -> TestResult:
     """Approved = approved before merge, or an emergency change approved within the limit."""
     deployed = deployments[deployments["final_state"].isin(DEPLOYED_STATES)]
-    approved_shas: dict[str, set[str]] = {}
+    approved_shas: dict[tuple[str, str], set[str]] = {}
     if not sheet.empty:
         limit = timedelta(hours=emergency_hours)
         ok = sheet["approved_before_merge"] | (
             sheet["emergency"] & ((sheet["first_post_merge_approval_at"] - sheet["merged_at"]) <= limit))
         for row in sheet[ok].itertuples():
-            approved_shas.setdefault(row.repo, set()).update(_shas(row))
+            approved_shas.setdefault((row.org, row.repo), set()).update(_shas(row))
     deviations = []
     for d in deployed.itertuples():
         problems = []
-        if d.sha not in approved_shas.get(d.repo, set()):
+        if d.sha not in approved_shas.get((d.org, d.repo), set()):
             problems.append(f"deployed {str(d.sha)[:7]} ({d.ref}), which is not a commit of an approved change")
         if not d.creator or pd.isna(d.created_at):
             problems.append("who or when is not recorded")
@@ -297,10 +300,10 @@ def immutable_artifacts(repositories: pd.DataFrame, in_scope: list[str]) -> Test
                                                    "repositories": in_scope or "all"})
 
 
-def pr_commit_shas(pulls: pd.DataFrame) -> set[str]:
-    """Commits a merged change brought: its merge commit and its own commits."""
+def pr_commit_shas(pulls: pd.DataFrame, org: str | None = None) -> set[str]:
+    """Commits a merged change brought (of one org's repos, or all): its merge commit and its own commits."""
     shas: set[str] = set()
-    for row in pulls.itertuples():
+    for row in (pulls if org is None else pulls[pulls["org"] == org]).itertuples():
         shas |= _shas(row)
     return shas
 

@@ -217,7 +217,7 @@ def scanner_checks(protection: pd.DataFrame, scanner_checks_by_category: dict[st
         sources = [s for s in group["source"] if s != "none"]
         required = sorted({c for text in group["required_status_checks"].fillna("") for c in str(text).split(";")
                            if c})
-        exempt = set(exemptions.get(repo, []))
+        exempt = set(exemptions.get(f"{org}/{repo}", []))
         missing = {cat: names for cat, names in scanner_checks_by_category.items()
                    if cat not in exempt and not set(names) & set(required)}
         rows.append({"org": org, "repo": repo, "branch": branch, "protected_by": ";".join(sources) or "none",

@@ -7,6 +7,7 @@ from typing import Any
 
 from auditbook.demo.aws import DemoAws, patched_environ
 from auditbook.demo.github.company import DEMO_TOKEN, build_demo_github
+from auditbook.demo.github.labs import build_labs_github
 from auditbook.demo.github.server import GitHubEmulator
 from auditbook.runinfo import REPO_ROOT
 
@@ -19,7 +20,7 @@ class DemoEnvironment:
 
     def __init__(self) -> None:
         self.aws = DemoAws()
-        self.github = GitHubEmulator(build_demo_github())
+        self.github = GitHubEmulator(build_demo_github(), build_labs_github())  # demo-fintech and its labs org
         self._patch: Any = None
         self.faults: Any = None  # auditbook.demo.faults.Faults: the request log and fault injection
 

@@ -227,14 +227,17 @@ def write_decisions(path: Path = DECISIONS_FILE) -> None:
     from auditbook.sources.files import load_roster
 
     raw = RawStore(tempfile.mkdtemp())
-    settings = load(DEMO_PARAMS)["criteria"]["CC6.1"]
+    params = load(DEMO_PARAMS)
+    settings = params["criteria"]["CC6.1"]
     with DemoEnvironment():
         account = open_account({"id": ACCOUNT}, "us-east-1")
         gh = github.connect()
         sheet = review_worksheet(
             load_roster(ROSTER_FILE, raw).frame, iam.collect_credential_report(account, raw).frame,
             iam.collect_entitlements(account, raw).frame, identitycenter.collect_assignments(account, raw).frame,
-            github.collect_org_members(gh, ORG, raw).frame, service_accounts=SERVICE_ACCOUNTS,
+            pd.concat([github.collect_org_members(gh, org["name"], raw).frame
+                       for org in params["scope"]["github"]["orgs"]], ignore_index=True),
+            service_accounts=SERVICE_ACCOUNTS,
             as_of=_t("2026-10-01T00:00:00"), admin_policy_arns=settings["admin_policy_arns"])
     write_previous_worksheet(sheet)
     at_review = sheet[sheet["created_at"].isna() | (sheet["created_at"] <= _t(REVIEWED_AT + "T00:00:00"))]

@@ -66,13 +66,25 @@ class DemoGitHub:
     truth: list[Deviation] = field(default_factory=list)
 
 
+def person(login: str) -> User:
+    """A demo-fintech person's GitHub user; other demo orgs reuse it, as a GitHub user is not per org."""
+    first, _, last = login.partition("-")
+    return User(login, 5001 + [*ADMINS, *MEMBERS, OUTSIDE_COLLABORATOR].index(login),
+                f"{first.title()} {last.title()}", f"{first}@demo-fintech.example",
+                two_factor_enabled=login not in TWO_FACTOR_DISABLED)
+
+
+def bots() -> list[User]:
+    """The deployment bot and the bot the demo token acts as."""
+    return [User(DEPLOY_BOT, 9001, "Demo Deploy", "", type="Bot"),
+            User(DEMO_BOT, 9002, "auditbook demo", "", type="Bot")]
+
+
 def _people(state: GitHubState) -> None:
-    for uid, login in enumerate([*ADMINS, *MEMBERS, OUTSIDE_COLLABORATOR], start=5001):
-        first, _, last = login.partition("-")
-        state.users[login] = User(login, uid, f"{first.title()} {last.title()}",
-                                  f"{first}@demo-fintech.example", two_factor_enabled=login not in TWO_FACTOR_DISABLED)
-    state.users[DEPLOY_BOT] = User(DEPLOY_BOT, 9001, "Demo Deploy", "", type="Bot")
-    state.users[DEMO_BOT] = User(DEMO_BOT, 9002, "auditbook demo", "", type="Bot")
+    for login in [*ADMINS, *MEMBERS, OUTSIDE_COLLABORATOR]:
+        state.users[login] = person(login)
+    for bot in bots():
+        state.users[bot.login] = bot
     state.tokens[DEMO_TOKEN] = DEMO_BOT
     state.org.members = [Membership(login, "admin") for login in ADMINS] + [
         Membership(login, "member") for login in MEMBERS if login not in FORMER_MEMBERS]

@@ -4,11 +4,15 @@
 query that runs here uses GitHub's own names and types. Connections paginate with
 opaque cursors, ``first`` is capped at 100 and cost is estimated like GitHub's
 (one point per 100 connection requests), both checked before execution as GitHub does.
+Several orgs can be served: ``repository(owner:, name:)`` finds the owner's org, and logins
+resolve across every org, as users are GitHub-wide.
 """
 
 from __future__ import annotations
 
 import base64
+from collections import ChainMap
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -31,7 +35,7 @@ from graphql import (
 )
 from graphql.language import FieldNode
 
-from auditbook.demo.github.state import GitHubState, PullRequest, Repo, Review
+from auditbook.demo.github.state import GitHubState, PullRequest, Repo, Review, User
 from auditbook.provenance import iso
 
 SCHEMA_PATH = Path(__file__).with_name("schema.graphql")
@@ -69,10 +73,10 @@ def connection(items: list[Any], first: int, after: str | None) -> dict[str, Any
     }
 
 
-def actor(state: GitHubState, login: str | None) -> dict[str, str] | None:
+def actor(users: Mapping[str, User], login: str | None) -> dict[str, str] | None:
     if login is None:
         return None
-    user = state.users.get(login)
+    user = users.get(login)
     return {"__typename": "Bot" if user and user.type == "Bot" else "User", "login": login}
 
 
@@ -138,14 +142,14 @@ def query_cost(schema: GraphQLSchema, document: DocumentNode,
 
 # -- object resolvers: attributes and methods named like the schema's fields ------------
 class RepositoryNode:
-    def __init__(self, state: GitHubState, repo: Repo) -> None:
-        self._state, self._repo = state, repo
+    def __init__(self, state: GitHubState, repo: Repo, users: Mapping[str, User]) -> None:
+        self._state, self._repo, self._users = state, repo, users
         self.name = repo.name
         self.nameWithOwner = f"{state.org.login}/{repo.name}"
 
     def pullRequest(self, _info: Any, number: int) -> PullRequestNode | None:
         pr = self._repo.pulls.get(number)
-        return None if pr is None else PullRequestNode(self._state, self._repo, pr)
+        return None if pr is None else PullRequestNode(self._state, self._repo, pr, self._users)
 
     def pullRequests(self, _info: Any, first: int, after: str | None = None, states: list[str] | None = None,
                      baseRefName: str | None = None, orderBy: dict[str, str] | None = None) -> dict[str, Any]:
@@ -157,7 +161,7 @@ class RepositoryNode:
                "COMMENTS": lambda pr: 0}[order["field"]]
         pulls.sort(key=lambda pr: (key(pr), pr.number), reverse=order["direction"] == "DESC")
         page = connection(pulls, first, after)
-        page["nodes"] = [PullRequestNode(self._state, self._repo, pr) for pr in page["nodes"]]
+        page["nodes"] = [PullRequestNode(self._state, self._repo, pr, self._users) for pr in page["nodes"]]
         return page
 
 
@@ -172,8 +176,8 @@ def _when(value: datetime | None) -> str | None:
 
 
 class PullRequestNode:
-    def __init__(self, state: GitHubState, repo: Repo, pr: PullRequest) -> None:
-        self._state, self._repo, self._pr = state, repo, pr
+    def __init__(self, state: GitHubState, repo: Repo, pr: PullRequest, users: Mapping[str, User]) -> None:
+        self._state, self._repo, self._pr, self._users = state, repo, pr, users
         self.number = pr.number
         self.title = pr.title
         self.url = f"https://github.com/{state.org.login}/{repo.name}/pull/{pr.number}"
@@ -184,8 +188,8 @@ class PullRequestNode:
         self.baseRefName = pr.base_ref
         self.headRefName = pr.head_ref
         self.headRefOid = pr.head_sha
-        self.author = actor(state, pr.author)
-        self.mergedBy = actor(state, pr.merged_by)
+        self.author = actor(users, pr.author)
+        self.mergedBy = actor(users, pr.merged_by)
         self.mergeCommit = self._commit(pr.merge_commit_sha) if pr.merge_commit_sha else None
 
     def _commit(self, sha: str) -> dict[str, Any]:
@@ -203,22 +207,25 @@ class PullRequestNode:
     def _review(self, review: Review) -> dict[str, Any]:
         return {"id": base64.b64encode(f"0:PRR{review.id}".encode()).decode().rstrip("="),
                 "fullDatabaseId": str(review.id), "state": review.state,
-                "submittedAt": _when(review.submitted_at), "author": actor(self._state, review.user),
+                "submittedAt": _when(review.submitted_at), "author": actor(self._users, review.user),
                 "commit": self._commit(review.commit_id)}
 
 
 class Root:
-    def __init__(self, state: GitHubState, login: str, rate_limit: dict[str, Any]) -> None:
-        self._state = state
-        self.viewer = actor(state, login)
+    def __init__(self, states: list[GitHubState], login: str, rate_limit: dict[str, Any]) -> None:
+        self._states = states
+        self._users = ChainMap(*(s.users for s in states))
+        self.viewer = actor(self._users, login)
         self.rateLimit = rate_limit
 
     def repository(self, _info: Any, owner: str, name: str) -> RepositoryNode:
-        repo = self._state.repos.get(name) if owner == self._state.org.login else None
-        if repo is None:
+        """The owner's org matches case-insensitively, as on GitHub; logins resolve own org first."""
+        state = next((s for s in self._states if s.org.login.lower() == owner.lower()), None)
+        repo = state.repos.get(name) if state is not None else None
+        if state is None or repo is None:
             raise GraphQLError(f"Could not resolve to a Repository with the name '{owner}/{name}'.",
                                extensions={"type": "NOT_FOUND"})
-        return RepositoryNode(self._state, repo)
+        return RepositoryNode(state, repo, self._users.new_child(state.users))
 
 
 def github_errors(errors: list[GraphQLError]) -> list[dict[str, Any]]:
@@ -236,10 +243,11 @@ def github_errors(errors: list[GraphQLError]) -> list[dict[str, Any]]:
 
 
 class GraphQLApi:
-    """Parses, validates, prices and executes one query for one caller."""
+    """Parses, validates, prices and executes one query for one caller, over every org given."""
 
-    def __init__(self, state: GitHubState) -> None:
+    def __init__(self, state: GitHubState, *more_states: GitHubState) -> None:
         self.state = state
+        self.states = [state, *more_states]
         self.schema = load_schema()
 
     def prepare(self, query: str, variables: dict[str, Any]) -> tuple[DocumentNode | None, QueryCost, list]:
@@ -255,7 +263,7 @@ class GraphQLApi:
 
     def run(self, document: DocumentNode, variables: dict[str, Any], login: str,
             rate_limit: dict[str, Any]) -> dict[str, Any]:
-        result = execute(self.schema, document, Root(self.state, login, rate_limit), variable_values=variables)
+        result = execute(self.schema, document, Root(self.states, login, rate_limit), variable_values=variables)
         body: dict[str, Any] = {"data": result.data}
         if result.errors:
             body["errors"] = github_errors(list(result.errors))

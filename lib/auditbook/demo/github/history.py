@@ -27,12 +27,15 @@ WEB_FLOW = User("web-flow", 19864447, "GitHub", "noreply@github.com")
 
 
 class HistoryBuilder:
-    """Deterministic ids and shas: the same calls in the same order give the same world."""
+    """Deterministic ids and shas: the same calls in the same order give the same world.
 
-    def __init__(self, state: GitHubState, seed: int) -> None:
+    ``first_id`` keeps the ids of worlds served side by side apart, as GitHub's ids are global.
+    """
+
+    def __init__(self, state: GitHubState, seed: int, first_id: int = 1000) -> None:
         self.state = state
         self.seed = seed
-        self._ids = itertools.count(1000)
+        self._ids = itertools.count(first_id)
         self._shas = itertools.count()
         state.users.setdefault(WEB_FLOW.login, WEB_FLOW)
 

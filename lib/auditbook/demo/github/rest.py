@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import zlib
+from collections.abc import Mapping
 from typing import Any
 
 from auditbook.demo.github.state import (
@@ -49,14 +50,19 @@ def node_id(kind: str, number: int | str) -> str:
 
 
 class Renderer:
-    """Renders records for one request's base URL (``http://127.0.0.1:PORT``)."""
+    """Renders one org's records for one request's base URL (``http://127.0.0.1:PORT``).
 
-    def __init__(self, state: GitHubState, base: str) -> None:
+    ``users`` is where logins resolve (default: the org's own users); the emulator passes every
+    org's, since a GitHub user is not scoped to one org.
+    """
+
+    def __init__(self, state: GitHubState, base: str, users: Mapping[str, User] | None = None) -> None:
         self.state = state
         self.base = base.rstrip("/")
+        self.users: Mapping[str, User] = state.users if users is None else users
 
     def user(self, login: str) -> dict[str, Any]:
-        user = self.state.users.get(login) or User(login, 0)
+        user = self.users.get(login) or User(login, 0)
         url = f"{self.base}/users/{login}"
         return {
             "login": user.login, "id": user.id, "node_id": node_id("U", user.id),
@@ -70,7 +76,7 @@ class Renderer:
         }
 
     def authenticated_user(self, login: str) -> dict[str, Any]:
-        user = self.state.users[login]
+        user = self.users[login]
         return {**self.user(login), "name": user.name or None, "company": None, "blog": "", "location": None,
                 "email": user.email or None, "hireable": None, "bio": None, "twitter_username": None,
                 "public_repos": 0, "public_gists": 0, "followers": 0, "following": 0,

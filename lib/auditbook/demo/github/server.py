@@ -1,8 +1,10 @@
-"""A local GitHub API: REST and GraphQL over a :class:`GitHubState`, on 127.0.0.1.
+"""A local GitHub API: REST and GraphQL over one or more :class:`GitHubState` (one org each), on 127.0.0.1.
 
 Collectors reach it the way they reach GitHub or GitHub Enterprise Server: through
 ``GITHUB_API_URL`` and ``GITHUB_TOKEN``. Tests read ``requests`` (every request served)
-and use ``inject_fault`` to make matching requests fail as GitHub fails.
+and use ``inject_fault`` to make matching requests fail as GitHub fails. Several orgs share one
+server as they share github.com: routes go to the org their path names, while the caller, its rate
+limit, the request log and the faults are the server's.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import math
 import threading
 import time
 import uuid
+from collections import ChainMap
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,7 +32,7 @@ from werkzeug.wrappers import Request, Response
 
 from auditbook.demo.github.graphql_api import GraphQLApi, github_errors
 from auditbook.demo.github.rest import Renderer
-from auditbook.demo.github.state import GitHubState, Repo
+from auditbook.demo.github.state import GitHubState, Repo, User
 from auditbook.provenance import iso
 
 DOCS = "https://docs.github.com/rest"
@@ -117,11 +120,23 @@ class NotFound(Exception):
 
 
 class GitHubEmulator:
-    """WSGI app plus a threaded server on 127.0.0.1 at a free port; usable as a context manager."""
+    """WSGI app plus a threaded server on 127.0.0.1 at a free port; usable as a context manager.
 
-    def __init__(self, state: GitHubState) -> None:
+    Serves every org given (``GitHubEmulator(state, *more_states)``); ``state`` stays the first one.
+    """
+
+    def __init__(self, state: GitHubState, *more_states: GitHubState) -> None:
         self.state = state
-        self.graphql_api = GraphQLApi(state)
+        self.states = [state, *more_states]
+        self._by_org: dict[str, GitHubState] = {}
+        for s in self.states:
+            if s.org.login.lower() in self._by_org:
+                raise ValueError(f"org {s.org.login} is given twice")
+            self._by_org[s.org.login.lower()] = s
+        # Users and tokens are GitHub-wide: a login known to any org resolves everywhere (live views).
+        self.users: ChainMap[str, User] = ChainMap(*(s.users for s in self.states))
+        self.tokens: ChainMap[str, str] = ChainMap(*(s.tokens for s in self.states))
+        self.graphql_api = GraphQLApi(state, *more_states)
         self.requests: list[LoggedRequest] = []
         self._faults: list[_Fault] = []
         self._lock = threading.Lock()
@@ -214,7 +229,7 @@ class GitHubEmulator:
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() not in ("token", "bearer"):
             return None
-        return self.state.tokens.get(token.strip())
+        return self.tokens.get(token.strip())
 
     def _rate(self, login: str, resource: str) -> dict[str, int]:
         used = self._used.get((login, resource), 0)
@@ -249,18 +264,27 @@ class GitHubEmulator:
         return self.graphql_api.run(document, variables, login, rate_limit), 200, cost.cost
 
     # -- REST helpers -------------------------------------------------------------------
-    def _r(self, request: Request) -> Renderer:
-        return Renderer(self.state, request.host_url)
+    def _r(self, request: Request, org: str | None = None) -> Renderer:
+        """A renderer for ``org``'s records (the first org's for org-less routes such as ``/user``)."""
+        state = self.state if org is None else self._org(org)
+        return Renderer(state, request.host_url, self._users(state))
+
+    def _users(self, state: GitHubState) -> ChainMap[str, User]:
+        """The org's own users first, then every other org's."""
+        return self.users.new_child(state.users)
 
     def _repo(self, owner: str, name: str) -> Repo:
-        repo = self.state.repos.get(name)
-        if owner != self.state.org.login or repo is None:
+        repo = self._org(owner).repos.get(name)
+        if repo is None:
             raise NotFound()
         return repo
 
-    def _org(self, org: str) -> None:
-        if org != self.state.org.login:
+    def _org(self, org: str) -> GitHubState:
+        """The state of the org a path names; logins match case-insensitively, as on GitHub."""
+        state = self._by_org.get(org.lower())
+        if state is None:
             raise NotFound()
+        return state
 
     # -- REST endpoints (GitHub's paths; one method per route endpoint) -----------------
     def _get_user(self, request: Request, login: str) -> dict[str, Any]:
@@ -273,45 +297,45 @@ class GitHubEmulator:
         return {"resources": {"core": core, "graphql": graphql, "search": search}, "rate": core}
 
     def _get_org(self, request: Request, login: str, org: str) -> dict[str, Any]:
-        self._org(org)
-        return self._r(request).org(self.state.org)
+        return self._r(request, org).org(self._org(org).org)
 
     def _get_org_repos(self, request: Request, login: str, org: str) -> Response:
-        self._org(org)
-        repos = sorted(self.state.repos.values(), key=lambda r: r.id)
-        return _page(request, [self._r(request).repo(r, full=False) for r in repos])
+        repos = sorted(self._org(org).repos.values(), key=lambda r: r.id)
+        return _page(request, [self._r(request, org).repo(r, full=False) for r in repos])
 
     def _get_org_members(self, request: Request, login: str, org: str) -> Response:
-        self._org(org)
+        state = self._org(org)
         role = request.args.get("role", "all")
-        members = [m for m in self.state.org.members if role in ("all", m.role)]
+        members = [m for m in state.org.members if role in ("all", m.role)]
         if request.args.get("filter") == "2fa_disabled":
-            members = [m for m in members if not self.state.users[m.login].two_factor_enabled]
-        r = self._r(request)
+            users = self._users(state)
+            members = [m for m in members if not users[m.login].two_factor_enabled]
+        r = self._r(request, org)
         return _page(request, [r.user(m.login) for m in sorted(members, key=lambda m: m.login)])
 
     def _get_outside_collaborators(self, request: Request, login: str, org: str) -> Response:
-        self._org(org)
-        logins = self.state.org.outside_collaborators
+        state = self._org(org)
+        logins = state.org.outside_collaborators
         if request.args.get("filter") == "2fa_disabled":
-            logins = [u for u in logins if not self.state.users[u].two_factor_enabled]
-        return _page(request, [self._r(request).user(u) for u in sorted(logins)])
+            users = self._users(state)
+            logins = [u for u in logins if not users[u].two_factor_enabled]
+        return _page(request, [self._r(request, org).user(u) for u in sorted(logins)])
 
     def _get_membership(self, request: Request, login: str, org: str, username: str) -> dict[str, Any]:
-        self._org(org)
-        for member in self.state.org.members:
+        state = self._org(org)
+        for member in state.org.members:
             if member.login == username:
-                return self._r(request).membership(self.state.org, member.login, member.role)
+                return self._r(request, org).membership(state.org, member.login, member.role)
         raise NotFound()
 
     def _get_repo(self, request: Request, login: str, owner: str, repo: str) -> dict[str, Any]:
-        return self._r(request).repo(self._repo(owner, repo))
+        return self._r(request, owner).repo(self._repo(owner, repo))
 
     def _get_branch(self, request: Request, login: str, owner: str, repo: str, branch: str) -> dict[str, Any]:
         record = self._repo(owner, repo)
         if branch not in record.branches:
             raise NotFound("Branch not found", "https://docs.github.com/rest/branches/branches#get-a-branch")
-        return self._r(request).branch(record, branch)
+        return self._r(request, owner).branch(record, branch)
 
     def _get_protection(self, request: Request, login: str, owner: str, repo: str, branch: str) -> dict[str, Any]:
         record = self._repo(owner, repo)
@@ -320,11 +344,11 @@ class GitHubEmulator:
         if branch not in record.protection:
             raise NotFound("Branch not protected",
                            "https://docs.github.com/rest/branches/branch-protection#get-branch-protection")
-        return self._r(request).protection(record, branch, record.protection[branch])
+        return self._r(request, owner).protection(record, branch, record.protection[branch])
 
     def _get_branch_rules(self, request: Request, login: str, owner: str, repo: str, branch: str) -> Response:
         record = self._repo(owner, repo)
-        r = self._r(request)
+        r = self._r(request, owner)
         rules = [r.rule_detail(record, rs, rule) for rs in record.rulesets
                  if rs.enforcement == "active" and _ruleset_applies(record, rs.include, rs.exclude, branch)
                  for rule in rs.rules]
@@ -332,13 +356,13 @@ class GitHubEmulator:
 
     def _get_rulesets(self, request: Request, login: str, owner: str, repo: str) -> Response:
         record = self._repo(owner, repo)
-        return _page(request, [self._r(request).ruleset(record, rs, full=False) for rs in record.rulesets])
+        return _page(request, [self._r(request, owner).ruleset(record, rs, full=False) for rs in record.rulesets])
 
     def _get_ruleset(self, request: Request, login: str, owner: str, repo: str, ruleset_id: int) -> dict[str, Any]:
         record = self._repo(owner, repo)
         for ruleset in record.rulesets:
             if ruleset.id == ruleset_id:
-                return self._r(request).ruleset(record, ruleset)
+                return self._r(request, owner).ruleset(record, ruleset)
         raise NotFound()
 
     def _get_commits(self, request: Request, login: str, owner: str, repo: str) -> Response:
@@ -349,7 +373,7 @@ class GitHubEmulator:
         commits = [c for c in commits if (since is None or c.committed_at >= since)
                    and (until is None or c.committed_at <= until)]
         commits.sort(key=lambda c: (c.committed_at, c.sha), reverse=True)
-        r = self._r(request)
+        r = self._r(request, owner)
         return _page(request, commits, lambda c: r.commit(record, c))
 
     def _get_commit(self, request: Request, login: str, owner: str, repo: str, ref: str) -> dict[str, Any]:
@@ -357,27 +381,27 @@ class GitHubEmulator:
         sha = record.branches[ref][-1] if ref in record.branches else ref
         if sha not in record.commits:
             raise NotFound(f"No commit found for SHA: {ref}", "https://docs.github.com/rest/commits/commits")
-        return self._r(request).commit(record, record.commits[sha])
+        return self._r(request, owner).commit(record, record.commits[sha])
 
     def _get_commit_pulls(self, request: Request, login: str, owner: str, repo: str, sha: str) -> Response:
         record = self._repo(owner, repo)
         if sha not in record.commits:
             raise NotFound(f"No commit found for SHA: {sha}", "https://docs.github.com/rest/commits/commits")
-        r = self._r(request)
+        r = self._r(request, owner)
         return _page(request, [r.pull(record, pr, full=False) for pr in record.pulls_containing(sha)])
 
     def _get_pull(self, request: Request, login: str, owner: str, repo: str, number: int) -> dict[str, Any]:
         record = self._repo(owner, repo)
         if number not in record.pulls:
             raise NotFound()
-        return self._r(request).pull(record, record.pulls[number])
+        return self._r(request, owner).pull(record, record.pulls[number])
 
     def _get_reviews(self, request: Request, login: str, owner: str, repo: str, number: int) -> Response:
         record = self._repo(owner, repo)
         if number not in record.pulls:
             raise NotFound()
         pr = record.pulls[number]
-        r = self._r(request)
+        r = self._r(request, owner)
         return _page(request, pr.reviews, lambda review: r.review(record, pr, review))
 
     def _get_deployments(self, request: Request, login: str, owner: str, repo: str) -> Response:
@@ -386,7 +410,7 @@ class GitHubEmulator:
         deployments = [d for d in record.deployments
                        if all(getattr(d, k, "deploy" if k == "task" else None) == v for k, v in wanted.items())]
         deployments.sort(key=lambda d: d.id, reverse=True)
-        r = self._r(request)
+        r = self._r(request, owner)
         return _page(request, deployments, lambda d: r.deployment(record, d))
 
     def _get_deployment_statuses(self, request: Request, login: str, owner: str, repo: str,
@@ -395,7 +419,7 @@ class GitHubEmulator:
         deployment = next((d for d in record.deployments if d.id == deployment_id), None)
         if deployment is None:
             raise NotFound()
-        r = self._r(request)
+        r = self._r(request, owner)
         statuses = sorted(deployment.statuses, key=lambda s: s.id, reverse=True)  # newest first, as GitHub
         return _page(request, statuses, lambda s: r.deployment_status(record, deployment, s))
 
@@ -411,7 +435,7 @@ class GitHubEmulator:
         alerts.sort(key=lambda a: (a.get(key) or a["created_at"], a["number"]),
                     reverse=request.args.get("direction", "desc") == "desc")
         hide = request.args.get("hide_secret", "false").lower() == "true"
-        r = self._r(request)
+        r = self._r(request, owner)
         return _page(request, alerts, lambda a: r.secret_scanning_alert(record, a, hide_secret=hide))
 
     def _get_dependabot_alerts(self, request: Request, login: str, owner: str, repo: str) -> Response:
@@ -427,7 +451,7 @@ class GitHubEmulator:
         key = "updated_at" if request.args.get("sort") == "updated" else "created_at"
         alerts.sort(key=lambda a: (_alert_updated(a) if key == "updated_at" else a["created_at"], a["number"]),
                     reverse=request.args.get("direction", "desc") == "desc")
-        r = self._r(request)
+        r = self._r(request, owner)
         return _cursor_page(request, alerts, lambda a: r.dependabot_alert(record, a))
 
     def _get_code_scanning_alerts(self, request: Request, login: str, owner: str, repo: str) -> Response:
@@ -441,7 +465,7 @@ class GitHubEmulator:
         key = "updated_at" if request.args.get("sort") == "updated" else "created_at"
         alerts.sort(key=lambda a: (_alert_updated(a) if key == "updated_at" else a["created_at"], a["number"]),
                     reverse=request.args.get("direction", "desc") == "desc")
-        r = self._r(request)
+        r = self._r(request, owner)
         return _page(request, alerts, lambda a: r.code_scanning_alert(record, a))
 
     def _get_issues(self, request: Request, login: str, owner: str, repo: str) -> Response:
@@ -459,7 +483,7 @@ class GitHubEmulator:
             issues = [i for i in issues if i["updated_at"] >= since]
         key = "updated_at" if request.args.get("sort") == "updated" else "created_at"
         issues.sort(key=lambda i: (i[key], i["number"]), reverse=request.args.get("direction", "desc") == "desc")
-        r = self._r(request)
+        r = self._r(request, owner)
         return _page(request, issues, lambda i: r.issue(record, i))
 
     def _get_issue_comments(self, request: Request, login: str, owner: str, repo: str, number: int) -> Response:
@@ -467,7 +491,7 @@ class GitHubEmulator:
         issue = next((i for i in record.issues if i["number"] == number), None)
         if issue is None:
             raise NotFound()
-        r = self._r(request)
+        r = self._r(request, owner)
         comments = sorted(issue.get("comments", []), key=lambda c: (c["created_at"], c["id"]))
         return _page(request, comments, lambda c: r.issue_comment(record, issue, c))
 

@@ -1,6 +1,6 @@
 """GitHub evidence: PyGithub against ``GITHUB_API_URL`` with ``GITHUB_TOKEN``."""
 
-from auditbook.sources.github.client import caller_login, connect
+from auditbook.sources.github.client import caller_login, connect, org_login
 from auditbook.sources.github.org import collect_org_members, collect_org_settings
 from auditbook.sources.github.pulls import collect_merged_pulls
 from auditbook.sources.github.repos import (
@@ -12,5 +12,6 @@ from auditbook.sources.github.repos import (
 
 __all__ = [
     "caller_login", "collect_branch_commits", "collect_branch_protection", "collect_deployments",
-    "collect_merged_pulls", "collect_org_members", "collect_org_settings", "connect", "production_branches",
+    "collect_merged_pulls", "collect_org_members", "collect_org_settings", "connect", "org_login",
+    "production_branches",
 ]

@@ -94,8 +94,15 @@ def caller_login(gh: Github) -> str:
         return gh.get_user().login
 
 
-def new_provenance(gh: Github, org: str, login: str) -> Provenance:
-    return Provenance(system="github", endpoint=gh.requester.base_url, scope=f"org {org}", caller=login,
+def org_login(gh: Github, org: str) -> str:
+    """The org as GitHub spells it; a missing org (or one the token cannot see) is a CollectionError."""
+    with collecting(f"GET /orgs/{org}"):
+        _, data = gh.requester.requestJsonAndCheck("GET", f"/orgs/{org}")
+    return str(data["login"])
+
+
+def new_provenance(gh: Github, org: str, login: str, scope: str | None = None) -> Provenance:
+    return Provenance(system="github", endpoint=gh.requester.base_url, scope=scope or f"org {org}", caller=login,
                       collected_at=iso(utc_now()) or "")
 
 

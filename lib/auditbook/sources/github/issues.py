@@ -46,13 +46,17 @@ def issue_incident(org: str, repo: str, issue: dict[str, Any], comments: list[di
     }
 
 
-def collect_incident_issues(gh: Github, org: str, repos: list[str], labels: list[str], since: datetime,
+def collect_incident_issues(gh: Github, repos: list[str], labels: list[str], since: datetime,
                             raw: RawStore, severity_prefix: str = "severity:",
                             impact_prefix: str = "impact:") -> Population:
-    """Every issue (open or closed) carrying any of ``labels``, updated since ``since``, with its comments."""
-    provenance = new_provenance(gh, org, caller_login(gh))
+    """Every issue (open or closed) carrying any of ``labels``, updated since ``since``, with its comments.
+
+    ``repos`` are full names (owner/name): the incident tracker may live in any org.
+    """
+    provenance = new_provenance(gh, "", caller_login(gh), scope=f"repos {', '.join(repos)}")
     rows: list[dict[str, Any]] = []
-    for repo in repos:
+    for full_name in repos:
+        org, repo = full_name.split("/", 1)
         issues: dict[int, dict[str, Any]] = {}
         listed: dict[str, Any] = {}
         for label in labels:
@@ -64,7 +68,7 @@ def collect_incident_issues(gh: Github, org: str, repos: list[str], labels: list
             for issue in pages.items:
                 if "pull_request" not in issue:
                     issues[issue["number"]] = issue
-        provenance.raw_files.append(raw.save(f"github/{repo}/incident-issues.json", listed))
+        provenance.raw_files.append(raw.save(f"github/{org}/{repo}/incident-issues.json", listed))
         comments_raw: dict[str, Any] = {}
         for number in sorted(issues):
             path = f"/repos/{org}/{repo}/issues/{number}/comments"
@@ -73,7 +77,7 @@ def collect_incident_issues(gh: Github, org: str, repos: list[str], labels: list
             rows.append(issue_incident(org, repo, issues[number], pages.items, severity_prefix, impact_prefix))
         provenance.add_operation(f"GET /repos/{org}/{repo}/issues/{{number}}/comments", pages=len(issues),
                                  records=sum(len(p) for payloads in comments_raw.values() for p in payloads))
-        provenance.raw_files.append(raw.save(f"github/{repo}/incident-issue-comments.json", comments_raw))
+        provenance.raw_files.append(raw.save(f"github/{org}/{repo}/incident-issue-comments.json", comments_raw))
     provenance.notes.append(f"Issues labelled {', '.join(labels)} in {', '.join(repos)}; pull requests excluded. "
                             "Timeline read from 'Key: value' lines (auditbook.sources.incidents).")
     return Population("github-incident-issues", incident_frame(rows), provenance)

@@ -22,7 +22,7 @@ def collect_org_members(gh: Github, org: str, raw: RawStore) -> Population:
     provenance = new_provenance(gh, org, caller_login(gh))
 
     def logins(path: str, params: dict[str, Any], name: str) -> list[str]:
-        pages = listed(gh, path, params, provenance, raw, f"github/org/{name}.json")
+        pages = listed(gh, path, params, provenance, raw, f"github/{org}/org/{name}.json")
         return [user["login"] for user in pages.items]
 
     members = f"/orgs/{org}/members"
@@ -45,7 +45,7 @@ def collect_org_settings(gh: Github, org: str, raw: RawStore) -> Population:
     with collecting(f"GET /orgs/{org}"):
         _, data = gh.requester.requestJsonAndCheck("GET", f"/orgs/{org}")
     provenance.add_operation(f"GET /orgs/{org}", records=1)
-    provenance.raw_files.append(raw.save("github/org/org.json", data))
+    provenance.raw_files.append(raw.save(f"github/{org}/org/org.json", data))
     if data.get("two_factor_requirement_enabled") is None:
         raise CollectionError(f"GET /orgs/{org}: two_factor_requirement_enabled is not shown to this token "
                               "(org owner required)")

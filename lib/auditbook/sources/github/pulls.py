@@ -103,7 +103,8 @@ class _Walk:
         while info["hasNextPage"]:
             operation = f"MorePullRequest{field.title()}"
             variables = {"owner": self.org, "name": repo, "number": number, "cursor": info["endCursor"]}
-            data = self.query(operation, variables, f"github/graphql/{repo}/pull-{number}-{field}-{page:03d}.json")
+            raw_name = f"github/{self.org}/graphql/{repo}/pull-{number}-{field}-{page:03d}.json"
+            data = self.query(operation, variables, raw_name)
             more = _dig(data, "repository", "pullRequest", field)
             nodes += more["nodes"]
             info, page = more["pageInfo"], page + 1
@@ -179,7 +180,8 @@ def _merged_pages(walk: _Walk, repo: str, branch: str,
     cursor, pages, total = None, 0, 0
     while True:
         variables = {"owner": walk.org, "name": repo, "baseRefName": branch, "cursor": cursor}
-        data = walk.query("MergedPullRequests", variables, f"github/graphql/{repo}/merged-pulls-{pages + 1:04d}.json")
+        raw_name = f"github/{walk.org}/graphql/{repo}/merged-pulls-{pages + 1:04d}.json"
+        data = walk.query("MergedPullRequests", variables, raw_name)
         connection = _dig(data, "repository", "pullRequests")
         page, info = connection.get("nodes"), connection.get("pageInfo") or {}
         pages, total = pages + 1, connection.get("totalCount", 0)

@@ -52,7 +52,7 @@ def _classic_protection(gh: Github, org: str, repo: str, branch: str, raw: RawSt
     with collecting(f"GET /repos/{org}/{repo}/branches/{branch}"):
         gh_branch = gh.withLazy(True).get_repo(f"{org}/{repo}").get_branch(branch)
     provenance.add_operation(f"GET /repos/{org}/{repo}/branches/{branch}", records=1)
-    provenance.raw_files.append(raw.save(f"github/{repo}/branch-{_safe(branch)}.json", gh_branch.raw_data))
+    provenance.raw_files.append(raw.save(f"github/{org}/{repo}/branch-{_safe(branch)}.json", gh_branch.raw_data))
     with collecting(f"GET {path}"):
         try:
             protection = gh_branch.get_protection()
@@ -65,7 +65,7 @@ def _classic_protection(gh: Github, org: str, repo: str, branch: str, raw: RawSt
             return None
     data = protection.raw_data
     provenance.add_operation(f"GET {path}", records=1)
-    provenance.raw_files.append(raw.save(f"github/{repo}/protection-{_safe(branch)}.json", data))
+    provenance.raw_files.append(raw.save(f"github/{org}/{repo}/protection-{_safe(branch)}.json", data))
     reviews = data.get("required_pull_request_reviews") or {}
     checks = data.get("required_status_checks") or {}
     return {
@@ -86,7 +86,7 @@ def _ruleset_protection(gh: Github, org: str, repo: str, branch: str, raw: RawSt
     path = f"/repos/{org}/{repo}/rules/branches/{branch}"
     rules = rest_pages(gh, path)
     provenance.add_operation(f"GET {path}", pages=len(rules.payloads), records=len(rules.items))
-    provenance.raw_files.append(raw.save(f"github/{repo}/rules-{_safe(branch)}.json", rules.payloads))
+    provenance.raw_files.append(raw.save(f"github/{org}/{repo}/rules-{_safe(branch)}.json", rules.payloads))
     if not rules.items:
         return None
     ruleset_ids = sorted({rule["ruleset_id"] for rule in rules.items})
@@ -97,7 +97,7 @@ def _ruleset_protection(gh: Github, org: str, repo: str, branch: str, raw: RawSt
         with collecting(f"GET {ruleset_path}"):
             _, ruleset = gh.requester.requestJsonAndCheck("GET", ruleset_path)
         provenance.add_operation(f"GET {ruleset_path}", records=1)
-        provenance.raw_files.append(raw.save(f"github/{repo}/ruleset-{ruleset_id}.json", ruleset))
+        provenance.raw_files.append(raw.save(f"github/{org}/{repo}/ruleset-{ruleset_id}.json", ruleset))
         if "bypass_actors" not in ruleset:
             raise CollectionError(f"{org}/{repo}: ruleset {ruleset_id} does not show its bypass actors to this "
                                   "token (needs admin/write access); cannot tell whether admins are enforced")
@@ -134,7 +134,7 @@ def collect_branch_commits(gh: Github, org: str, repos: list[str], branch_by_rep
         branch = branch_by_repo[repo]
         path = f"/repos/{org}/{repo}/commits"
         params = {"sha": branch, "since": iso(period_start), "until": iso(period_end)}
-        pages = listed(gh, path, params, provenance, raw, f"github/{repo}/commits-{_safe(branch)}.json")
+        pages = listed(gh, path, params, provenance, raw, f"github/{org}/{repo}/commits-{_safe(branch)}.json")
         in_period = [c for c in pages.items if start <= pd.Timestamp(c["commit"]["committer"]["date"]) < end]
         provenance.notes.append(f"{repo}:{branch}: {len(pages.items)} commits listed, {len(in_period)} committed "
                                 "in the period (committer date)")
@@ -160,7 +160,7 @@ def _merged_prs_for(gh: Github, org: str, repo: str, branch: str, sha: str, raw:
     path = f"/repos/{org}/{repo}/commits/{sha}/pulls"
     pages = rest_pages(gh, path)
     provenance.add_operation(f"GET {path}", pages=len(pages.payloads), records=len(pages.items))
-    provenance.raw_files.append(raw.save(f"github/{repo}/commit-{sha}-pulls.json", pages.payloads))
+    provenance.raw_files.append(raw.save(f"github/{org}/{repo}/commit-{sha}-pulls.json", pages.payloads))
     merged = [pr for pr in pages.items if pr.get("merged_at") and pr["base"]["ref"] == branch]
     return ";".join(str(pr["number"]) for pr in merged)
 
@@ -180,14 +180,14 @@ def collect_deployments(gh: Github, org: str, repos: list[str], environment: str
         pages = rest_pages(gh, path, {"environment": environment}, stop=older_than_period)
         provenance.add_operation(f"GET {path}", {"environment": environment}, pages=len(pages.payloads),
                                  records=len(pages.items))
-        provenance.raw_files.append(raw.save(f"github/{repo}/deployments-{environment}.json", pages.payloads))
+        provenance.raw_files.append(raw.save(f"github/{org}/{repo}/deployments-{environment}.json", pages.payloads))
         for deployment in pages.items:
             if not start <= pd.Timestamp(deployment["created_at"]) < end:
                 continue
             status_path = f"{path}/{deployment['id']}/statuses"
             statuses = rest_pages(gh, status_path)
             provenance.add_operation(f"GET {status_path}", pages=len(statuses.payloads), records=len(statuses.items))
-            provenance.raw_files.append(raw.save(f"github/{repo}/deployment-{deployment['id']}-statuses.json",
+            provenance.raw_files.append(raw.save(f"github/{org}/{repo}/deployment-{deployment['id']}-statuses.json",
                                                  statuses.payloads))
             latest = max(statuses.items, key=lambda s: (s["created_at"], s["id"]), default=None)
             rows.append({

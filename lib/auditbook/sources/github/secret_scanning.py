@@ -37,7 +37,7 @@ def collect_secret_scanning_alerts(gh: Github, org: str, repos: list[str], raw: 
             for alert in payload:
                 strip_secret(alert)
         provenance.add_operation(f"GET {path}", params, pages=len(pages.payloads), records=len(pages.items))
-        provenance.raw_files.append(raw.save(f"github/{repo}/secret-scanning-alerts.json", pages.payloads))
+        provenance.raw_files.append(raw.save(f"github/{org}/{repo}/secret-scanning-alerts.json", pages.payloads))
         rows += [{
             "org": org, "repo": repo, "number": alert["number"], "state": alert["state"],
             "secret_type": alert.get("secret_type_display_name") or alert.get("secret_type", ""),

@@ -43,7 +43,7 @@ def collect_dependabot_alerts(gh: Github, org: str, repos: list[str], raw: RawSt
     for repo in repos:
         path = f"/repos/{org}/{repo}/dependabot/alerts"
         params = {"sort": "created", "direction": "asc"}
-        pages = listed(gh, path, params, provenance, raw, f"github/{repo}/dependabot-alerts.json")
+        pages = listed(gh, path, params, provenance, raw, f"github/{org}/{repo}/dependabot-alerts.json")
         for a in pages.items:
             advisory = a.get("security_advisory") or {}
             package = (a.get("dependency") or {}).get("package") or {}
@@ -70,7 +70,7 @@ def collect_code_scanning_alerts(gh: Github, org: str, repos: list[str], raw: Ra
     for repo in repos:
         path = f"/repos/{org}/{repo}/code-scanning/alerts"
         params = {"sort": "created", "direction": "asc"}
-        pages = listed(gh, path, params, provenance, raw, f"github/{repo}/code-scanning-alerts.json")
+        pages = listed(gh, path, params, provenance, raw, f"github/{org}/{repo}/code-scanning-alerts.json")
         for a in pages.items:
             rule = a.get("rule") or {}
             level = rule.get("severity") or "none"
