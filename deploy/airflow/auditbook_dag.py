@@ -1,16 +1,21 @@
-"""Airflow DAG: the quarterly evidence run fanned out one task per criterion and AWS account.
+"""Airflow DAG: the quarterly evidence run fanned out one task per criterion and AWS account, one package.
 
-For organizations whose runs outgrow one machine. For each AWS account in the params file:
+For organizations whose runs outgrow one machine:
 
-    prepare_<account>  →  <criterion>_<account> (PapermillOperator, one per criterion)  →  seal_<account>
+    prepare  →  collect_<criterion>_<account>  →  <criterion>  →  seal
+                (one per criterion × account)     (one per criterion)
 
-``prepare`` checks everything that can be refused and starts the staging folder (the AWS scope restricted
-to that account; GitHub evidence is collected in every account's package); each criterion notebook is
-executed by the Papermill provider into that folder; ``seal`` exports the reports, writes results,
-exceptions, OSCAL, the index and the manifest, seals and publishes the package (one package per account
-and run). ``seal`` runs even when a notebook task failed: that criterion is ERROR in the package (fail
-closed), and the task then fails so the scheduler shows it.
+``prepare`` checks everything that can be refused and starts the run's staging folder. Each
+``collect_<criterion>_<account>`` task executes the criterion notebook with ``collect_account`` set (Papermill
+provider): it collects that account's AWS evidence into the run's evidence cache and tests nothing, so the
+slow part, reading AWS account by account, runs in parallel. Each ``<criterion>`` task then executes the
+notebook for real: it combines the accounts' evidence (collected once), collects GitHub, tests and writes its
+report into the package. ``seal`` exports the reports, writes results, exceptions, OSCAL, the index and the
+manifest, seals and publishes one package for the run, as ``auditbook run`` does. ``seal`` runs even when a
+task failed: that criterion is ERROR in the package (fail closed), and the task then fails so the scheduler
+shows it.
 
+The staging folder must be on storage every worker sees (the tasks share it, as the runner's processes do).
 Configuration (environment of the Airflow workers): ``AUDITBOOK_HOME`` (repository checkout, default: two
 folders up from this file), ``AUDITBOOK_PARAMS`` (params file), ``AUDITBOOK_OUT`` (output folder, default
 ``$AUDITBOOK_HOME/outputs``). Trigger with ``{"period": "2026-Q3"}`` to run another quarter than the one
@@ -25,19 +30,24 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import yaml
-from airflow import DAG
-from airflow.decorators import task
 from airflow.providers.papermill.operators.papermill import PapermillOperator
+
+try:  # Airflow 3
+    from airflow.sdk import DAG, task
+except ImportError:  # Airflow 2.x
+    from airflow import DAG
+    from airflow.decorators import task
 
 HOME = Path(os.environ.get("AUDITBOOK_HOME", Path(__file__).resolve().parents[2]))
 PARAMS = Path(os.environ.get("AUDITBOOK_PARAMS", HOME / "params" / "example.yaml"))
 OUT = Path(os.environ.get("AUDITBOOK_OUT", HOME / "outputs"))
 NOTEBOOKS = HOME / "notebooks"
 SCHEDULE = "15 6 3 1,4,7,10 *"  # the same as .github/workflows/quarterly.yml and deploy/crontab
+RUN = "ti.xcom_pull(task_ids='prepare')"
 
 
 def accounts(params_file: Path = PARAMS) -> list[str]:
-    """AWS account ids in scope (read when the DAG is parsed); without AWS scope, one package for all."""
+    """AWS account ids in scope (read when the DAG is parsed)."""
     try:
         params = yaml.safe_load(params_file.read_text()) or {}
     except OSError:
@@ -54,6 +64,26 @@ def last_quarter(moment: datetime) -> str:
     return f"{moment.year - (q == 0)}-Q{q or 4}"
 
 
+def templated(value: str) -> str:
+    """A value of the run ``prepare`` started, rendered by Airflow when the task runs."""
+    return "{{ " + RUN + f"['{value}'] }}}}"
+
+
+def notebook_task(code: str, account: str = "") -> PapermillOperator:
+    from auditbook.runner import collect_notebook, notebook_parameters
+
+    staging = Path(templated("staging"))
+    output = collect_notebook(staging, code, account) if account else staging / "reports" / f"{code}.ipynb"
+    return PapermillOperator(
+        task_id=f"collect_{code.replace('.', '_')}_{account}" if account else code.replace(".", "_"),
+        trigger_rule="all_success" if account else "all_done",  # a failed collection is tested: ERROR
+        input_nb=str(NOTEBOOKS / f"{code}.ipynb"),
+        output_nb=str(output),
+        kernel_name="python3",
+        parameters=notebook_parameters(code, templated("period"), templated("run_id"), staging, account),
+    )
+
+
 with DAG(
     dag_id="auditbook_quarterly",
     schedule=SCHEDULE,
@@ -64,51 +94,38 @@ with DAG(
     tags=["soc2", "auditbook"],
     doc_md=__doc__,
 ) as dag:
-    for account in accounts() or ["all"]:
-        prefix = f"{account}"
 
-        @task(task_id=f"prepare_{prefix}")
-        def prepare(account: str = account, **context: object) -> dict[str, str]:
-            from auditbook.runner import prepare as start_run
+    @task(task_id="prepare")
+    def prepare(**context: object) -> dict[str, str]:
+        from auditbook.runner import prepare as start_run
 
-            period = context["params"].get("period") or last_quarter(context["data_interval_end"])
-            staging, _ = start_run(PARAMS, period, out_dir=OUT, notebook_dir=NOTEBOOKS,
-                                   account=None if account == "all" else account)
-            run_id = staging.name.split("-")[1]
-            return {"staging": str(staging), "period": period, "run_id": run_id}
+        period = context["params"].get("period") or last_quarter(context["data_interval_end"])
+        staging, _ = start_run(PARAMS, period, out_dir=OUT, notebook_dir=NOTEBOOKS)
+        run_id = staging.name.split("-")[1]
+        return {"staging": str(staging), "period": period, "run_id": run_id}
 
-        started = prepare()
-        pull = f"ti.xcom_pull(task_ids='prepare_{prefix}')"
-        notebooks = [
-            PapermillOperator(
-                task_id=f"{code.replace('.', '_')}_{prefix}",
-                input_nb=str(NOTEBOOKS / f"{code}.ipynb"),
-                output_nb="{{ " + pull + "['staging'] }}/reports/" + f"{code}.ipynb",
-                kernel_name="python3",
-                parameters={
-                    "criterion": code,
-                    "period": "{{ " + pull + "['period'] }}",
-                    "params_file": "{{ " + pull + "['staging'] }}/params.resolved.yaml",
-                    "run_dir": "{{ " + pull + "['staging'] }}",
-                    "run_id": "{{ " + pull + "['run_id'] }}",
-                },
-            )
-            for code in criteria()
-        ]
+    @task(task_id="seal", trigger_rule="all_done")
+    def seal(run: dict[str, str]) -> str:
+        from auditbook.cli import summary_lines
+        from auditbook.results import Status
+        from auditbook.runner import collect_outcome, finish
 
-        @task(task_id=f"seal_{prefix}", trigger_rule="all_done")
-        def seal(run: dict[str, str]) -> str:
-            from auditbook.cli import summary_lines
-            from auditbook.results import Status
-            from auditbook.runner import collect_outcome, finish
+        staging = Path(run["staging"])
+        outcomes = [collect_outcome(code, staging) for code in criteria()]
+        outcome = finish(staging, outcomes, OUT)
+        print("\n".join(summary_lines(outcome, 1 if outcome.status is Status.ERROR else 0)))
+        if outcome.status is Status.ERROR:
+            raise RuntimeError(f"evidence incomplete (ERROR): {outcome.run_dir}")
+        return str(outcome.run_dir)
 
-            staging = Path(run["staging"])
-            outcomes = [collect_outcome(code, staging) for code in criteria()]
-            outcome = finish(staging, outcomes, OUT)
-            lines = summary_lines(outcome, 1 if outcome.status is Status.ERROR else 0)
-            print("\n".join(lines))
-            if outcome.status is Status.ERROR:
-                raise RuntimeError(f"evidence incomplete (ERROR): {outcome.run_dir}")
-            return str(outcome.run_dir)
-
-        started >> notebooks >> seal(started)
+    started = prepare()
+    sealed = seal(started)
+    for code in criteria():
+        tested = notebook_task(code)
+        collects = [notebook_task(code, account) for account in accounts()]
+        if collects:
+            started >> collects
+            collects >> tested
+        else:
+            started >> tested
+        tested >> sealed

@@ -71,8 +71,12 @@ def test_dag_imports_when_airflow_is_installed(repo_root, monkeypatch):
     spec = importlib.util.spec_from_file_location("auditbook_dag", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    criteria = module.criteria()
-    task_ids = set(module.dag.task_ids)
-    assert {"prepare_123456789012", "seal_123456789012"} <= task_ids
-    assert {f"{c.replace('.', '_')}_123456789012" for c in criteria} <= task_ids
+    criteria = [c.replace(".", "_") for c in module.criteria()]
+    dag = module.dag
+    assert set(dag.task_ids) == {"prepare", "seal", *criteria, *(f"collect_{c}_123456789012" for c in criteria)}
+    for code in criteria:  # prepare → collect per account → test per criterion → seal (one package per run)
+        assert dag.get_task(f"collect_{code}_123456789012").upstream_task_ids == {"prepare"}
+        assert dag.get_task(code).upstream_task_ids == {f"collect_{code}_123456789012"}
+        assert dag.get_task(code).downstream_task_ids == {"seal"}
+        assert dag.get_task(f"collect_{code}_123456789012").parameters["collect_account"] == "123456789012"
     assert module.last_quarter(__import__("datetime").datetime(2027, 1, 3)) == "2026-Q4"
