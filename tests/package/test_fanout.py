@@ -6,7 +6,6 @@ one package for the run, the accounts' evidence collected once, in parallel-able
 
 from __future__ import annotations
 
-import boto3
 import pandas as pd
 import papermill
 import pytest

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import importlib.util
 import py_compile
 import re
@@ -80,3 +81,42 @@ def test_dag_imports_when_airflow_is_installed(repo_root, monkeypatch):
         assert dag.get_task(code).downstream_task_ids == {"seal"}
         assert dag.get_task(f"collect_{code}_123456789012").parameters["collect_account"] == "123456789012"
     assert module.last_quarter(__import__("datetime").datetime(2027, 1, 3)) == "2026-Q4"
+
+
+DAG_TEST = """
+import importlib.util, sys
+from datetime import UTC, datetime
+spec = importlib.util.spec_from_file_location("auditbook_dag", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+run = module.dag.test(logical_date=datetime(2026, 10, 3, 6, 15, tzinfo=UTC), run_conf={"period": "2026-Q3"})
+print("dag run state:", run.state)
+"""
+
+
+@pytest.mark.slow
+def test_dag_runs_the_demo_quarter_into_one_package_when_airflow_is_installed(demo_env, repo_root, tmp_path):
+    """Airflow's own ``dag.test()``: every task in process, the Papermill provider executing the notebooks."""
+    pytest.importorskip("airflow", reason="Apache Airflow is not installed in .venv (it is not a dependency of "
+                                          "auditbook); install apache-airflow and its Papermill provider to run this")
+    pytest.importorskip("airflow.providers.papermill", reason="apache-airflow-providers-papermill is not installed")
+    import os
+    import subprocess
+    import sys
+
+    from auditbook.demo.environment import truth_files
+
+    out = tmp_path / "outputs"
+    env = {**os.environ, **demo_env.env, "AIRFLOW_HOME": str(tmp_path / "airflow"),
+           "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "AIRFLOW__CORE__DAGS_FOLDER": str(repo_root / "deploy" / "airflow"),
+           "AUDITBOOK_PARAMS": str(repo_root / "params" / "demo.yaml"),
+           "AUDITBOOK_OUT": str(out)}
+    subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], env=env, check=True, capture_output=True)
+    done = subprocess.run([sys.executable, "-c", DAG_TEST, str(repo_root / "deploy" / "airflow" / "auditbook_dag.py")],
+                          env=env, capture_output=True, text=True, timeout=1200)
+    assert "dag run state: success" in done.stdout, done.stdout[-2000:] + done.stderr[-2000:]
+    packages = list((out / "2026-Q3").iterdir())
+    assert len(packages) == 1 and not packages[0].name.startswith(".")
+    with open(packages[0] / "exceptions.csv", newline="") as fh:
+        found = {(row["test_id"], row["resource_id"]) for row in csv.DictReader(fh)}
+    assert found == {(r["test"], r["resource"]) for p in truth_files() for r in yaml.safe_load(p.read_text())}
