@@ -157,8 +157,21 @@ def person(package: Package, who: str) -> Trail:
 
 
 def repo(package: Package, name: str) -> Trail:
-    """A repository's whole history: pull requests, commits, deployments, protection, alerts, its deviations."""
-    return find(package, name.split("/")[-1])
+    """A repository's whole history: pull requests, commits, deployments, protection, alerts, its deviations.
+
+    ``owner/name`` keeps the rows of that org only (two orgs may have a repository of the same name).
+    """
+    owner, _, short = name.rpartition("/")
+    trail = find(package, short)
+    if owner:
+        trail.name = name
+        trail.frames = {pop: frame[frame["org"] == owner] if "org" in frame.columns else frame
+                        for pop, frame in trail.frames.items()}
+        trail.frames = {pop: frame for pop, frame in trail.frames.items() if not frame.empty}
+        if not trail.deviations.empty:
+            mine = trail.deviations["resource_id"].str.startswith(f"{owner}/")
+            trail.deviations = trail.deviations[mine].reset_index(drop=True)
+    return trail
 
 
 def where(package: Package, population: str, **equals: Any) -> pd.DataFrame:

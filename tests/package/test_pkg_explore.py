@@ -37,3 +37,8 @@ def test_demo_person_and_repo_across_criteria(demo_run):
     assert "github-merged-pulls" in repo.frames
     assert {"CC8.1-APPROVED", "CC8.1-PROTECTION"} <= set(repo.deviations["test_id"])
     assert "Deviations" in repo._repr_html_()
+    assert set(repo.frames["github-merged-pulls"]["org"]) == {"demo-fintech"}
+    labs = explore.repo(pkg, "demo-fintech-labs/risk-models")
+    assert set(labs.frames["github-merged-pulls"]["org"]) == {"demo-fintech-labs"}
+    assert list(labs.deviations["resource_id"]) == ["demo-fintech-labs/risk-models#6"]
+    assert explore.repo(pkg, "demo-fintech/risk-models").frames == {}  # that org has no such repository
