@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +31,19 @@ def emulator(demo_state: GitHubState) -> Iterator[GitHubEmulator]:
 
 
 @pytest.fixture
-def gh(emulator: GitHubEmulator, monkeypatch: pytest.MonkeyPatch) -> Github:
-    """A client configured the standard way, through the environment."""
-    emulator.clear()
-    monkeypatch.setenv("GITHUB_API_URL", emulator.url)
-    monkeypatch.setenv("GITHUB_TOKEN", DEMO_TOKEN)
-    return connect(backoff_factor=0.01, max_wait=5)
+def client_for(monkeypatch: pytest.MonkeyPatch) -> Callable[[GitHubEmulator], Github]:
+    """A client configured the standard way, through the environment, on a cleared emulator."""
+    def make(emulator: GitHubEmulator) -> Github:
+        emulator.clear()
+        monkeypatch.setenv("GITHUB_API_URL", emulator.url)
+        monkeypatch.setenv("GITHUB_TOKEN", DEMO_TOKEN)
+        return connect(backoff_factor=0.01, max_wait=5)
+    return make
+
+
+@pytest.fixture
+def gh(emulator: GitHubEmulator, client_for: Callable[[GitHubEmulator], Github]) -> Github:
+    return client_for(emulator)
 
 
 @pytest.fixture

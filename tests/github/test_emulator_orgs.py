@@ -29,7 +29,6 @@ from auditbook.sources.github import (
     collect_merged_pulls,
     collect_org_members,
     collect_org_settings,
-    connect,
     production_branches,
 )
 from github import Github
@@ -50,11 +49,8 @@ def both(demo_state: GitHubState, labs_state: GitHubState) -> Iterator[GitHubEmu
 
 
 @pytest.fixture
-def gh2(both: GitHubEmulator, monkeypatch: pytest.MonkeyPatch) -> Github:
-    both.clear()
-    monkeypatch.setenv("GITHUB_API_URL", both.url)
-    monkeypatch.setenv("GITHUB_TOKEN", DEMO_TOKEN)
-    return connect(backoff_factor=0.01, max_wait=5)
+def gh2(both: GitHubEmulator, client_for: Callable[[GitHubEmulator], Github]) -> Github:
+    return client_for(both)
 
 
 @pytest.fixture
