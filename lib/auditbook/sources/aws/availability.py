@@ -17,7 +17,7 @@ import pandas as pd
 from auditbook.period import Period
 from auditbook.provenance import Population, RawStore
 from auditbook.sources.aws.iam import _provenance, aws_errors
-from auditbook.sources.aws.pages import all_pages, items, tag_text, utc_times
+from auditbook.sources.aws.pages import all_pages, items, recorded_items, tag_text, utc_times
 from auditbook.sources.aws.session import AwsAccount
 
 TARGET_GROUP_COLUMNS = ["account_id", "region", "target_group_name", "target_group_arn", "protocol", "port",
@@ -95,11 +95,8 @@ def _routing_policy(record: dict[str, Any]) -> str:
 def collect_health_checks(account: AwsAccount, raw: RawStore) -> Population:
     """Every Route 53 health check of the account (Route 53 is global)."""
     prov = _provenance(account, "aws:route53")
-    r53 = account.client("route53", "us-east-1")
-    pages = all_pages(r53, "list_health_checks", "route53:ListHealthChecks")
-    checks = items(pages, "HealthChecks")
-    prov.add_operation("route53:ListHealthChecks", {}, len(pages), len(checks))
-    prov.raw_files.append(raw.save(f"aws/{account.account_id}/route53/health-checks.json", pages))
+    checks = recorded_items(account.client("route53", "us-east-1"), "route53:ListHealthChecks", "HealthChecks", prov,
+                            raw, f"aws/{account.account_id}/route53/health-checks.json")
     rows = []
     for hc in checks:
         cfg = hc.get("HealthCheckConfig", {})
@@ -122,11 +119,8 @@ def collect_dns_records(account: AwsAccount, raw: RawStore) -> Population:
     """The resource record sets of every hosted zone, with routing policy and health check."""
     prov = _provenance(account, "aws:route53")
     r53 = account.client("route53", "us-east-1")
-    zone_pages = all_pages(r53, "list_hosted_zones", "route53:ListHostedZones")
-    zones = items(zone_pages, "HostedZones")
-    prov.add_operation("route53:ListHostedZones", {}, len(zone_pages), len(zones))
     base = f"aws/{account.account_id}/route53"
-    prov.raw_files.append(raw.save(f"{base}/hosted-zones.json", zone_pages))
+    zones = recorded_items(r53, "route53:ListHostedZones", "HostedZones", prov, raw, f"{base}/hosted-zones.json")
     rows = []
     for zone in zones:
         zone_id = zone["Id"].rsplit("/", 1)[-1]
@@ -151,11 +145,9 @@ def collect_autoscaling_groups(account: AwsAccount, raw: RawStore, regions: list
     prov = _provenance(account, "aws:autoscaling")
     rows = []
     for region in regions:
-        asg = account.client("autoscaling", region)
-        pages = all_pages(asg, "describe_auto_scaling_groups", f"autoscaling:DescribeAutoScalingGroups ({region})")
-        groups = items(pages, "AutoScalingGroups")
-        prov.add_operation("autoscaling:DescribeAutoScalingGroups", {"region": region}, len(pages), len(groups))
-        prov.raw_files.append(raw.save(f"aws/{account.account_id}/autoscaling/{region}/groups.json", pages))
+        groups = recorded_items(account.client("autoscaling", region), "autoscaling:DescribeAutoScalingGroups",
+                                "AutoScalingGroups", prov, raw,
+                                f"aws/{account.account_id}/autoscaling/{region}/groups.json", region)
         for g in groups:
             zones = sorted(set(g.get("AvailabilityZones", [])))
             rows.append({
@@ -174,11 +166,8 @@ def collect_rds_instances(account: AwsAccount, raw: RawStore, regions: list[str]
     prov = _provenance(account, "aws:rds")
     rows = []
     for region in regions:
-        rds = account.client("rds", region)
-        pages = all_pages(rds, "describe_db_instances", f"rds:DescribeDBInstances ({region})")
-        instances = items(pages, "DBInstances")
-        prov.add_operation("rds:DescribeDBInstances", {"region": region}, len(pages), len(instances))
-        prov.raw_files.append(raw.save(f"aws/{account.account_id}/rds/{region}/db-instances.json", pages))
+        instances = recorded_items(account.client("rds", region), "rds:DescribeDBInstances", "DBInstances", prov, raw,
+                                   f"aws/{account.account_id}/rds/{region}/db-instances.json", region)
         for db in instances:
             rows.append({
                 **_base(account, region), "db_instance": db["DBInstanceIdentifier"], "arn": db.get("DBInstanceArn", ""),

@@ -18,7 +18,7 @@ import yaml
 from auditbook.period import Period
 from auditbook.provenance import CollectionError, Population, Provenance, RawStore, iso, sha256_bytes, utc_now
 from auditbook.sources.aws.iam import _provenance, aws_errors
-from auditbook.sources.aws.pages import all_pages, items, tag_text, utc_times
+from auditbook.sources.aws.pages import all_pages, items, recorded_items, tag_text, utc_times
 from auditbook.sources.aws.session import AwsAccount
 
 SNAPSHOT_COLUMNS = ["account_id", "region", "snapshot_id", "snapshot_arn", "db_instance", "snapshot_type",
@@ -40,11 +40,8 @@ def collect_rds_snapshots(account: AwsAccount, raw: RawStore, regions: list[str]
     prov = _provenance(account, "aws:rds")
     rows = []
     for region in regions:
-        rds = account.client("rds", region)
-        pages = all_pages(rds, "describe_db_snapshots", f"rds:DescribeDBSnapshots ({region})")
-        snaps = items(pages, "DBSnapshots")
-        prov.add_operation("rds:DescribeDBSnapshots", {"region": region}, len(pages), len(snaps))
-        prov.raw_files.append(raw.save(f"aws/{account.account_id}/rds/{region}/db-snapshots.json", pages))
+        snaps = recorded_items(account.client("rds", region), "rds:DescribeDBSnapshots", "DBSnapshots", prov, raw,
+                               f"aws/{account.account_id}/rds/{region}/db-snapshots.json", region)
         rows += [{
             "account_id": account.account_id, "region": region, "snapshot_id": s["DBSnapshotIdentifier"],
             "snapshot_arn": s.get("DBSnapshotArn", ""), "db_instance": s.get("DBInstanceIdentifier", ""),
@@ -62,10 +59,8 @@ def collect_recovery_points(account: AwsAccount, raw: RawStore, regions: list[st
     rows = []
     for region in regions:
         backup = account.client("backup", region)
-        vault_pages = all_pages(backup, "list_backup_vaults", f"backup:ListBackupVaults ({region})")
-        vaults = items(vault_pages, "BackupVaultList")
-        prov.add_operation("backup:ListBackupVaults", {"region": region}, len(vault_pages), len(vaults))
-        prov.raw_files.append(raw.save(f"aws/{account.account_id}/backup/{region}/vaults.json", vault_pages))
+        vaults = recorded_items(backup, "backup:ListBackupVaults", "BackupVaultList", prov, raw,
+                                f"aws/{account.account_id}/backup/{region}/vaults.json", region)
         for vault in vaults:
             name = vault["BackupVaultName"]
             pages = all_pages(backup, "list_recovery_points_by_backup_vault",
@@ -126,11 +121,8 @@ def collect_volumes(account: AwsAccount, raw: RawStore, regions: list[str]) -> P
     prov = _provenance(account, "aws:ec2")
     rows = []
     for region in regions:
-        ec2 = account.client("ec2", region)
-        pages = all_pages(ec2, "describe_volumes", f"ec2:DescribeVolumes ({region})")
-        volumes = items(pages, "Volumes")
-        prov.add_operation("ec2:DescribeVolumes", {"region": region}, len(pages), len(volumes))
-        prov.raw_files.append(raw.save(f"aws/{account.account_id}/ec2/{region}/volumes.json", pages))
+        volumes = recorded_items(account.client("ec2", region), "ec2:DescribeVolumes", "Volumes", prov, raw,
+                                 f"aws/{account.account_id}/ec2/{region}/volumes.json", region)
         for v in volumes:
             tags = {t["Key"]: t["Value"] for t in v.get("Tags", [])}
             rows.append({"account_id": account.account_id, "region": region, "volume_id": v["VolumeId"],
