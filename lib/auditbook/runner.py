@@ -36,6 +36,7 @@ from auditbook.provenance import CollectionError, utc_now
 from auditbook.results import RESULTS_SCHEMA_VERSION, Status, worst
 
 RESOLVED_PARAMS = "params.resolved.yaml"
+COLLECT_NOTEBOOKS = Path(CACHE_DIR) / "notebooks"  # collect-only executions (the Airflow DAG's fan-out)
 EXCEPTION_COLUMNS = ["criterion", "test_id", "resource_type", "resource_id", "detail",
                      *register_mod.REGISTER_COLUMNS]
 
@@ -145,7 +146,7 @@ def notebook_parameters(criterion: str, period: str, run_id: str, run_dir: str |
 
 def collect_notebook(staging: Path, criterion: str, account: str) -> Path:
     """Where a collect-only execution (one criterion, one AWS account) is written: working state, not evidence."""
-    return staging / CACHE_DIR / "notebooks" / f"{criterion}-{account}.ipynb"
+    return staging / COLLECT_NOTEBOOKS / f"{criterion}-{account}.ipynb"
 
 
 def collect_outcome(criterion: str, staging: Path, error: str | None = None,
@@ -269,8 +270,8 @@ def prepare(params_file: str | Path, period_text: str, criteria: list[str] | Non
         (staging / RESOLVED_PARAMS).write_text(yaml.safe_dump(params, sort_keys=False))
         if register is not None:  # the register as used is evidence too; notebooks read this copy
             shutil.copyfile(register.source, staging / register_mod.PACKAGE_COPY)
-        for folder in ("reports", collect_notebook(staging, "_", "_").parent):  # papermill writes only into
-            (staging / folder).mkdir(parents=True, exist_ok=True)              # folders that exist
+        for folder in ("reports", COLLECT_NOTEBOOKS):  # papermill writes only into folders that exist
+            (staging / folder).mkdir(parents=True, exist_ok=True)
     except BaseException:
         _remove(staging)
         raise

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import yaml
 from auditbook import params
 from auditbook.demo import aws, aws_secrets
@@ -17,7 +15,7 @@ def test_github_truth_file_is_up_to_date():
 
 
 def test_aws_truth_file_holds_the_cc62_deviations():
-    path = Path(aws.__file__).parent / aws.TRUTH_FILE
+    path = aws.TRUTH_PATH
     written = yaml.safe_load(path.read_text())
     assert written == aws.demo_truth(), "run: python -m auditbook.demo.aws"
     cc62 = [row for row in written if row["test"].startswith("CC6.2-")]

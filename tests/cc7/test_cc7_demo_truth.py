@@ -18,7 +18,7 @@ def test_incident_truth_and_csv_are_up_to_date():
 
 
 def test_aws_truth_file_holds_the_monitoring_deviations():
-    written = yaml.safe_load((Path(aws.__file__).parent / aws.TRUTH_FILE).read_text())
+    written = yaml.safe_load(aws.TRUTH_PATH.read_text())
     mine = aws_monitoring.truth()
     assert all(row in written for row in mine), "run: python -m auditbook.demo.aws"
     assert all(row in aws.demo_truth() for row in mine)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from auditbook.demo import truth_yaml
 from auditbook.demo.aws import DemoAws, patched_environ
 from auditbook.demo.github.company import DEMO_TOKEN, build_demo_github
 from auditbook.demo.github.labs import build_labs_github
@@ -46,4 +47,4 @@ class DemoEnvironment:
 
 
 def truth_files() -> list[Path]:
-    return sorted((Path(__file__).parent / "truth").glob("*.yaml"))
+    return sorted(truth_yaml.TRUTH_DIR.glob("*.yaml"))

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
+from auditbook.demo import truth_yaml
 from auditbook.demo.github.company import (
     DEMO_BOT,
     DEMO_TOKEN,
@@ -24,10 +24,8 @@ from auditbook.demo.github.company import (
     DemoGitHub,
     Deviation,
     bots,
+    cc81_truth_header,
     person,
-    truth_cli,
-    truth_rows,
-    truth_text,
 )
 from auditbook.demo.github.history import HistoryBuilder
 from auditbook.demo.github.state import BranchProtection, GitHubState, Membership, Org, PullRequest, Repo
@@ -35,7 +33,7 @@ from auditbook.demo.github.state import BranchProtection, GitHubState, Membershi
 ORG = "demo-fintech-labs"
 REPO = "risk-models"
 PRODUCTION_BRANCHES = {REPO: "main"}
-TRUTH_PATH = Path(__file__).resolve().parents[1] / "truth" / "github-labs-cc8.1.yaml"
+TRUTH_PATH = truth_yaml.TRUTH_DIR / "github-labs-cc8.1.yaml"
 ADMIN = "chen-wei"
 MEMBERS = ["dana-okafor", "eli-cohen", "julia-costa"]  # all demo-fintech members, active, 2FA enabled
 CREATED = datetime(2026, 5, 4, 9, tzinfo=UTC)
@@ -126,15 +124,15 @@ def build_labs_github(seed: int = 7) -> GitHubState:
 
 def labs_truth(seed: int = 7) -> list[dict[str, str]]:
     """The seeded CC8.1 deviations of the labs org."""
-    return truth_rows(build_labs(seed))
+    return truth_yaml.in_order(d.to_dict() for d in build_labs(seed).truth)
 
 
 def render_truth(seed: int = 7) -> str:
-    return truth_text("auditbook.demo.github.labs", ORG, labs_truth(seed))
+    return truth_yaml.render(cc81_truth_header("auditbook.demo.github.labs", ORG), labs_truth(seed))
 
 
 def main(argv: list[str] | None = None) -> None:
-    truth_cli(__doc__, TRUTH_PATH, render_truth, argv)
+    truth_yaml.cli(__doc__, TRUTH_PATH, render_truth, argv)
 
 
 if __name__ == "__main__":

@@ -17,8 +17,9 @@ import pandas as pd
 from auditbook.period import Period
 from auditbook.provenance import Population, RawStore
 from auditbook.sources.aws.iam import _provenance, aws_errors
-from auditbook.sources.aws.pages import all_pages, items, recorded_items, tag_text, utc_times
+from auditbook.sources.aws.pages import all_pages, items, recorded_items, tag_text
 from auditbook.sources.aws.session import AwsAccount
+from auditbook.sources.times import utc_times
 
 TARGET_GROUP_COLUMNS = ["account_id", "region", "target_group_name", "target_group_arn", "protocol", "port",
                         "target_type", "load_balancers", "health_check_enabled", "health_check_protocol",

@@ -18,8 +18,9 @@ import yaml
 from auditbook.period import Period
 from auditbook.provenance import CollectionError, Population, Provenance, RawStore, iso, sha256_bytes, utc_now
 from auditbook.sources.aws.iam import _provenance, aws_errors
-from auditbook.sources.aws.pages import all_pages, items, recorded_items, tag_text, utc_times
+from auditbook.sources.aws.pages import all_pages, items, recorded_items, tag_text
 from auditbook.sources.aws.session import AwsAccount
+from auditbook.sources.times import utc_times
 
 SNAPSHOT_COLUMNS = ["account_id", "region", "snapshot_id", "snapshot_arn", "db_instance", "snapshot_type",
                     "status", "created", "encrypted", "source_region"]

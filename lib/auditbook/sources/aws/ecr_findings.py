@@ -17,6 +17,7 @@ from auditbook.provenance import CollectionError, Population, RawStore
 from auditbook.sources.aws.iam import _provenance
 from auditbook.sources.aws.pages import all_pages, items
 from auditbook.sources.aws.session import AwsAccount
+from auditbook.sources.times import utc_times
 
 FINDING_COLUMNS = ["account_id", "region", "repository_name", "image_digest", "image_tags", "pushed_at",
                    "scan_status", "scan_completed_at", "finding", "severity", "package", "status",
@@ -98,7 +99,6 @@ def collect_image_findings(account: AwsAccount, raw: RawStore, regions: list[str
                 rows.append(scan_row)
     prov.notes.append("The most recently pushed image of each repository is tested. Basic-scan findings are dated "
                       "by the scan that reported them, a lower bound of their age.")
-    frame = pd.DataFrame(rows, columns=FINDING_COLUMNS)
-    for column in ("pushed_at", "scan_completed_at", "first_observed", "last_observed"):
-        frame[column] = pd.to_datetime(frame[column], utc=True)
+    frame = utc_times(pd.DataFrame(rows, columns=FINDING_COLUMNS),
+                      ["pushed_at", "scan_completed_at", "first_observed", "last_observed"])
     return Population("ecr-image-findings", frame, prov)

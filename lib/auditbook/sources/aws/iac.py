@@ -19,6 +19,7 @@ from auditbook.provenance import CollectionError, Population, RawStore, sha256_b
 from auditbook.sources.aws.iam import _provenance, aws_errors
 from auditbook.sources.aws.pages import all_pages, items
 from auditbook.sources.aws.session import AwsAccount
+from auditbook.sources.times import utc_times
 
 STACK_COLUMNS = ["account_id", "region", "stack_name", "stack_id", "status", "drift_status", "drift_checked_at",
                  "drifted_resources", "drift_detail", "created", "updated"]
@@ -76,9 +77,7 @@ def collect_stacks(account: AwsAccount, raw: RawStore, regions: list[str]) -> Po
                 "drift_detail": _drift_detail(drifts), "created": s.get("CreationTime"),
                 "updated": s.get("LastUpdatedTime"),
             })
-    frame = pd.DataFrame(rows, columns=STACK_COLUMNS)
-    for column in ("drift_checked_at", "created", "updated"):
-        frame[column] = pd.to_datetime(frame[column], utc=True)
+    frame = utc_times(pd.DataFrame(rows, columns=STACK_COLUMNS), ["drift_checked_at", "created", "updated"])
     return Population("cloudformation-stacks", frame, prov)
 
 

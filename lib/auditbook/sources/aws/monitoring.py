@@ -21,6 +21,7 @@ from auditbook.provenance import CollectionError, Population, RawStore, iso, utc
 from auditbook.sources.aws.iam import _provenance, aws_errors
 from auditbook.sources.aws.pages import all_pages
 from auditbook.sources.aws.session import AwsAccount
+from auditbook.sources.times import utc_times
 
 TRAIL_COLUMNS = [
     "account_id", "trail_name", "trail_arn", "home_region", "multi_region", "log_file_validation",
@@ -144,9 +145,8 @@ def collect_trails(account: AwsAccount, raw: RawStore) -> Population:
         prov.add_operation(op, {"Bucket": sorted(raw_doc["buckets"])}, pages=len(raw_doc["buckets"]),
                            records=len(raw_doc["buckets"]))
     prov.raw_files.append(raw.save(f"aws/{account.account_id}/cloudtrail/trails.json", raw_doc))
-    frame = pd.DataFrame(rows, columns=TRAIL_COLUMNS)
-    for col in ("start_logging_time", "stop_logging_time", "latest_delivery_time"):
-        frame[col] = pd.to_datetime(frame[col], utc=True)
+    frame = utc_times(pd.DataFrame(rows, columns=TRAIL_COLUMNS),
+                      ["start_logging_time", "stop_logging_time", "latest_delivery_time"])
     return Population("cloudtrail-trails", frame, prov)
 
 
@@ -298,9 +298,7 @@ def collect_detectors(account: AwsAccount, raw: RawStore, regions: list[str]) ->
                          "finding_frequency": "", "created": None, "updated": None})
         prov.raw_files.append(raw.save(f"aws/{account.account_id}/guardduty/{region}/detectors.json",
                                        {"ListDetectors": pages, "GetDetector": details}))
-    frame = pd.DataFrame(rows, columns=DETECTOR_COLUMNS)
-    for col in ("created", "updated"):
-        frame[col] = pd.to_datetime(frame[col], utc=True, format="ISO8601")
+    frame = utc_times(pd.DataFrame(rows, columns=DETECTOR_COLUMNS), ["created", "updated"])
     return Population("guardduty-detectors", frame, prov)
 
 

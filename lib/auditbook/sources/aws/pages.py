@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pandas as pd
 from botocore import xform_name
 
 from auditbook.provenance import Provenance, RawStore
@@ -46,9 +45,3 @@ def tag_text(tags: list[dict[str, Any]] | dict[str, str] | None) -> str:
         pairs = ((t.get("Key", t.get("key", "")), t.get("Value", t.get("value", ""))) for t in tags or [])
     return ";".join(f"{k}={v}" for k, v in sorted(pairs))
 
-
-def utc_times(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """Timestamp columns as tz-aware UTC, as every population keeps them."""
-    for column in columns:
-        frame[column] = pd.to_datetime(frame[column], utc=True)
-    return frame

@@ -17,6 +17,7 @@ import pandas as pd
 from auditbook.provenance import Population, RawStore
 from auditbook.sources.aws.iam import _provenance, aws_errors
 from auditbook.sources.aws.session import AwsAccount
+from auditbook.sources.times import utc_times
 
 OPERATIONS = ("ListSecrets", "DescribeSecret", "GetResourcePolicy")
 SECRET_COLUMNS = [
@@ -96,8 +97,6 @@ def collect_secrets(account: AwsAccount, raw: RawStore, regions: list[str]) -> P
         prov.raw_files.append(raw.save(f"{base}/get-resource-policy.json", policies))
     prov.notes.append("Metadata only: secret values are never read (no GetSecretValue / BatchGetSecretValue).")
     prov.notes.append("Secrets scheduled for deletion are not listed by ListSecrets and are not in the population.")
-    frame = pd.DataFrame(rows, columns=SECRET_COLUMNS)
-    for column in _TIME_COLUMNS:
-        frame[column] = pd.to_datetime(frame[column], utc=True)
+    frame = utc_times(pd.DataFrame(rows, columns=SECRET_COLUMNS), _TIME_COLUMNS)
     frame["rotation_days"] = pd.to_numeric(frame["rotation_days"])
     return Population("secretsmanager-secrets", frame, prov)

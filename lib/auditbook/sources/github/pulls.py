@@ -16,6 +16,7 @@ from github import Github
 
 from auditbook.provenance import CollectionError, Population, Provenance, RawStore
 from auditbook.sources.github.client import caller_login, collecting, new_provenance
+from auditbook.sources.times import utc_times
 
 PAGE = 100
 PR_FIELDS = """
@@ -201,7 +202,4 @@ def _merged_pages(walk: _Walk, repo: str, branch: str,
 
 
 def _frame(rows: list[dict[str, Any]], columns: list[str], times: list[str]) -> pd.DataFrame:
-    frame = pd.DataFrame(rows, columns=columns)
-    for column in times:
-        frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
-    return frame
+    return utc_times(pd.DataFrame(rows, columns=columns), times)

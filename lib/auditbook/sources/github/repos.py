@@ -14,6 +14,7 @@ from github import Github, GithubException
 
 from auditbook.provenance import CollectionError, Population, RawStore, iso
 from auditbook.sources.github.client import caller_login, collecting, listed, new_provenance, rest_pages
+from auditbook.sources.times import utc_times
 
 PROTECTION_COLUMNS = ["org", "repo", "branch", "source", "rulesets", "required_approvals", "dismiss_stale_reviews",
                       "require_last_push_approval", "require_code_owner_reviews", "enforce_admins",
@@ -150,8 +151,7 @@ def collect_branch_commits(gh: Github, org: str, repos: list[str], branch_by_rep
                 "parent_count": len(commit.get("parents") or []),
                 "associated_prs": associated, "in_pr": sha in known_pr_shas or bool(associated),
             })
-    frame = pd.DataFrame(rows, columns=COMMIT_COLUMNS)
-    frame["committed_at"] = pd.to_datetime(frame["committed_at"], utc=True, format="ISO8601")
+    frame = utc_times(pd.DataFrame(rows, columns=COMMIT_COLUMNS), ["committed_at"])
     return Population("github-branch-commits", frame, provenance)
 
 
@@ -199,9 +199,7 @@ def collect_deployments(gh: Github, org: str, repos: list[str], environment: str
                 "final_state_creator": (latest.get("creator") or {}).get("login") if latest else None,
                 "status_count": len(statuses.items),
             })
-    frame = pd.DataFrame(rows, columns=DEPLOYMENT_COLUMNS)
-    for column in ("created_at", "final_state_at"):
-        frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
+    frame = utc_times(pd.DataFrame(rows, columns=DEPLOYMENT_COLUMNS), ["created_at", "final_state_at"])
     return Population(f"github-deployments-{environment}", frame, provenance)
 
 

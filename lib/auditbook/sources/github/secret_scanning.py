@@ -14,6 +14,7 @@ from github import Github
 
 from auditbook.provenance import Population, RawStore
 from auditbook.sources.github.client import caller_login, new_provenance, rest_pages
+from auditbook.sources.times import utc_times
 
 ALERT_COLUMNS = ["org", "repo", "number", "state", "secret_type", "created_at", "resolved_at", "resolution", "url"]
 SECRET_FIELDS = ("secret",)
@@ -46,7 +47,5 @@ def collect_secret_scanning_alerts(gh: Github, org: str, repos: list[str], raw: 
         } for alert in pages.items]
     provenance.notes.append("The detected secret is never kept: requested with hide_secret=true and the "
                             "'secret' field dropped before the raw responses are saved.")
-    frame = pd.DataFrame(rows, columns=ALERT_COLUMNS)
-    for column in ("created_at", "resolved_at"):
-        frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
+    frame = utc_times(pd.DataFrame(rows, columns=ALERT_COLUMNS), ["created_at", "resolved_at"])
     return Population("github-secret-scanning-alerts", frame, provenance)

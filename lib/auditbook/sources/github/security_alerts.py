@@ -16,6 +16,7 @@ from github import Github
 
 from auditbook.provenance import Population, RawStore
 from auditbook.sources.github.client import caller_login, listed, new_provenance
+from auditbook.sources.times import utc_times
 
 DEPENDABOT_COLUMNS = ["org", "repo", "number", "state", "severity", "ecosystem", "package", "manifest", "ghsa_id",
                       "cve_id", "summary", "created_at", "fixed_at", "dismissed_at", "dismissed_reason", "url"]
@@ -29,12 +30,6 @@ def _severity(value: str | None) -> str:
     """GitHub says ``medium``; the SLA table says ``moderate`` (GitHub's advisory database term)."""
     value = (value or "").lower()
     return "moderate" if value == "medium" else value
-
-
-def _times(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    for column in columns:
-        frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
-    return frame
 
 
 def collect_dependabot_alerts(gh: Github, org: str, repos: list[str], raw: RawStore) -> Population:
@@ -60,7 +55,7 @@ def collect_dependabot_alerts(gh: Github, org: str, repos: list[str], raw: RawSt
                                                                   else ""),
                 "url": a.get("html_url") or a.get("url", ""),
             })
-    frame = _times(pd.DataFrame(rows, columns=DEPENDABOT_COLUMNS), ["created_at", "fixed_at", "dismissed_at"])
+    frame = utc_times(pd.DataFrame(rows, columns=DEPENDABOT_COLUMNS), ["created_at", "fixed_at", "dismissed_at"])
     return Population("github-dependabot-alerts", frame, provenance)
 
 
@@ -87,5 +82,5 @@ def collect_code_scanning_alerts(gh: Github, org: str, repos: list[str], raw: Ra
     provenance.notes.append("Severity is the rule's security_severity_level; a rule without one is rated from "
                             "its level (error: high, warning: moderate, note/none: low). A closed alert without "
                             "fixed_at counts as closed at its updated_at.")
-    frame = _times(pd.DataFrame(rows, columns=CODE_SCANNING_COLUMNS), ["created_at", "fixed_at", "dismissed_at"])
+    frame = utc_times(pd.DataFrame(rows, columns=CODE_SCANNING_COLUMNS), ["created_at", "fixed_at", "dismissed_at"])
     return Population("github-code-scanning-alerts", frame, provenance)
