@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -24,6 +26,17 @@ def demo_run(demo_env, tmp_path_factory):
     outcome = run(DEMO_PARAMS, DEMO_PERIOD, out_dir=out)
     outcome.calls = {"aws": list(demo_env.faults.aws.calls), "github": list(demo_env.faults.github.calls)}
     return outcome
+
+
+@pytest.fixture(scope="session")
+def writable_copy(demo_run) -> Callable[[Path], Path]:
+    """Copy the sealed demo package to ``dest`` with write permission, for tests that tamper with it."""
+    def copy(dest: Path) -> Path:
+        shutil.copytree(demo_run.run_dir, dest)
+        for path in [dest, *dest.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        return dest
+    return copy
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import shutil
 from collections import Counter
 
 import yaml
@@ -81,11 +80,8 @@ def test_samples_are_reproducible_from_the_recorded_seed(demo_run):
     assert len(drawn) == sample["size"] == min(25, test["population_size"])
 
 
-def test_verify_cli_passes_then_names_a_changed_byte(demo_run, tmp_path, capsys):
-    copy = tmp_path / "pkg"
-    shutil.copytree(demo_run.run_dir, copy)
-    for p in [copy, *copy.rglob("*")]:
-        p.chmod(0o755 if p.is_dir() else 0o644)
+def test_verify_cli_passes_then_names_a_changed_byte(writable_copy, tmp_path, capsys):
+    copy = writable_copy(tmp_path / "pkg")
     assert main(["verify", str(copy)]) == 0
     assert "verified:" in capsys.readouterr().out
     target = copy / "reports" / "CC6.1.pdf"

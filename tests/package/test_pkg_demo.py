@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import shutil
 
 import pytest
 from auditbook import locker
@@ -51,11 +50,8 @@ def test_reports_show_acceptance_pages_and_register(demo_run):
     assert "accepted until" not in (reports / "CC8.1.html").read_text()  # the expired one is open
 
 
-def test_verify_prints_a_verdict_and_cross_checks_counts(demo_run, tmp_path, capsys):
-    copy = tmp_path / "pkg"
-    shutil.copytree(demo_run.run_dir, copy)
-    for p in [copy, *copy.rglob("*")]:
-        p.chmod(0o755 if p.is_dir() else 0o644)
+def test_verify_prints_a_verdict_and_cross_checks_counts(writable_copy, tmp_path, capsys):
+    copy = writable_copy(tmp_path / "pkg")
     assert main(["verify", str(copy)]) == 0
     out = capsys.readouterr().out
     assert out.startswith("verified: package ") and "Demo Fintech Inc." in out and "1 accepted" in out

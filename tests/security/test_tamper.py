@@ -22,11 +22,8 @@ def kind(rel: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def package(demo_run, tmp_path_factory) -> Path:
-    copy = tmp_path_factory.mktemp("tamper") / "pkg"
-    shutil.copytree(demo_run.run_dir, copy)
-    for p in [copy, *copy.rglob("*")]:
-        p.chmod(0o755 if p.is_dir() else 0o644)
+def package(writable_copy, tmp_path_factory) -> Path:
+    copy = writable_copy(tmp_path_factory.mktemp("tamper") / "pkg")
     assert locker.verify(copy).ok
     return copy
 
