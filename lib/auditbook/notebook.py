@@ -57,6 +57,11 @@ class CriterionRun:
     def out_of_scope(self) -> str | None:
         return self.settings.get("not_applicable")
 
+    @property
+    def keeps_nothing(self) -> bool:
+        """Out of scope, or a collect-only run: no population is kept, nothing is tested here."""
+        return bool(self.out_of_scope or self.collect_only_account)
+
     @cached_property
     def cache(self) -> EvidenceCache:
         return EvidenceCache(self.run_dir)
@@ -67,12 +72,10 @@ class CriterionRun:
 
     @property
     def aws_account_ids(self) -> list[str]:
-        """The accounts this run collects from: every account in scope, or the one of a collect-only run."""
         aws = self.params.get("scope", {}).get("aws")
         if not aws:
             raise CollectionError("params scope.aws is not set: no AWS account to collect from")
-        only = self.collect_only_account
-        return [a["id"] for a in aws["accounts"] if not only or a["id"] == only]
+        return [a["id"] for a in aws["accounts"]]
 
     def aws_account(self, account_id: str) -> AwsAccount:
         """A session for one account, opened (role assumed) when first needed."""
@@ -133,7 +136,7 @@ class CriterionRun:
     # -- evidence ---------------------------------------------------------------------
     def collect(self, name: str, collector: Callable[..., Population], *args: Any) -> Population | None:
         """Run one collector; on failure record the cause and return None (tests become ERROR)."""
-        if self.out_of_scope or self.collect_only_account:
+        if self.keeps_nothing:
             return None
         try:
             pop, collected_here = self.cache.get_or_collect(name, lambda: collector(*args))
@@ -146,7 +149,7 @@ class CriterionRun:
     def collect_group(self, names: list[str], collector: Callable[..., tuple[Population, ...]],
                       *args: Any) -> list[Population | None]:
         """One collector call that yields several populations (e.g. pull requests and their reviews)."""
-        if self.out_of_scope or self.collect_only_account:
+        if self.keeps_nothing:
             return [None] * len(names)
         key = "+".join(names)
         try:
@@ -208,7 +211,7 @@ class CriterionRun:
     def derive(self, name: str, build: Callable[..., pd.DataFrame], *inputs: Population | None,
                **kwargs: Any) -> Population | None:
         """A population computed from collected ones (a worksheet), kept in the package like them."""
-        if self.out_of_scope or self.collect_only_account:
+        if self.keeps_nothing:
             return None
         missing = [i for i in inputs if i is None]
         if missing:
