@@ -10,9 +10,8 @@ import pytest
 from auditbook.controls import cc62
 from auditbook.results import Status
 from auditbook.sources.aws.cloudtrail import EVENT_COLUMNS
-from auditbook.sources.aws.iam import ROOT_USER
 from auditbook.sources.aws.kms import KEY_COLUMNS
-from auditbook.sources.aws.secrets import SECRET_COLUMNS, rotation_days
+from auditbook.sources.aws.secretsmanager import SECRET_COLUMNS, rotation_days
 from auditbook.sources.github.secret_scanning import ALERT_COLUMNS
 
 END = datetime(2026, 10, 1, tzinfo=UTC)
@@ -232,12 +231,15 @@ def test_secret_access_policy_resource_and_identity_policies():
 
 # -- access keys ---------------------------------------------------------------------------------
 def user(name: str, created: str = "2024-01-01", key1: tuple | None = None, key2: tuple | None = None) -> dict:
-    row = {"account_id": ACCT, "user": name, "user_creation_time": ts(created)}
+    row = {"account_id": ACCT, "user": name, "is_root": name == ROOT_USER, "user_creation_time": ts(created)}
     for slot, key in ((1, key1), (2, key2)):
         active, rotated, used = key if key else (False, None, None)
         row.update({f"access_key_{slot}_active": active, f"access_key_{slot}_last_rotated": ts(rotated),
                     f"access_key_{slot}_last_used_date": ts(used)})
     return row
+
+
+ROOT_USER = "<root_account>"  # the credential report's row for the root user
 
 
 def report_frame(*rows: dict) -> pd.DataFrame:

@@ -12,7 +12,7 @@ from auditbook.demo.github.company import ORG, PRODUCTION_BRANCHES
 from auditbook.demo.github.secret_scanning import ALERTS
 from auditbook.period import parse_period
 from auditbook.provenance import RawStore
-from auditbook.sources.aws import cloudtrail, iam, kms, secrets
+from auditbook.sources.aws import cloudtrail, iam, kms, secretsmanager
 from auditbook.sources.github import connect
 from auditbook.sources.github.secret_scanning import collect_secret_scanning_alerts
 
@@ -25,7 +25,7 @@ PLACEHOLDER = "demo-placeholder-not-a-secret"
 
 
 def test_secrets_population_is_complete(account, raw):
-    pop = secrets.collect_secrets(account, raw, [DEMO_REGION])
+    pop = secretsmanager.collect_secrets(account, raw, [DEMO_REGION])
     frame = pop.frame.set_index("name")
     assert set(frame.index) == {s.name for s in aws_secrets.SECRETS}
     for s in aws_secrets.SECRETS:
@@ -109,7 +109,7 @@ def test_collectors_never_call_an_operation_that_returns_secret_material(account
     called: list[str] = []
     account.session.events.register("before-call", lambda model, **_: called.append(model.name))
     raw = RawStore(tmp_path / "raw")
-    secrets.collect_secrets(account, raw, [DEMO_REGION])
+    secretsmanager.collect_secrets(account, raw, [DEMO_REGION])
     kms.collect_keys(account, raw, [DEMO_REGION])
     iam.collect_credential_report(account, raw)
     iam.collect_entitlements(account, raw)
@@ -117,7 +117,7 @@ def test_collectors_never_call_an_operation_that_returns_secret_material(account
     assert {"ListSecrets", "DescribeSecret", "GetResourcePolicy", "ListKeys", "GetKeyRotationStatus",
             "GetCredentialReport", "GetObject"} <= set(called), "the recorder saw the collection"
     assert FORBIDDEN.isdisjoint(called), sorted(FORBIDDEN & set(called))
-    assert set(called) & {"ListSecrets", "DescribeSecret", "GetResourcePolicy"} == set(secrets.OPERATIONS)
+    assert set(called) & {"ListSecrets", "DescribeSecret", "GetResourcePolicy"} == set(secretsmanager.OPERATIONS)
     saved = "".join(p.read_text() for p in (tmp_path / "raw").rglob("secretsmanager/*/*.json"))
     assert saved and PLACEHOLDER not in saved
 

@@ -9,16 +9,11 @@ import pandas as pd
 import pytest
 from auditbook.controls import cc71
 from auditbook.results import Status
-from auditbook.sources.aws.cloudtrail import EVENT_COLUMNS
-from auditbook.sources.aws.monitoring import (
-    ALARM_COLUMNS,
-    DETECTOR_COLUMNS,
-    HISTORY_COLUMNS,
-    LOG_GROUP_COLUMNS,
-    TOPIC_COLUMNS,
-    TRAIL_COLUMNS,
-    management_events,
-)
+from auditbook.sources.aws.cloudtrail import EVENT_COLUMNS, TRAIL_COLUMNS, management_events
+from auditbook.sources.aws.cloudwatch import ALARM_COLUMNS, HISTORY_COLUMNS
+from auditbook.sources.aws.guardduty import DETECTOR_COLUMNS
+from auditbook.sources.aws.logs import LOG_GROUP_COLUMNS
+from auditbook.sources.aws.sns import TOPIC_COLUMNS
 
 START = datetime(2026, 7, 1, tzinfo=UTC)
 END = datetime(2026, 7, 4, tzinfo=UTC)  # a three-day period keeps the coverage frames small

@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 from auditbook.controls import cc72
 from auditbook.results import Status
-from auditbook.sources.aws.monitoring import ALARM_COLUMNS, HISTORY_COLUMNS, TOPIC_COLUMNS
+from auditbook.sources.aws.cloudwatch import ALARM_COLUMNS, HISTORY_COLUMNS
+from auditbook.sources.aws.sns import TOPIC_COLUMNS
 from auditbook.sources.incidents import incident_frame
 
 START = datetime(2026, 7, 1, tzinfo=UTC)

@@ -12,7 +12,7 @@ from auditbook.demo.github.company import DEMO_TOKEN, ORG
 from auditbook.demo.trail import TRAIL_BUCKET, TRAIL_NAME
 from auditbook.period import parse_period
 from auditbook.provenance import CollectionError
-from auditbook.sources.aws import monitoring
+from auditbook.sources.aws import cloudtrail, cloudwatch, guardduty, logs, sns
 from auditbook.sources.github import connect
 from auditbook.sources.github.issues import collect_incident_issues
 from auditbook.sources.incidents import CSV_REQUIRED, parse_timeline, read_incident_csv
@@ -23,7 +23,7 @@ PERIOD = parse_period("2026-Q3")
 
 
 def test_trail_population_has_status_selectors_and_bucket_facts(account, raw):
-    pop = monitoring.collect_trails(account, raw)
+    pop = cloudtrail.collect_trails(account, raw)
     row = pop.frame.set_index("trail_name").loc[TRAIL_NAME]
     assert row["multi_region"] and row["log_file_validation"] and row["is_logging"]
     assert row["management_events"] == "All" and row["s3_bucket"] == TRAIL_BUCKET
@@ -35,13 +35,13 @@ def test_trail_population_has_status_selectors_and_bucket_facts(account, raw):
 
 
 def test_alarms_and_their_history_in_the_period(account, raw):
-    alarms = monitoring.collect_alarms(account, raw, [DEMO_REGION]).frame.set_index("alarm_name")
+    alarms = cloudwatch.collect_alarms(account, raw, [DEMO_REGION]).frame.set_index("alarm_name")
     for alarm in aws_monitoring.ALARMS:
         row = alarms.loc[alarm.name]
         assert (row["namespace"], row["metric_name"], bool(row["actions_enabled"])) == (
             alarm.namespace, alarm.metric, alarm.enabled)
         assert bool(row["alarm_actions"]) == bool(alarm.actions)
-    history = monitoring.collect_alarm_history(account, raw, [DEMO_REGION], PERIOD).frame
+    history = cloudwatch.collect_alarm_history(account, raw, [DEMO_REGION], PERIOD).frame
     fired = history[history["new_state"] == "ALARM"]
     expected = sorted((a.name, w) for a in aws_monitoring.ALARMS for w, _ in a.fired if w.startswith("2026-0")
                       and "2026-07-01" <= w < "2026-10-01")
@@ -64,14 +64,14 @@ def test_alarm_history_extension_paginates_like_aws(account):
 
 
 def test_topics_log_groups_and_detectors(account, raw):
-    topics = monitoring.collect_topics(account, raw, [DEMO_REGION]).frame.set_index("topic_name")
+    topics = sns.collect_topics(account, raw, [DEMO_REGION]).frame.set_index("topic_name")
     for name, subscriptions in aws_monitoring.TOPICS.items():
         assert topics.loc[name, "confirmed_subscriptions"] == len(subscriptions)
-    groups = monitoring.collect_log_groups(account, raw, [DEMO_REGION]).frame.set_index("log_group")
+    groups = logs.collect_log_groups(account, raw, [DEMO_REGION]).frame.set_index("log_group")
     for name, (days, _) in aws_monitoring.LOG_GROUPS.items():
         value = groups.loc[name, "retention_days"]
         assert (None if value is None or str(value) == "<NA>" else int(value)) == days
-    detectors = monitoring.collect_detectors(account, raw, [DEMO_REGION]).frame
+    detectors = guardduty.collect_detectors(account, raw, [DEMO_REGION]).frame
     assert list(detectors["status"]) == ["ENABLED"]
 
 

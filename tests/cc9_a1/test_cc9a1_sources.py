@@ -13,7 +13,8 @@ from auditbook.demo.github.company import ORG, PRODUCTION_BRANCHES
 from auditbook.demo.github.security_alerts import CODE_SCANNING, DEPENDABOT
 from auditbook.period import parse_period
 from auditbook.provenance import CollectionError
-from auditbook.sources.aws import availability, backups, ecr_findings, iac
+from auditbook.sources import files
+from auditbook.sources.aws import autoscaling, backup, cloudformation, cloudwatch, ecr, elbv2, route53, s3
 from auditbook.sources.github import connect
 from auditbook.sources.github.security_alerts import collect_code_scanning_alerts, collect_dependabot_alerts
 
@@ -50,7 +51,7 @@ def test_a_repository_without_the_feature_is_an_error(demo_env, raw):
 
 
 def test_backup_extension_serves_recovery_points_and_restore_jobs_by_page(account, raw):
-    pop = backups.collect_recovery_points(account, raw, [DEMO_REGION, aws_resilience.COPY_REGION])
+    pop = backup.collect_recovery_points(account, raw, [DEMO_REGION, aws_resilience.COPY_REGION])
     frame = pop.frame
     primary = frame[~frame["is_copy"]]
     ledger = primary[primary["resource_name"] == "ledger-prod"]
@@ -61,7 +62,7 @@ def test_backup_extension_serves_recovery_points_and_restore_jobs_by_page(accoun
         "prod-vault").all()
     op = next(o for o in pop.provenance.operations if o.parameters.get("BackupVaultName") == "prod-vault")
     assert op.pages > 1 and op.records == len(primary)  # more than one page of 100, all followed
-    jobs = backups.collect_restore_jobs(account, raw, [DEMO_REGION], PERIOD).frame
+    jobs = backup.collect_restore_jobs(account, raw, [DEMO_REGION], PERIOD).frame
     assert len(jobs) == 2  # the May restore job is outside ByCreatedAfter/ByCreatedBefore
     assert set(jobs["status"]) == {"COMPLETED"} and jobs["duration_minutes"].tolist() == [25.0, 70.0]
 
@@ -77,24 +78,24 @@ def test_backup_extension_answers_like_aws_for_an_unknown_vault(demo_env):
 
 
 def test_stacks_with_drift_and_resources(account, raw):
-    stacks = iac.collect_stacks(account, raw, [DEMO_REGION]).frame.set_index("stack_name")
+    stacks = cloudformation.collect_stacks(account, raw, [DEMO_REGION]).frame.set_index("stack_name")
     assert stacks.loc["monitoring-prod", "drift_status"] == "DRIFTED"
     assert "/KmsMasterKeyId remove" in stacks.loc["monitoring-prod", "drift_detail"]
     assert stacks.loc["storage-prod", "drift_status"] == "IN_SYNC"
-    resources = iac.collect_stack_resources(account, raw, [DEMO_REGION]).frame
+    resources = cloudformation.collect_stack_resources(account, raw, [DEMO_REGION]).frame
     assert "demo-fintech-statements" in set(resources["physical_id"])
 
 
 def test_terraform_state_keeps_identifiers_never_secret_attributes(account, raw, tmp_path):
     bucket, key = aws_resilience.TERRAFORM_STATE
-    pop = iac.collect_terraform_state(account, raw, [f"s3://{bucket}/{key}"])
+    pop = s3.collect_terraform_state(account, raw, [f"s3://{bucket}/{key}"])
     assert "aws_db_instance.ledger_prod" in set(pop.frame["address"])
     saved = "".join(p.read_text() for p in (tmp_path / "raw").rglob("*.json"))
     assert "demo-placeholder-not-a-secret" not in saved and "password" not in saved
     with pytest.raises(CollectionError, match="NoSuchKey"):
-        iac.collect_terraform_state(account, raw, [f"s3://{bucket}/missing.tfstate"])
+        s3.collect_terraform_state(account, raw, [f"s3://{bucket}/missing.tfstate"])
     with pytest.raises(CollectionError, match="s3://bucket/key"):
-        iac.collect_terraform_state(account, raw, ["/local/file.tfstate"])
+        s3.collect_terraform_state(account, raw, ["/local/file.tfstate"])
 
 
 def test_terraform_state_parser_handles_modules_and_counts():
@@ -102,15 +103,15 @@ def test_terraform_state_parser_handles_modules_and_counts():
         {"mode": "data", "type": "aws_ami", "name": "x", "instances": [{"attributes": {"id": "ami-1"}}]},
         {"module": "module.db", "mode": "managed", "type": "aws_db_instance", "name": "this",
          "instances": [{"index_key": 0, "attributes": {"id": "db-1", "identifier": "a", "password": "p"}}]}]}
-    rows = iac.terraform_resources(state)
+    rows = s3.terraform_resources(state)
     assert rows == [{"address": "module.db.aws_db_instance.this[0]", "type": "aws_db_instance", "id": "db-1",
                      "arn": "", "identifiers": "a;db-1"}]
     with pytest.raises(ValueError, match="version 4"):
-        iac.terraform_resources({"version": 3, "modules": []})
+        s3.terraform_resources({"version": 3, "modules": []})
 
 
 def test_image_findings_of_the_latest_image(account, raw):
-    frame = ecr_findings.collect_image_findings(account, raw, [DEMO_REGION]).frame
+    frame = ecr.collect_image_findings(account, raw, [DEMO_REGION]).frame
     critical = frame[frame["finding"] == "CVE-2026-10001"].iloc[0]
     assert (critical["severity"], critical["image_tags"], critical["scan_type"]) == ("critical", "2026.08.3",
                                                                                      "enhanced")
@@ -119,23 +120,22 @@ def test_image_findings_of_the_latest_image(account, raw):
 
 
 def test_availability_populations(account, raw):
-    groups = availability.collect_autoscaling_groups(account, raw, [DEMO_REGION]).frame.set_index("name")
+    groups = autoscaling.collect_autoscaling_groups(account, raw, [DEMO_REGION]).frame.set_index("name")
     assert groups.loc["batch-workers-asg", "az_count"] == 1
     assert groups.loc["payments-api-asg", "target_groups"] == "payments-api-tg"
-    tgs = availability.collect_target_groups(account, raw, [DEMO_REGION]).frame.set_index("target_group_name")
+    tgs = elbv2.collect_target_groups(account, raw, [DEMO_REGION]).frame.set_index("target_group_name")
     assert tgs.loc["ledger-service-tg", "load_balancers"] == "prod-alb" and tgs.loc["legacy-canary-tg",
                                                                                    "load_balancers"] == ""
-    records = availability.collect_dns_records(account, raw).frame
+    records = route53.collect_dns_records(account, raw).frame
     assert set(records.loc[records["routing_policy"] == "failover", "set_identifier"]) == {"primary", "secondary"}
-    checks = availability.collect_health_checks(account, raw).frame
+    checks = route53.collect_health_checks(account, raw).frame
     assert set(records["health_check_id"]) - {""} == set(checks["health_check_id"])
 
 
 def test_capacity_metrics_daily_over_the_period(account, raw):
-    from auditbook.sources.aws import monitoring
 
-    alarms = monitoring.collect_alarms(account, raw, [DEMO_REGION]).frame
-    metrics = availability.collect_alarm_metrics(account, raw, alarms, PERIOD,
+    alarms = cloudwatch.collect_alarms(account, raw, [DEMO_REGION]).frame
+    metrics = cloudwatch.collect_alarm_metrics(account, raw, alarms, PERIOD,
                                                  [("AWS/RDS", "FreeStorageSpace")]).frame
     assert set(metrics["alarm_name"]) == {f"capacity-{d.name}-free-storage" for d in aws_resilience.DATABASES
                                           if d.tags.get("environment") == "production"}
@@ -148,11 +148,11 @@ def test_dr_test_records_are_read_strictly(tmp_path, raw):
     good.write_text(json.dumps([{"data_store": "1:rds:db", "started_at": "2026-07-02T10:00:00Z",
                                  "completed_at": "2026-07-02T11:00:00Z", "data_as_of": "2026-07-02T03:00:00Z",
                                  "outcome": "success"}]))
-    frame = backups.collect_dr_tests(good, raw).frame
+    frame = files.collect_dr_tests(good, raw).frame
     assert frame.loc[0, "duration_minutes"] == 60.0 and frame.loc[0, "status"] == "COMPLETED"
     bad = tmp_path / "bad.yaml"
     bad.write_text(json.dumps([{"data_store": "1:rds:db", "outcome": "success"}]))
     with pytest.raises(CollectionError, match="entry 1 lacks started_at"):
-        backups.collect_dr_tests(bad, raw)
+        files.collect_dr_tests(bad, raw)
     with pytest.raises(CollectionError, match="DR test records"):
-        backups.collect_dr_tests(tmp_path / "missing.yaml", raw)
+        files.collect_dr_tests(tmp_path / "missing.yaml", raw)

@@ -14,17 +14,24 @@ from auditbook.params import load
 from auditbook.period import parse_period
 from auditbook.sources import github
 from auditbook.sources.aws import (
-    availability,
-    backups,
+    autoscaling,
+    backup,
+    cloudformation,
     cloudtrail,
+    cloudwatch,
+    ec2,
     ecr,
-    ecr_findings,
-    iac,
+    elbv2,
+    guardduty,
     iam,
     identitycenter,
     kms,
-    monitoring,
-    secrets,
+    logs,
+    rds,
+    route53,
+    s3,
+    secretsmanager,
+    sns,
 )
 from auditbook.sources.github import issues, secret_scanning, security_alerts
 
@@ -38,8 +45,8 @@ CRIT = PARAMS["criteria"]
 
 
 def _alarm_metrics(account: Any, raw: Any) -> Any:
-    alarms = monitoring.collect_alarms(account, raw, REGIONS).frame
-    return availability.collect_alarm_metrics(account, raw, alarms, PERIOD, [("AWS/ECS", "CPUUtilization")])
+    alarms = cloudwatch.collect_alarms(account, raw, REGIONS).frame
+    return cloudwatch.collect_alarm_metrics(account, raw, alarms, PERIOD, [("AWS/ECS", "CPUUtilization")])
 
 
 AWS_COLLECTORS: dict[str, Callable[[Any, Any], Any]] = {
@@ -48,29 +55,29 @@ AWS_COLLECTORS: dict[str, Callable[[Any, Any], Any]] = {
     "iam-password-policy": iam.collect_password_policy,
     "identity-center-assignments": identitycenter.collect_assignments,
     "cloudtrail-events": lambda a, r: cloudtrail.collect_trail_events(a, r, PERIOD, REGIONS),
-    "secretsmanager-secrets": lambda a, r: secrets.collect_secrets(a, r, REGIONS),
+    "secretsmanager-secrets": lambda a, r: secretsmanager.collect_secrets(a, r, REGIONS),
     "kms-keys": lambda a, r: kms.collect_keys(a, r, REGIONS),
     "ecr-repositories": lambda a, r: ecr.collect_repositories(a, r, REGIONS),
-    "ecr-image-findings": lambda a, r: ecr_findings.collect_image_findings(a, r, REGIONS),
-    "cloudtrail-trails": monitoring.collect_trails,
-    "cloudwatch-alarms": lambda a, r: monitoring.collect_alarms(a, r, REGIONS),
-    "cloudwatch-alarm-history": lambda a, r: monitoring.collect_alarm_history(a, r, REGIONS, PERIOD),
-    "sns-topics": lambda a, r: monitoring.collect_topics(a, r, REGIONS),
-    "log-groups": lambda a, r: monitoring.collect_log_groups(a, r, REGIONS),
-    "guardduty-detectors": lambda a, r: monitoring.collect_detectors(a, r, REGIONS),
-    "rds-snapshots": lambda a, r: backups.collect_rds_snapshots(a, r, REGIONS),
-    "backup-recovery-points": lambda a, r: backups.collect_recovery_points(a, r, REGIONS),
-    "backup-restore-jobs": lambda a, r: backups.collect_restore_jobs(a, r, REGIONS, PERIOD),
-    "ebs-volumes": lambda a, r: backups.collect_volumes(a, r, REGIONS),
-    "s3-bucket-versioning": backups.collect_bucket_versioning,
-    "cloudformation-stacks": lambda a, r: iac.collect_stacks(a, r, REGIONS),
-    "cloudformation-stack-resources": lambda a, r: iac.collect_stack_resources(a, r, REGIONS),
-    "terraform-state-resources": lambda a, r: iac.collect_terraform_state(a, r, CRIT["CC9.1"]["terraform_state_files"]),
-    "elb-target-groups": lambda a, r: availability.collect_target_groups(a, r, REGIONS),
-    "route53-health-checks": availability.collect_health_checks,
-    "route53-records": availability.collect_dns_records,
-    "autoscaling-groups": lambda a, r: availability.collect_autoscaling_groups(a, r, REGIONS),
-    "rds-instances": lambda a, r: availability.collect_rds_instances(a, r, REGIONS),
+    "ecr-image-findings": lambda a, r: ecr.collect_image_findings(a, r, REGIONS),
+    "cloudtrail-trails": cloudtrail.collect_trails,
+    "cloudwatch-alarms": lambda a, r: cloudwatch.collect_alarms(a, r, REGIONS),
+    "cloudwatch-alarm-history": lambda a, r: cloudwatch.collect_alarm_history(a, r, REGIONS, PERIOD),
+    "sns-topics": lambda a, r: sns.collect_topics(a, r, REGIONS),
+    "log-groups": lambda a, r: logs.collect_log_groups(a, r, REGIONS),
+    "guardduty-detectors": lambda a, r: guardduty.collect_detectors(a, r, REGIONS),
+    "rds-snapshots": lambda a, r: rds.collect_rds_snapshots(a, r, REGIONS),
+    "backup-recovery-points": lambda a, r: backup.collect_recovery_points(a, r, REGIONS),
+    "backup-restore-jobs": lambda a, r: backup.collect_restore_jobs(a, r, REGIONS, PERIOD),
+    "ebs-volumes": lambda a, r: ec2.collect_volumes(a, r, REGIONS),
+    "s3-bucket-versioning": s3.collect_bucket_versioning,
+    "cloudformation-stacks": lambda a, r: cloudformation.collect_stacks(a, r, REGIONS),
+    "cloudformation-stack-resources": lambda a, r: cloudformation.collect_stack_resources(a, r, REGIONS),
+    "terraform-state-resources": lambda a, r: s3.collect_terraform_state(a, r, CRIT["CC9.1"]["terraform_state_files"]),
+    "elb-target-groups": lambda a, r: elbv2.collect_target_groups(a, r, REGIONS),
+    "route53-health-checks": route53.collect_health_checks,
+    "route53-records": route53.collect_dns_records,
+    "autoscaling-groups": lambda a, r: autoscaling.collect_autoscaling_groups(a, r, REGIONS),
+    "rds-instances": lambda a, r: rds.collect_rds_instances(a, r, REGIONS),
     "cloudwatch-alarm-metrics": _alarm_metrics,
 }
 

@@ -19,7 +19,8 @@ def report(*users):
     rows = []
     for u in users:
         rows.append({
-            "account_id": "111111111111", "user": u["user"], "arn": f"arn:{u['user']}",
+            "account_id": "111111111111", "user": u["user"], "is_root": u["user"] == "<root_account>",
+            "arn": f"arn:{u['user']}",
             "user_creation_time": ts(u.get("created", "2025-01-01")),
             "password_enabled": u.get("console", True), "password_last_used": ts(u.get("last")),
             "mfa_active": u.get("mfa", True),

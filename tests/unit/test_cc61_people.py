@@ -32,7 +32,8 @@ def ts(text):
 
 
 def report(*users):
-    return pd.DataFrame([{"account_id": "1", "user": u, "user_creation_time": ts("2025-01-01"),
+    return pd.DataFrame([{"account_id": "1", "user": u, "is_root": u == "<root_account>",
+                          "user_creation_time": ts("2025-01-01"),
                           "password_enabled": True, "password_last_used": ts("2026-09-20"), "mfa_active": True,
                           "access_key_1_active": False,
                           "access_key_2_active": False, "access_key_1_last_used_date": pd.NaT,

@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 
 from auditbook.results import ControlTest, TestResult, evaluate
-from auditbook.sources.aws.iam import ROOT_USER
 
 MFA = ControlTest(
     "CC6.1-MFA", "CC6.1", "Console users have MFA",
@@ -48,7 +47,7 @@ def _iam_user_id(row: pd.Series) -> str:
 
 def console_users(report: pd.DataFrame) -> pd.DataFrame:
     """IAM users (not root) with a console password."""
-    return report[(report["user"] != ROOT_USER) & report["password_enabled"]]
+    return report[~report["is_root"] & report["password_enabled"]]
 
 
 def mfa_for_console_users(report: pd.DataFrame) -> TestResult:
@@ -62,7 +61,7 @@ def mfa_for_console_users(report: pd.DataFrame) -> TestResult:
 
 
 def root_protected(report: pd.DataFrame) -> TestResult:
-    roots = report[report["user"] == ROOT_USER]
+    roots = report[report["is_root"]]
     deviations = []
     for _, root in roots.iterrows():
         if not root["mfa_active"]:
@@ -254,7 +253,7 @@ def review_worksheet(roster: pd.DataFrame, report: pd.DataFrame, entitlements: p
             return {"person_id": "", "person": "", "leaver": False}
         return {"person_id": p.person_id, "person": p.name, "leaver": pd.notna(p.termination_date)}
 
-    for u in report[report["user"] != ROOT_USER].itertuples():
+    for u in report[~report["is_root"]].itertuples():
         if u.user in service:
             continue
         has_access = bool(u.password_enabled or u.access_key_1_active or u.access_key_2_active)

@@ -17,8 +17,6 @@ from typing import Any
 import pandas as pd
 
 from auditbook.results import ControlTest, TestResult, evaluate
-from auditbook.sources.aws.iam import ROOT_USER
-from auditbook.sources.aws.kms import rotation_eligible
 
 SECRET_ROTATION = ControlTest(
     "CC6.2-SECRET-ROTATION", "CC6.2", "Secrets rotate automatically and on time",
@@ -284,7 +282,7 @@ def secret_readers(events: pd.DataFrame, expected_readers: dict[str, list[str]])
 def active_keys(report: pd.DataFrame, as_of: datetime) -> pd.DataFrame:
     """One row per active access key of an IAM user (root excluded) that existed at ``as_of``."""
     rows = []
-    for u in report[report["user"] != ROOT_USER].itertuples():
+    for u in report[~report["is_root"]].itertuples():
         for slot in (1, 2):
             created = getattr(u, f"access_key_{slot}_last_rotated")
             if not getattr(u, f"access_key_{slot}_active") or pd.isna(created) or created >= as_of:
@@ -330,7 +328,7 @@ def key_unused(report: pd.DataFrame, as_of: datetime, max_unused_key_days: int) 
 
 def key_count(report: pd.DataFrame, as_of: datetime) -> TestResult:
     """Population: IAM users existing at ``as_of`` (root excluded), with their number of active keys."""
-    users = report[(report["user"] != ROOT_USER) & (report["user_creation_time"] < as_of)]
+    users = report[~report["is_root"] & (report["user_creation_time"] < as_of)]
     keys = active_keys(report, as_of)
     counts = keys.groupby(["account_id", "user"]).size()
     population = users[["account_id", "user"]].copy()
@@ -348,10 +346,23 @@ def kms_key_name(row: Any) -> str:
     return aliases[0] if aliases else row.key_id
 
 
+ROTATION_EXEMPT_STATES = {"PendingDeletion", "PendingReplicaDeletion", "PendingImport", "Unavailable"}
+
+
+def rotation_eligible(key_spec: str, key_usage: str, key_state: str) -> bool:
+    """A key that must rotate automatically: symmetric encryption, not on its way out or not yet usable.
+
+    Asymmetric and HMAC keys cannot rotate automatically (AWS's rule); a key pending deletion or
+    import has nothing to rotate.
+    """
+    return (key_spec == "SYMMETRIC_DEFAULT" and key_usage == "ENCRYPT_DECRYPT"
+            and key_state not in ROTATION_EXEMPT_STATES)
+
+
 def kms_rotation(keys: pd.DataFrame) -> TestResult:
     """Population: customer-managed symmetric encryption keys not pending deletion."""
-    eligible = keys[[rotation_eligible(s, u) for s, u in zip(keys["key_spec"], keys["key_usage"], strict=True)]]
-    eligible = eligible[eligible["rotation_enabled"].notna()]
+    eligible = keys[[rotation_eligible(s, u, st) for s, u, st in zip(keys["key_spec"], keys["key_usage"],
+                                                                      keys["key_state"], strict=True)]]
     deviations = [{"resource_type": "kms_key", "resource_id": f"{k.account_id}:{kms_key_name(k)}",
                    "detail": f"automatic rotation disabled (key {k.key_id}, {k.region}, state {k.key_state})"}
                   for k in eligible[eligible["rotation_enabled"] == False].itertuples()]  # noqa: E712

@@ -1,4 +1,5 @@
-"""Files an organization keeps outside AWS and GitHub: the HR roster, access review decisions.
+"""Files an organization keeps outside AWS and GitHub: the HR roster, access review decisions, the
+record of disaster-recovery tests.
 
 Each is read strictly: a missing column, an unreadable date, a duplicate id or a file that is
 not UTF-8 stops the collection with one line naming the file and the row. The file itself is
@@ -8,12 +9,16 @@ kept under ``raw/files/`` with its sha256, as the evidence it is.
 from __future__ import annotations
 
 import io
-from datetime import UTC
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
+import yaml
 
-from auditbook.provenance import CollectionError, Population, Provenance, RawStore, iso, utc_now
+from auditbook.provenance import CollectionError, Population, Provenance, RawStore, iso, sha256_bytes, utc_now
+from auditbook.sources.aws.backup import RESTORE_JOB_COLUMNS
+from auditbook.sources.times import utc_times
 
 ROSTER_COLUMNS = {
     "person_id": "stable id of the person in the HR system",
@@ -124,3 +129,52 @@ def as_utc_day_end(ts: pd.Timestamp) -> pd.Timestamp:
     if ts.tzinfo is None:
         ts = ts.tz_localize(UTC)
     return ts + pd.Timedelta(days=1) if ts == ts.normalize() else ts
+
+
+DR_TEST_FIELDS = ["data_store", "started_at", "completed_at", "data_as_of", "outcome"]
+
+
+
+def collect_dr_tests(path: str | Path, raw: RawStore) -> Population:
+    """The organization's record of disaster-recovery restore tests: a YAML list of
+    ``{data_store, started_at, completed_at, data_as_of, outcome, evidence}`` (``data_store`` as
+    ``<account>:<rds|ebs>:<name>``). A file that is missing or malformed is an error."""
+    file = Path(path)
+    try:
+        content = file.read_bytes()
+        records = yaml.safe_load(content) or []
+    except (OSError, yaml.YAMLError) as exc:
+        raise CollectionError(f"DR test records {file}: {type(exc).__name__}: {exc}") from None
+    if not isinstance(records, list):
+        raise CollectionError(f"DR test records {file}: expected a list of tests")
+    rows = []
+    for n, rec in enumerate(records, start=1):
+        missing = [f for f in DR_TEST_FIELDS if not isinstance(rec, dict) or rec.get(f) in (None, "")]
+        if missing:
+            raise CollectionError(f"DR test records {file}: entry {n} lacks {', '.join(missing)}")
+        started, completed = _when(rec["started_at"]), _when(rec["completed_at"])
+        rows.append({
+            "account_id": str(rec["data_store"]).split(":", 1)[0], "region": rec.get("region", ""),
+            "restore_job_id": rec.get("id", f"dr-test-{n}"), "source": "dr-test-record",
+            "recovery_point_arn": rec.get("recovery_point", ""), "resource_arn": "",
+            "data_store": rec["data_store"], "resource_type": rec.get("resource_type", ""),
+            "status": "COMPLETED" if str(rec["outcome"]).lower() in ("success", "succeeded", "passed")
+            else str(rec["outcome"]).upper(),
+            "validation_status": str(rec["outcome"]).upper(), "started": started, "completed": completed,
+            "duration_minutes": round((completed - started).total_seconds() / 60, 1),
+            "recovery_point_created": _when(rec["data_as_of"]), "created_resource_arn": rec.get("evidence", ""),
+        })
+    saved = raw.save(f"files/dr-tests-{file.name}", content)
+    prov = Provenance(system="file", endpoint=str(file.resolve()), scope="disaster-recovery test records",
+                      caller="auditbook", collected_at=iso(utc_now()) or "", raw_files=[saved])
+    prov.add_operation("read file", {"path": str(file), "sha256": sha256_bytes(content)}, 1, len(rows))
+    frame = utc_times(pd.DataFrame(rows, columns=[*RESTORE_JOB_COLUMNS, "data_store"]),
+                   ["started", "completed", "recovery_point_created"])
+    return Population("dr-test-records", frame, prov)
+
+
+
+def _when(value: Any) -> datetime:
+    ts = value if isinstance(value, datetime) else datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
+

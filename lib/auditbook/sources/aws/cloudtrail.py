@@ -1,9 +1,10 @@
-"""CloudTrail events for a whole period, from the trail's log files in S3.
+"""CloudTrail: the trails (configuration, status, selectors, delivery bucket) and the period's events
+from the trail's log files in S3.
 
 ``LookupEvents`` keeps only 90 days of management events, so a Type II population comes from
 the files the trail delivers: ``<prefix>/AWSLogs/<account>/CloudTrail/<region>/YYYY/MM/DD/*.json.gz``,
 each ``{"Records": [...]}``. Listing is by month prefix (one paginated listing per region and
-month); every file is kept under ``raw/`` as received.
+month); every file is kept under ``raw/`` as received. Metadata only: no other object is read.
 """
 
 from __future__ import annotations
@@ -17,14 +18,115 @@ import pandas as pd
 
 from auditbook.period import Period
 from auditbook.provenance import CollectionError, Population, RawStore
-from auditbook.sources.aws.iam import _provenance, aws_errors
+from auditbook.sources.aws.base import absent, aws_errors, clean, provenance
 from auditbook.sources.aws.session import AwsAccount
+from auditbook.sources.times import utc_times
+
+TRAIL_COLUMNS = [
+    "account_id", "trail_name", "trail_arn", "home_region", "multi_region", "log_file_validation",
+    "global_service_events", "is_logging", "start_logging_time", "stop_logging_time", "latest_delivery_time",
+    "latest_delivery_error", "management_events", "event_selectors", "kms_key_id", "s3_bucket", "s3_prefix",
+    "bucket_versioning", "bucket_object_lock", "object_lock_retention", "bucket_encryption",
+]
+
 
 EVENT_COLUMNS = [
     "account_id", "event_time", "event_id", "event_source", "event_name", "read_only", "event_type",
     "aws_region", "identity_type", "principal_arn", "principal_name", "role_name", "invoked_by",
     "source_ip", "user_agent", "error_code", "request_parameters", "additional_event_data", "log_file",
 ]
+
+
+def management_events(selectors: list[dict[str, Any]], advanced: list[dict[str, Any]]) -> str:
+    """Which management events a trail records: ``All``, ``ReadOnly``, ``WriteOnly`` or ``none``.
+
+    Basic selectors name it in ``ReadWriteType`` with ``IncludeManagementEvents``; advanced selectors
+    select ``eventCategory = Management`` and may filter ``readOnly``.
+    """
+    kinds: set[str] = set()
+    for sel in selectors or []:
+        if sel.get("IncludeManagementEvents", True):
+            kinds.add(sel.get("ReadWriteType", "All"))
+    for sel in advanced or []:
+        fields = {f.get("Field"): f for f in sel.get("FieldSelectors", [])}
+        if fields.get("eventCategory", {}).get("Equals") != ["Management"]:
+            continue
+        read_only = fields.get("readOnly", {}).get("Equals")
+        kinds.add({("true",): "ReadOnly", ("false",): "WriteOnly"}.get(tuple(read_only or []), "All"))
+    if "All" in kinds or {"ReadOnly", "WriteOnly"} <= kinds:
+        return "All"
+    return next(iter(kinds)) if kinds else "none"
+
+
+def _bucket_facts(account: AwsAccount, bucket: str, raw_out: dict[str, Any]) -> dict[str, Any]:
+    s3 = account.client("s3")
+    with aws_errors(f"s3:GetBucketVersioning {bucket}"):
+        versioning = clean(s3.get_bucket_versioning(Bucket=bucket))
+    lock = clean(absent(f"s3:GetObjectLockConfiguration {bucket}",
+                          lambda: s3.get_object_lock_configuration(Bucket=bucket),
+                          {"ObjectLockConfigurationNotFoundError"}))
+    encryption = clean(absent(f"s3:GetBucketEncryption {bucket}", lambda: s3.get_bucket_encryption(Bucket=bucket),
+                                {"ServerSideEncryptionConfigurationNotFoundError"}))
+    raw_out[bucket] = {"GetBucketVersioning": versioning, "GetObjectLockConfiguration": lock,
+                       "GetBucketEncryption": encryption}
+    lock_conf = (lock or {}).get("ObjectLockConfiguration", {})
+    retention = lock_conf.get("Rule", {}).get("DefaultRetention", {})
+    rules = (encryption or {}).get("ServerSideEncryptionConfiguration", {}).get("Rules", [])
+    algorithms = sorted({r.get("ApplyServerSideEncryptionByDefault", {}).get("SSEAlgorithm", "") for r in rules} - {""})
+    return {
+        "bucket_versioning": (versioning or {}).get("Status", "Disabled") or "Disabled",
+        "bucket_object_lock": lock_conf.get("ObjectLockEnabled") == "Enabled",
+        "object_lock_retention": (f"{retention.get('Mode')} {retention.get('Days') or retention.get('Years')}"
+                                  f" {'days' if retention.get('Days') else 'years'}") if retention else "",
+        "bucket_encryption": ";".join(algorithms),
+    }
+
+
+def collect_trails(account: AwsAccount, raw: RawStore) -> Population:
+    """Every trail of the account (shadow trails excluded), its status, selectors and delivery bucket."""
+    prov = provenance(account, "aws:cloudtrail+s3")
+    ct = account.client("cloudtrail")
+    with aws_errors("cloudtrail:DescribeTrails"):
+        trails = ct.describe_trails(includeShadowTrails=False)["trailList"]
+    prov.add_operation("cloudtrail:DescribeTrails", {"includeShadowTrails": False}, records=len(trails))
+    raw_doc: dict[str, Any] = {"DescribeTrails": trails, "trails": {}, "buckets": {}}
+    rows = []
+    for trail in trails:
+        home = account.client("cloudtrail", trail.get("HomeRegion") or account.region)
+        with aws_errors(f"cloudtrail:GetTrailStatus {trail['Name']}"):
+            status = clean(home.get_trail_status(Name=trail["TrailARN"]))
+        with aws_errors(f"cloudtrail:GetEventSelectors {trail['Name']}"):
+            selectors = clean(home.get_event_selectors(TrailName=trail["TrailARN"]))
+        raw_doc["trails"][trail["Name"]] = {"GetTrailStatus": status, "GetEventSelectors": selectors}
+        bucket = trail.get("S3BucketName") or ""
+        facts = _bucket_facts(account, bucket, raw_doc["buckets"]) if bucket else {
+            "bucket_versioning": "", "bucket_object_lock": False, "object_lock_retention": "", "bucket_encryption": ""}
+        basic, advanced = selectors.get("EventSelectors") or [], selectors.get("AdvancedEventSelectors") or []
+        rows.append({
+            "account_id": account.account_id, "trail_name": trail["Name"], "trail_arn": trail["TrailARN"],
+            "home_region": trail.get("HomeRegion", ""), "multi_region": bool(trail.get("IsMultiRegionTrail")),
+            "log_file_validation": bool(trail.get("LogFileValidationEnabled")),
+            "global_service_events": bool(trail.get("IncludeGlobalServiceEvents")),
+            "is_logging": bool(status.get("IsLogging")), "start_logging_time": status.get("StartLoggingTime"),
+            "stop_logging_time": status.get("StopLoggingTime"),
+            "latest_delivery_time": status.get("LatestDeliveryTime"),
+            "latest_delivery_error": status.get("LatestDeliveryError") or "",
+            "management_events": management_events(basic, advanced),
+            "event_selectors": json.dumps({"EventSelectors": basic, "AdvancedEventSelectors": advanced},
+                                          sort_keys=True, default=str),
+            "kms_key_id": trail.get("KmsKeyId") or "", "s3_bucket": bucket, "s3_prefix": trail.get("S3KeyPrefix") or "",
+            **facts,
+        })
+    n = len(trails)
+    prov.add_operation("cloudtrail:GetTrailStatus", pages=n, records=n)
+    prov.add_operation("cloudtrail:GetEventSelectors", pages=n, records=n)
+    for op in ("s3:GetBucketVersioning", "s3:GetObjectLockConfiguration", "s3:GetBucketEncryption"):
+        prov.add_operation(op, {"Bucket": sorted(raw_doc["buckets"])}, pages=len(raw_doc["buckets"]),
+                           records=len(raw_doc["buckets"]))
+    prov.raw_files.append(raw.save(f"aws/{account.account_id}/cloudtrail/trails.json", raw_doc))
+    frame = utc_times(pd.DataFrame(rows, columns=TRAIL_COLUMNS),
+                      ["start_logging_time", "stop_logging_time", "latest_delivery_time"])
+    return Population("cloudtrail-trails", frame, prov)
 
 
 def _months(period: Period) -> list[date]:
@@ -92,7 +194,7 @@ def trail_destination(account: AwsAccount) -> tuple[dict[str, Any], str, str]:
 
 
 def collect_trail_events(account: AwsAccount, raw: RawStore, period: Period, regions: list[str]) -> Population:
-    prov = _provenance(account, "aws:cloudtrail+s3")
+    prov = provenance(account, "aws:cloudtrail+s3")
     trail, bucket, prefix = trail_destination(account)
     prov.add_operation("cloudtrail:DescribeTrails", {"includeShadowTrails": False}, records=1)
     s3 = account.client("s3")

@@ -1,27 +1,43 @@
-"""ECR repositories: tag immutability and scan-on-push, the facts behind "the artifact tested is the one deployed"."""
+"""ECR: repositories (tag immutability and scan on push: "the artifact tested is the one deployed"), and
+the scan findings of each repository's most recently pushed image.
+
+Findings come from ``DescribeImageScanFindings`` (basic or enhanced/Inspector scanning). Enhanced
+findings carry ``firstObservedAt``; a basic finding is dated by the scan that reported it
+(``imageScanCompletedAt``), which is later than the finding's real first sighting: the age is then a
+lower bound, said in the provenance notes. An image never scanned is kept as a row with
+``scan_status`` and no finding, so the control can report it.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
-from auditbook.provenance import Population, RawStore
-from auditbook.sources.aws.iam import _provenance, aws_errors
+from auditbook.provenance import CollectionError, Population, RawStore
+from auditbook.sources.aws.base import all_pages, items, provenance
 from auditbook.sources.aws.session import AwsAccount
+from auditbook.sources.times import utc_times
 
-COLUMNS = ["account_id", "region", "repository_name", "repository_arn", "tag_mutability", "scan_on_push",
+REPOSITORY_COLUMNS = ["account_id", "region", "repository_name", "repository_arn", "tag_mutability", "scan_on_push",
            "encryption", "created_at"]
 
 
+FINDING_COLUMNS = ["account_id", "region", "repository_name", "image_digest", "image_tags", "pushed_at",
+                   "scan_status", "scan_completed_at", "finding", "severity", "package", "status",
+                   "first_observed", "last_observed", "scan_type"]
+
+
+SEVERITIES = {"CRITICAL": "critical", "HIGH": "high", "MEDIUM": "moderate", "LOW": "low",
+              "INFORMATIONAL": "informational", "UNDEFINED": "informational"}
+
+
 def collect_repositories(account: AwsAccount, raw: RawStore, regions: list[str]) -> Population:
-    prov = _provenance(account, "aws:ecr")
+    prov = provenance(account, "aws:ecr")
     rows = []
     for region in regions:
         ecr = account.client("ecr", region)
-        pages = []
-        with aws_errors("ecr:DescribeRepositories"):
-            for page in ecr.get_paginator("describe_repositories").paginate():
-                page.pop("ResponseMetadata", None)
-                pages.append(page)
+        pages = all_pages(ecr, "describe_repositories", f"ecr:DescribeRepositories ({region})")
         prov.raw_files.append(raw.save(f"aws/{account.account_id}/ecr/{region}/repositories.json", pages))
         repos = [r for p in pages for r in p.get("repositories", [])]
         prov.add_operation("ecr:DescribeRepositories", {"region": region}, pages=len(pages), records=len(repos))
@@ -32,6 +48,84 @@ def collect_repositories(account: AwsAccount, raw: RawStore, regions: list[str])
             "encryption": r.get("encryptionConfiguration", {}).get("encryptionType", ""),
             "created_at": r.get("createdAt"),
         } for r in repos]
-    frame = pd.DataFrame(rows, columns=COLUMNS)
+    frame = pd.DataFrame(rows, columns=REPOSITORY_COLUMNS)
     frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True)
     return Population("ecr-repositories", frame, prov)
+
+
+def _basic_package(finding: dict[str, Any]) -> str:
+    attrs = {a["key"]: a.get("value", "") for a in finding.get("attributes", [])}
+    return f"{attrs.get('package_name', '')} {attrs.get('package_version', '')}".strip()
+
+
+def _enhanced_package(finding: dict[str, Any]) -> str:
+    packages = (finding.get("packageVulnerabilityDetails") or {}).get("vulnerablePackages", [])
+    return ";".join(f"{p.get('name', '')} {p.get('version', '')}".strip() for p in packages)
+
+
+def collect_image_findings(account: AwsAccount, raw: RawStore, regions: list[str],
+                           repositories: list[str] | None = None) -> Population:
+    prov = provenance(account, "aws:ecr")
+    rows: list[dict[str, Any]] = []
+    for region in regions:
+        ecr = account.client("ecr", region)
+        repos = [r["repositoryName"] for r in items(all_pages(ecr, "describe_repositories",
+                                                              f"ecr:DescribeRepositories ({region})"), "repositories")]
+        repos = [r for r in repos if not repositories or r in repositories]
+        prov.add_operation("ecr:DescribeRepositories", {"region": region}, 1, len(repos))
+        for repo in repos:
+            image_pages = all_pages(ecr, "describe_images", f"ecr:DescribeImages {repo} ({region})",
+                                    repositoryName=repo)
+            images = items(image_pages, "imageDetails")
+            prov.add_operation("ecr:DescribeImages", {"region": region, "repositoryName": repo}, len(image_pages),
+                               len(images))
+            base = f"aws/{account.account_id}/ecr/{region}/{repo}"
+            prov.raw_files.append(raw.save(f"{base}/images.json", image_pages))
+            if not images:
+                continue
+            image = max(images, key=lambda i: i.get("imagePushedAt"))
+            image_row = {"account_id": account.account_id, "region": region, "repository_name": repo,
+                         "image_digest": image["imageDigest"], "image_tags": ";".join(image.get("imageTags", [])),
+                         "pushed_at": image.get("imagePushedAt")}
+            try:
+                pages = all_pages(ecr, "describe_image_scan_findings", f"ecr:DescribeImageScanFindings {repo}",
+                                  repositoryName=repo, imageId={"imageDigest": image["imageDigest"]})
+            except CollectionError as exc:
+                if "ScanNotFoundException" not in str(exc):
+                    raise
+                rows.append({**image_row, "scan_status": "NOT_SCANNED"})
+                continue
+            prov.add_operation("ecr:DescribeImageScanFindings", {"region": region, "repositoryName": repo,
+                                                                 "imageDigest": image["imageDigest"]}, len(pages),
+                               sum(len((p.get("imageScanFindings") or {}).get("findings", []))
+                                   + len((p.get("imageScanFindings") or {}).get("enhancedFindings", []))
+                                   for p in pages))
+            prov.raw_files.append(raw.save(f"{base}/scan-findings-{image['imageDigest'].split(':')[-1][:12]}.json",
+                                           pages))
+            status = (pages[0].get("imageScanStatus") or {}).get("status", "") if pages else ""
+            completed = pages[0].get("imageScanFindings", {}).get("imageScanCompletedAt") if pages else None
+            scan_row = {**image_row, "scan_status": status, "scan_completed_at": completed}
+            found = 0
+            for page in pages:
+                findings = page.get("imageScanFindings") or {}
+                for f in findings.get("findings", []):
+                    found += 1
+                    rows.append({**scan_row, "finding": f.get("name", ""),
+                                 "severity": SEVERITIES.get(f.get("severity", ""), "informational"),
+                                 "package": _basic_package(f), "status": "ACTIVE", "first_observed": completed,
+                                 "last_observed": completed, "scan_type": "basic"})
+                for f in findings.get("enhancedFindings", []):
+                    found += 1
+                    vuln = (f.get("packageVulnerabilityDetails") or {}).get("vulnerabilityId") or f.get("title", "")
+                    rows.append({**scan_row, "finding": vuln,
+                                 "severity": SEVERITIES.get(f.get("severity", ""), "informational"),
+                                 "package": _enhanced_package(f), "status": f.get("status", "ACTIVE"),
+                                 "first_observed": f.get("firstObservedAt"), "last_observed": f.get("lastObservedAt"),
+                                 "scan_type": "enhanced"})
+            if not found:
+                rows.append(scan_row)
+    prov.notes.append("The most recently pushed image of each repository is tested. Basic-scan findings are dated "
+                      "by the scan that reported them, a lower bound of their age.")
+    frame = utc_times(pd.DataFrame(rows, columns=FINDING_COLUMNS),
+                      ["pushed_at", "scan_completed_at", "first_observed", "last_observed"])
+    return Population("ecr-image-findings", frame, prov)

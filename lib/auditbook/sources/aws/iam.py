@@ -10,20 +10,17 @@ from __future__ import annotations
 import io
 import json
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 from urllib.parse import unquote
-from xml.etree import ElementTree
 
 import botocore.exceptions
 import pandas as pd
-from botocore.parsers import ResponseParserError
 
-from auditbook.provenance import CollectionError, Population, Provenance, RawStore, iso, utc_now
+from auditbook.provenance import CollectionError, Population, RawStore, iso
+from auditbook.sources.aws.base import all_pages, aws_errors, provenance
 from auditbook.sources.aws.session import AwsAccount
 
-ROOT_USER = "<root_account>"
+ROOT_ROW = "<root_account>"  # the report's row for the root user (AWS documents it as always there)
 REPORT_WAIT_SECONDS = 60
 _NO_VALUE = {"N/A", "no_information", "not_supported", ""}
 _TIME_COLUMNS = [
@@ -34,30 +31,6 @@ _TIME_COLUMNS = [
 ]
 _BOOL_COLUMNS = ["password_enabled", "mfa_active", "access_key_1_active", "access_key_2_active",
                  "cert_1_active", "cert_2_active"]
-
-
-@contextmanager
-def aws_errors(operation: str) -> Iterator[None]:
-    """Any API failure makes the evidence incomplete: name the operation and the cause."""
-    try:
-        yield
-    except botocore.exceptions.ClientError as exc:
-        err = exc.response.get("Error", {})
-        raise CollectionError(f"{operation}: {err.get('Code', 'Error')}: {err.get('Message', '')}".strip()) from None
-    except botocore.exceptions.BotoCoreError as exc:
-        raise CollectionError(f"{operation}: {' '.join(str(exc).split())}") from None
-    except (ResponseParserError, ElementTree.ParseError) as exc:  # botocore's own parsing of a malformed answer
-        raise CollectionError(f"{operation}: the response does not parse: {' '.join(str(exc).split())[:200]}") from None
-
-
-def _provenance(account: AwsAccount, system: str) -> Provenance:
-    return Provenance(
-        system=system,
-        endpoint=account.endpoint,
-        scope=f"aws account {account.account_id} ({account.name})",
-        caller=account.caller_arn,
-        collected_at=iso(utc_now()),
-    )
 
 
 def parse_credential_report(content: bytes) -> pd.DataFrame:
@@ -73,7 +46,7 @@ def parse_credential_report(content: bytes) -> pd.DataFrame:
 
 def collect_credential_report(account: AwsAccount, raw: RawStore) -> Population:
     iam = account.client("iam")
-    prov = _provenance(account, "aws:iam")
+    prov = provenance(account, "aws:iam")
     deadline = time.monotonic() + REPORT_WAIT_SECONDS
     polls, pause = 0, 0.25
     with aws_errors("iam:GenerateCredentialReport"):
@@ -95,9 +68,10 @@ def collect_credential_report(account: AwsAccount, raw: RawStore) -> Population:
     prov.add_operation("iam:GetCredentialReport", records=len(frame))
     prov.notes.append(f"Credential report generated at {iso(report['GeneratedTime'])} "
                       "(AWS regenerates it at most every 4 h).")
-    if ROOT_USER not in set(frame["user"]):
+    if ROOT_ROW not in set(frame["user"]):
         raise CollectionError("iam:GetCredentialReport: the report has no <root_account> row; root cannot be tested")
     frame.insert(0, "account_id", account.account_id)
+    frame.insert(2, "is_root", frame["user"] == ROOT_ROW)
     return Population("iam-credential-report", frame, prov)
 
 
@@ -117,13 +91,9 @@ def _no_policy_row(ptype: str, name: str, arn: str) -> dict[str, Any]:
 def collect_entitlements(account: AwsAccount, raw: RawStore) -> Population:
     """Every (principal, path, policy) an IAM user or role holds: direct, through a group, inline."""
     iam = account.client("iam")
-    prov = _provenance(account, "aws:iam")
+    prov = provenance(account, "aws:iam")
     filters = ["User", "Group", "Role", "LocalManagedPolicy"]
-    pages: list[dict[str, Any]] = []
-    with aws_errors("iam:GetAccountAuthorizationDetails"):
-        for page in iam.get_paginator("get_account_authorization_details").paginate(Filter=filters):
-            page.pop("ResponseMetadata", None)
-            pages.append(page)
+    pages = all_pages(iam, "get_account_authorization_details", "iam:GetAccountAuthorizationDetails", Filter=filters)
     prov.raw_files.append(raw.save(f"aws/{account.account_id}/iam/account-authorization-details.json", pages))
 
     users = [u for p in pages for u in p.get("UserDetailList", [])]
@@ -181,7 +151,7 @@ def collect_entitlements(account: AwsAccount, raw: RawStore) -> Population:
 def collect_password_policy(account: AwsAccount, raw: RawStore) -> Population:
     """The account password policy, one row per setting; an account without one has no rows."""
     iam = account.client("iam")
-    prov = _provenance(account, "aws:iam")
+    prov = provenance(account, "aws:iam")
     try:
         policy = iam.get_account_password_policy()["PasswordPolicy"]
     except botocore.exceptions.ClientError as exc:

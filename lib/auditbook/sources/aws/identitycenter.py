@@ -10,9 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
+from botocore import xform_name
 
 from auditbook.provenance import CollectionError, Population, RawStore
-from auditbook.sources.aws.iam import _provenance, aws_errors
+from auditbook.sources.aws.base import all_pages, aws_errors, items, provenance
 from auditbook.sources.aws.session import AwsAccount
 
 COLUMNS = ["account_id", "identity_store_id", "user_id", "user_name", "email", "display_name", "via",
@@ -20,21 +21,14 @@ COLUMNS = ["account_id", "identity_store_id", "user_id", "user_name", "email", "
 
 
 def _all(client: Any, operation: str, key: str, **kwargs: Any) -> tuple[list[dict[str, Any]], int]:
-    items, pages = [], 0
-    with aws_errors(f"{client.meta.service_model.service_name}:{operation}"):
-        for page in client.get_paginator(_snake(operation)).paginate(**kwargs):
-            pages += 1
-            items += page.get(key, [])
-    return items, pages
-
-
-def _snake(name: str) -> str:
-    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
+    """Every ``key`` item of a paginated call, and the number of pages."""
+    pages = all_pages(client, xform_name(operation), f"{client.meta.service_model.service_name}:{operation}", **kwargs)
+    return items(pages, key), len(pages)
 
 
 def collect_assignments(account: AwsAccount, raw: RawStore) -> Population:
     """One row per (user, permission set, target account), plus users with no assignment."""
-    prov = _provenance(account, "aws:identity-center")
+    prov = provenance(account, "aws:identity-center")
     sso = account.client("sso-admin")
     store = account.client("identitystore")
     instances, pages = _all(sso, "ListInstances", "Instances")

@@ -1,8 +1,10 @@
 """KMS: every customer-managed key in every region in scope, with its rotation status.
 
 ``ListKeys`` lists AWS-managed keys too; ``DescribeKey`` tells them apart (``KeyManager``) and
-they are counted in the provenance notes, not kept. ``GetKeyRotationStatus`` is asked only for
-symmetric encryption keys (the only ones with automatic rotation) that are not pending deletion.
+they are counted in the provenance notes, not kept. ``GetKeyRotationStatus`` is asked for every
+key whose rotation status AWS can report: symmetric encryption keys (``KeySpec`` SYMMETRIC_DEFAULT,
+the only spec with automatic rotation) not pending deletion or import. Which keys must rotate is
+the control's rule (:func:`auditbook.controls.cc62.rotation_eligible`), not this module's.
 """
 
 from __future__ import annotations
@@ -12,33 +14,28 @@ from typing import Any
 import pandas as pd
 
 from auditbook.provenance import Population, RawStore
-from auditbook.sources.aws.iam import _provenance, aws_errors
+from auditbook.sources.aws.base import all_pages, aws_errors, provenance, required
 from auditbook.sources.aws.session import AwsAccount
 
 KEY_COLUMNS = ["account_id", "region", "key_id", "arn", "aliases", "description", "key_manager", "key_state",
                "key_spec", "key_usage", "rotation_enabled", "created"]
 _NO_ROTATION_STATES = {"PendingDeletion", "PendingReplicaDeletion", "PendingImport", "Unavailable"}
+_DESCRIBED = ("KeyId", "Arn", "KeyManager", "KeyState", "KeyUsage")  # DescribeKey: always present for a key
 
 
-def rotation_eligible(key_spec: str, key_usage: str) -> bool:
-    return key_spec == "SYMMETRIC_DEFAULT" and key_usage == "ENCRYPT_DECRYPT"
+def rotation_status_reported(key_spec: str, key_state: str) -> bool:
+    """AWS answers GetKeyRotationStatus for symmetric encryption keys that are usable or disabled."""
+    return key_spec == "SYMMETRIC_DEFAULT" and key_state not in _NO_ROTATION_STATES
 
 
 def collect_keys(account: AwsAccount, raw: RawStore, regions: list[str]) -> Population:
-    prov = _provenance(account, "aws:kms")
+    prov = provenance(account, "aws:kms")
     rows: list[dict[str, Any]] = []
     aws_managed = 0
     for region in regions:
         kms = account.client("kms", region)
-        key_pages, alias_pages = [], []
-        with aws_errors(f"kms:ListKeys ({region})"):
-            for page in kms.get_paginator("list_keys").paginate():
-                page.pop("ResponseMetadata", None)
-                key_pages.append(page)
-        with aws_errors(f"kms:ListAliases ({region})"):
-            for page in kms.get_paginator("list_aliases").paginate():
-                page.pop("ResponseMetadata", None)
-                alias_pages.append(page)
+        key_pages = all_pages(kms, "list_keys", f"kms:ListKeys ({region})")
+        alias_pages = all_pages(kms, "list_aliases", f"kms:ListAliases ({region})")
         keys = [k for p in key_pages for k in p.get("Keys", [])]
         aliases: dict[str, list[str]] = {}
         for alias in (a for p in alias_pages for a in p.get("Aliases", [])):
@@ -52,13 +49,16 @@ def collect_keys(account: AwsAccount, raw: RawStore, regions: list[str]) -> Popu
             with aws_errors(f"kms:DescribeKey {key['KeyId']} ({region})"):
                 meta = kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]
             described_all.append(meta)
-            if meta.get("KeyManager") != "CUSTOMER":
+            required(meta, _DESCRIBED, "kms:DescribeKey", key["KeyId"])
+            if meta["KeyManager"] != "CUSTOMER":
                 aws_managed += 1
                 continue
             spec = meta.get("KeySpec") or meta.get("CustomerMasterKeySpec") or ""
-            usage = meta.get("KeyUsage", "")
+            if not spec:
+                required(meta, ("KeySpec",), "kms:DescribeKey", key["KeyId"])
+            usage = meta["KeyUsage"]
             rotation = None
-            if rotation_eligible(spec, usage) and meta.get("KeyState") not in _NO_ROTATION_STATES:
+            if rotation_status_reported(spec, meta["KeyState"]):
                 with aws_errors(f"kms:GetKeyRotationStatus {key['KeyId']} ({region})"):
                     status = kms.get_key_rotation_status(KeyId=key["KeyId"])
                 status.pop("ResponseMetadata", None)
@@ -68,7 +68,7 @@ def collect_keys(account: AwsAccount, raw: RawStore, regions: list[str]) -> Popu
                 "account_id": account.account_id, "region": region, "key_id": meta["KeyId"], "arn": meta["Arn"],
                 "aliases": ";".join(sorted(aliases.get(meta["KeyId"], []))),
                 "description": meta.get("Description", ""), "key_manager": meta["KeyManager"],
-                "key_state": meta.get("KeyState", ""), "key_spec": spec, "key_usage": usage,
+                "key_state": meta["KeyState"], "key_spec": spec, "key_usage": usage,
                 "rotation_enabled": rotation, "created": meta.get("CreationDate"),
             })
         prov.add_operation("kms:DescribeKey", {"region": region}, pages=len(keys), records=len(keys))

@@ -1,32 +1,30 @@
-"""Infrastructure as code: CloudFormation stacks (drift status, resources, resource drifts) and
-Terraform state files kept in S3.
+"""CloudFormation: stacks with the result and time of their last drift detection, and every stack
+resource with its physical id.
 
 Drift is read, not triggered: ``DescribeStacks`` returns the result and time of the stack's last
 drift detection (run by the organization, e.g. on a schedule or by AWS Config), and
-``DescribeStackResourceDrifts`` the property differences of a drifted stack. A Terraform state
-holds secrets in resource attributes: only identifiers (``id``, ``arn``, names) are kept; the
-raw store gets that extract and the sha256 of the state file as read.
+``DescribeStackResourceDrifts`` the property differences of a drifted stack.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pandas as pd
 
-from auditbook.provenance import CollectionError, Population, RawStore, sha256_bytes
-from auditbook.sources.aws.iam import _provenance, aws_errors
-from auditbook.sources.aws.pages import all_pages, items
+from auditbook.provenance import Population, RawStore
+from auditbook.sources.aws.base import all_pages, aws_errors, items, provenance
 from auditbook.sources.aws.session import AwsAccount
 from auditbook.sources.times import utc_times
 
 STACK_COLUMNS = ["account_id", "region", "stack_name", "stack_id", "status", "drift_status", "drift_checked_at",
                  "drifted_resources", "drift_detail", "created", "updated"]
+
+
 STACK_RESOURCE_COLUMNS = ["account_id", "region", "stack_name", "logical_id", "physical_id", "resource_type",
                           "status"]
-TERRAFORM_COLUMNS = ["account_id", "state_file", "address", "type", "id", "arn", "identifiers"]
-IDENTIFIER_ATTRIBUTES = ("id", "arn", "name", "bucket", "identifier", "db_instance_identifier")
+
+
 DRIFTED = ["MODIFIED", "DELETED"]
 
 
@@ -53,7 +51,7 @@ def _stacks(account: AwsAccount, raw: RawStore, prov: Any, region: str,
 
 def collect_stacks(account: AwsAccount, raw: RawStore, regions: list[str]) -> Population:
     """Every stack with the result and time of its last drift detection, and what drifted."""
-    prov = _provenance(account, "aws:cloudformation")
+    prov = provenance(account, "aws:cloudformation")
     rows = []
     for region in regions:
         cfn, stacks = _stacks(account, raw, prov, region, "stacks.json")
@@ -83,7 +81,7 @@ def collect_stacks(account: AwsAccount, raw: RawStore, regions: list[str]) -> Po
 
 def collect_stack_resources(account: AwsAccount, raw: RawStore, regions: list[str]) -> Population:
     """Every resource of every stack, with its physical id (how the resource is known outside the stack)."""
-    prov = _provenance(account, "aws:cloudformation")
+    prov = provenance(account, "aws:cloudformation")
     rows = []
     for region in regions:
         cfn, stacks = _stacks(account, raw, prov, region, "stacks-for-resources.json")
@@ -115,52 +113,3 @@ def _resource_drift_pages(cfn: Any, stack: str, region: str) -> list[dict[str, A
             token = page.get("NextToken")
             if not token:
                 return pages
-
-
-def _s3_location(uri: str) -> tuple[str, str]:
-    if not uri.startswith("s3://") or "/" not in uri[5:]:
-        raise CollectionError(f"Terraform state file {uri!r}: expected s3://bucket/key")
-    bucket, _, key = uri[5:].partition("/")
-    return bucket, key
-
-
-def terraform_resources(state: dict[str, Any]) -> list[dict[str, Any]]:
-    """Managed resources of a Terraform state (format version 4), identifiers only."""
-    if state.get("version") != 4 or not isinstance(state.get("resources"), list):
-        raise ValueError(f"not a Terraform state of format version 4 (version {state.get('version')!r})")
-    rows = []
-    for res in state["resources"]:
-        if res.get("mode") != "managed":
-            continue
-        prefix = f"{res['module']}." if res.get("module") else ""
-        for inst in res.get("instances", []):
-            attrs = inst.get("attributes") or {}
-            key = inst.get("index_key")
-            address = f"{prefix}{res['type']}.{res['name']}" + (f"[{json.dumps(key)}]" if key is not None else "")
-            ids = sorted({str(attrs[a]) for a in IDENTIFIER_ATTRIBUTES if attrs.get(a)})
-            rows.append({"address": address, "type": res["type"], "id": str(attrs.get("id", "")),
-                         "arn": str(attrs.get("arn", "")), "identifiers": ";".join(ids)})
-    return rows
-
-
-def collect_terraform_state(account: AwsAccount, raw: RawStore, state_files: list[str]) -> Population:
-    prov = _provenance(account, "aws:s3")
-    s3 = account.client("s3")
-    rows = []
-    for uri in state_files:
-        bucket, key = _s3_location(uri)
-        with aws_errors(f"s3:GetObject {uri}"):
-            body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-        try:
-            resources = terraform_resources(json.loads(body))
-        except (ValueError, KeyError) as exc:
-            raise CollectionError(f"Terraform state file {uri}: {exc}") from None
-        prov.add_operation("s3:GetObject", {"Bucket": bucket, "Key": key, "sha256": sha256_bytes(body)}, 1,
-                           len(resources))
-        prov.raw_files.append(raw.save(f"aws/{account.account_id}/terraform/{bucket}/{key.replace('/', '_')}"
-                                       ".identifiers.json", {"state_file": uri, "sha256": sha256_bytes(body),
-                                                             "resources": resources}))
-        rows += [{"account_id": account.account_id, "state_file": uri, **r} for r in resources]
-    prov.notes.append("Terraform state attributes can hold secrets: only resource identifiers were kept; the "
-                      "sha256 of each state file as read is recorded with its GetObject operation.")
-    return Population("terraform-state-resources", pd.DataFrame(rows, columns=TERRAFORM_COLUMNS), prov)

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from auditbook.provenance import Population, RawStore
-from auditbook.sources.aws.iam import _provenance, aws_errors
+from auditbook.sources.aws.base import all_pages, call, provenance
 from auditbook.sources.aws.session import AwsAccount
 from auditbook.sources.times import utc_times
 
@@ -65,25 +65,19 @@ def _secret_row(account_id: str, region: str, described: dict[str, Any], policy:
 
 def collect_secrets(account: AwsAccount, raw: RawStore, regions: list[str]) -> Population:
     """One row per secret (not scheduled for deletion) in each region in scope."""
-    prov = _provenance(account, "aws:secretsmanager")
+    prov = provenance(account, "aws:secretsmanager")
     rows: list[dict[str, Any]] = []
     for region in regions:
         sm = account.client("secretsmanager", region)
-        pages: list[dict[str, Any]] = []
-        with aws_errors(f"secretsmanager:ListSecrets ({region})"):
-            for page in sm.get_paginator("list_secrets").paginate():
-                page.pop("ResponseMetadata", None)
-                pages.append(page)
+        pages = all_pages(sm, "list_secrets", f"secretsmanager:ListSecrets ({region})")
         listed = [s for p in pages for s in p.get("SecretList", [])]
         prov.add_operation("secretsmanager:ListSecrets", {"region": region}, pages=len(pages), records=len(listed))
         described_all, policies = [], []
         for secret in listed:
-            with aws_errors(f"secretsmanager:DescribeSecret {secret['Name']} ({region})"):
-                described = sm.describe_secret(SecretId=secret["ARN"])
-            with aws_errors(f"secretsmanager:GetResourcePolicy {secret['Name']} ({region})"):
-                policy = sm.get_resource_policy(SecretId=secret["ARN"])
-            described.pop("ResponseMetadata", None)
-            policy.pop("ResponseMetadata", None)
+            described = call(f"secretsmanager:DescribeSecret {secret['Name']} ({region})", sm.describe_secret,
+                             SecretId=secret["ARN"])
+            policy = call(f"secretsmanager:GetResourcePolicy {secret['Name']} ({region})", sm.get_resource_policy,
+                          SecretId=secret["ARN"])
             described_all.append(described)
             policies.append(policy)
             rows.append(_secret_row(account.account_id, region, described, policy.get("ResourcePolicy")))

@@ -1,0 +1,36 @@
+"""Auto Scaling: every group with its zones, sizes, health check type and tags.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from auditbook.provenance import Population, RawStore
+from auditbook.sources.aws.base import in_region, provenance, recorded_items, tag_text
+from auditbook.sources.aws.session import AwsAccount
+from auditbook.sources.times import utc_times
+
+ASG_COLUMNS = ["account_id", "region", "name", "arn", "availability_zones", "az_count", "min_size", "max_size",
+               "desired_capacity", "health_check_type", "target_groups", "instances", "tags", "created"]
+
+
+def collect_autoscaling_groups(account: AwsAccount, raw: RawStore, regions: list[str]) -> Population:
+    prov = provenance(account, "aws:autoscaling")
+    rows = []
+    for region in regions:
+        groups = recorded_items(account.client("autoscaling", region), "autoscaling:DescribeAutoScalingGroups",
+                                "AutoScalingGroups", prov, raw,
+                                f"aws/{account.account_id}/autoscaling/{region}/groups.json", region)
+        for g in groups:
+            zones = sorted(set(g.get("AvailabilityZones", [])))
+            rows.append({
+                **in_region(account, region), "name": g["AutoScalingGroupName"],
+                "arn": g.get("AutoScalingGroupARN", ""),
+                "availability_zones": ";".join(zones), "az_count": len(zones), "min_size": g["MinSize"],
+                "max_size": g["MaxSize"], "desired_capacity": g.get("DesiredCapacity"),
+                "health_check_type": g.get("HealthCheckType", ""),
+                "target_groups": ";".join(a.rsplit("/", 2)[-2] for a in g.get("TargetGroupARNs", [])),
+                "instances": len(g.get("Instances", [])), "tags": tag_text(g.get("Tags")),
+                "created": g.get("CreatedTime"),
+            })
+    return Population("autoscaling-groups", utc_times(pd.DataFrame(rows, columns=ASG_COLUMNS), ["created"]), prov)

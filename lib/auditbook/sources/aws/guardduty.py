@@ -1,0 +1,41 @@
+"""GuardDuty: the detector of each region in scope (a region without one is a row with status NONE).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from auditbook.provenance import Population, RawStore
+from auditbook.sources.aws.base import all_pages, aws_errors, clean, provenance
+from auditbook.sources.aws.session import AwsAccount
+from auditbook.sources.times import utc_times
+
+DETECTOR_COLUMNS = ["account_id", "region", "detector_id", "status", "finding_frequency", "created", "updated"]
+
+
+def collect_detectors(account: AwsAccount, raw: RawStore, regions: list[str]) -> Population:
+    """GuardDuty detectors: one row per region in scope; a region without a detector has status NONE."""
+    prov = provenance(account, "aws:guardduty")
+    rows = []
+    for region in regions:
+        gd = account.client("guardduty", region)
+        pages = all_pages(gd, "list_detectors", f"guardduty:ListDetectors ({region})")
+        ids = [d for p in pages for d in p.get("DetectorIds", [])]
+        prov.add_operation("guardduty:ListDetectors", {"region": region}, pages=len(pages), records=len(ids))
+        details = {}
+        for detector_id in ids:
+            with aws_errors(f"guardduty:GetDetector {detector_id} ({region})"):
+                details[detector_id] = clean(gd.get_detector(DetectorId=detector_id))
+            d = details[detector_id]
+            rows.append({"account_id": account.account_id, "region": region, "detector_id": detector_id,
+                         "status": d.get("Status", ""), "finding_frequency": d.get("FindingPublishingFrequency", ""),
+                         "created": d.get("CreatedAt"), "updated": d.get("UpdatedAt")})
+        if ids:
+            prov.add_operation("guardduty:GetDetector", {"region": region}, pages=len(ids), records=len(ids))
+        else:
+            rows.append({"account_id": account.account_id, "region": region, "detector_id": "", "status": "NONE",
+                         "finding_frequency": "", "created": None, "updated": None})
+        prov.raw_files.append(raw.save(f"aws/{account.account_id}/guardduty/{region}/detectors.json",
+                                       {"ListDetectors": pages, "GetDetector": details}))
+    frame = utc_times(pd.DataFrame(rows, columns=DETECTOR_COLUMNS), ["created", "updated"])
+    return Population("guardduty-detectors", frame, prov)
