@@ -16,11 +16,11 @@ task failed: that criterion is ERROR in the package (fail closed), and the task 
 shows it.
 
 The staging folder must be on storage every worker sees (the tasks share it, as the runner's processes do).
-Configuration (environment of the Airflow workers): ``AUDITBOOK_HOME`` (repository checkout, default: two
-folders up from this file), ``AUDITBOOK_PARAMS`` (params file), ``AUDITBOOK_OUT`` (output folder, default
-``$AUDITBOOK_HOME/outputs``). Trigger with ``{"period": "2026-Q3"}`` to run another quarter than the one
-that ended last. Needs ``apache-airflow`` and ``apache-airflow-providers-papermill`` on the workers, with
-auditbook installed (``pip install -e $AUDITBOOK_HOME``).
+Configuration (environment of the Airflow workers): ``AUDITBOOK_PARAMS`` (params file, required),
+``AUDITBOOK_OUT`` (output folder, default ``./outputs`` of the worker). Trigger with ``{"period": "2026-Q3"}``
+to run another quarter than the one that ended last. Needs ``apache-airflow`` and
+``apache-airflow-providers-papermill`` on the workers, with auditbook installed (``pip install auditbook``):
+the notebooks ship inside the package.
 """
 
 from __future__ import annotations
@@ -38,10 +38,11 @@ except ImportError:  # Airflow 2.x
     from airflow import DAG
     from airflow.decorators import task
 
-HOME = Path(os.environ.get("AUDITBOOK_HOME", Path(__file__).resolve().parents[2]))
-PARAMS = Path(os.environ.get("AUDITBOOK_PARAMS", HOME / "params" / "example.yaml"))
-OUT = Path(os.environ.get("AUDITBOOK_OUT", HOME / "outputs"))
-NOTEBOOKS = HOME / "notebooks"
+from auditbook.resources import example_params, notebook_dir
+
+PARAMS = Path(os.environ.get("AUDITBOOK_PARAMS") or example_params())
+OUT = Path(os.environ.get("AUDITBOOK_OUT") or "outputs")
+NOTEBOOKS = notebook_dir()
 SCHEDULE = "15 6 3 1,4,7,10 *"  # the same as .github/workflows/quarterly.yml and deploy/crontab
 RUN = "ti.xcom_pull(task_ids='prepare')"
 
@@ -70,10 +71,11 @@ def templated(value: str) -> str:
 
 
 def notebook_task(code: str, account: str = "") -> PapermillOperator:
+    from auditbook import layout
     from auditbook.runner import collect_notebook, notebook_parameters
 
     staging = Path(templated("staging"))
-    output = collect_notebook(staging, code, account) if account else staging / "reports" / f"{code}.ipynb"
+    output = collect_notebook(staging, code, account) if account else staging / layout.report(code, "ipynb")
     return PapermillOperator(
         task_id=f"collect_{code.replace('.', '_')}_{account}" if account else code.replace(".", "_"),
         trigger_rule="all_success" if account else "all_done",  # a failed collection is tested: ERROR
@@ -100,19 +102,19 @@ with DAG(
         from auditbook.runner import prepare as start_run
 
         period = context["params"].get("period") or last_quarter(context["data_interval_end"])
-        staging, _ = start_run(PARAMS, period, out_dir=OUT, notebook_dir=NOTEBOOKS)
-        run_id = staging.name.split("-")[1]
-        return {"staging": str(staging), "period": period, "run_id": run_id}
+        run = start_run(PARAMS, period, out_dir=OUT, notebook_dir=NOTEBOOKS)
+        return {"staging": str(run.staging), "period": run.facts.period.label, "run_id": run.facts.run_id}
 
     @task(task_id="seal", trigger_rule="all_done")
     def seal(run: dict[str, str]) -> str:
         from auditbook.cli import summary_lines
+        from auditbook.package import StartedRun, criterion_outcome
         from auditbook.results import Status
-        from auditbook.runner import collect_outcome, finish
+        from auditbook.runner import finish
 
-        staging = Path(run["staging"])
-        outcomes = [collect_outcome(code, staging) for code in criteria()]
-        outcome = finish(staging, outcomes, OUT)
+        started = StartedRun.load(Path(run["staging"]))  # this task is not the process that prepared the run
+        outcomes = [criterion_outcome(code, started.staging, started.facts) for code in started.criteria]
+        outcome = finish(started, outcomes, OUT)
         print("\n".join(summary_lines(outcome, 1 if outcome.status is Status.ERROR else 0)))
         if outcome.status is Status.ERROR:
             raise RuntimeError(f"evidence incomplete (ERROR): {outcome.run_dir}")

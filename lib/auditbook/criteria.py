@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from auditbook.resources import notebook_dir
+
 
 @dataclass(frozen=True)
 class Criterion:
@@ -28,7 +30,7 @@ CRITERIA: dict[str, Criterion] = {c.code: c for c in [
     Criterion("A1.2", "Recovery procedures", ("aws",)),
 ]}
 
-NOTEBOOK_DIR = Path(__file__).resolve().parents[2] / "notebooks"
+NOTEBOOK_DIR = notebook_dir()  # shipped inside the package
 
 
 def implemented(notebook_dir: Path = NOTEBOOK_DIR) -> list[str]:

@@ -1,8 +1,11 @@
-"""Collect once per run: the first notebook that needs a population collects it, the others
-wait for it and read the same snapshot, so every criterion tests the same evidence.
+"""Collecting the catalog's evidence for a run: once per run, fanned out, held to its column contract.
 
-Notebooks run in separate kernels, in parallel: a lock file per population serialises them.
-The cache folder is working state, removed before the package is sealed.
+The first notebook that needs a population collects it; the others wait for it and read the same
+snapshot, so every criterion tests the same evidence. Notebooks run in separate kernels, in
+parallel: a lock file per cache key serialises them. The key is the population's name plus its
+resolved arguments (:func:`auditbook.catalog.key`); a population collected twice in one run with
+other arguments is refused, never silently replaced. The cache folder is working state, removed
+before the package is sealed.
 """
 
 from __future__ import annotations
@@ -10,37 +13,190 @@ from __future__ import annotations
 import fcntl
 import pickle
 from collections.abc import Callable
+from functools import cached_property
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from auditbook.provenance import CollectionError
+import pandas as pd
+
+from auditbook import catalog, layout
+from auditbook.catalog import Entry
+from auditbook.context import Context
+from auditbook.provenance import CollectionError, Population, Provenance, RawStore, iso, utc_now
 
 T = TypeVar("T")
-
-CACHE_DIR = ".evidence"
 
 
 class EvidenceCache:
     def __init__(self, run_dir: Path) -> None:
-        self.dir = Path(run_dir) / CACHE_DIR
+        self.dir = Path(run_dir) / layout.CACHE_DIR
 
-    def get_or_collect(self, name: str, collect: Callable[[], T]) -> tuple[T, bool]:
+    def get_or_collect(self, key: str, collect: Callable[[], T]) -> tuple[T, bool]:
         """(evidence, collected by this call). A failure is cached too: every reader sees it."""
         self.dir.mkdir(parents=True, exist_ok=True)
-        with open(self.dir / f"{name}.lock", "w") as lock:
+        with open(self.dir / f"{key}.lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            stored, failed = self.dir / f"{name}.pickle", self.dir / f"{name}.error"
+            stored, failed = self.dir / f"{key}.pickle", self.dir / f"{key}.error"
             if stored.exists():
                 return pickle.loads(stored.read_bytes()), False
             if failed.exists():
                 raise CollectionError(failed.read_text())
             try:
-                pop = collect()
+                value = collect()
             except CollectionError as exc:
                 failed.write_text(str(exc))
                 raise
             except Exception as exc:
                 failed.write_text(f"{type(exc).__name__}: {exc}")
                 raise CollectionError(f"{type(exc).__name__}: {exc}") from exc
-            stored.write_bytes(pickle.dumps(pop))
-            return pop, True
+            stored.write_bytes(pickle.dumps(value))
+            return value, True
+
+    def claim(self, name: str, key: str) -> None:
+        """Refuse a second collection of ``name`` with other arguments in the same run (one CSV per name)."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        path = self.dir / f"{name}.claim"
+        with open(self.dir / f"{name}.claim.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if path.exists() and path.read_text() != key:
+                raise CollectionError(f"{name} was already collected in this run with other arguments "
+                                      f"({path.read_text()} vs {key}): a population has one definition per run")
+            path.write_text(key)
+
+
+class Connections:
+    """How a run reaches the systems in scope: a session per AWS account (opened when first needed), one
+    GitHub client, each org's production branches (resolved once)."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self._sessions: dict[str, Any] = {}
+        self._branches: dict[str, dict[str, str]] = {}
+
+    def aws_account(self, account_id: str) -> Any:
+        from auditbook.sources.aws.session import open_account
+
+        if account_id not in self._sessions:
+            aws = self.ctx.aws
+            spec = next(a for a in aws["accounts"] if a["id"] == account_id)
+            self._sessions[account_id] = open_account(spec, aws["regions"][0])
+        return self._sessions[account_id]
+
+    @property
+    def account_ids(self) -> list[str]:
+        if not self.ctx.aws:
+            raise CollectionError("params scope.aws is not set: no AWS account to collect from")
+        return self.ctx.account_ids
+
+    @cached_property
+    def github(self) -> Any:
+        """A PyGithub client on ``GITHUB_API_URL`` with ``GITHUB_TOKEN`` (the standard variables)."""
+        from auditbook.sources.github import connect
+
+        return connect()
+
+    @property
+    def orgs(self) -> list[dict[str, Any]]:
+        if not self.ctx.orgs:
+            raise CollectionError("params scope.github is not set: no GitHub organization to collect from")
+        return self.ctx.orgs
+
+    def production_branches(self, org: dict[str, Any]) -> dict[str, str]:
+        """An org's production repo → its production branch (the default branch, or the named one)."""
+        from auditbook.sources.github import production_branches
+
+        if not org["production_repos"]:
+            return {}
+        if org["name"] not in self._branches:
+            self._branches[org["name"]] = production_branches(self.github, org["name"], org["production_repos"],
+                                                              org["production_branch"])
+        return self._branches[org["name"]]
+
+
+class Collector:
+    """Runs catalog entries: the fan-out over accounts and orgs, each AWS account's part cached on its own
+    (so a scheduler can collect the accounts in parallel first), derivations, and the column contract."""
+
+    def __init__(self, ctx: Context, connections: Connections, cache: EvidenceCache, raw: RawStore) -> None:
+        self.ctx, self.connections, self.cache, self.raw = ctx, connections, cache, raw
+
+    def collect(self, entry: Entry, inputs: dict[str, Population]) -> tuple[tuple[Population, ...], bool]:
+        """The populations of one entry (with those collected with it), and whether this call collected them."""
+        key = catalog.key(entry.name, self.ctx)
+        self.cache.claim(entry.name, key)
+        return self.cache.get_or_collect(key, lambda: self._produce(entry, inputs, key))
+
+    def account_part(self, entry: Entry, account_id: str, inputs: dict[str, Population]) -> Population:
+        """One AWS account's part of an entry that fans out per account."""
+        key = f"{catalog.key(entry.name, self.ctx)}@{account_id}"
+
+        def collect() -> Population:
+            account = self.connections.aws_account(account_id)
+            answer = entry.collector(account, raw=self.raw, **self._arguments(entry, inputs))
+            return catalog.population(entry.name, answer)
+        return self.cache.get_or_collect(key, collect)[0]
+
+    def _arguments(self, entry: Entry, inputs: dict[str, Population]) -> dict[str, Any]:
+        return {**entry.arguments(self.ctx), **{param: pop.frame for param, pop in inputs.items()}}
+
+    def _produce(self, entry: Entry, inputs: dict[str, Population], key: str) -> tuple[Population, ...]:
+        if entry.fanout == "derived":
+            return (self._derive(entry, inputs),)
+        if entry.fanout == "account":
+            return (combine(entry.name, [self.account_part(entry, a, inputs) for a in self.connections.account_ids]),)
+        names = entry.collected_with()
+        arguments = self._arguments(entry, inputs)
+        if entry.fanout == "first_account":
+            answers = [entry.collector(self.connections.aws_account(self.connections.account_ids[0]), raw=self.raw,
+                                       **arguments)]
+        elif entry.fanout == "org":
+            answers = [entry.collector(self.connections.github, org["name"], raw=self.raw, **arguments)
+                       for org in self.connections.orgs]
+        elif entry.fanout == "repos":
+            branches = [(org["name"], self.connections.production_branches(org)) for org in self.connections.orgs]
+            branches = [(name, b) for name, b in branches if b]
+            if not branches:
+                raise CollectionError("no production repository in scope: list production_repos under "
+                                      "scope.github.orgs")
+            answers = [entry.collector(self.connections.github, name, b, raw=self.raw, **arguments)
+                       for name, b in branches]
+        elif entry.fanout == "github":
+            answers = [entry.collector(self.connections.github, raw=self.raw, **arguments)]
+        else:  # file
+            answers = [entry.collector(raw=self.raw, **arguments)]
+        parts = [a if isinstance(a, tuple) else (a,) for a in answers]
+        if any(len(p) != len(names) for p in parts):
+            raise CollectionError(f"{entry.name}: the collector returned {len(parts[0])} populations, the catalog "
+                                  f"declares {len(names)} ({', '.join(names)})")
+        return tuple(combine(name, [catalog.population(name, p[i]) for p in parts]) for i, name in enumerate(names))
+
+    def _derive(self, entry: Entry, inputs: dict[str, Population]) -> Population:
+        sources = [pop.name for pop in inputs.values()]
+        try:
+            frame = entry.derive(**self._arguments(entry, inputs))
+        except CollectionError:
+            raise
+        except Exception as exc:
+            raise CollectionError(f"could not be derived: {type(exc).__name__}: {exc}") from exc
+        function = f"{entry.derive.__module__}.{entry.derive.__name__}"
+        prov = Provenance(system="derived", endpoint="auditbook", scope=", ".join(sources), caller="auditbook",
+                          collected_at=iso(utc_now()) or "",
+                          notes=[f"Derived by {function} from {', '.join(sources)}."])
+        return Population(entry.name, catalog.conform(entry.name, frame), prov)
+
+
+def combine(name: str, parts: list[Population]) -> Population:
+    """One population from the same collector run in several accounts or orgs."""
+    if len(parts) == 1:
+        return Population(name, parts[0].frame, parts[0].provenance)
+    first = parts[0].provenance
+    prov = Provenance(
+        system=first.system, endpoint=first.endpoint,
+        scope="; ".join(p.provenance.scope for p in parts),
+        caller="; ".join(sorted({p.provenance.caller for p in parts})),
+        collected_at=first.collected_at,
+        operations=[o for p in parts for o in p.provenance.operations],
+        raw_files=[r for p in parts for r in p.provenance.raw_files],
+        notes=[n for p in parts for n in p.provenance.notes],
+    )
+    return Population(name, pd.concat([p.frame for p in parts], ignore_index=True), prov)

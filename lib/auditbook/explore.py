@@ -24,7 +24,6 @@ from typing import Any
 
 import pandas as pd
 
-from auditbook.runinfo import REPO_ROOT
 from auditbook.trends import RUN_ID
 
 SUMMARY_COLUMNS = 6  # non-empty fields shown per matching row in the overview
@@ -63,8 +62,12 @@ class Package:
         return f"Package({self.path}, {r['organization']}, {r['period']['label']}, run {r['run_id']}, {r['status']})"
 
 
-def open_package(path: str | Path | None = None, outputs: str | Path = REPO_ROOT / "outputs") -> Package:
-    """A package folder, or the newest package under ``outputs`` (by run id) when no path is given."""
+def open_package(path: str | Path | None = None, outputs: str | Path | None = None) -> Package:
+    """A package folder, or the newest package under ``outputs`` (by run id; default ``AUDITBOOK_OUT`` or
+    ``./outputs``) when no path is given."""
+    from auditbook.notebook import outputs_root
+
+    outputs = outputs or outputs_root()
     if path is not None:
         folder = Path(path)
         if not (folder / "results.json").is_file():

@@ -1,248 +1,149 @@
-"""What a criterion notebook calls: one object that collects, tests, shows and records.
+"""What a criterion notebook calls: ``run = start(...)``, then ``run.evidence(name)`` for each population
+of the evidence catalog it shows, ``run.test(TEST)`` for each control test, and ``run.finish()``.
 
-Notebooks stay thin: ``run = start(...)`` in the first code cell, then ``run.collect`` for each
-population, ``run.test`` for each control test and ``run.finish()`` at the end. Collection
-failures never stop the notebook: they make the tests that need the evidence ``ERROR``.
-The record of the criterion is ``results/<criterion>.json`` in the run folder, read by the runner.
+``start`` picks the run object for the notebook's mode:
+
+- :class:`TestingRun`: collects (once per run, shared by the notebooks), tests, shows and records;
+- :class:`OutOfScopeRun`: the criterion is declared not applicable in params: every test says so, nothing
+  is collected;
+- :class:`CollectOnlyRun`: a scheduler's fan-out collects one AWS account's evidence into the run's cache;
+  nothing is tested or recorded (the criterion's own run does that).
+
+Collection failures never stop the notebook: they make the tests that need the evidence ERROR. The
+record of the criterion is ``results/<criterion>.json`` in the run folder, read by the runner.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from functools import cached_property
+import os
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from auditbook import catalog, layout, runinfo
 from auditbook import params as params_mod
-from auditbook import runinfo
+from auditbook.context import Context
 from auditbook.criteria import CRITERIA
-from auditbook.evidence import EvidenceCache
-from auditbook.period import Period, parse_period
-from auditbook.provenance import CollectionError, Population, Provenance, RawStore, iso, utc_now
+from auditbook.evidence import Collector, Connections, EvidenceCache
+from auditbook.period import parse_period
+from auditbook.provenance import CollectionError, Population, RawStore, iso, utc_now
 from auditbook.report import display
 from auditbook.results import RESULTS_SCHEMA_VERSION, ControlTest, Status, TestResult, errored, not_applicable, worst
-from auditbook.sampling import Sample, draw, sample_size
-from auditbook.sources.aws.session import AwsAccount, open_account
+from auditbook.runinfo import RunFacts
+from auditbook.sampling import Sample, draw, in_order, sample_size
 
-SCRATCH_ROOT = runinfo.REPO_ROOT / "outputs" / "scratch"
 CSV_DATE_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+SCRATCH = "scratch"  # an analyst's runs (no run folder) go to <outputs>/scratch/<criterion>-<run-id>/
 
 
-@dataclass
 class CriterionRun:
-    criterion: str
-    period: Period
-    params: dict[str, Any]
-    run_dir: Path
-    run: dict[str, Any]
-    populations: dict[str, Population] = field(default_factory=dict)
-    collection_errors: dict[str, str] = field(default_factory=dict)
-    results: list[TestResult] = field(default_factory=list)
-    samples: dict[str, dict[str, Any]] = field(default_factory=dict)
-    collect_only_account: str = ""
-    _branches: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
-    _sessions: dict[str, AwsAccount] = field(default_factory=dict, repr=False)
+    """One criterion in one run: its evidence, its tests, its record. What every mode shares."""
+
+    def __init__(self, criterion: str, ctx: Context, run_dir: Path, facts: RunFacts) -> None:
+        self.criterion, self.ctx, self.run_dir, self.facts = criterion, ctx, Path(run_dir), facts
+        self.populations: dict[str, Population] = {}
+        self.collection_errors: dict[str, str] = {}
+        self.results: list[TestResult] = []
+        self.connections = Connections(ctx)
+        self.collector = Collector(ctx, self.connections, EvidenceCache(self.run_dir), RawStore(self.run_dir / "raw"))
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return self.ctx.params
+
+    @property
+    def period(self) -> Any:
+        return self.ctx.period
 
     @property
     def settings(self) -> dict[str, Any]:
         """This criterion's params (thresholds), defaults filled."""
-        return self.params.get("criteria", {}).get(self.criterion, {})
+        return self.ctx.settings(self.criterion)
 
-    @property
-    def out_of_scope(self) -> str | None:
-        return self.settings.get("not_applicable")
-
-    @property
-    def keeps_nothing(self) -> bool:
-        """Out of scope, or a collect-only run: no population is kept, nothing is tested here."""
-        return bool(self.out_of_scope or self.collect_only_account)
-
-    @cached_property
-    def cache(self) -> EvidenceCache:
-        return EvidenceCache(self.run_dir)
-
-    @cached_property
-    def raw(self) -> RawStore:
-        return RawStore(self.run_dir / "raw")
-
-    @property
-    def aws_account_ids(self) -> list[str]:
-        aws = self.params.get("scope", {}).get("aws")
-        if not aws:
-            raise CollectionError("params scope.aws is not set: no AWS account to collect from")
-        return [a["id"] for a in aws["accounts"]]
-
-    def aws_account(self, account_id: str) -> AwsAccount:
-        """A session for one account, opened (role assumed) when first needed."""
-        if account_id not in self._sessions:
-            aws = self.params["scope"]["aws"]
-            spec = next(a for a in aws["accounts"] if a["id"] == account_id)
-            self._sessions[account_id] = open_account(spec, aws["regions"][0])
-        return self._sessions[account_id]
-
-    @property
-    def aws_accounts(self) -> list[AwsAccount]:
-        return [self.aws_account(account_id) for account_id in self.aws_account_ids]
-
-    @cached_property
-    def github(self) -> Any:
-        """A PyGithub client on ``GITHUB_API_URL`` with ``GITHUB_TOKEN`` (the standard variables)."""
-        from auditbook.sources.github import connect
-
-        return connect()
-
-    @property
-    def github_orgs(self) -> list[dict[str, Any]]:
-        """The orgs in scope (``name``, ``production_repos``, ``production_branch``)."""
-        gh = self.params.get("scope", {}).get("github")
-        if not gh:
-            raise CollectionError("params scope.github is not set: no GitHub organization to collect from")
-        return gh["orgs"]
-
-    def production_branches(self, org: dict[str, Any]) -> dict[str, str]:
-        """An org's production repo → its production branch (resolved once: the default branch, or the named one)."""
-        from auditbook.sources.github import production_branches
-
-        if not org["production_repos"]:
-            return {}
-        if org["name"] not in self._branches:
-            self._branches[org["name"]] = production_branches(self.github, org["name"], org["production_repos"],
-                                                              org["production_branch"])
-        return self._branches[org["name"]]
-
-    # -- report -------------------------------------------------------------------------
     def header(self) -> None:
-        crit = CRITERIA[self.criterion]
-        display.header(f"{self.criterion} {crit.title}", {
+        display.header(f"{self.criterion} {CRITERIA[self.criterion].title}", {
             "Organization": self.params["organization"],
             "Period": self.period.describe(),
-            "Run id": self.run["run_id"],
+            "Run id": self.facts.run_id,
             "Environment": self.params.get("environment", ""),
-            "Generated at (UTC)": self.run["generated_at"],
-            "auditbook version": self.run["versions"].get("auditbook"),
-            "Notebook commit": self.run["git_commit"],
-            "Params digest (sha256)": self.run["params_digest"],
+            "Generated at (UTC)": self.facts.generated_at,
+            "auditbook version": self.facts.versions.get("auditbook"),
+            "Notebook commit": self.facts.git_commit,
+            "Params digest (sha256)": self.facts.params_digest,
             "Parameters": json.dumps({"criterion": self.criterion, "period": self.period.label,
-                                      "params_file": self.run.get("params_file", "")}),
+                                      "params_file": self.facts.params_file}),
         })
-        if self.out_of_scope:
-            display.show(f"<p class='ab-cause'><b>Not applicable:</b> {display._esc(self.out_of_scope)}</p>")
 
-    # -- evidence ---------------------------------------------------------------------
-    def collect(self, name: str, collector: Callable[..., Population], *args: Any) -> Population | None:
-        """Run one collector; on failure record the cause and return None (tests become ERROR)."""
-        if self.keeps_nothing:
+    def applies(self, name: str) -> bool:
+        """Whether params ask for this population at all (an optional file, a second incident source)."""
+        entry = catalog.entry(name)
+        return entry.applies is None or entry.applies(self.ctx)
+
+    def evidence(self, name: str) -> Population | None:
+        raise NotImplementedError
+
+    def test(self, test: ControlTest, *, sample_columns: list[str] | None = None, **options: Any) -> TestResult:
+        raise NotImplementedError
+
+    def export_xlsx(self, pop: Population | None) -> None:
+        """A workbook a reviewer fills in (only where a population is kept)."""
+
+    def finish(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    @property
+    def status(self) -> Status:
+        return worst(r.status for r in self.results)
+
+
+class TestingRun(CriterionRun):
+    """Collects, tests, shows and records: the normal run of a criterion."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.samples: dict[str, dict[str, Any]] = {}
+        self.tested_files: dict[str, dict[str, Any]] = {}
+
+    def evidence(self, name: str) -> Population | None:
+        """A population of the catalog (collected or derived once per run); None when it could not be had."""
+        if name in self.populations:
+            return self.populations[name]
+        if name in self.collection_errors:
             return None
+        entry = catalog.entry(name)
+        if entry.part_of:
+            self.evidence(entry.part_of)
+            return self.populations.get(name)
+        if not self.applies(name):
+            return None
+        inputs = {}
+        for param, source in entry.input_names(self.ctx).items():
+            pop = self.evidence(source)
+            if pop is None:
+                return self._failed(name, f"built from {source}, which could not be collected")
+            inputs[param] = pop
         try:
-            pop, collected_here = self.cache.get_or_collect(name, lambda: collector(*args))
+            pops, collected_here = self.collector.collect(entry, inputs)
         except CollectionError as exc:  # the cache turns any failure into one: never a pass
-            return self._collection_failed(name, str(exc))
-        if pop.name != name:
-            return self._collection_failed(name, f"collector returned population {pop.name!r}")
-        return self._keep(pop, write_csv=collected_here)
-
-    def collect_group(self, names: list[str], collector: Callable[..., tuple[Population, ...]],
-                      *args: Any) -> list[Population | None]:
-        """One collector call that yields several populations (e.g. pull requests and their reviews)."""
-        if self.keeps_nothing:
-            return [None] * len(names)
-        key = "+".join(names)
-        try:
-            pops, collected_here = self.cache.get_or_collect(key, lambda: tuple(collector(*args)))
-        except CollectionError as exc:
-            return [self._collection_failed(name, str(exc)) for name in names]
-        got = [p.name for p in pops]
-        if got != names:
-            return [self._collection_failed(name, f"collector returned populations {got}") for name in names]
-        return [self._keep(pop, write_csv=collected_here) for pop in pops]
-
-    def collect_aws(self, name: str, collector: Callable[[AwsAccount, RawStore], Population]) -> Population | None:
-        """Collect from every AWS account in scope into one population with an account column.
-
-        Each account's part is evidence of its own in the run's cache, so a scheduler can collect the
-        accounts in parallel first (``collect_only_account``, the Airflow DAG) and the criterion run
-        then only combines them.
-        """
-        def part(account_id: str) -> Population:
-            return self.cache.get_or_collect(f"{name}@{account_id}",
-                                             lambda: collector(self.aws_account(account_id), self.raw))[0]
-
-        if self.collect_only_account:  # the account's part, for collections that depend on it (nothing kept)
-            if self.out_of_scope:
-                return None
-            try:
-                return part(self.collect_only_account)
-            except CollectionError:  # cached as failed: the criterion run reports it (ERROR)
-                return None
-        return self.collect(name, lambda: combine(name, [part(a) for a in self.aws_account_ids]))
-
-    def collect_github_orgs(self, name: str, collector: Callable[[str, RawStore], Population]) -> Population | None:
-        """Collect from every GitHub org in scope into one population (rows carry their org)."""
-        def across_orgs() -> Population:
-            return combine(name, [collector(org["name"], self.raw) for org in self.github_orgs])
-        return self.collect(name, across_orgs)
-
-    def collect_github_repos(self, names: str | list[str],
-                             collector: Callable[[str, dict[str, str], RawStore], Any]) -> Any:
-        """Collect from the production repos of every org in scope: ``collector(org, {repo: branch}, raw)``.
-
-        ``names`` is one population, or a list when the collector returns a tuple of them (pull requests
-        and their reviews). An org without production repos contributes nothing; no repo at all is an error.
-        """
-        group = [names] if isinstance(names, str) else names
-
-        def across_orgs() -> tuple[Population, ...]:
-            orgs = [(org["name"], self.production_branches(org)) for org in self.github_orgs]
-            orgs = [(name, branches) for name, branches in orgs if branches]
-            if not orgs:
-                raise CollectionError("no production repository in scope: list production_repos under "
-                                      "scope.github.orgs")
-            parts = [collector(name, branches, self.raw) for name, branches in orgs]
-            parts = [p if isinstance(p, tuple) else (p,) for p in parts]
-            return tuple(combine(n, [p[i] for p in parts]) for i, n in enumerate(group))
-        pops = self.collect_group(group, across_orgs)
-        return pops[0] if isinstance(names, str) else pops
-
-    def derive(self, name: str, build: Callable[..., pd.DataFrame], *inputs: Population | None,
-               **kwargs: Any) -> Population | None:
-        """A population computed from collected ones (a worksheet), kept in the package like them."""
-        if self.keeps_nothing:
+            for other in entry.collected_with():
+                self._failed(other, str(exc))
             return None
-        missing = [i for i in inputs if i is None]
-        if missing:
-            return self._collection_failed(name, "built from evidence that could not be collected")
-        frames = [i.frame for i in inputs]
-        try:
-            frame = build(*frames, **{k: (v.frame if isinstance(v, Population) else v) for k, v in kwargs.items()})
-        except Exception as exc:
-            return self._collection_failed(name, f"could not be derived: {type(exc).__name__}: {exc}")
-        sources = [i.name for i in inputs] + [v.name for v in kwargs.values() if isinstance(v, Population)]
-        prov = Provenance(system="derived", endpoint="auditbook", scope=", ".join(sources),
-                          caller="auditbook", collected_at=iso(utc_now()),
-                          notes=[f"Derived by {build.__module__}.{build.__name__} from {', '.join(sources)}."])
-        return self._keep(Population(name, frame, prov), write_csv=True)
+        for pop in pops:
+            self._keep(pop, write_csv=collected_here)
+        return self.populations[name]
 
-    def earlier_population_csv(self, name: str) -> Path | None:
-        """The same population in the newest earlier package of this organization, if any."""
-        root = self.run_dir.parent.parent  # outputs/<period>/<run> and outputs/scratch/<run> alike
-        candidates = []
-        for manifest in root.glob("*/*/manifest.json"):
-            package = manifest.parent
-            if package.resolve() == self.run_dir.resolve() or not (package / "populations" / f"{name}.csv").exists():
-                continue
-            try:
-                facts = json.loads(manifest.read_text())
-            except (OSError, ValueError):
-                continue
-            same_org = facts.get("organization") == self.params["organization"]
-            if same_org and facts.get("run_id", "") < self.run["run_id"]:
-                candidates.append((facts["run_id"], package / "populations" / f"{name}.csv"))
-        return max(candidates)[1] if candidates else None
+    def _failed(self, name: str, cause: str) -> None:
+        self.collection_errors[name] = cause
+        display.collection_error(name, cause)
+        return None
+
+    def _keep(self, pop: Population, write_csv: bool) -> None:
+        self.populations[pop.name] = pop
+        if write_csv:  # a population another notebook of this run collected is already written
+            _write_csv(pop.frame, self.run_dir / layout.population_csv(pop.name))
+        display.provenance(pop, layout.population_csv(pop.name))
 
     def export_xlsx(self, pop: Population | None) -> None:
         """The same table as the population CSV, as a workbook a reviewer fills in."""
@@ -252,127 +153,174 @@ class CriterionRun:
         for col in frame.columns:
             if isinstance(frame[col].dtype, pd.DatetimeTZDtype):
                 frame[col] = frame[col].dt.tz_convert(None)  # Excel has no time zones: values are UTC
-        path = self.run_dir / "populations" / f"{pop.name}.xlsx"
-        frame.to_excel(path, index=False, sheet_name=pop.name[:31])
-        display.show(f"<p class='ab-note'>Worksheet for reviewers: <code>populations/{pop.name}.xlsx</code> "
-                     f"(times in UTC) and <code>populations/{pop.name}.csv</code>.</p>")
+        frame.to_excel(self.run_dir / layout.population_xlsx(pop.name), index=False, sheet_name=pop.name[:31])
+        display.show(f"<p class='ab-note'>Worksheet for reviewers: <code>{layout.population_xlsx(pop.name)}</code> "
+                     f"(times in UTC) and <code>{layout.population_csv(pop.name)}</code>.</p>")
 
-    def _collection_failed(self, name: str, cause: str) -> None:
-        self.collection_errors[name] = cause
-        display.collection_error(name, cause)
-        return None
+    def test(self, test: ControlTest, *, sample_columns: list[str] | None = None, **options: Any) -> TestResult:
+        """Run one control test over the catalog populations it reads, fail closed, show and record it.
 
-    def _keep(self, pop: Population, write_csv: bool) -> Population:
-        self.populations[pop.name] = pop
-        path = self.run_dir / "populations" / f"{pop.name}.csv"
-        if write_csv:  # a population another notebook of this run collected is already written
-            path.parent.mkdir(parents=True, exist_ok=True)
-            pop.frame.to_csv(path, index=False, date_format=CSV_DATE_FORMAT)
-        display.provenance(pop, f"populations/{pop.name}.csv")
-        return pop
-
-    # -- tests ------------------------------------------------------------------------
-    def test(self, test: ControlTest, control: Callable[..., TestResult], *args: Any,
-             sample_keys: list[str] | None = None, sample_columns: list[str] | None = None,
-             **kwargs: Any) -> TestResult:
-        """Run one control test over collected populations, fail closed, show and record it.
-
-        ``sample_keys`` order the population before the sample is drawn; ``sample_columns`` are
-        the columns shown in the report (the sample CSV has them all).
+        ``options`` override the test's options from params (an analyst trying another threshold);
+        ``sample_columns`` are the columns the report shows of the sample (its CSV has them all).
         """
-        if self.collect_only_account:
-            display.show(f"<p class='ab-note'>{test.test_id}: tested by the criterion run, not this collect-only "
-                         "run.</p>")
-            return errored(test, "collect-only run: nothing is tested")
-        if self.out_of_scope:
-            result = not_applicable(test, self.out_of_scope)
-        elif any(a is None or (isinstance(a, Population) and a.name in self.collection_errors) for a in args):
+        inputs = [self.evidence(name) for name in test.reads]
+        if any(pop is None for pop in inputs):
             result = errored(test, self._missing_cause(test))
         else:
-            frames = [a.frame if isinstance(a, Population) else a for a in args]
             try:
-                result = control(*frames, **kwargs)
+                chosen = {**test.options(self.settings, self.ctx), **options}
+                result = test.evaluate(*[pop.frame for pop in inputs], **chosen)
             except Exception as exc:
                 result = errored(test, f"the test could not be evaluated: {type(exc).__name__}: {exc}")
-        sample = self._sample(result, sample_keys or [])
+        sample = self._save_tested(result)
         self.results.append(result)
-        shown = ["population_row", *(sample_keys or []), *(sample_columns or [])]
+        shown = ["population_row", *test.sample_keys, *(sample_columns or [])]
         display.test_result(result, sample, self.samples.get(test.test_id, {}).get("file"), shown,
-                            accepted=self._accepted(result))
+                            accepted=self._accepted(result), tested_file=self.tested_files.get(test.test_id))
         return result
 
-    @cached_property
-    def register(self) -> Any:
-        """The exception register: the package's copy in a run, the params' file in a scratch run."""
-        from auditbook import register as register_mod
+    def _missing_cause(self, test: ControlTest) -> str:
+        missing = [n for n in test.reads if n not in self.populations]
+        causes = "; ".join(f"{n}: {self.collection_errors.get(n, 'not collected')}" for n in missing)
+        return f"evidence for {', '.join(missing)} could not be collected ({causes})"
 
-        copy = self.run_dir / register_mod.PACKAGE_COPY
-        if copy.exists():
-            return register_mod.load(copy)
-        path = register_mod.register_path(self.params, self.run.get("params_file", ""))
-        return register_mod.load(path) if path else None
+    def _save_tested(self, result: TestResult) -> Sample | None:
+        """The tested population in its sample order (``populations/tested``), and the sample drawn from it."""
+        if result.status not in (Status.PASS, Status.FAIL):
+            return None
+        test = result.test
+        ordered = in_order(result.tested, test.sample_keys)
+        result.tested = ordered
+        rel = layout.tested_csv(test.test_id)
+        _write_csv(ordered, self.run_dir / rel)
+        self.tested_files[test.test_id] = {"csv": rel, "rows": len(ordered)}
+        if ordered.empty:
+            return None
+        sampling = self.params["sampling"]
+        size = sample_size(sampling["sizes"], test.frequency, len(ordered))
+        sample = draw(ordered, test.sample_keys, size, sampling["seed"], test.test_id, rel)
+        sample_rel = layout.sample_csv(test.test_id)
+        _write_csv(sample.frame, self.run_dir / sample_rel)
+        self.samples[test.test_id] = {"file": sample_rel, "size": sample.size, "seed": sample.seed,
+                                      "method": sample.method, "population_size": sample.population_size}
+        return sample
 
     def _accepted(self, result: TestResult) -> dict[str, str]:
         """Resource id → "accepted until ..." for this test's deviations in the register (shown, still counted)."""
         from auditbook import register as register_mod
 
-        if not result.deviation_count or self.register is None:
+        if not result.deviation_count:
+            return {}
+        register = register_mod.for_run(self.run_dir, self.params, self.facts.params_file)
+        if register is None:
             return {}
         rows = register_mod.annotate([dict(test_id=result.test.test_id, resource_id=r)
-                                      for r in result.deviations["resource_id"]], self.register, self.period)
+                                      for r in result.deviations["resource_id"]], register, self.period)
         return {r["resource_id"]: register_mod.acceptance_text(r) for r in rows if r["status"] == "accepted"}
 
-    def _missing_cause(self, test: ControlTest) -> str:
-        causes = "; ".join(f"{n}: {c}" for n, c in self.collection_errors.items())
-        return f"evidence for {test.population} could not be collected ({causes or 'not collected'})"
-
-    def _sample(self, result: TestResult, keys: list[str]) -> Sample | None:
-        if result.status not in (Status.PASS, Status.FAIL) or result.tested.empty:
-            return None
-        sampling = self.params["sampling"]
-        size = sample_size(sampling["sizes"], result.test.frequency, len(result.tested))
-        sample = draw(result.tested, [k for k in keys if k in result.tested], size, sampling["seed"],
-                      result.test.test_id)
-        rel = f"samples/{result.test.test_id}.csv"
-        path = self.run_dir / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        sample.frame.to_csv(path, index=False, date_format=CSV_DATE_FORMAT)
-        self.samples[result.test.test_id] = {"file": rel, "size": sample.size, "seed": sample.seed,
-                                             "method": sample.method, "population_size": sample.population_size}
-        return sample
-
-    # -- record -----------------------------------------------------------------------
-    @property
-    def status(self) -> Status:
-        return worst(r.status for r in self.results)
-
     def finish(self) -> dict[str, Any]:
-        """Write ``results/<criterion>.json``; a collect-only run records nothing (its evidence is in the cache)."""
-        if self.collect_only_account:
-            display.show(f"<p class='ab-note'>Collected the AWS evidence of account {self.collect_only_account} "
-                         "for this run; the criterion run tests it.</p>")
-            return {}
+        """Write ``results/<criterion>.json``: every test, its tested population and sample, every deviation."""
         record = {
             "schema_version": RESULTS_SCHEMA_VERSION,
             "criterion": self.criterion,
             "title": CRITERIA[self.criterion].title,
             "status": str(self.status),
             "period": self.period.to_dict(),
-            "run_id": self.run["run_id"],
-            "tests": [dict(r.to_dict(), sample=self.samples.get(r.test.test_id)) for r in self.results],
+            "run_id": self.facts.run_id,
+            "tests": [dict(r.to_dict(), sample=self.samples.get(r.test.test_id),
+                           tested_population=self.tested_files.get(r.test.test_id)) for r in self.results],
             "deviations": [
                 dict(criterion=self.criterion, test_id=r.test.test_id, **_plain(row))
                 for r in self.results for row in r.deviations.to_dict("records")
             ],
-            "populations": {n: dict(p.provenance.to_dict(), csv=f"populations/{n}.csv")
+            "populations": {n: dict(p.provenance.to_dict(), csv=layout.population_csv(n))
                             for n, p in self.populations.items()},
             "collection_errors": self.collection_errors,
         }
-        path = self.run_dir / "results" / f"{self.criterion}.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(record, indent=1, default=str))
+        _write_record(self.run_dir, self.criterion, record)
         display.summary(self.criterion, self.status, self.results)
         return record
+
+
+class OutOfScopeRun(CriterionRun):
+    """Declared not applicable in params: nothing is collected; every test is NOT_APPLICABLE with the reason."""
+
+    @property
+    def reason(self) -> str:
+        return self.settings["not_applicable"]
+
+    def header(self) -> None:
+        super().header()
+        display.show(f"<p class='ab-cause'><b>Not applicable:</b> {display.escape(self.reason)}</p>")
+
+    def evidence(self, name: str) -> Population | None:
+        return None
+
+    def test(self, test: ControlTest, *, sample_columns: list[str] | None = None, **options: Any) -> TestResult:
+        result = not_applicable(test, self.reason)
+        self.results.append(result)
+        display.test_result(result)
+        return result
+
+    def finish(self) -> dict[str, Any]:
+        record = {
+            "schema_version": RESULTS_SCHEMA_VERSION, "criterion": self.criterion,
+            "title": CRITERIA[self.criterion].title, "status": str(self.status), "period": self.period.to_dict(),
+            "run_id": self.facts.run_id, "tests": [dict(r.to_dict(), sample=None, tested_population=None)
+                                                   for r in self.results],
+            "deviations": [], "populations": {}, "collection_errors": {},
+        }
+        _write_record(self.run_dir, self.criterion, record)
+        display.summary(self.criterion, self.status, self.results)
+        return record
+
+
+class CollectOnlyRun(CriterionRun):
+    """A scheduler's fan-out: only one AWS account's part of the evidence that fans out per account, into the
+    run's cache. Nothing is kept in the package, tested or recorded here."""
+
+    def __init__(self, *args: Any, account_id: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.account_id = account_id
+        self.parts: dict[str, Population | None] = {}
+
+    def evidence(self, name: str) -> Population | None:
+        if name in self.parts:
+            return self.parts[name]
+        entry = catalog.entry(name)
+        part = None
+        if entry.fanout == "account" and self.applies(name):
+            inputs = {param: self.evidence(source) for param, source in entry.input_names(self.ctx).items()}
+            if all(pop is not None for pop in inputs.values()):
+                try:
+                    part = self.collector.account_part(entry, self.account_id, inputs)
+                except CollectionError:  # cached as failed: the criterion run reports it (ERROR)
+                    part = None
+        self.parts[name] = part
+        return part
+
+    def test(self, test: ControlTest, *, sample_columns: list[str] | None = None, **options: Any) -> TestResult:
+        for name in test.reads:
+            self.evidence(name)
+        display.show(f"<p class='ab-note'>{test.test_id}: tested by the criterion run, not this collect-only "
+                     "run.</p>")
+        return errored(test, "collect-only run: nothing is tested")
+
+    def finish(self) -> dict[str, Any]:
+        display.show(f"<p class='ab-note'>Collected the AWS evidence of account {self.account_id} for this run; "
+                     "the criterion run tests it.</p>")
+        return {}
+
+
+def _write_csv(frame: pd.DataFrame, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(path, index=False, date_format=CSV_DATE_FORMAT)
+
+
+def _write_record(run_dir: Path, criterion: str, record: dict[str, Any]) -> None:
+    path = run_dir / layout.criterion_results(criterion)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=1, default=str))
 
 
 def _plain(row: dict[str, Any]) -> dict[str, Any]:
@@ -387,59 +335,70 @@ def _isna(value: Any) -> bool:
         return False
 
 
-def combine(name: str, parts: list[Population]) -> Population:
-    """One population from the same collector run in several accounts or orgs."""
-    if len(parts) == 1:
-        return Population(name, parts[0].frame, parts[0].provenance)
-    first = parts[0].provenance
-    prov = Provenance(
-        system=first.system, endpoint=first.endpoint,
-        scope="; ".join(p.provenance.scope for p in parts),
-        caller="; ".join(sorted({p.provenance.caller for p in parts})),
-        collected_at=first.collected_at,
-        operations=[o for p in parts for o in p.provenance.operations],
-        raw_files=[r for p in parts for r in p.provenance.raw_files],
-        notes=[n for p in parts for n in p.provenance.notes],
-    )
-    return Population(name, pd.concat([p.frame for p in parts], ignore_index=True), prov)
+def outputs_root() -> Path:
+    """Where packages (and an analyst's scratch runs) go: ``AUDITBOOK_OUT``, else ``./outputs``."""
+    return Path(os.environ.get("AUDITBOOK_OUT") or "outputs")
 
 
-def start(criterion: str, period: str, params_file: str, run_dir: str = "", run_id: str = "",
+def default_params() -> str:
+    """An analyst's notebook without a params file reads ``AUDITBOOK_PARAMS``, else the demo company's."""
+    if os.environ.get("AUDITBOOK_PARAMS"):
+        return os.environ["AUDITBOOK_PARAMS"]
+    from auditbook.resources import demo_params
+
+    return str(demo_params())
+
+
+def earlier_population(run_dir: Path, organization: str, run_id: str) -> Any:
+    """The same population in the newest earlier package of this organization (outputs/<period>/<run>)."""
+    def find(name: str) -> Path | None:
+        root = run_dir.parent.parent  # outputs/<period>/<run> and outputs/scratch/<run> alike
+        candidates = []
+        for manifest in root.glob(f"*/*/{layout.MANIFEST}"):
+            package = manifest.parent
+            csv = package / layout.population_csv(name)
+            if package.resolve() == run_dir.resolve() or not csv.exists():
+                continue
+            try:
+                facts = json.loads(manifest.read_text())
+            except (OSError, ValueError):
+                continue
+            if facts.get("organization") == organization and facts.get("run_id", "") < run_id:
+                candidates.append((facts["run_id"], csv))
+        return max(candidates)[1] if candidates else None
+    return find
+
+
+def start(criterion: str, period: str, params_file: str = "", run_dir: str = "", run_id: str = "",
           collect_account: str = "") -> CriterionRun:
-    """Open a criterion run. Without ``run_dir`` (an analyst in JupyterLab) a scratch folder is used.
+    """Open a criterion run in the mode its parameters ask for.
 
+    Without ``run_dir`` (an analyst in JupyterLab) a scratch folder under the outputs root is used.
     ``collect_account`` (a scheduler's fan-out) only collects that AWS account's evidence into the run's
     cache: nothing is tested or recorded, the criterion run that follows does that.
     """
     if criterion not in CRITERIA:
         raise ValueError(f"unknown criterion {criterion!r}")
+    params_file = params_file or default_params()
     resolved = params_mod.load(params_file)
     parsed = parse_period(period)
-    in_scope = [a["id"] for a in (resolved["scope"].get("aws") or {}).get("accounts", [])]
-    if collect_account and collect_account not in in_scope:
+    if collect_account and collect_account not in [a["id"] for a in (resolved["scope"].get("aws") or {})
+                                                   .get("accounts", [])]:
         raise ValueError(f"collect_account {collect_account} is not in scope.aws.accounts of {params_file}")
     if collect_account and not run_dir:
         raise ValueError("collect_account needs run_dir: the evidence is collected for a run")
     if run_dir:
         folder = Path(run_dir)
-        run = json.loads((folder / "run.json").read_text())
+        facts = RunFacts.read(folder / layout.RUN_JSON)
     else:
         now = utc_now()
         run_id = run_id or runinfo.new_run_id(now)
-        folder = SCRATCH_ROOT / f"{criterion}-{run_id}"
+        folder = outputs_root() / SCRATCH / f"{criterion}-{run_id}"
         folder.mkdir(parents=True, exist_ok=True)
-        run = describe_run(run_id, now, parsed, resolved, params_file)
-    return CriterionRun(criterion, parsed, resolved, folder, run, collect_only_account=collect_account)
-
-
-def describe_run(run_id: str, now: datetime, period: Period, resolved: dict[str, Any],
-                 params_file: str) -> dict[str, Any]:
-    return {
-        "run_id": run_id,
-        "generated_at": iso(now.astimezone(UTC)),
-        "period": period.to_dict(),
-        "params_file": str(params_file),
-        "params_digest": params_mod.digest(resolved),
-        "git_commit": runinfo.git_commit(),
-        "versions": runinfo.package_versions(),
-    }
+        facts = RunFacts.describe(run_id, now, parsed, resolved, params_file)
+    ctx = Context(resolved, parsed, earlier_population(folder, resolved["organization"], facts.run_id))
+    if collect_account:
+        return CollectOnlyRun(criterion, ctx, folder, facts, account_id=collect_account)
+    if ctx.settings(criterion).get("not_applicable"):
+        return OutOfScopeRun(criterion, ctx, folder, facts)
+    return TestingRun(criterion, ctx, folder, facts)

@@ -67,8 +67,17 @@ class Provenance:
 
 
 @dataclass
+class Collected:
+    """What a collector returns: the rows it read and how. The evidence catalog names it and holds it to
+    the population's column contract (:func:`auditbook.catalog.population`)."""
+
+    frame: pd.DataFrame
+    provenance: Provenance
+
+
+@dataclass
 class Population:
-    """A complete population with its provenance; ``name`` is its CSV name in the package."""
+    """A complete population with its provenance; ``name`` is its catalog name and CSV name in the package."""
 
     name: str
     frame: pd.DataFrame

@@ -23,13 +23,14 @@ from typing import Any
 import jsonschema
 import yaml
 
+from auditbook import layout
 from auditbook.criteria import CRITERIA
 from auditbook.params import read_yaml
 from auditbook.period import Period
 
 OPEN, ACCEPTED = "open", "accepted"
 REGISTER_COLUMNS = ["status", "accepted_until", "owner", "management_response"]
-PACKAGE_COPY = "exceptions-register.yaml"  # the register as used, kept in the package
+PACKAGE_COPY = layout.REGISTER_COPY  # the register as used, kept in the package
 
 _DATE = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$"}
 _TEXT = {"type": "string", "minLength": 1}
@@ -197,6 +198,15 @@ def register_path(params: dict[str, Any], params_file: str | Path) -> Path | Non
         return None
     path = Path(name)
     return path if path.is_absolute() else Path(params_file).resolve().parent / path
+
+
+def for_run(run_dir: Path, params: dict[str, Any], params_file: str | Path) -> Register | None:
+    """The exception register a run uses: the package's copy, else (an analyst's scratch run) the params' file."""
+    copy = Path(run_dir) / PACKAGE_COPY
+    if copy.exists():
+        return load(copy)
+    path = register_path(params, params_file)
+    return load(path) if path else None
 
 
 def annotate(deviations: Iterable[dict[str, Any]], register: Register | None, period: Period) -> list[dict[str, Any]]:

@@ -14,7 +14,9 @@ from typing import Any
 
 import pandas as pd
 
-RESULTS_SCHEMA_VERSION = "1.0"
+from auditbook.context import Context
+
+RESULTS_SCHEMA_VERSION = "1.1"
 DEVIATION_COLUMNS = ["resource_type", "resource_id", "detail"]
 
 
@@ -36,16 +38,94 @@ def worst(statuses: Iterable[Status]) -> Status:
     return max(statuses, key=_SEVERITY.__getitem__)
 
 
+Options = Callable[[dict[str, Any], Context], dict[str, Any]]
+_RULES: dict[str, Callable[..., TestResult]] = {}
+
+
+def no_options(settings: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    return {}
+
+
 @dataclass(frozen=True)
 class ControlTest:
-    """What a test is, independent of a run: shown in the report and results.json."""
+    """What a test is, independent of a run: shown in the report and results.json.
+
+    ``reads`` names the evidence catalog's populations the rule takes, in order (the first is the one
+    its tested population is drawn from); ``options`` gives the rule's thresholds from this criterion's
+    params and the period; ``sample_keys`` put the tested population in a stable order before the
+    sample is drawn. The rule itself is registered with ``@TEST.rule``.
+    """
 
     test_id: str
     criterion: str
     title: str
     description: str
     frequency: str  # how often the control operates: drives the sample size
-    population: str  # name of the population the test runs over
+    reads: tuple[str, ...]
+    options: Options = no_options
+    sample_keys: tuple[str, ...] = ()
+
+    @property
+    def population(self) -> str:
+        return self.reads[0]
+
+    def rule(self, function: Callable[..., TestResult]) -> Callable[..., TestResult]:
+        """Register ``function`` as this test's rule (a decorator)."""
+        _RULES[self.test_id] = function
+        return function
+
+    def evaluate(self, *populations: pd.DataFrame, **options: Any) -> TestResult:
+        if self.test_id not in _RULES:
+            raise LookupError(f"{self.test_id} has no rule registered")
+        return _RULES[self.test_id](*populations, **options)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step from a catalog population to the rows a test evaluates, with the rows left after it."""
+
+    description: str
+    rows: int
+
+
+class Tested:
+    """The rows a test evaluates, narrowed from a catalog population step by step, each step's count kept.
+
+    The first step is always the whole population as collected, so the counts tie to its CSV.
+    """
+
+    def __init__(self, population: pd.DataFrame, source: str) -> None:
+        self.frame = population
+        self.source = source
+        self.steps = [Step(f"all rows of {source}", len(population))]
+
+    def keep(self, mask: Any, description: str) -> Tested:
+        """Only the rows where ``mask`` holds (a boolean Series, or a function of the current frame giving
+        one), with why: e.g. "with a console password (password_enabled)"."""
+        if callable(mask):
+            mask = mask(self.frame) if len(self.frame) else None
+        kept = self.frame[mask] if len(self.frame) else self.frame
+        return self._then(kept, description)
+
+    def reshape(self, frame: pd.DataFrame, description: str) -> Tested:
+        """A new table built from the rows (e.g. one row per principal, or per active access key)."""
+        return self._then(frame, description)
+
+    def annotate(self, frame: pd.DataFrame) -> Tested:
+        """The same rows with columns added for the reader (ages, outcomes): no new step."""
+        if len(frame) != len(self.frame):
+            raise ValueError(f"annotate keeps the rows: {len(frame)} rows given for {len(self.frame)}")
+        nxt = self._then(frame, "")
+        nxt.steps = list(self.steps)
+        return nxt
+
+    def _then(self, frame: pd.DataFrame, description: str) -> Tested:
+        nxt = Tested.__new__(Tested)
+        nxt.frame, nxt.source, nxt.steps = frame, self.source, [*self.steps, Step(description, len(frame))]
+        return nxt
+
+    def __len__(self) -> int:
+        return len(self.frame)
 
 
 @dataclass
@@ -58,6 +138,7 @@ class TestResult:
     threshold: dict[str, Any] = field(default_factory=dict)
     cause: str | None = None  # why ERROR or NOT_APPLICABLE
     notes: list[str] = field(default_factory=list)
+    steps: list[Step] = field(default_factory=list)  # from the catalog population to the tested rows
 
     __test__ = False  # not a pytest test class
 
@@ -77,26 +158,43 @@ class TestResult:
             "description": self.test.description,
             "frequency": self.test.frequency,
             "population": self.test.population,
+            "reads": list(self.test.reads),
             "status": str(self.status),
             "population_size": self.population_size,
             "deviation_count": self.deviation_count,
             "threshold": self.threshold,
             "cause": self.cause,
             "notes": self.notes,
+            "steps": [{"step": s.description, "rows": s.rows} for s in self.steps],
         }
 
 
-def evaluate(test: ControlTest, population: pd.DataFrame, deviations: list[dict[str, Any]],
+def evaluate(test: ControlTest, population: pd.DataFrame | Tested, deviations: list[dict[str, Any]],
              threshold: dict[str, Any] | None = None, notes: list[str] | None = None) -> TestResult:
-    """The one place a result's status is decided from its deviations."""
+    """The one place a result's status is decided from its deviations.
+
+    ``population`` is the tested rows: a :class:`Tested` with its steps, or a whole catalog population.
+    An empty one passes with a note saying nothing was in scope, never silently.
+    """
+    tested = population if isinstance(population, Tested) else Tested(population, test.population)
     frame = pd.DataFrame(deviations, columns=None if deviations else DEVIATION_COLUMNS)
     missing = [c for c in DEVIATION_COLUMNS if c not in frame.columns]
     if missing:
         raise ValueError(f"{test.test_id}: deviation rows lack {missing}")
     frame = frame[DEVIATION_COLUMNS + [c for c in frame.columns if c not in DEVIATION_COLUMNS]]
     status = Status.FAIL if len(frame) else Status.PASS
-    return TestResult(test, status, len(population), population.reset_index(drop=True),
-                      frame.reset_index(drop=True), dict(threshold or {}), notes=list(notes or []))
+    notes = list(notes or [])
+    if not len(tested) and status is Status.PASS:
+        notes.insert(0, f"No resources in scope: {_nothing_left(tested)}; nothing to test.")
+    return TestResult(test, status, len(tested), tested.frame.reset_index(drop=True),
+                      frame.reset_index(drop=True), dict(threshold or {}), notes=notes, steps=list(tested.steps))
+
+
+def _nothing_left(tested: Tested) -> str:
+    if tested.steps[0].rows == 0:
+        return f"{tested.source} has no rows"
+    emptied = next(s for s in tested.steps if s.rows == 0)
+    return f"no row of {tested.source} is left after \"{emptied.description}\""
 
 
 def errored(test: ControlTest, cause: str) -> TestResult:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
-from datetime import datetime
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from auditbook import __version__
+from auditbook.period import Period, parse_period
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+PACKAGE_DIR = Path(__file__).resolve().parent  # the library and its notebooks
 RECORDED_PACKAGES = ["auditbook", "boto3", "botocore", "PyGithub", "pandas", "matplotlib", "papermill",
                      "nbconvert", "nbclient", "ipykernel", "weasyprint", "jsonschema", "moto"]
 
@@ -18,15 +22,20 @@ def new_run_id(now: datetime) -> str:
     return now.strftime("%Y%m%dT%H%M%SZ")
 
 
-def git_commit(root: Path = REPO_ROOT) -> str:
-    """The notebooks' commit; ``+dirty`` when the work tree differs from it."""
+def git_commit(root: Path = PACKAGE_DIR) -> str:
+    """The commit of the library and its notebooks; ``+dirty`` when they differ from it. An installed
+    package is not a checkout: its version (in ``versions``) identifies the code."""
     try:
+        tracked = subprocess.run(["git", "-C", str(root), "ls-files", "--", "__init__.py"], capture_output=True,
+                                 text=True, check=True, timeout=10).stdout.strip()
+        if not tracked:  # e.g. installed into a virtual environment that happens to sit in some checkout
+            raise subprocess.SubprocessError
         head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
                               check=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--", "lib", "notebooks"],
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--", "."],
                                capture_output=True, text=True, check=True, timeout=10).stdout.strip()
     except (OSError, subprocess.SubprocessError):
-        return "unknown (not a git checkout)"
+        return "unknown (not a git checkout: an installed package)"
     return f"{head}+dirty" if dirty else head
 
 
@@ -39,3 +48,42 @@ def package_versions() -> dict[str, str]:
             versions[name] = "not installed"
     versions["auditbook"] = __version__
     return versions
+
+
+@dataclass(frozen=True)
+class RunFacts:
+    """What is true of the whole run: written once to ``run.json``, passed around as this object."""
+
+    run_id: str
+    generated_at: str
+    period: Period
+    params_file: str
+    params_digest: str
+    git_commit: str
+    versions: dict[str, str]
+    organization: str = ""
+    environment: str | None = None
+    run_by: str = ""
+    scope: str = ""
+    criteria: list[str] = field(default_factory=list)
+
+    @classmethod
+    def describe(cls, run_id: str, now: datetime, period: Period, params: dict[str, Any], params_file: str,
+                 **more: Any) -> RunFacts:
+        from auditbook.params import digest
+
+        return cls(run_id=run_id, generated_at=now.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+                   period=period, params_file=str(params_file), params_digest=digest(params),
+                   git_commit=git_commit(), versions=package_versions(),
+                   organization=params.get("organization", ""), environment=params.get("environment"), **more)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "period": self.period.to_dict()}
+
+    def write(self, path: Path) -> None:
+        path.write_text(json.dumps(self.to_dict(), indent=1))
+
+    @classmethod
+    def read(cls, path: Path) -> RunFacts:
+        data = json.loads(Path(path).read_text())
+        return cls(**{**data, "period": parse_period(data["period"]["label"])})

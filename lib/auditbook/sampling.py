@@ -1,8 +1,10 @@
 """Reproducible samples for re-performance: simple random selection without replacement.
 
-The population is first put in a stable order (by its identifying columns), then
-``pandas.DataFrame.sample`` draws with numpy's PCG64 seeded from the run's base seed and the
-test id, so the same population, seed and test always give the same sample.
+The tested population is first put in a stable order (by its identifying columns) and saved in
+that order (``populations/tested/<test-id>.csv``); ``pandas.DataFrame.sample`` then draws with
+numpy's PCG64 seeded from the run's base seed and the test id, so the same population, seed and
+test always give the same sample. ``population_row`` is the sampled row's number in that file
+(1 = its first data row), so an auditor can find every sampled item in the population tested.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-METHOD = ("simple random sampling without replacement: population sorted by {keys}, then "
-          "pandas.DataFrame.sample(n={n}, random_state={seed}) (numpy PCG64)")
+METHOD = ("simple random sampling without replacement: tested population sorted by {keys} ({file}), then "
+          "pandas.DataFrame.sample(n={n}, random_state={seed}) (numpy PCG64); population_row is the row's number "
+          "in that file")
 
 
 @dataclass(frozen=True)
@@ -37,10 +40,20 @@ def sample_size(sizes: dict[str, int], frequency: str, population_size: int) -> 
     return min(sizes[frequency], population_size)
 
 
-def draw(population: pd.DataFrame, keys: list[str], size: int, base_seed: int, test_id: str) -> Sample:
+def in_order(population: pd.DataFrame, keys: list[str] | tuple[str, ...]) -> pd.DataFrame:
+    """The tested population in the stable order it is saved and sampled in."""
+    keys = [k for k in keys if k in population.columns]
+    ordered = population.sort_values(keys, kind="mergesort") if keys and len(population) else population
+    return ordered.reset_index(drop=True)
+
+
+def draw(ordered: pd.DataFrame, keys: list[str] | tuple[str, ...], size: int, base_seed: int, test_id: str,
+         file: str = "") -> Sample:
+    """A sample of ``ordered`` (see :func:`in_order`): its rows with their ``population_row``."""
     seed = test_seed(base_seed, test_id)
-    ordered = population.sort_values(keys, kind="mergesort").reset_index(drop=True) if keys else population
     chosen = ordered.sample(n=size, random_state=seed) if size else ordered.head(0)
-    chosen = chosen.sort_index().reset_index(names="population_row")
-    method = METHOD.format(keys=", ".join(keys) or "(given order)", n=size, seed=seed)
-    return Sample(chosen, size, len(population), seed, method)
+    chosen = chosen.sort_index()
+    chosen.insert(0, "population_row", chosen.index + 1)
+    method = METHOD.format(keys=", ".join(k for k in keys if k in ordered.columns) or "(given order)",
+                           file=file or "the tested population", n=size, seed=seed)
+    return Sample(chosen.reset_index(drop=True), size, len(ordered), seed, method)

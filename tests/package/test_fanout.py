@@ -12,12 +12,13 @@ import pytest
 import yaml
 from auditbook import locker
 from auditbook import params as params_mod
+from auditbook import layout
 from auditbook.criteria import NOTEBOOK_DIR
 from auditbook.demo.environment import DEMO_PARAMS, truth_files
 from auditbook.demo.faults import any_request, server_error
-from auditbook.evidence import CACHE_DIR
 from auditbook.kernels import KERNEL_MANAGER
-from auditbook.runner import collect_notebook, collect_outcome, finish, notebook_parameters, prepare
+from auditbook.package import criterion_outcome
+from auditbook.runner import collect_notebook, finish, notebook_parameters, prepare
 from auditbook.sources.aws.session import open_account
 
 SANDBOX = "210987654321"  # moto gives an assumed role's credentials the role's account
@@ -42,11 +43,10 @@ def seed_sandbox_account() -> None:
                                 AlarmActions=[f"arn:aws:sns:us-east-1:{SANDBOX}:oncall"])
 
 
-def execute(staging, code: str, output, account: str = "") -> None:
+def execute(run, code: str, output, account: str = "") -> None:
     papermill.execute_notebook(str(NOTEBOOK_DIR / f"{code}.ipynb"), str(output), kernel_name="python3",
                                progress_bar=False, kernel_manager_class=KERNEL_MANAGER,
-                               parameters=notebook_parameters(code, "2026-Q3", staging.name.split("-")[1], staging,
-                                                              account))
+                               parameters=notebook_parameters(code, "2026-Q3", run.facts.run_id, run.staging, account))
 
 
 @pytest.fixture
@@ -61,24 +61,25 @@ def two_accounts(demo_env, tmp_path):
 
 def test_collect_per_account_then_test_per_criterion_makes_one_package(demo_env, two_accounts, tmp_path):
     out = tmp_path / "outputs"
-    staging, selected = prepare(two_accounts, "2026-Q3", criteria=[CRITERION], out_dir=out)
+    run = prepare(two_accounts, "2026-Q3", criteria=[CRITERION], out_dir=out)
+    staging = run.staging
     accounts = ["123456789012", SANDBOX]
     for account in accounts:  # the DAG's collect_<criterion>_<account> tasks
-        execute(staging, CRITERION, collect_notebook(staging, CRITERION, account), account)
+        execute(run, CRITERION, collect_notebook(staging, CRITERION, account), account)
     assert not (staging / "results").exists() and not (staging / "populations").exists()  # nothing tested
     for account in accounts:
-        assert (staging / CACHE_DIR / f"autoscaling-groups@{account}.pickle").exists()
+        assert list((staging / layout.CACHE_DIR).glob(f"autoscaling-groups.*@{account}.pickle"))
 
     # The criterion task only combines the collected parts: with AWS now failing every call it still completes.
     demo_env.faults.aws.inject(any_request, server_error(500), times=None)
     try:
-        execute(staging, CRITERION, staging / "reports" / f"{CRITERION}.ipynb")
+        execute(run, CRITERION, staging / "reports" / f"{CRITERION}.ipynb")
     finally:
         demo_env.faults.clear()
-    outcome = finish(staging, [collect_outcome(CRITERION, staging)], out)
+    outcome = finish(run, [criterion_outcome(CRITERION, staging, run.facts)], out)
 
     assert [p.name for p in (out / "2026-Q3").iterdir()] == [outcome.run_dir.name]  # one package, no staging left
-    assert not (outcome.run_dir / CACHE_DIR).exists()
+    assert not (outcome.run_dir / layout.CACHE_DIR).exists()
     assert locker.verify(outcome.run_dir).ok
     groups = pd.read_csv(outcome.run_dir / "populations" / "autoscaling-groups.csv", dtype=str)
     assert set(groups["account_id"]) == set(accounts)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from auditbook import cli, notify
 from auditbook.results import Status
-from auditbook.runner import CriterionOutcome, RunOutcome
+from auditbook.package import CriterionOutcome, RunOutcome
 
 
 @pytest.fixture

@@ -14,35 +14,45 @@ from typing import Any
 import pandas as pd
 
 from auditbook.controls.cc91 import tagged
-from auditbook.results import ControlTest, TestResult, evaluate
+from auditbook.results import ControlTest, Tested, TestResult, evaluate
 
 TARGET_HEALTH = ControlTest(
     "A1.1-TARGET-HEALTH", "A1.1", "Load balancer target groups are health checked",
     "Every target group attached to a load balancer has health checks enabled and, for HTTP/HTTPS checks, a "
-    "path and a success matcher, so traffic is sent only to healthy targets.", "continuous", "elbv2-target-groups")
+    "path and a success matcher, so traffic is sent only to healthy targets.", "continuous", ("elbv2-target-groups",),
+    sample_keys=("account_id", "region", "target_group_name"))
 DNS_HEALTH = ControlTest(
     "A1.1-DNS-HEALTH", "A1.1", "Routed DNS records are health checked",
     "Every Route 53 record with a routing policy (failover, weighted, latency, geolocation, multivalue) has an "
-    "enabled health check, or is an alias that evaluates its target's health.", "continuous", "route53-records")
+    "enabled health check, or is an alias that evaluates its target's health.", "continuous",
+    ("route53-records", "route53-health-checks"), sample_keys=("account_id", "name", "type", "set_identifier"))
 ASG = ControlTest(
     "A1.1-ASG", "A1.1", "Auto scaling groups survive the loss of a zone",
     "Every auto scaling group in scope spans at least the minimum number of availability zones and keeps at "
-    "least the minimum number of instances.", "continuous", "autoscaling-groups")
+    "least the minimum number of instances.", "continuous", ("autoscaling-groups",),
+    lambda s, ctx: {"scope_tag": s["scope_tag"], "min_availability_zones": s["min_availability_zones"],
+                    "min_instances": s["min_asg_instances"]}, ("account_id", "region", "name"))
 DB_MULTI_AZ = ControlTest(
     "A1.1-DB-MULTI-AZ", "A1.1", "Production databases are Multi-AZ",
     "Every RDS database instance in scope (read replicas excepted) is deployed Multi-AZ, with a standby in "
-    "another availability zone.", "continuous", "rds-instances")
+    "another availability zone.", "continuous", ("rds-instances",), lambda s, ctx: {"scope_tag": s["scope_tag"]},
+    ("account_id", "region", "db_instance"))
 CAPACITY_ALARMS = ControlTest(
     "A1.1-CAPACITY-ALARMS", "A1.1", "Capacity metrics are alarmed with actions",
     "For every auto scaling group and database in scope, each capacity metric params require has a CloudWatch "
-    "alarm on that resource with actions enabled and at least one alarm action.", "continuous", "cloudwatch-alarms")
+    "alarm on that resource with actions enabled and at least one alarm action.", "continuous",
+    ("capacity-alarm-coverage",), lambda s, ctx: {"required": s["required_capacity_alarms"]},
+    ("account_id", "resource", "metric"))
 
 TESTS = [TARGET_HEALTH, DNS_HEALTH, ASG, DB_MULTI_AZ, CAPACITY_ALARMS]
 DIMENSION = {"autoscaling_group": "AutoScalingGroupName", "rds_instance": "DBInstanceIdentifier"}
 
 
+@TARGET_HEALTH.rule
 def target_health(groups: pd.DataFrame) -> TestResult:
-    attached = groups[groups["load_balancers"].fillna("") != ""]
+    tested = Tested(groups, "elbv2-target-groups").keep(lambda f: f["load_balancers"] != "",
+                                                         "attached to a load balancer (they receive traffic)")
+    attached = tested.frame
     deviations = []
     for g in attached.itertuples():
         problems = []
@@ -59,18 +69,21 @@ def target_health(groups: pd.DataFrame) -> TestResult:
     unattached = len(groups) - len(attached)
     notes = [f"{unattached} target groups are attached to no load balancer (they receive no traffic) and are not "
              "tested."] if unattached else []
-    return evaluate(TARGET_HEALTH, attached, deviations, {"health_check_enabled": True}, notes)
+    return evaluate(TARGET_HEALTH, tested, deviations, {"health_check_enabled": True}, notes)
 
 
+@DNS_HEALTH.rule
 def dns_health(records: pd.DataFrame, checks: pd.DataFrame) -> TestResult:
-    routed = records[records["routing_policy"] != "simple"].copy()
+    tested = Tested(records, "route53-records").keep(lambda f: f["routing_policy"] != "simple",
+                                                      "records with a routing policy (not simple routing)")
+    routed = tested.frame.copy()
     known = {c.health_check_id: c for c in checks.itertuples()}
     routed["health_check"] = [
         "" if not r.health_check_id else
         "missing" if r.health_check_id not in known else
         "disabled" if known[r.health_check_id].disabled else
         f"{known[r.health_check_id].type} {known[r.health_check_id].target}{known[r.health_check_id].resource_path}"
-        for r in routed.itertuples()]
+        for r in routed.itertuples()] if len(routed) else pd.Series(dtype=str)
     deviations = []
     for r in routed.itertuples():
         if r.health_check in ("", "missing", "disabled"):
@@ -83,13 +96,23 @@ def dns_health(records: pd.DataFrame, checks: pd.DataFrame) -> TestResult:
                                "detail": f"{r.routing_policy} record: {why}"})
     notes = [f"{len(records) - len(routed)} simple-routing records (one answer, nothing to fail over) are not "
              f"tested; {len(checks)} health checks exist."]
-    return evaluate(DNS_HEALTH, routed, deviations, {"health_check": "enabled, or alias evaluating target health"},
-                    notes)
+    return evaluate(DNS_HEALTH, tested.annotate(routed), deviations,
+                    {"health_check": "enabled, or alias evaluating target health"}, notes)
 
 
+def _in_scope(frame: pd.DataFrame, source: str, scope_tag: dict[str, str] | None) -> Tested:
+    tested = Tested(frame, source)
+    if not scope_tag:
+        return tested
+    return tested.keep(lambda f: [tagged(t, scope_tag) for t in f["tags"]],
+                       f"tagged {scope_tag['key']}={scope_tag['value']} (in scope)")
+
+
+@ASG.rule
 def asg_resilience(groups: pd.DataFrame, scope_tag: dict[str, str] | None, min_availability_zones: int,
                    min_instances: int) -> TestResult:
-    scoped = groups[[tagged(t, scope_tag) for t in groups["tags"]]]
+    tested = _in_scope(groups, "autoscaling-groups", scope_tag)
+    scoped = tested.frame
     deviations = []
     for g in scoped.itertuples():
         problems = []
@@ -101,18 +124,19 @@ def asg_resilience(groups: pd.DataFrame, scope_tag: dict[str, str] | None, min_a
         if problems:
             deviations.append({"resource_type": "autoscaling_group", "resource_id": f"{g.account_id}:{g.name}",
                                "detail": "; ".join(problems)})
-    return evaluate(ASG, scoped, deviations, {"min_availability_zones": min_availability_zones,
+    return evaluate(ASG, tested, deviations, {"min_availability_zones": min_availability_zones,
                                               "min_instances": min_instances, "scope_tag": scope_tag})
 
 
+@DB_MULTI_AZ.rule
 def database_multi_az(instances: pd.DataFrame, scope_tag: dict[str, str] | None) -> TestResult:
-    scoped = instances[[tagged(t, scope_tag) for t in instances["tags"]]]
-    replicas = scoped["read_replica_source"].fillna("") != ""
-    primary = scoped[~replicas]
+    scoped = _in_scope(instances, "rds-instances", scope_tag)
+    primary = scoped.keep(lambda f: f["read_replica_source"] == "", "primaries (read replicas left out)")
     deviations = [{"resource_type": "rds_instance", "resource_id": f"{d.account_id}:rds:{d.db_instance}",
                    "detail": f"single-AZ ({d.availability_zone}); no standby in another zone"}
-                  for d in primary[~primary["multi_az"]].itertuples()]
-    notes = [f"{int(replicas.sum())} read replicas are not tested."] if replicas.any() else []
+                  for d in primary.frame[~primary.frame["multi_az"]].itertuples()]
+    replicas = len(scoped) - len(primary)
+    notes = [f"{replicas} read replicas are not tested."] if replicas else []
     return evaluate(DB_MULTI_AZ, primary, deviations, {"multi_az": True, "scope_tag": scope_tag}, notes)
 
 
@@ -145,6 +169,7 @@ def capacity_alarm_worksheet(alarms: pd.DataFrame, groups: pd.DataFrame, instanc
                                        "alarms", "alarms_with_actions"])
 
 
+@CAPACITY_ALARMS.rule
 def capacity_alarms(sheet: pd.DataFrame, required: dict[str, list[dict[str, str]]]) -> TestResult:
     deviations = []
     for r in sheet[sheet["alarms_with_actions"] == ""].itertuples():

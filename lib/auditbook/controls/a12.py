@@ -17,31 +17,36 @@ from typing import Any
 import pandas as pd
 
 from auditbook.controls.cc91 import tagged
-from auditbook.results import ControlTest, TestResult, evaluate, not_applicable
+from auditbook.results import ControlTest, Tested, TestResult, evaluate, not_applicable
 
 DAILY_BACKUP = ControlTest(
     "A1.2-DAILY-BACKUP", "A1.2", "Data stores are backed up every day",
     "Every database and volume in scope has at least one completed backup (RDS automated or manual snapshot, or "
-    "AWS Backup recovery point) created on each day of the period.", "daily", "backup-daily-coverage")
+    "AWS Backup recovery point) created on each day of the period.", "daily", ("backup-daily-coverage",),
+    sample_keys=("store_id", "day"))
 RETENTION = ControlTest(
     "A1.2-RETENTION", "A1.2", "Backups are retained long enough",
     "Every backup mechanism of a data store in scope keeps backups at least the minimum retention days: the RDS "
     "automated backup retention period, and the lifecycle of the store's AWS Backup recovery points.",
-    "continuous", "backup-retention")
+    "continuous", ("backup-retention",), lambda s, ctx: {"min_retention_days": s["min_retention_days"]},
+    ("store_id", "mechanism"))
 COPIES = ControlTest(
     "A1.2-COPIES", "A1.2", "Critical backups are copied to another region or account",
     "Every critical data store has a completed copy of its backups in another region or account, the latest "
     "made no more than the allowed days before the period end.", "weekly",
-    "backup-data-stores (critical) + backup-recovery-points")
+    ("backup-data-stores", "backup-recovery-points"),
+    lambda s, ctx: {"period_end": ctx.period.end, "max_copy_age_days": s["max_copy_age_days"],
+                    "required": s["copy_required"]}, ("store_id",))
 S3_VERSIONING = ControlTest(
     "A1.2-S3-VERSIONING", "A1.2", "Buckets in scope keep object versions",
     "Every S3 bucket in scope has versioning enabled, so an overwritten or deleted object can be recovered.",
-    "continuous", "s3-bucket-versioning")
+    "continuous", ("s3-bucket-versioning",), lambda s, ctx: {"scope_tag": s["scope_tag"]}, ("account_id", "bucket"))
 RESTORE_TEST = ControlTest(
     "A1.2-RESTORE-TEST", "A1.2", "Critical data stores are restored in a test",
     "Every critical data store was restored successfully at least once in the period (AWS Backup restore job or "
     "a recorded DR test), the restore completing within the RTO from a backup no older than the RPO at its start.",
-    "quarterly", "backup-data-stores + restore-tests")
+    "quarterly", ("backup-data-stores", "restore-tests"),
+    lambda s, ctx: {"rto_hours": s["rto_hours"], "rpo_hours": s["rpo_hours"]}, ("store_id",))
 
 TESTS = [DAILY_BACKUP, RETENTION, COPIES, S3_VERSIONING, RESTORE_TEST]
 STORE_COLUMNS = ["store_id", "account_id", "region", "kind", "name", "arn", "critical", "created",
@@ -112,15 +117,18 @@ def _day_ranges(days: list[pd.Timestamp]) -> str:
     return ", ".join(f"{s[0]:%Y-%m-%d}" + (f"..{s[-1]:%Y-%m-%d}" if len(s) > 1 else "") for s in spans)
 
 
+@DAILY_BACKUP.rule
 def daily_backup(coverage: pd.DataFrame) -> TestResult:
-    required = coverage[coverage["required"]]
+    tested = Tested(coverage, "backup-daily-coverage").keep(
+        lambda f: f["required"], "store-days from the day after each store was created")
+    required = tested.frame
     deviations = []
     for store, group in required[~required["covered"]].groupby("store_id", sort=True):
         deviations.append({"resource_type": store.split(":")[1] + "_data_store", "resource_id": store,
                            "detail": f"no backup on {len(group)} day{'s' if len(group) != 1 else ''} of the "
                                      f"period: {_day_ranges(list(group['day']))}",
                            "missing_days": len(group)})
-    return evaluate(DAILY_BACKUP, required, deviations, {"backups_per_day": ">= 1"})
+    return evaluate(DAILY_BACKUP, tested, deviations, {"backups_per_day": ">= 1"})
 
 
 def retention_worksheet(stores: pd.DataFrame, points: pd.DataFrame, period_start: datetime,
@@ -140,6 +148,7 @@ def retention_worksheet(stores: pd.DataFrame, points: pd.DataFrame, period_start
     return pd.DataFrame(rows, columns=["store_id", "mechanism", "retention_days"])
 
 
+@RETENTION.rule
 def retention(sheet: pd.DataFrame, min_retention_days: int) -> TestResult:
     short = sheet[sheet["retention_days"].notna() & (sheet["retention_days"] < min_retention_days)]
     deviations = [{"resource_type": store.split(":")[1] + "_data_store", "resource_id": store,
@@ -150,12 +159,14 @@ def retention(sheet: pd.DataFrame, min_retention_days: int) -> TestResult:
     return evaluate(RETENTION, sheet, deviations, {"min_retention_days": min_retention_days}, notes)
 
 
+@COPIES.rule
 def copies(stores: pd.DataFrame, points: pd.DataFrame, period_end: datetime, max_copy_age_days: int,
            required: bool = True) -> TestResult:
     """Population: the critical stores, with their latest copy in another region or account."""
     if not required:
         return not_applicable(COPIES, "params criteria.A1.2.copy_required is false")
-    critical = stores[stores["critical"]].copy()
+    tested = _critical(stores)
+    critical = tested.frame.copy()
     end = pd.Timestamp(period_end)
     latest, where = [], []
     for s in critical.itertuples():
@@ -166,7 +177,7 @@ def copies(stores: pd.DataFrame, points: pd.DataFrame, period_end: datetime, max
         latest.append(newest["created"] if newest is not None else pd.NaT)
         where.append(f"{newest['account_id']}/{newest['region']}/{newest['vault']}" if newest is not None else "")
     critical["latest_copy"] = pd.to_datetime(pd.Series(latest, index=critical.index), utc=True)
-    critical["copy_location"] = where
+    critical["copy_location"] = pd.Series(where, index=critical.index, dtype=str)
     deviations = []
     for s in critical.itertuples():
         if pd.isna(s.latest_copy):
@@ -177,19 +188,28 @@ def copies(stores: pd.DataFrame, points: pd.DataFrame, period_end: datetime, max
         else:
             continue
         deviations.append({"resource_type": f"{s.kind}_data_store", "resource_id": s.store_id, "detail": detail})
-    return evaluate(COPIES, critical, deviations, {"max_copy_age_days": max_copy_age_days,
+    return evaluate(COPIES, tested.annotate(critical), deviations, {"max_copy_age_days": max_copy_age_days,
                                                    "copy_to": "another region or account"})
 
 
+def _critical(stores: pd.DataFrame) -> Tested:
+    return Tested(stores, "backup-data-stores").keep(lambda f: f["critical"], "critical stores (critical tag)")
+
+
+@S3_VERSIONING.rule
 def bucket_versioning(buckets: pd.DataFrame, scope_tag: dict[str, str] | None) -> TestResult:
-    scoped = buckets[[tagged(t, scope_tag) for t in buckets["tags"]]]
+    tested = Tested(buckets, "s3-bucket-versioning")
+    if scope_tag:
+        tested = tested.keep(lambda f: [tagged(t, scope_tag) for t in f["tags"]],
+                             f"tagged {scope_tag['key']}={scope_tag['value']} (in scope)")
+    scoped = tested.frame
     deviations = [{"resource_type": "s3_bucket", "resource_id": f"{b.account_id}:s3:{b.bucket}",
                    "detail": f"versioning {b.versioning}"}
                   for b in scoped[scoped["versioning"] != "Enabled"].itertuples()]
-    return evaluate(S3_VERSIONING, scoped, deviations, {"versioning": "Enabled", "scope_tag": scope_tag})
+    return evaluate(S3_VERSIONING, tested, deviations, {"versioning": "Enabled", "scope_tag": scope_tag})
 
 
-def restore_tests(stores: pd.DataFrame, restore_jobs: pd.DataFrame, *dr_tests: pd.DataFrame,
+def restore_tests(stores: pd.DataFrame, restore_jobs: pd.DataFrame, dr_tests: pd.DataFrame | None = None, *,
                   period_start: datetime, period_end: datetime) -> pd.DataFrame:
     """Every restore test of a store started in the period, from AWS Backup restore jobs and, when
     params name one, the DR test records."""
@@ -197,7 +217,7 @@ def restore_tests(stores: pd.DataFrame, restore_jobs: pd.DataFrame, *dr_tests: p
     columns = ["store_id", "test_id", "source", "status", "started", "completed", "duration_minutes",
                "recovery_point_created", "data_age_hours"]
     rows: list[dict[str, Any]] = []
-    for frame in (restore_jobs, *dr_tests):
+    for frame in (restore_jobs, *([] if dr_tests is None else [dr_tests])):
         if frame.empty:
             continue
         for j in frame.itertuples():
@@ -213,14 +233,17 @@ def restore_tests(stores: pd.DataFrame, restore_jobs: pd.DataFrame, *dr_tests: p
     return pd.DataFrame(rows, columns=columns)
 
 
+@RESTORE_TEST.rule
 def restore_tested(stores: pd.DataFrame, tests: pd.DataFrame, rto_hours: float, rpo_hours: float) -> TestResult:
     """Population: the critical stores; each needs a successful test within the RTO and RPO."""
-    critical = stores[stores["critical"]].copy()
+    tested = _critical(stores)
+    critical = tested.frame.copy()
     ok = tests[(tests["status"] == "COMPLETED") & tests["duration_minutes"].notna()]
     good = ok[(ok["duration_minutes"] <= rto_hours * 60) & ok["data_age_hours"].notna()
               & (ok["data_age_hours"] <= rpo_hours)]
     critical["restore_tests"] = [int((tests["store_id"] == s).sum()) for s in critical["store_id"]]
-    critical["passing_tests"] = [", ".join(good.loc[good["store_id"] == s, "test_id"]) for s in critical["store_id"]]
+    critical["passing_tests"] = pd.Series([", ".join(good.loc[good["store_id"] == s, "test_id"])
+                                           for s in critical["store_id"]], index=critical.index, dtype=str)
     deviations = []
     for s in critical[critical["passing_tests"] == ""].itertuples():
         mine = tests[tests["store_id"] == s.store_id]
@@ -233,6 +256,6 @@ def restore_tested(stores: pd.DataFrame, tests: pd.DataFrame, rto_hours: float, 
                 + (f", data {t.data_age_hours:g} h old (RPO {rpo_hours:g} h)" if pd.notna(t.data_age_hours) else "")
                 for t in mine.itertuples()) + ": no test succeeded within RTO and RPO"
         deviations.append({"resource_type": f"{s.kind}_data_store", "resource_id": s.store_id, "detail": detail})
-    return evaluate(RESTORE_TEST, critical, deviations, {"rto_hours": rto_hours, "rpo_hours": rpo_hours,
-                                                         "tests_per_period": ">= 1"})
+    threshold = {"rto_hours": rto_hours, "rpo_hours": rpo_hours, "tests_per_period": ">= 1"}
+    return evaluate(RESTORE_TEST, tested.annotate(critical), deviations, threshold)
 

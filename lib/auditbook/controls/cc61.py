@@ -13,57 +13,67 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from auditbook.results import ControlTest, TestResult, evaluate
+from auditbook.results import ControlTest, Tested, TestResult, evaluate
 
 MFA = ControlTest(
     "CC6.1-MFA", "CC6.1", "Console users have MFA",
     "Every IAM user with a console password has an MFA device (credential report mfa_active).",
-    "continuous", "iam-credential-report")
+    "continuous", ("iam-credential-report",), sample_keys=("account_id", "user"))
 ROOT = ControlTest(
     "CC6.1-ROOT", "CC6.1", "Root account protected",
     "The root user has MFA and no active access keys.",
-    "continuous", "iam-credential-report")
+    "continuous", ("iam-credential-report",), sample_keys=("account_id",))
 DORMANT = ControlTest(
     "CC6.1-DORMANT", "CC6.1", "No dormant console users",
     "No console user existing at period end went without signing in for more than the threshold "
     "(never-used passwords count from the user's creation).",
-    "continuous", "iam-credential-report")
+    "continuous", ("iam-credential-report",),
+    lambda s, ctx: {"as_of": ctx.period.end, "dormant_days": s["dormant_days"]}, ("account_id", "user"))
 ADMIN = ControlTest(
     "CC6.1-ADMIN", "CC6.1", "Administrator access only through approved groups and roles",
     "Full administrative access (an admin managed policy, or a policy allowing every action on every "
     "resource) is held only through the approved admin groups and roles.",
-    "continuous", "iam-entitlements")
+    "continuous", ("iam-entitlements",),
+    lambda s, ctx: {"admin_policy_arns": s["admin_policy_arns"], "approved_groups": s["approved_admin_groups"],
+                    "approved_roles": s["approved_admin_roles"]}, ("account_id", "principal_type", "principal"))
 PASSWORD_POLICY = ControlTest(
     "CC6.1-PASSWORD-POLICY", "CC6.1", "Password policy meets the standard",
     "The account password policy sets every requirement in params.",
-    "continuous", "iam-password-policy")
-
-TESTS = [MFA, ROOT, DORMANT, ADMIN, PASSWORD_POLICY]
+    "continuous", ("iam-password-policy",),
+    lambda s, ctx: {"account_ids": ctx.account_ids, "required": s["password_policy"]}, ("account_id", "setting"))
 
 
 def _iam_user_id(row: pd.Series) -> str:
     return f"{row['account_id']}:{row['user']}"
 
 
+def _console_users(report: pd.DataFrame) -> Tested:
+    return (Tested(report, "iam-credential-report")
+            .keep(lambda f: ~f["is_root"], "IAM users (the root user left out)")
+            .keep(lambda f: f["password_enabled"], "with a console password (password_enabled)"))
+
+
 def console_users(report: pd.DataFrame) -> pd.DataFrame:
     """IAM users (not root) with a console password."""
-    return report[~report["is_root"] & report["password_enabled"]]
+    return _console_users(report).frame
 
 
+@MFA.rule
 def mfa_for_console_users(report: pd.DataFrame) -> TestResult:
-    users = console_users(report)
+    users = _console_users(report)
     deviations = [
         {"resource_type": "iam_user", "resource_id": _iam_user_id(u),
          "detail": "console password enabled, no MFA device"}
-        for _, u in users[~users["mfa_active"]].iterrows()
+        for _, u in users.frame[~users.frame["mfa_active"]].iterrows()
     ]
     return evaluate(MFA, users, deviations, {"mfa_required": True})
 
 
+@ROOT.rule
 def root_protected(report: pd.DataFrame) -> TestResult:
-    roots = report[report["is_root"]]
+    roots = Tested(report, "iam-credential-report").keep(lambda f: f["is_root"], "the root user of each account")
     deviations = []
-    for _, root in roots.iterrows():
+    for _, root in roots.frame.iterrows():
         if not root["mfa_active"]:
             deviations.append({"resource_type": "root_account", "resource_id": f"{root['account_id']}:root",
                                "detail": "root user has no MFA"})
@@ -74,13 +84,14 @@ def root_protected(report: pd.DataFrame) -> TestResult:
     return evaluate(ROOT, roots, deviations, {"root_mfa": True, "root_access_keys": 0})
 
 
+@DORMANT.rule
 def dormant_console_users(report: pd.DataFrame, as_of: datetime, dormant_days: int) -> TestResult:
     """Dormancy is measured at ``as_of`` (the period end) so a re-run gives the same answer."""
-    users = console_users(report)
-    users = users[users["user_creation_time"] < as_of]
+    users = _console_users(report).keep(lambda f: f["user_creation_time"] < as_of,
+                                        f"created before {as_of:%Y-%m-%d} (existing at the period end)")
     limit = as_of - timedelta(days=dormant_days)
     deviations = []
-    for _, u in users.iterrows():
+    for _, u in users.frame.iterrows():
         last = u["password_last_used"]
         if pd.isna(last):
             if u["user_creation_time"] < limit:
@@ -117,6 +128,7 @@ def admin_grants(entitlements: pd.DataFrame, admin_policy_arns: list[str]) -> pd
     return entitlements[is_admin]
 
 
+@ADMIN.rule
 def admin_only_through_approved_paths(entitlements: pd.DataFrame, admin_policy_arns: list[str],
                                       approved_groups: list[str], approved_roles: list[str]) -> TestResult:
     """Population: one row per principal, with every policy it holds and how."""
@@ -142,7 +154,9 @@ def admin_only_through_approved_paths(entitlements: pd.DataFrame, admin_policy_a
                            "detail": f"admin access outside approved paths: {paths}"})
     threshold = {"admin_policy_arns": admin_policy_arns, "approved_admin_groups": approved_groups,
                  "approved_admin_roles": approved_roles}
-    return evaluate(ADMIN, principals, deviations, threshold)
+    tested = Tested(entitlements, "iam-entitlements").reshape(
+        principals, "one row per principal (IAM user or role) with every policy it holds and how")
+    return evaluate(ADMIN, tested, deviations, threshold)
 
 
 # Params key → (AWS setting, how the AWS value must compare with the required one)
@@ -157,6 +171,7 @@ _PASSWORD_RULES: dict[str, tuple[str, str]] = {
 }
 
 
+@PASSWORD_POLICY.rule
 def password_policy_meets_standard(policy: pd.DataFrame, account_ids: list[str],
                                    required: dict[str, Any]) -> TestResult:
     """One row per (account, required setting); an account with no policy fails every setting."""
@@ -181,7 +196,10 @@ def password_policy_meets_standard(policy: pd.DataFrame, account_ids: list[str],
                 need = {"at_least": f">= {want}", "at_most": f"<= {want}", "required": "true"}[rule]
                 deviations.append({"resource_type": "password_policy", "resource_id": f"{account_id}:{setting}",
                                    "detail": f"{setting} is {shown}; required {need}"})
-    return evaluate(PASSWORD_POLICY, pd.DataFrame(checked), deviations, dict(required))
+    tested = Tested(policy, "iam-password-policy").reshape(
+        pd.DataFrame(checked, columns=["account_id", "setting", "required", "actual"]),
+        "one row per account in scope and setting the standard in params requires")
+    return evaluate(PASSWORD_POLICY, tested, deviations, dict(required))
 
 
 # -- people: the HR roster joined to every account, across AWS IAM, Identity Center and GitHub ----------
@@ -189,29 +207,34 @@ def password_policy_meets_standard(policy: pd.DataFrame, account_ids: list[str],
 GITHUB_2FA = ControlTest(
     "CC6.1-GITHUB-2FA", "CC6.1", "GitHub requires two-factor authentication",
     "The GitHub organization requires two-factor authentication and no member or outside collaborator "
-    "is without it.", "continuous", "github-org-members")
+    "is without it.", "continuous", ("github-org-members", "github-org-settings"), sample_keys=("org", "login"))
 LEAVERS = ControlTest(
     "CC6.1-LEAVERS", "CC6.1", "Leavers' access removed in time",
     "Every account of every person whose employment or contract ended in the period was removed (or its "
     "access disabled) within the threshold of business days after the termination date.",
-    "per_event", "leaver-accounts")
+    "per_event", ("leaver-accounts",),
+    lambda s, ctx: {"default_accounts": {"aws-iam": ctx.account_ids[0], "identity-center": ctx.account_ids[0],
+                                         "github": "+".join(ctx.org_names)},
+                    "business_days": s["leaver_removal_business_days"]}, ("person_id", "system", "identity"))
 ORPHANED = ControlTest(
     "CC6.1-ORPHANED", "CC6.1", "Every account belongs to a person on the HR roster",
     "Every human account in AWS IAM, IAM Identity Center and the GitHub organization matches a person on the "
-    "HR roster (service accounts are listed in params).", "continuous", "access-review-worksheet")
+    "HR roster (service accounts are listed in params).", "continuous", ("access-review-worksheet",),
+    sample_keys=("line",))
 REVIEW_COMPLETE = ControlTest(
     "CC6.1-REVIEW-COMPLETE", "CC6.1", "Access review: every line decided",
     "Every account that existed at the time of the quarterly access review has a keep/remove decision.",
-    "quarterly", "access-review-worksheet")
+    "quarterly", ("access-review-worksheet", "access-review-decisions"), sample_keys=("line",))
 REVIEW_INDEPENDENT = ControlTest(
     "CC6.1-REVIEW-INDEPENDENT", "CC6.1", "Access review: nobody reviews their own access",
-    "No decision was made by the person whose access it is.", "quarterly", "access-review-decisions")
+    "No decision was made by the person whose access it is.", "quarterly",
+    ("access-review-decisions", "access-review-worksheet"), sample_keys=("system", "account", "identity"))
 REVIEW_REMOVALS = ControlTest(
     "CC6.1-REVIEW-REMOVALS", "CC6.1", "Access review: every removal carried out",
     "Every account the review decided to remove no longer has access at collection.", "quarterly",
-    "access-review-decisions")
-
-PEOPLE_TESTS = [GITHUB_2FA, LEAVERS, ORPHANED, REVIEW_COMPLETE, REVIEW_INDEPENDENT, REVIEW_REMOVALS]
+    ("access-review-decisions", "access-review-worksheet"), sample_keys=("system", "account", "identity"))
+TESTS = [MFA, ROOT, DORMANT, ADMIN, PASSWORD_POLICY, GITHUB_2FA, LEAVERS, ORPHANED, REVIEW_COMPLETE,
+         REVIEW_INDEPENDENT, REVIEW_REMOVALS]
 REMOVAL_EVENTS = {"DeleteLoginProfile", "DeleteUser"}
 WORKSHEET_COLUMNS = ["system", "account", "identity", "person_id", "person", "privileges", "last_activity",
                      "created_at", "admin", "no_mfa", "dormant", "leaver", "orphaned", "has_access"]
@@ -290,6 +313,7 @@ def review_worksheet(roster: pd.DataFrame, report: pd.DataFrame, entitlements: p
     return sheet
 
 
+@GITHUB_2FA.rule
 def github_two_factor(members: pd.DataFrame, settings: pd.DataFrame) -> TestResult:
     deviations = [{"resource_type": "github_org", "resource_id": f"github:{s.org}",
                    "detail": "the organization does not require two-factor authentication"}
@@ -345,6 +369,7 @@ def leaver_accounts(roster: pd.DataFrame, sheet: pd.DataFrame, events: pd.DataFr
                                        "identity", "access_at_collection", "removed_at"])
 
 
+@LEAVERS.rule
 def leavers_removed_in_time(accounts: pd.DataFrame, default_accounts: dict[str, str],
                             business_days: int) -> TestResult:
     """AWS IAM removals are timed from the trail; where an API keeps no history (GitHub without the
@@ -373,6 +398,7 @@ def leavers_removed_in_time(accounts: pd.DataFrame, default_accounts: dict[str, 
     return evaluate(LEAVERS, accounts, deviations, {"removal_within_business_days": business_days}, notes)
 
 
+@ORPHANED.rule
 def accounts_match_roster(sheet: pd.DataFrame) -> TestResult:
     deviations = [{"resource_type": r.system, "resource_id": r.line,
                    "detail": f"{r.system} account {r.identity} ({r.privileges or 'no privileges'}) matches nobody "
@@ -381,18 +407,23 @@ def accounts_match_roster(sheet: pd.DataFrame) -> TestResult:
     return evaluate(ORPHANED, sheet, deviations, {"roster_match": "IAM user name, email or GitHub login"})
 
 
+@REVIEW_COMPLETE.rule
 def review_complete(sheet: pd.DataFrame, decisions: pd.DataFrame) -> TestResult:
     reviewed_at = decisions["reviewed_at"].min() if len(decisions) else None
-    due = sheet if reviewed_at is None else sheet[sheet["created_at"].isna() | (sheet["created_at"] <= reviewed_at)]
+    due = Tested(sheet, "access-review-worksheet")
+    if reviewed_at is not None:
+        due = due.keep(lambda f: f["created_at"].isna() | (f["created_at"] <= reviewed_at),
+                       f"accounts that existed when the review began ({reviewed_at:%Y-%m-%d})")
     decided = {_line_id(d.system, d.account, d.identity) for d in decisions.itertuples()}
     deviations = [{"resource_type": r.system, "resource_id": r.line,
                    "detail": f"no review decision for {r.identity} ({r.person or 'unknown person'})"}
-                  for r in due.itertuples() if r.line not in decided]
+                  for r in due.frame.itertuples() if r.line not in decided]
     notes = [f"Lines created after the review ({len(sheet) - len(due)}) are due at the next review."] \
         if len(due) < len(sheet) else []
     return evaluate(REVIEW_COMPLETE, due, deviations, {"decision_required": "keep or remove"}, notes)
 
 
+@REVIEW_INDEPENDENT.rule
 def review_independent(decisions: pd.DataFrame, sheet: pd.DataFrame) -> TestResult:
     owner = {r.line: r.person_id for r in sheet.itertuples()}
     deviations = [{"resource_type": d.system, "resource_id": _line_id(d.system, d.account, d.identity),
@@ -401,13 +432,15 @@ def review_independent(decisions: pd.DataFrame, sheet: pd.DataFrame) -> TestResu
     return evaluate(REVIEW_INDEPENDENT, decisions, deviations, {"reviewer": "not the account's owner"})
 
 
+@REVIEW_REMOVALS.rule
 def review_removals_done(decisions: pd.DataFrame, sheet: pd.DataFrame) -> TestResult:
     active = {r.line for r in sheet.itertuples() if r.has_access}
-    removals = decisions[decisions["decision"] == "remove"]
+    removals = Tested(decisions, "access-review-decisions").keep(lambda f: f["decision"] == "remove",
+                                                                 "decisions to remove (decision = remove)")
     deviations = [{"resource_type": d.system, "resource_id": _line_id(d.system, d.account, d.identity),
                    "detail": f"decided 'remove' by {d.reviewer} on {d.reviewed_at:%Y-%m-%d}; still has access "
                              "at collection"}
-                  for d in removals.itertuples() if _line_id(d.system, d.account, d.identity) in active]
+                  for d in removals.frame.itertuples() if _line_id(d.system, d.account, d.identity) in active]
     return evaluate(REVIEW_REMOVALS, removals, deviations, {"removed_by": "collection time"})
 
 

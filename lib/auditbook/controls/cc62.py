@@ -16,49 +16,58 @@ from typing import Any
 
 import pandas as pd
 
-from auditbook.results import ControlTest, TestResult, evaluate
+from auditbook.results import ControlTest, Tested, TestResult, evaluate
 
 SECRET_ROTATION = ControlTest(
     "CC6.2-SECRET-ROTATION", "CC6.2", "Secrets rotate automatically and on time",
     "Every Secrets Manager secret has automatic rotation enabled, a rotation interval within the maximum, and "
     "was rotated (or, if never rotated, created) within the maximum age before the period end.",
-    "continuous", "secretsmanager-secrets")
+    "continuous", ("secretsmanager-secrets",),
+    lambda s, ctx: {"as_of": ctx.period.end, "max_rotation_days": s["max_rotation_days"]}, ("account_id", "name"))
 ROTATION_FAILURES = ControlTest(
     "CC6.2-ROTATION-FAILURES", "CC6.2", "Failed secret rotations are fixed promptly",
     "Every secret rotation that failed in the period (CloudTrail RotationFailed, or a RotateSecret call that "
     "returned an error) was followed by a successful rotation of the same secret within the grace period.",
-    "per_event", "cloudtrail-events (Secrets Manager rotation events)")
+    "per_event", ("cloudtrail-events",), lambda s, ctx: {"grace_hours": s["rotation_failure_grace_hours"]},
+    ("event_time", "event_id"))
 SECRET_ACCESS_POLICY = ControlTest(
     "CC6.2-SECRET-ACCESS-POLICY", "CC6.2", "No open read access to secrets",
     "No secret resource policy lets any principal ('*') read the secret without a restricting condition, and "
     "no IAM identity policy lets a principal other than the approved secret readers read every secret.",
-    "continuous", "secretsmanager-secrets + iam-entitlements")
+    "continuous", ("secretsmanager-secrets", "iam-entitlements"),
+    lambda s, ctx: {"secret_reader_principals": s["secret_reader_principals"]},
+    ("account_id", "policy_kind", "subject", "policy"))
 SECRET_READERS = ControlTest(
     "CC6.2-SECRET-READERS", "CC6.2", "Secrets are read only by their expected readers",
     "Every successful GetSecretValue call in the period was made by a role or user expected to read that secret.",
-    "per_event", "cloudtrail-events (GetSecretValue calls)")
+    "per_event", ("cloudtrail-events",), lambda s, ctx: {"expected_readers": s["expected_readers"]},
+    ("event_time", "event_id"))
 KEY_AGE = ControlTest(
     "CC6.2-KEY-AGE", "CC6.2", "Access keys are rotated",
     "No active IAM access key is older than the maximum key age at the period end.",
-    "continuous", "iam-credential-report")
+    "continuous", ("iam-credential-report",),
+    lambda s, ctx: {"as_of": ctx.period.end, "max_key_age_days": s["max_key_age_days"]}, ("account_id", "user", "key"))
 KEY_UNUSED = ControlTest(
     "CC6.2-KEY-UNUSED", "CC6.2", "Unused access keys are removed",
     "No active IAM access key went unused for longer than the threshold at the period end (a key never used "
     "counts from its creation).",
-    "continuous", "iam-credential-report")
+    "continuous", ("iam-credential-report",),
+    lambda s, ctx: {"as_of": ctx.period.end, "max_unused_key_days": s["max_unused_key_days"]},
+    ("account_id", "user", "key"))
 KEY_COUNT = ControlTest(
     "CC6.2-KEY-COUNT", "CC6.2", "One active access key per user",
     "No IAM user has more than one active access key (two keys are allowed only during a rotation).",
-    "continuous", "iam-credential-report")
+    "continuous", ("iam-credential-report",), lambda s, ctx: {"as_of": ctx.period.end}, ("account_id", "user"))
 KMS_ROTATION = ControlTest(
     "CC6.2-KMS-ROTATION", "CC6.2", "KMS keys rotate automatically",
     "Every customer-managed symmetric encryption KMS key has automatic key rotation enabled.",
-    "continuous", "kms-keys")
+    "continuous", ("kms-keys",), sample_keys=("account_id", "key_id"))
 LEAKED_SECRETS = ControlTest(
     "CC6.2-LEAKED-SECRETS", "CC6.2", "Leaked secrets are revoked promptly",
     "Every GitHub secret scanning alert open at any time in the period was resolved within the allowed days; "
     "an alert still open at the period end is a deviation.",
-    "per_event", "github-secret-scanning-alerts")
+    "per_event", ("github-secret-scanning-alerts",),
+    lambda s, ctx: {**ctx.window, "leaked_secret_max_days": s["leaked_secret_max_days"]}, ("org", "repo", "number"))
 
 TESTS = [SECRET_ROTATION, ROTATION_FAILURES, SECRET_ACCESS_POLICY, SECRET_READERS, KEY_AGE, KEY_UNUSED, KEY_COUNT,
          KMS_ROTATION, LEAKED_SECRETS]
@@ -79,9 +88,13 @@ def _ts(value: Any) -> str:
 
 
 # -- Secrets Manager --------------------------------------------------------------------------
+@SECRET_ROTATION.rule
 def secret_rotation(secrets: pd.DataFrame, as_of: datetime, max_rotation_days: int) -> TestResult:
     """One row per secret existing at ``as_of``; one deviation per secret naming every rule it breaks."""
-    population = secrets[secrets["created"] < as_of].copy()
+    tested = Tested(secrets, "secretsmanager-secrets").keep(lambda f: f["created"] < as_of,
+                                                            f"created before {as_of:%Y-%m-%d} (existing at the "
+                                                            "period end)")
+    population = tested.frame.copy()
     last = population["last_rotated"].where(population["last_rotated"] <= as_of)
     population["days_since_rotation"] = [
         _days(pd.Timestamp(as_of) - (rotated if pd.notna(rotated) else created))
@@ -103,7 +116,8 @@ def secret_rotation(secrets: pd.DataFrame, as_of: datetime, max_rotation_days: i
             deviations.append({"resource_type": "secret", "resource_id": f"{row.account_id}:{row.name}",
                                "detail": "; ".join(problems), "region": row.region})
     threshold = {"max_rotation_days": max_rotation_days, "as_of": as_of.isoformat()}
-    return evaluate(SECRET_ROTATION, population, deviations, threshold)
+    return evaluate(SECRET_ROTATION, tested.annotate(population),
+                    deviations, threshold)
 
 
 def secret_name(secret_id: str) -> str:
@@ -125,21 +139,30 @@ def _event_secret(event: Any) -> str:
     return ""
 
 
-def rotation_events(events: pd.DataFrame) -> pd.DataFrame:
-    """Secrets Manager rotation events, one row each, with the secret they concern and their outcome."""
-    rotation = events[(events["event_source"] == SECRETS_SOURCE) & events["event_name"].isin(ROTATION_EVENTS)].copy()
+def _rotation_events(events: pd.DataFrame) -> Tested:
+    tested = Tested(events, "cloudtrail-events").keep(
+        lambda f: (f["event_source"] == SECRETS_SOURCE) & f["event_name"].isin(ROTATION_EVENTS),
+        f"Secrets Manager rotation events ({', '.join(ROTATION_EVENTS)})")
+    rotation = tested.frame.copy()
     rotation["secret"] = [_event_secret(e) for e in rotation.itertuples()]
     failed = (rotation["event_name"] == "RotationFailed") | (
         (rotation["event_name"] == "RotateSecret") & (rotation["error_code"] != ""))
     rotation["outcome"] = "started"
     rotation.loc[rotation["event_name"] == "RotationSucceeded", "outcome"] = "succeeded"
     rotation.loc[failed, "outcome"] = "failed"
-    return rotation.reset_index(drop=True)
+    return tested.annotate(rotation.reset_index(drop=True))
 
 
+def rotation_events(events: pd.DataFrame) -> pd.DataFrame:
+    """Secrets Manager rotation events, one row each, with the secret they concern and their outcome."""
+    return _rotation_events(events).frame
+
+
+@ROTATION_FAILURES.rule
 def rotation_failures(events: pd.DataFrame, grace_hours: int) -> TestResult:
     """Population: the rotation events in the period (the trail population covers the period only)."""
-    rotation = rotation_events(events)
+    tested = _rotation_events(events)
+    rotation = tested.frame
     grace = pd.Timedelta(hours=grace_hours)
     successes = rotation[rotation["outcome"] == "succeeded"]
     deviations = []
@@ -156,7 +179,7 @@ def rotation_failures(events: pd.DataFrame, grace_hours: int) -> TestResult:
                                      f"(grace {grace_hours} h)", "event_id": failure.event_id})
     notes = ["A failure in the last grace hours of the period whose success falls after the period end is "
              "reported: the period's trail cannot show that success."] if len(rotation) else []
-    return evaluate(ROTATION_FAILURES, rotation, deviations, {"rotation_failure_grace_hours": grace_hours}, notes)
+    return evaluate(ROTATION_FAILURES, tested, deviations, {"rotation_failure_grace_hours": grace_hours}, notes)
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -201,6 +224,7 @@ def reads_every_secret(document: str | None) -> bool:
                for s in _statements(document))
 
 
+@SECRET_ACCESS_POLICY.rule
 def secret_access_policy(secrets: pd.DataFrame, entitlements: pd.DataFrame,
                          secret_reader_principals: list[str]) -> TestResult:
     """Population: every secret's resource policy and every (principal, policy) identity grant."""
@@ -230,7 +254,10 @@ def secret_access_policy(secrets: pd.DataFrame, entitlements: pd.DataFrame,
                                      f"{'; '.join(policies)}; not an approved secret reader"})
     notes = ["AWS-managed policies are identified by ARN only (their documents are not expanded); full "
              "administrator access is tested by CC6.1-ADMIN."]
-    population = pd.DataFrame(rows, columns=["account_id", "policy_kind", "subject", "policy", "grants_broad_read"])
+    population = Tested(secrets, "secretsmanager-secrets").reshape(
+        pd.DataFrame(rows, columns=["account_id", "policy_kind", "subject", "policy", "grants_broad_read"]),
+        f"one row per secret's resource policy ({len(secrets)}) and per IAM policy grant of iam-entitlements "
+        f"({len(entitlements)})")
     return evaluate(SECRET_ACCESS_POLICY, population, deviations,
                     {"secret_reader_principals": sorted(approved)}, notes)
 
@@ -242,12 +269,19 @@ def _reader(event: Any) -> str:
     return event.principal_name
 
 
-def secret_read_events(events: pd.DataFrame) -> pd.DataFrame:
-    reads = events[(events["event_source"] == SECRETS_SOURCE) & (events["event_name"] == "GetSecretValue")].copy()
+def _secret_read_events(events: pd.DataFrame) -> Tested:
+    tested = Tested(events, "cloudtrail-events").keep(
+        lambda f: (f["event_source"] == SECRETS_SOURCE) & (f["event_name"] == "GetSecretValue"),
+        "Secrets Manager GetSecretValue calls")
+    reads = tested.frame.copy()
     reads["secret"] = [_event_secret(e) for e in reads.itertuples()]
     reads["reader"] = [_reader(e) for e in reads.itertuples()]
     reads["succeeded"] = reads["error_code"] == ""
-    return reads.reset_index(drop=True)
+    return tested.annotate(reads.reset_index(drop=True))
+
+
+def secret_read_events(events: pd.DataFrame) -> pd.DataFrame:
+    return _secret_read_events(events).frame
 
 
 def reader_counts(reads: pd.DataFrame, expected_readers: dict[str, list[str]]) -> pd.DataFrame:
@@ -264,10 +298,11 @@ def reader_counts(reads: pd.DataFrame, expected_readers: dict[str, list[str]]) -
     return counts[columns]
 
 
+@SECRET_READERS.rule
 def secret_readers(events: pd.DataFrame, expected_readers: dict[str, list[str]]) -> TestResult:
     """Population: GetSecretValue events; one deviation per (secret, unexpected reader) with a successful read."""
-    reads = secret_read_events(events)
-    counts = reader_counts(reads, expected_readers)
+    tested = _secret_read_events(events)
+    counts = reader_counts(tested.frame, expected_readers)
     deviations = [
         {"resource_type": "secret", "resource_id": f"{c.account_id}:{c.secret}:{c.reader}",
          "detail": f"read {c.reads} time{'s' if c.reads != 1 else ''} by {c.identity_type} {c.reader} "
@@ -275,10 +310,16 @@ def secret_readers(events: pd.DataFrame, expected_readers: dict[str, list[str]])
          "reads": c.reads}
         for c in counts[(~counts["expected"]) & (counts["reads"] > 0)].itertuples()]
     notes = ["Denied calls (an error code) read nothing and are not deviations; they are counted in the table."]
-    return evaluate(SECRET_READERS, reads, deviations, {"expected_readers": expected_readers}, notes)
+    return evaluate(SECRET_READERS, tested, deviations, {"expected_readers": expected_readers}, notes)
 
 
 # -- IAM access keys --------------------------------------------------------------------------
+def _active_keys(report: pd.DataFrame, as_of: datetime) -> Tested:
+    return (Tested(report, "iam-credential-report")
+            .keep(lambda f: ~f["is_root"], "IAM users (the root user left out)")
+            .reshape(active_keys(report, as_of), f"one row per active access key created before {as_of:%Y-%m-%d}"))
+
+
 def active_keys(report: pd.DataFrame, as_of: datetime) -> pd.DataFrame:
     """One row per active access key of an IAM user (root excluded) that existed at ``as_of``."""
     rows = []
@@ -304,31 +345,37 @@ def _key_id(row: Any) -> str:
     return f"{row.account_id}:{row.user}/access_key_{row.key}"
 
 
+@KEY_AGE.rule
 def key_age(report: pd.DataFrame, as_of: datetime, max_key_age_days: int) -> TestResult:
-    keys = active_keys(report, as_of)
+    keys = _active_keys(report, as_of)
     deviations = [{"resource_type": "iam_access_key", "resource_id": _key_id(k),
                    "detail": f"created {k.created:%Y-%m-%d}, {k.age_days} days old at {as_of:%Y-%m-%d}"}
-                  for k in keys[keys["age_days"] > max_key_age_days].itertuples()]
+                  for k in keys.frame[keys.frame["age_days"] > max_key_age_days].itertuples()]
     return evaluate(KEY_AGE, keys, deviations, {"max_key_age_days": max_key_age_days, "as_of": as_of.isoformat()},
                     [ROOT_KEYS_NOTE])
 
 
+@KEY_UNUSED.rule
 def key_unused(report: pd.DataFrame, as_of: datetime, max_unused_key_days: int) -> TestResult:
-    keys = active_keys(report, as_of)
+    keys = _active_keys(report, as_of)
     deviations = [{"resource_type": "iam_access_key", "resource_id": _key_id(k),
                    "detail": (f"last used {k.last_used:%Y-%m-%d}" if pd.notna(k.last_used)
                               else f"never used; created {k.created:%Y-%m-%d}")
                    + f", {k.days_unused} days unused at {as_of:%Y-%m-%d}"}
-                  for k in keys[keys["days_unused"] > max_unused_key_days].itertuples()]
+                  for k in keys.frame[keys.frame["days_unused"] > max_unused_key_days].itertuples()]
     notes = [ROOT_KEYS_NOTE, "The credential report keeps only a key's latest use: a key last used after the "
              "period end counts as in use at the period end."]
     return evaluate(KEY_UNUSED, keys, deviations,
                     {"max_unused_key_days": max_unused_key_days, "as_of": as_of.isoformat()}, notes)
 
 
+@KEY_COUNT.rule
 def key_count(report: pd.DataFrame, as_of: datetime) -> TestResult:
     """Population: IAM users existing at ``as_of`` (root excluded), with their number of active keys."""
-    users = report[~report["is_root"] & (report["user_creation_time"] < as_of)]
+    tested = (Tested(report, "iam-credential-report")
+              .keep(lambda f: ~f["is_root"], "IAM users (the root user left out)")
+              .keep(lambda f: f["user_creation_time"] < as_of, f"created before {as_of:%Y-%m-%d}"))
+    users = tested.frame
     keys = active_keys(report, as_of)
     counts = keys.groupby(["account_id", "user"]).size()
     population = users[["account_id", "user"]].copy()
@@ -337,7 +384,8 @@ def key_count(report: pd.DataFrame, as_of: datetime) -> TestResult:
     deviations = [{"resource_type": "iam_user", "resource_id": f"{u.account_id}:{u.user}",
                    "detail": f"{u.active_keys} active access keys"}
                   for u in population[population["active_keys"] > 1].itertuples()]
-    return evaluate(KEY_COUNT, population, deviations, {"max_active_keys": 1}, [ROOT_KEYS_NOTE])
+    return evaluate(KEY_COUNT, tested.annotate(population), deviations,
+                    {"max_active_keys": 1}, [ROOT_KEYS_NOTE])
 
 
 # -- KMS ---------------------------------------------------------------------------------------
@@ -359,24 +407,34 @@ def rotation_eligible(key_spec: str, key_usage: str, key_state: str) -> bool:
             and key_state not in ROTATION_EXEMPT_STATES)
 
 
+@KMS_ROTATION.rule
 def kms_rotation(keys: pd.DataFrame) -> TestResult:
-    """Population: customer-managed symmetric encryption keys not pending deletion."""
-    eligible = keys[[rotation_eligible(s, u, st) for s, u, st in zip(keys["key_spec"], keys["key_usage"],
-                                                                      keys["key_state"], strict=True)]]
-    deviations = [{"resource_type": "kms_key", "resource_id": f"{k.account_id}:{kms_key_name(k)}",
-                   "detail": f"automatic rotation disabled (key {k.key_id}, {k.region}, state {k.key_state})"}
-                  for k in eligible[eligible["rotation_enabled"] == False].itertuples()]  # noqa: E712
+    """Population: customer-managed symmetric encryption keys not pending deletion or import."""
+    eligible = Tested(keys, "kms-keys").keep(
+        lambda f: [rotation_eligible(s, u, st) for s, u, st in zip(f["key_spec"], f["key_usage"], f["key_state"],
+                                                                   strict=True)],
+        "symmetric encryption keys (SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT) not pending deletion or import")
+    deviations = []
+    for k in eligible.frame.itertuples():
+        if k.rotation_enabled is True:
+            continue
+        problem = "automatic rotation disabled" if k.rotation_enabled is False else "rotation status not reported"
+        deviations.append({"resource_type": "kms_key", "resource_id": f"{k.account_id}:{kms_key_name(k)}",
+                           "detail": f"{problem} (key {k.key_id}, {k.region}, state {k.key_state})"})
     notes = [f"{len(keys) - len(eligible)} customer-managed keys are asymmetric, HMAC or pending deletion: "
-             "automatic rotation does not apply to them."]
+             "automatic rotation does not apply to them."] if len(keys) > len(eligible) else []
     return evaluate(KMS_ROTATION, eligible, deviations, {"rotation_required": True}, notes)
 
 
 # -- GitHub secret scanning ----------------------------------------------------------------------
+@LEAKED_SECRETS.rule
 def leaked_secrets(alerts: pd.DataFrame, period_start: datetime, period_end: datetime,
                    leaked_secret_max_days: int) -> TestResult:
     """Population: alerts open at some time in the period (created before its end, not resolved before its start)."""
-    open_in_period = alerts[(alerts["created_at"] < period_end)
-                            & (alerts["resolved_at"].isna() | (alerts["resolved_at"] >= period_start))].copy()
+    tested = Tested(alerts, "github-secret-scanning-alerts").keep(
+        lambda f: (f["created_at"] < period_end) & (f["resolved_at"].isna() | (f["resolved_at"] >= period_start)),
+        "open at some time in the period (created before its end, not resolved before its start)")
+    open_in_period = tested.frame.copy()
     end = pd.Timestamp(period_end)
     resolved_by_end = open_in_period["resolved_at"].where(open_in_period["resolved_at"] < end)
     ages = [((r if pd.notna(r) else end) - c).total_seconds() / 86400
@@ -394,4 +452,5 @@ def leaked_secrets(alerts: pd.DataFrame, period_start: datetime, period_end: dat
             continue
         deviations.append({"resource_type": "secret_scanning_alert", "resource_id": rid,
                            "detail": f"{detail} (limit {leaked_secret_max_days} days)"})
-    return evaluate(LEAKED_SECRETS, open_in_period, deviations, {"leaked_secret_max_days": leaked_secret_max_days})
+    return evaluate(LEAKED_SECRETS, tested.annotate(open_in_period), deviations,
+                    {"leaked_secret_max_days": leaked_secret_max_days})

@@ -15,37 +15,42 @@ from typing import Any
 
 import pandas as pd
 
-from auditbook.results import ControlTest, TestResult, evaluate
+from auditbook.results import ControlTest, Tested, TestResult, evaluate
 
 TRAIL = ControlTest(
     "CC7.1-TRAIL", "CC7.1", "Audit trail configured and immutable",
     "Every CloudTrail trail in scope is multi-region, validates its log files, is logging, records all read and "
     "write management events, and delivers to an S3 bucket with versioning, object lock and default encryption "
-    "(or a KMS key on the trail).", "continuous", "cloudtrail-trails")
+    "(or a KMS key on the trail).", "continuous", ("cloudtrail-trails",), lambda s, ctx: {"in_scope": s["trails"]},
+    ("account_id", "trail_name"))
 COVERAGE = ControlTest(
     "CC7.1-TRAIL-COVERAGE", "CC7.1", "Audit logging on for the whole period",
     "Every region in scope has CloudTrail log files for every day of the period (a day without any log file is "
-    "a gap in the audit trail).", "daily", "cloudtrail-coverage")
+    "a gap in the audit trail).", "daily", ("cloudtrail-coverage",), sample_keys=("account_id", "region", "day"))
 CHANGES = ControlTest(
     "CC7.1-TRAIL-CHANGES", "CC7.1", "Audit trail not weakened in the period",
     "No successful call in the period stopped or deleted a trail, or updated a trail or its event selectors in a "
     "way that records less (log file validation, multi-region or global events switched off, delivery "
-    "redirected, management events excluded).", "per_event", "cloudtrail-trail-changes")
+    "redirected, management events excluded).", "per_event", ("cloudtrail-trail-changes", "cloudtrail-trails"),
+    sample_keys=("event_time", "event_id"))
 RETENTION = ControlTest(
     "CC7.1-LOG-RETENTION", "CC7.1", "Logs retained long enough",
     "Every CloudWatch Logs log group in scope keeps its logs at least the minimum retention; a group that never "
-    "expires its logs is compliant only where params accept it.", "continuous", "cloudwatch-log-groups")
+    "expires its logs is compliant only where params accept it.", "continuous", ("cloudwatch-log-groups",),
+    lambda s, ctx: {"minimum_days": s["log_retention_days"], "never_expire_compliant": s["never_expire_compliant"],
+                    "prefixes": s["log_groups"]}, ("account_id", "region", "log_group"))
 ALARM_COVERAGE = ControlTest(
     "CC7.1-ALARM-COVERAGE", "CC7.1", "Alarms exist for every monitored metric",
     "Every metric params name (infrastructure, application and business metrics) has at least one CloudWatch "
-    "alarm on it.", "continuous", "alarm-coverage")
+    "alarm on it.", "continuous", ("alarm-coverage",), sample_keys=("namespace", "metric"))
 ALARM_ACTIONS = ControlTest(
     "CC7.1-ALARM-ACTIONS", "CC7.1", "Alarms reach the on-call",
     "Every alarm has its actions enabled and at least one alarm action that is an SNS topic with a confirmed "
-    "subscription.", "continuous", "alarm-actions")
+    "subscription.", "continuous", ("alarm-actions",), sample_keys=("account_id", "region", "alarm_name"))
 THREAT_DETECTION = ControlTest(
     "CC7.1-THREAT-DETECTION", "CC7.1", "Threat detection enabled in every region",
-    "A GuardDuty detector is enabled in every region in scope.", "continuous", "guardduty-detectors")
+    "A GuardDuty detector is enabled in every region in scope.", "continuous", ("guardduty-detectors",),
+    lambda s, ctx: {"regions": s["threat_detection_regions"] or ctx.regions}, ("account_id", "region"))
 
 TESTS = [TRAIL, COVERAGE, CHANGES, RETENTION, ALARM_COVERAGE, ALARM_ACTIONS, THREAT_DETECTION]
 TRAIL_EVENT_SOURCE = "cloudtrail.amazonaws.com"
@@ -77,9 +82,14 @@ def trail_problems(t: Any) -> list[str]:
     return problems
 
 
+@TRAIL.rule
 def trail_configured(trails: pd.DataFrame, in_scope: list[str]) -> TestResult:
     """Every trail in scope (all when ``in_scope`` is empty) meets every requirement; no trail at all deviates."""
-    scoped = trails[trails["trail_name"].isin(in_scope)] if in_scope else trails
+    tested = Tested(trails, "cloudtrail-trails")
+    if in_scope:
+        tested = tested.keep(lambda f: f["trail_name"].isin(in_scope),
+                             f"the trails params name ({', '.join(in_scope)})")
+    scoped = tested.frame
     deviations = [{"resource_type": "cloudtrail_trail", "resource_id": f"{t.account_id}:{t.trail_name}",
                    "detail": "; ".join(trail_problems(t))} for t in scoped.itertuples() if trail_problems(t)]
     accounts = set(trails["account_id"]) if not trails.empty else set()
@@ -91,7 +101,7 @@ def trail_configured(trails: pd.DataFrame, in_scope: list[str]) -> TestResult:
     notes = [] if not trails.empty else ["no trail found in the account: nothing records API activity"]
     if trails.empty:
         deviations.append({"resource_type": "cloudtrail_trail", "resource_id": "(none)", "detail": notes[0]})
-    return evaluate(TRAIL, scoped, deviations, threshold, notes)
+    return evaluate(TRAIL, tested, deviations, threshold, notes)
 
 
 def log_file_coverage(events: pd.DataFrame, regions: list[str], period_start: datetime, period_end: datetime,
@@ -117,6 +127,7 @@ def log_file_coverage(events: pd.DataFrame, regions: list[str], period_start: da
     return pd.DataFrame(rows, columns=["account_id", "region", "day", "log_files", "records"])
 
 
+@COVERAGE.rule
 def logging_whole_period(coverage: pd.DataFrame) -> TestResult:
     gaps = coverage[coverage["log_files"] == 0]
     deviations = [{"resource_type": "cloudtrail_region_day", "resource_id": f"{g.account_id}:{g.region}:{g.day}",
@@ -130,10 +141,9 @@ def logging_whole_period(coverage: pd.DataFrame) -> TestResult:
 
 def trail_changes(events: pd.DataFrame) -> pd.DataFrame:
     """Every non-read-only CloudTrail API call in the period (the trail's own configuration changes)."""
-    if events.empty:
-        return events.copy()
-    mask = (events["event_source"] == TRAIL_EVENT_SOURCE) & (events["read_only"] != True)  # noqa: E712
-    return events[mask & (events["event_type"] == "AwsApiCall")].reset_index(drop=True)
+    mask = ((events["event_source"] == TRAIL_EVENT_SOURCE) & (events["read_only"] != True)  # noqa: E712
+            & (events["event_type"] == "AwsApiCall"))
+    return events[mask].reset_index(drop=True)
 
 
 def weakening_reason(event_name: str, request_parameters: str, trail_buckets: set[str]) -> str:
@@ -168,11 +178,13 @@ def weakening_reason(event_name: str, request_parameters: str, trail_buckets: se
     return ""
 
 
+@CHANGES.rule
 def trail_not_weakened(changes: pd.DataFrame, trails: pd.DataFrame) -> TestResult:
-    buckets = set(trails["s3_bucket"]) - {""} if not trails.empty else set()
+    buckets = set(trails["s3_bucket"]) - {""}
     sheet = changes.copy()
-    sheet["weakening"] = [("" if e.error_code else weakening_reason(e.event_name, e.request_parameters, buckets))
-                          for e in sheet.itertuples()] if not sheet.empty else pd.Series(dtype=str)
+    sheet["weakening"] = pd.Series([("" if e.error_code else weakening_reason(e.event_name, e.request_parameters,
+                                                                              buckets))
+                                    for e in sheet.itertuples()], index=sheet.index, dtype=str)
     deviations = [{"resource_type": "cloudtrail_event", "resource_id": f"{e.account_id}:{e.event_id}",
                    "detail": f"{e.event_time:%Y-%m-%d %H:%M} {e.event_name} by {e.principal_name}"
                              + (f" (role {e.role_name})" if e.role_name else "") + f": {e.weakening}"}
@@ -181,20 +193,28 @@ def trail_not_weakened(changes: pd.DataFrame, trails: pd.DataFrame) -> TestResul
     failed = int((sheet["error_code"] != "").sum()) if not sheet.empty else 0
     if failed:
         notes.append(f"{failed} trail configuration calls failed (nothing changed) and are not deviations.")
-    return evaluate(CHANGES, sheet, deviations, {"weakening": "StopLogging, DeleteTrail, UpdateTrail or "
-                                                 "PutEventSelectors that records less"}, notes)
+    threshold = {"weakening": "StopLogging, DeleteTrail, UpdateTrail or PutEventSelectors that records less"}
+    return evaluate(CHANGES, Tested(changes, "cloudtrail-trail-changes").annotate(sheet), deviations, threshold, notes)
 
 
 # -- log retention --------------------------------------------------------------------------
+def _in_scope_groups(groups: pd.DataFrame, prefixes: list[str]) -> Tested:
+    tested = Tested(groups, "cloudwatch-log-groups")
+    if not prefixes:
+        return tested
+    return tested.keep(lambda f: f["log_group"].map(lambda name: any(name.startswith(p) for p in prefixes)),
+                       f"log groups whose name starts with {', '.join(prefixes)}")
+
+
 def in_scope_groups(groups: pd.DataFrame, prefixes: list[str]) -> pd.DataFrame:
-    if not prefixes or groups.empty:
-        return groups
-    return groups[groups["log_group"].map(lambda name: any(name.startswith(p) for p in prefixes))]
+    return _in_scope_groups(groups, prefixes).frame
 
 
+@RETENTION.rule
 def log_retention(groups: pd.DataFrame, minimum_days: int, never_expire_compliant: bool,
                   prefixes: list[str]) -> TestResult:
-    scoped = in_scope_groups(groups, prefixes)
+    tested = _in_scope_groups(groups, prefixes)
+    scoped = tested.frame
     deviations = []
     for g in scoped.itertuples():
         if pd.isna(g.retention_days):
@@ -209,7 +229,7 @@ def log_retention(groups: pd.DataFrame, minimum_days: int, never_expire_complian
                            "detail": detail})
     threshold = {"minimum_retention_days": minimum_days, "never_expire_compliant": never_expire_compliant,
                  "log_groups": prefixes or "all"}
-    return evaluate(RETENTION, scoped, deviations, threshold)
+    return evaluate(RETENTION, tested, deviations, threshold)
 
 
 # -- alarms ---------------------------------------------------------------------------------
@@ -226,6 +246,7 @@ def alarm_coverage(alarms: pd.DataFrame, required: list[dict[str, Any]]) -> pd.D
     return pd.DataFrame(rows, columns=["category", "namespace", "metric", "alarms", "alarm_count"])
 
 
+@ALARM_COVERAGE.rule
 def alarms_exist(coverage: pd.DataFrame) -> TestResult:
     deviations = [{"resource_type": "metric", "resource_id": f"{c.namespace}/{c.metric}",
                    "detail": f"no CloudWatch alarm on this {c.category or 'required'} metric"}
@@ -257,6 +278,7 @@ def alarm_worksheet(alarms: pd.DataFrame, topics: pd.DataFrame) -> pd.DataFrame:
     return sheet
 
 
+@ALARM_ACTIONS.rule
 def alarms_reach_oncall(sheet: pd.DataFrame) -> TestResult:
     deviations = []
     for a in sheet.itertuples():
@@ -276,9 +298,9 @@ def alarms_reach_oncall(sheet: pd.DataFrame) -> TestResult:
 
 def alarm_firings(history: pd.DataFrame, alarms: pd.DataFrame) -> pd.DataFrame:
     """Each time an alarm went into ALARM in the period, with the alarm's metric and how long it lasted."""
+    columns = ["account_id", "region", "alarm_name", "fired_at", "cleared_at", "minutes", "namespace", "metric_name"]
     if history.empty:
-        return pd.DataFrame(columns=["account_id", "region", "alarm_name", "fired_at", "cleared_at", "minutes",
-                                     "namespace", "metric_name"])
+        return pd.DataFrame(columns=columns)
     ordered = history.sort_values(["account_id", "region", "alarm_name", "timestamp"])
     rows = []
     for (account, region, name), changes in ordered.groupby(["account_id", "region", "alarm_name"], sort=True):
@@ -290,7 +312,7 @@ def alarm_firings(history: pd.DataFrame, alarms: pd.DataFrame) -> pd.DataFrame:
             cleared = later[later["new_state"] != "ALARM"]["timestamp"].min() if len(later) else pd.NaT
             rows.append({"account_id": account, "region": region, "alarm_name": name, "fired_at": change["timestamp"],
                          "cleared_at": cleared})
-    frame = pd.DataFrame(rows)
+    frame = pd.DataFrame(rows, columns=["account_id", "region", "alarm_name", "fired_at", "cleared_at"])
     frame["cleared_at"] = pd.to_datetime(frame["cleared_at"], utc=True)
     frame["minutes"] = ((frame["cleared_at"] - frame["fired_at"]).dt.total_seconds() / 60).round()
     meta = alarms[["account_id", "region", "alarm_name", "namespace", "metric_name"]]
@@ -299,6 +321,7 @@ def alarm_firings(history: pd.DataFrame, alarms: pd.DataFrame) -> pd.DataFrame:
 
 
 # -- threat detection -----------------------------------------------------------------------
+@THREAT_DETECTION.rule
 def threat_detection_on(detectors: pd.DataFrame, regions: list[str]) -> TestResult:
     enabled = set(detectors[detectors["status"] == "ENABLED"][["account_id", "region"]].itertuples(index=False,
                                                                                                    name=None))

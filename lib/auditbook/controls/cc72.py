@@ -15,36 +15,42 @@ from typing import Any
 import pandas as pd
 
 from auditbook.controls.cc71 import alarm_firings
-from auditbook.results import ControlTest, TestResult, evaluate
+from auditbook.results import ControlTest, Tested, TestResult, evaluate
 
 ESCALATION = ControlTest(
     "CC7.2-ESCALATION", "CC7.2", "Escalation chain reaches people",
     "Every step of the escalation chain declared in params notifies an SNS topic that exists and has a confirmed "
-    "subscription.", "continuous", "escalation-chain")
+    "subscription.", "continuous", ("escalation-chain",), sample_keys=("step",))
 SEVERITY = ControlTest(
     "CC7.2-SEVERITY", "CC7.2", "Every incident has a severity",
     "Every incident detected in the period has exactly one severity, one of those params define.", "per_event",
-    "incidents")
+    ("incidents",), lambda s, ctx: {"severities": s["severities"]}, ("incident_id",))
 ACKNOWLEDGE = ControlTest(
     "CC7.2-ACKNOWLEDGE", "CC7.2", "Incidents acknowledged within the SLA",
     "Every incident was acknowledged within its severity's acknowledgement SLA after detection (an incident still "
-    "unacknowledged at period end deviates once the SLA has passed).", "per_event", "incidents")
+    "unacknowledged at period end deviates once the SLA has passed).", "per_event", ("incidents",),
+    lambda s, ctx: {"severities": s["severities"], "period_end": ctx.period.end}, ("incident_id",))
 RESOLVE = ControlTest(
     "CC7.2-RESOLVE", "CC7.2", "Incidents resolved within the SLA or with a documented reason",
     "Every incident was resolved within its severity's resolution SLA, or records why it took longer; an incident "
-    "open at period end deviates once the SLA has passed without a documented reason.", "per_event", "incidents")
+    "open at period end deviates once the SLA has passed without a documented reason.", "per_event", ("incidents",),
+    lambda s, ctx: {"severities": s["severities"], "period_end": ctx.period.end}, ("incident_id",))
 POSTMORTEM = ControlTest(
     "CC7.2-POSTMORTEM", "CC7.2", "Post-mortems linked where required",
     "Every resolved incident of a severity that requires a post-mortem links one (once the post-mortem is due).",
-    "per_event", "incidents")
+    "per_event", ("incidents",),
+    lambda s, ctx: {"severities": s["severities"], "due_days": s["postmortem_due_days"], "period_end": ctx.period.end},
+    ("incident_id",))
 COMPLIANCE = ControlTest(
     "CC7.2-COMPLIANCE", "CC7.2", "Compliance officer notified of data and integrity incidents",
     "Every incident whose impact may affect customer data or transaction integrity (params) records that the "
-    "compliance officer was notified, within the limit after detection.", "per_event", "incidents")
+    "compliance officer was notified, within the limit after detection.", "per_event", ("incidents",),
+    lambda s, ctx: {"impacts": s["compliance_impacts"], "notify_hours": s["compliance_notify_hours"]}, ("incident_id",))
 ALERT_INCIDENT = ControlTest(
     "CC7.2-ALERT-INCIDENT", "CC7.2", "Business-metric alerts become incidents",
     "Every time an alarm on a business metric fired in the period, an incident referencing that alarm was "
-    "detected within the window around the firing.", "per_event", "business-alarm-firings")
+    "detected within the window around the firing.", "per_event", ("business-alarm-firings", "incidents"),
+    lambda s, ctx: {"window_hours": s["alarm_incident_hours"]}, ("alarm_name", "fired_at"))
 
 TESTS = [ESCALATION, SEVERITY, ACKNOWLEDGE, RESOLVE, POSTMORTEM, COMPLIANCE, ALERT_INCIDENT]
 
@@ -65,6 +71,7 @@ def escalation_worksheet(topics: pd.DataFrame, chain: list[dict[str, Any]]) -> p
                                        "confirmed_subscriptions"])
 
 
+@ESCALATION.rule
 def escalation_targets_exist(sheet: pd.DataFrame) -> TestResult:
     deviations = []
     for s in sheet.itertuples():
@@ -83,8 +90,10 @@ def escalation_targets_exist(sheet: pd.DataFrame) -> TestResult:
 
 
 # -- the incident population ----------------------------------------------------------------
-def incident_population(*sources: pd.DataFrame, period_start: datetime, period_end: datetime) -> pd.DataFrame:
+def incident_population(github_issues: pd.DataFrame | None = None, incident_log: pd.DataFrame | None = None, *,
+                        period_start: datetime, period_end: datetime) -> pd.DataFrame:
     """Incidents from every source, detected in the period, with minutes to acknowledge and hours to resolve."""
+    sources = [f for f in (github_issues, incident_log) if f is not None]
     if not sources:
         raise ValueError("no incident source in params (criteria.CC7.2.incident_repos or incident_csv)")
     frames = [f for f in sources if not f.empty]
@@ -96,8 +105,9 @@ def incident_population(*sources: pd.DataFrame, period_start: datetime, period_e
     return inside.sort_values(["detected_at", "incident_id"]).reset_index(drop=True)
 
 
-def _known(incidents: pd.DataFrame, severities: dict[str, Any]) -> pd.DataFrame:
-    return incidents[incidents["severity"].isin(list(severities))] if not incidents.empty else incidents
+def _known(incidents: pd.DataFrame, severities: dict[str, Any]) -> Tested:
+    return Tested(incidents, "incidents").keep(lambda f: f["severity"].isin(list(severities)),
+                                               f"with a severity params define ({', '.join(severities)})")
 
 
 def _skipped_note(incidents: pd.DataFrame, known: pd.DataFrame) -> list[str]:
@@ -105,6 +115,7 @@ def _skipped_note(incidents: pd.DataFrame, known: pd.DataFrame) -> list[str]:
     return [f"{n} incidents without a valid severity are not tested here (see CC7.2-SEVERITY)."] if n else []
 
 
+@SEVERITY.rule
 def severity_set(incidents: pd.DataFrame, severities: dict[str, Any]) -> TestResult:
     deviations = []
     for i in incidents.itertuples():
@@ -117,10 +128,11 @@ def severity_set(incidents: pd.DataFrame, severities: dict[str, Any]) -> TestRes
     return evaluate(SEVERITY, incidents, deviations, {"severities": list(severities)})
 
 
+@ACKNOWLEDGE.rule
 def acknowledged_within_sla(incidents: pd.DataFrame, severities: dict[str, Any], period_end: datetime) -> TestResult:
     known = _known(incidents, severities)
     deviations = []
-    for i in known.itertuples():
+    for i in known.frame.itertuples():
         sla = timedelta(minutes=severities[i.severity]["acknowledge_minutes"])
         if pd.isna(i.acknowledged_at):
             if i.detected_at + sla >= period_end:
@@ -136,13 +148,14 @@ def acknowledged_within_sla(incidents: pd.DataFrame, severities: dict[str, Any],
             continue
         deviations.append({"resource_type": "incident", "resource_id": i.incident_id, "detail": detail, "url": i.url})
     threshold = {s: f"{v['acknowledge_minutes']} min" for s, v in severities.items()}
-    return evaluate(ACKNOWLEDGE, known, deviations, threshold, _skipped_note(incidents, known))
+    return evaluate(ACKNOWLEDGE, known, deviations, threshold, _skipped_note(incidents, known.frame))
 
 
+@RESOLVE.rule
 def resolved_within_sla(incidents: pd.DataFrame, severities: dict[str, Any], period_end: datetime) -> TestResult:
     known = _known(incidents, severities)
     deviations = []
-    for i in known.itertuples():
+    for i in known.frame.itertuples():
         hours = severities[i.severity]["resolve_hours"]
         end = i.resolved_at if pd.notna(i.resolved_at) else pd.Timestamp(period_end)
         took = (end - i.detected_at).total_seconds() / 3600
@@ -153,21 +166,22 @@ def resolved_within_sla(incidents: pd.DataFrame, severities: dict[str, Any], per
         deviations.append({"resource_type": "incident", "resource_id": i.incident_id, "url": i.url,
                            "detail": f"{detail} (SLA {hours} h), no documented reason"})
     threshold = {s: f"{v['resolve_hours']} h" for s, v in severities.items()}
-    late_ok = known[known["resolution_delay_reason"] != ""] if not known.empty else known
-    notes = _skipped_note(incidents, known) + (
+    late_ok = known.frame[known.frame["resolution_delay_reason"] != ""]
+    notes = _skipped_note(incidents, known.frame) + (
         [f"{len(late_ok)} incidents record a reason for their resolution time: "
          + "; ".join(f"{r.incident_id}: {r.resolution_delay_reason}" for r in late_ok.itertuples())]
         if len(late_ok) else [])
     return evaluate(RESOLVE, known, deviations, threshold, notes)
 
 
+@POSTMORTEM.rule
 def postmortem_linked(incidents: pd.DataFrame, severities: dict[str, Any], due_days: int,
                       period_end: datetime) -> TestResult:
-    known = _known(incidents, severities)
-    required = known[known["severity"].map(lambda s: bool(severities[s].get("postmortem_required")))] \
-        if not known.empty else known
+    required = _known(incidents, severities).keep(
+        lambda f: f["severity"].map(lambda s: bool(severities[s].get("postmortem_required"))),
+        "of a severity that requires a post-mortem")
     deviations = []
-    for i in required.itertuples():
+    for i in required.frame.itertuples():
         if i.postmortem_url or pd.isna(i.resolved_at) or i.resolved_at + timedelta(days=due_days) > period_end:
             continue
         deviations.append({"resource_type": "incident", "resource_id": i.incident_id, "url": i.url,
@@ -182,12 +196,13 @@ def _impacts(text: str) -> set[str]:
     return {x.strip() for x in str(text or "").split(";") if x.strip()}
 
 
+@COMPLIANCE.rule
 def compliance_notified(incidents: pd.DataFrame, impacts: list[str], notify_hours: int) -> TestResult:
     wanted = set(impacts)
-    affected = incidents[incidents["impact"].map(lambda x: bool(_impacts(x) & wanted))] if not incidents.empty \
-        else incidents
+    affected = Tested(incidents, "incidents").keep(lambda f: f["impact"].map(lambda x: bool(_impacts(x) & wanted)),
+                                                   f"whose impact includes {', '.join(impacts) or '(none named)'}")
     deviations = []
-    for i in affected.itertuples():
+    for i in affected.frame.itertuples():
         what = ", ".join(sorted(_impacts(i.impact) & wanted))
         if pd.isna(i.compliance_notified_at):
             detail = f"impact {what}; no compliance notification recorded"
@@ -217,6 +232,7 @@ def business_alarm_firings(history: pd.DataFrame, alarms: pd.DataFrame, namespac
     return business_firings(alarm_firings(history, alarms), namespaces)
 
 
+@ALERT_INCIDENT.rule
 def alerts_became_incidents(firings: pd.DataFrame, incidents: pd.DataFrame, window_hours: int) -> TestResult:
     window = timedelta(hours=window_hours)
     sheet = firings.copy()
@@ -226,10 +242,11 @@ def alerts_became_incidents(firings: pd.DataFrame, incidents: pd.DataFrame, wind
             if not incidents.empty else incidents
         near = refs[(refs["detected_at"] - f.fired_at).abs() <= window] if len(refs) else refs
         answered.append(";".join(near["incident_id"]))
-    sheet["incidents"] = answered
+    sheet["incidents"] = pd.Series(answered, index=sheet.index, dtype=str)
     deviations = [{"resource_type": "alarm_firing", "resource_id": f"{f.account_id}:{f.region}:{f.alarm_name}@"
                    f"{f.fired_at:%Y-%m-%dT%H:%M:%S}Z",
                    "detail": f"{f.alarm_name} ({f.namespace}/{f.metric_name}) fired {f.fired_at:%Y-%m-%d %H:%M}; "
                              f"no incident references it within {window_hours} h"}
                   for f in sheet.itertuples() if not f.incidents]
-    return evaluate(ALERT_INCIDENT, sheet, deviations, {"incident_within_hours_of_firing": window_hours})
+    return evaluate(ALERT_INCIDENT, Tested(firings, "business-alarm-firings").annotate(sheet), deviations,
+                    {"incident_within_hours_of_firing": window_hours})

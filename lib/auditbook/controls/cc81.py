@@ -14,42 +14,51 @@ from typing import Any
 
 import pandas as pd
 
-from auditbook.results import ControlTest, TestResult, evaluate
+from auditbook.results import ControlTest, Tested, TestResult, evaluate
 
 APPROVED = ControlTest(
     "CC8.1-APPROVED", "CC8.1", "Changes approved by someone other than the author before merge",
     "Every non-emergency pull request merged into a production branch in the period has an APPROVED review "
-    "by a person other than its author, submitted no later than the merge.", "per_event", "github-merged-pulls")
+    "by a person other than its author, submitted no later than the merge.", "per_event", ("change-worksheet",),
+    sample_keys=("change",))
 FINAL_COMMIT = ControlTest(
     "CC8.1-FINAL-COMMIT", "CC8.1", "Approval covers the final commit",
     "For every approved change, at least one qualifying approval was given on the commit that was merged "
-    "(no code was pushed after the last approval).", "per_event", "github-merged-pulls")
+    "(no code was pushed after the last approval).", "per_event", ("change-worksheet",), sample_keys=("change",))
 EMERGENCY = ControlTest(
     "CC8.1-EMERGENCY", "CC8.1", "Emergency changes reviewed after the fact within the limit",
     "Every pull request labelled as an emergency change has an APPROVED review by a person other than its "
-    "author no later than the limit after its merge.", "per_event", "github-merged-pulls")
+    "author no later than the limit after its merge.", "per_event", ("change-worksheet",),
+    lambda s, ctx: {"review_hours": s["emergency_review_hours"], "labels": s["emergency_labels"]}, ("change",))
 PROTECTION = ControlTest(
     "CC8.1-PROTECTION", "CC8.1", "Production branches protected",
     "Every production branch is protected (classic branch protection or an active ruleset) so that merging "
     "requires the minimum approvals, stale approvals are dismissed when code is pushed, and administrators "
-    "cannot bypass the rules.", "continuous", "github-branch-protection")
+    "cannot bypass the rules.", "continuous", ("github-branch-protection",),
+    lambda s, ctx: {"min_approvals": s["min_approvals"], "require_stale_dismissal": s["require_stale_review_dismissal"],
+                    "require_admin_enforcement": s["require_admin_enforcement"]}, ("org", "repo", "branch"))
 DIRECT_PUSH = ControlTest(
     "CC8.1-DIRECT-PUSH", "CC8.1", "No direct pushes to production branches",
     "Every commit that reached a production branch in the period came through a merged pull request.",
-    "per_event", "github-branch-commits")
+    "per_event", ("github-branch-commits",), sample_keys=("org", "repo", "sha"))
 DEPLOY = ControlTest(
     "CC8.1-DEPLOY", "CC8.1", "Production deployments trace to approved changes",
     "Every deployment to the production environment in the period deployed a commit of an approved change, "
-    "and records who deployed what and when.", "per_event", "github-deployments")
+    "and records who deployed what and when.", "per_event", ("github-deployments", "change-worksheet"),
+    lambda s, ctx: {"emergency_hours": s["emergency_review_hours"]}, ("org", "repo", "deployment_id"))
 MANUAL_CHANGE = ControlTest(
     "CC8.1-MANUAL-CHANGE", "CC8.1", "No manual changes to production infrastructure",
     "No successful non-read-only AWS API call in the period was made by a person (IAM user, root, or a "
     "role session outside the deployment pipeline roles), per the CloudTrail trail's log files.",
-    "per_event", "cloudtrail-events")
+    "per_event", ("cloudtrail-events",),
+    lambda s, ctx: {"pipeline_principals": s["pipeline_principals"], "non_change_events": s["non_change_events"],
+                    "period_days": ctx.period.days, "access_administration": s["access_administration_events"]},
+    ("event_time", "event_id"))
 ARTIFACTS = ControlTest(
     "CC8.1-ARTIFACTS", "CC8.1", "Deployment artifacts immutable and scanned",
     "Every container repository in scope has immutable image tags and scans images on push, so the artifact "
-    "that was tested is the artifact that runs.", "continuous", "ecr-repositories")
+    "that was tested is the artifact that runs.", "continuous", ("ecr-repositories",),
+    lambda s, ctx: {"in_scope": s["ecr_repositories"]}, ("account_id", "repository_name"))
 
 TESTS = [APPROVED, FINAL_COMMIT, EMERGENCY, PROTECTION, DIRECT_PUSH, DEPLOY, MANUAL_CHANGE, ARTIFACTS]
 DEPLOYED_STATES = {"success", "inactive"}  # inactive: a successful deployment later superseded
@@ -59,8 +68,8 @@ def _change_id(row: Any) -> str:
     return f"{row.org}/{row.repo}#{row.number}"
 
 
-def change_worksheet(pulls: pd.DataFrame, reviews: pd.DataFrame, emergency_labels: list[str],
-                     deployments: pd.DataFrame | None = None) -> pd.DataFrame:
+def change_worksheet(pulls: pd.DataFrame, reviews: pd.DataFrame, deployments: pd.DataFrame,
+                     emergency_labels: list[str]) -> pd.DataFrame:
     """One row per merged change with what an auditor re-performs: approvers and times, deployment."""
     emergency = set(emergency_labels)
     approvals = reviews[reviews["state"] == "APPROVED"].merge(
@@ -92,7 +101,7 @@ def change_worksheet(pulls: pd.DataFrame, reviews: pd.DataFrame, emergency_label
     for column in ("first_approval_at", "first_post_merge_approval_at"):  # all-NaT would lose the time zone
         sheet[column] = pd.to_datetime(sheet[column], utc=True)
     sheet["deployments"] = ""
-    if deployments is not None and not deployments.empty:
+    if not deployments.empty:
         sheet["deployments"] = [_deployments_of(row, deployments) for row in sheet.itertuples()]
     return sheet
 
@@ -107,11 +116,16 @@ def _deployments_of(row: Any, deployments: pd.DataFrame) -> str:
     return "; ".join(f"{d.deployment_id} {d.created_at:%Y-%m-%d %H:%M} {str(d.sha)[:7]}" for d in mine.itertuples())
 
 
+def _changes(sheet: pd.DataFrame) -> Tested:
+    return Tested(sheet, "change-worksheet")
+
+
+@APPROVED.rule
 def approved_before_merge(sheet: pd.DataFrame) -> TestResult:
-    normal = sheet[~sheet["emergency"]] if not sheet.empty else sheet
+    normal = _changes(sheet).keep(lambda f: ~f["emergency"], "changes not labelled as emergencies")
     deviations = [{"resource_type": "pull_request", "resource_id": r.change,
                    "detail": _why_not_approved(r), "url": r.url}
-                  for r in normal.itertuples() if not r.approved_before_merge]
+                  for r in normal.frame.itertuples() if not r.approved_before_merge]
     return evaluate(APPROVED, normal, deviations, {"approvals_by_non_author": 1, "before": "merge"})
 
 
@@ -123,19 +137,23 @@ def _why_not_approved(r: Any) -> str:
     return f"merged {r.merged_at:%Y-%m-%d %H:%M}{self_merged} with no approval by anyone other than the author"
 
 
+@FINAL_COMMIT.rule
 def approval_on_final_commit(sheet: pd.DataFrame) -> TestResult:
-    approved = sheet[~sheet["emergency"] & sheet["approved_before_merge"]] if not sheet.empty else sheet
+    approved = (_changes(sheet).keep(lambda f: ~f["emergency"], "changes not labelled as emergencies")
+                .keep(lambda f: f["approved_before_merge"], "approved before merge (CC8.1-APPROVED)"))
     deviations = [{"resource_type": "pull_request", "resource_id": r.change, "url": r.url,
                    "detail": f"merged head {str(r.head_sha)[:7]} was never approved; approvals: {r.approvers}"}
-                  for r in approved.itertuples() if not r.approved_final_commit]
+                  for r in approved.frame.itertuples() if not r.approved_final_commit]
     return evaluate(FINAL_COMMIT, approved, deviations, {"approval_on": "merged head commit"})
 
 
+@EMERGENCY.rule
 def emergency_reviewed(sheet: pd.DataFrame, review_hours: int, labels: list[str]) -> TestResult:
-    emergencies = sheet[sheet["emergency"]] if not sheet.empty else sheet
+    emergencies = _changes(sheet).keep(lambda f: f["emergency"],
+                                       f"changes labelled as emergencies ({', '.join(labels)})")
     limit = timedelta(hours=review_hours)
     deviations = []
-    for r in emergencies.itertuples():
+    for r in emergencies.frame.itertuples():
         if r.approved_before_merge:
             continue
         late = r.first_post_merge_approval_at
@@ -154,6 +172,9 @@ def emergency_reviewed(sheet: pd.DataFrame, review_hours: int, labels: list[str]
 
 def effective_protection(protection: pd.DataFrame) -> pd.DataFrame:
     """GitHub layers classic protection and rulesets: the strictest setting of either applies."""
+    if protection.empty:
+        return pd.DataFrame(columns=["org", "repo", "branch", "sources", "required_approvals", "dismiss_stale_reviews",
+                                     "enforce_admins", "bypass_actors"])
     return protection.groupby(["org", "repo", "branch"], sort=True).agg(
         sources=("source", lambda s: ";".join(sorted(set(s)))),
         required_approvals=("required_approvals", "max"),
@@ -163,9 +184,13 @@ def effective_protection(protection: pd.DataFrame) -> pd.DataFrame:
     ).reset_index()
 
 
+@PROTECTION.rule
 def branch_protected(protection: pd.DataFrame, min_approvals: int, require_stale_dismissal: bool,
                      require_admin_enforcement: bool) -> TestResult:
-    branches = effective_protection(protection)
+    tested = Tested(protection, "github-branch-protection").reshape(
+        effective_protection(protection),
+        "one row per production branch: the strictest of its classic protection and rulesets")
+    branches = tested.frame
     deviations = []
     for b in branches.itertuples():
         problems = []
@@ -184,9 +209,10 @@ def branch_protected(protection: pd.DataFrame, min_approvals: int, require_stale
                                "detail": "; ".join(problems)})
     threshold = {"min_approvals": min_approvals, "dismiss_stale_reviews": require_stale_dismissal,
                  "enforce_admins": require_admin_enforcement}
-    return evaluate(PROTECTION, branches, deviations, threshold)
+    return evaluate(PROTECTION, tested, deviations, threshold)
 
 
+@DIRECT_PUSH.rule
 def no_direct_pushes(commits: pd.DataFrame) -> TestResult:
     deviations = [{"resource_type": "commit", "resource_id": f"{c.org}/{c.repo}@{c.sha}",
                    "detail": f"committed {c.committed_at:%Y-%m-%d %H:%M} by {c.author or c.committer} to {c.branch} "
@@ -195,10 +221,14 @@ def no_direct_pushes(commits: pd.DataFrame) -> TestResult:
     return evaluate(DIRECT_PUSH, commits, deviations, {"every_commit_through": "merged pull request"})
 
 
+@DEPLOY.rule
 def deployments_trace_to_approved_changes(deployments: pd.DataFrame, sheet: pd.DataFrame,
                                           emergency_hours: int) -> TestResult:
     """Approved = approved before merge, or an emergency change approved within the limit."""
-    deployed = deployments[deployments["final_state"].isin(DEPLOYED_STATES)]
+    tested = Tested(deployments, "github-deployments").keep(
+        lambda f: f["final_state"].isin(DEPLOYED_STATES),
+        f"deployments that reached production (final state {' or '.join(sorted(DEPLOYED_STATES))})")
+    deployed = tested.frame
     approved_shas: dict[tuple[str, str], set[str]] = {}
     if not sheet.empty:
         limit = timedelta(hours=emergency_hours)
@@ -221,16 +251,22 @@ def deployments_trace_to_approved_changes(deployments: pd.DataFrame, sheet: pd.D
     if len(deployed) < len(deployments):
         notes.append(f"{len(deployments) - len(deployed)} deployments never reached success "
                      "(production unchanged) and are not tested.")
-    return evaluate(DEPLOY, deployed, deviations, {"deployed_states": sorted(DEPLOYED_STATES)}, notes)
+    return evaluate(DEPLOY, tested, deviations, {"deployed_states": sorted(DEPLOYED_STATES)}, notes)
 
 
 HUMAN_IDENTITIES = {"IAMUser", "Root", "AssumedRole", "IdentityCenterUser"}
 
 
+def _write_events(events: pd.DataFrame) -> Tested:
+    return Tested(events, "cloudtrail-events").keep(
+        lambda f: (f["read_only"] != True) & (f["event_type"] == "AwsApiCall"),  # noqa: E712
+        "API calls (eventType AwsApiCall) that are not read-only")
+
+
 def classify_write_events(events: pd.DataFrame, pipeline_principals: list[str], non_change_events: list[str],
                           access_administration: list[str] | None = None) -> pd.DataFrame:
     """Every non-read-only API call in the period, with why it is or is not a manual change."""
-    writes = events[(events["read_only"] != True) & (events["event_type"] == "AwsApiCall")].copy()  # noqa: E712
+    writes = _write_events(events).frame.copy()
     pipeline = set(pipeline_principals)
     admin_events = set(access_administration or [])
 
@@ -247,13 +283,15 @@ def classify_write_events(events: pd.DataFrame, pipeline_principals: list[str], 
             return f"failed ({e.error_code}): nothing changed"
         return "manual change"
 
-    writes["classification"] = [why(e) for e in writes.itertuples()]
+    writes["classification"] = pd.Series([why(e) for e in writes.itertuples()], index=writes.index, dtype=str)
     return writes.reset_index(drop=True)
 
 
+@MANUAL_CHANGE.rule
 def no_manual_changes(events: pd.DataFrame, pipeline_principals: list[str], non_change_events: list[str],
                       period_days: int | None = None, access_administration: list[str] | None = None) -> TestResult:
     writes = classify_write_events(events, pipeline_principals, non_change_events, access_administration)
+    tested = _write_events(events).annotate(writes)
     manual = writes[writes["classification"] == "manual change"]
     deviations = [{"resource_type": "cloudtrail_event", "resource_id": f"{e.account_id}:{e.event_id}",
                    "detail": f"{e.event_time:%Y-%m-%d %H:%M} {e.event_source.split('.')[0]}:{e.event_name} by "
@@ -262,7 +300,7 @@ def no_manual_changes(events: pd.DataFrame, pipeline_principals: list[str], non_
                   for e in manual.itertuples()]
     threshold = {"pipeline_principals": pipeline_principals, "non_change_events": non_change_events,
                  "access_administration_events": access_administration or []}
-    return evaluate(MANUAL_CHANGE, writes, deviations, threshold, _log_coverage_notes(events, period_days))
+    return evaluate(MANUAL_CHANGE, tested, deviations, threshold, _log_coverage_notes(events, period_days))
 
 
 def _log_coverage_notes(events: pd.DataFrame, period_days: int | None) -> list[str]:
@@ -284,10 +322,14 @@ def _short(params: str, limit: int = 120) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+@ARTIFACTS.rule
 def immutable_artifacts(repositories: pd.DataFrame, in_scope: list[str]) -> TestResult:
-    repos = repositories[repositories["repository_name"].isin(in_scope)] if in_scope else repositories
+    tested = Tested(repositories, "ecr-repositories")
+    if in_scope:
+        tested = tested.keep(lambda f: f["repository_name"].isin(in_scope),
+                             f"the repositories params name ({', '.join(in_scope)})")
     deviations = []
-    for r in repos.itertuples():
+    for r in tested.frame.itertuples():
         problems = []
         if r.tag_mutability != "IMMUTABLE":
             problems.append(f"image tags are {r.tag_mutability}")
@@ -296,16 +338,9 @@ def immutable_artifacts(repositories: pd.DataFrame, in_scope: list[str]) -> Test
         if problems:
             deviations.append({"resource_type": "ecr_repository", "resource_id": f"{r.account_id}:{r.repository_name}",
                                "detail": "; ".join(problems)})
-    return evaluate(ARTIFACTS, repos, deviations, {"tag_mutability": "IMMUTABLE", "scan_on_push": True,
+    return evaluate(ARTIFACTS, tested, deviations, {"tag_mutability": "IMMUTABLE", "scan_on_push": True,
                                                    "repositories": in_scope or "all"})
 
-
-def pr_commit_shas(pulls: pd.DataFrame, org: str | None = None) -> set[str]:
-    """Commits a merged change brought (of one org's repos, or all): its merge commit and its own commits."""
-    shas: set[str] = set()
-    for row in (pulls if org is None else pulls[pulls["org"] == org]).itertuples():
-        shas |= _shas(row)
-    return shas
 
 
 def reconcile(sheet: pd.DataFrame, commits: pd.DataFrame, deployments: pd.DataFrame) -> pd.DataFrame:

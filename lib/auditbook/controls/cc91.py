@@ -17,42 +17,54 @@ from typing import Any
 
 import pandas as pd
 
-from auditbook.results import ControlTest, TestResult, evaluate
+from auditbook.results import ControlTest, Tested, TestResult, evaluate
+
+
+def _within_sla(settings: dict[str, Any], ctx: Any) -> dict[str, Any]:
+    return {**ctx.window, "sla_days": settings["sla_days"]}
+
 
 DEPENDABOT = ControlTest(
     "CC9.1-DEPENDABOT", "CC9.1", "Vulnerable dependencies are remediated within the SLA",
     "Every Dependabot alert of a production repository open at some time in the period was fixed or dismissed "
     "within the SLA days of its severity, or, still open at the period end, is not older than that SLA.",
-    "per_event", "github-dependabot-alerts")
+    "per_event", ("github-dependabot-alerts",), _within_sla, ("finding_id",))
 CODE_SCANNING = ControlTest(
     "CC9.1-CODE-SCANNING", "CC9.1", "Code scanning (SAST) alerts are remediated within the SLA",
     "Every code scanning alert of a production repository open at some time in the period was fixed or dismissed "
     "within the SLA days of its security severity, or, still open at the period end, is not older than that SLA.",
-    "per_event", "github-code-scanning-alerts")
+    "per_event", ("github-code-scanning-alerts",), _within_sla, ("finding_id",))
 SECRET_SCANNING = ControlTest(
     "CC9.1-SECRET-SCANNING", "CC9.1", "Leaked secrets are remediated within the SLA",
     "Every secret scanning alert of a production repository open at some time in the period was resolved within "
     "the SLA days of the severity secret leaks are rated at, or, still open at the period end, is not older.",
-    "per_event", "github-secret-scanning-alerts")
+    "per_event", ("github-secret-scanning-alerts",),
+    lambda s, ctx: {**ctx.window, "sla_days": s["sla_days"], "secret_severity": s["secret_scanning_severity"]},
+    ("finding_id",))
 CONTAINER = ControlTest(
     "CC9.1-CONTAINER-FINDINGS", "CC9.1", "Container image vulnerabilities are remediated within the SLA",
     "The most recently pushed image of every container repository in scope was scanned, and no finding of its "
     "latest scan is open longer than the SLA days of its severity at the period end.",
-    "per_event", "ecr-image-findings")
+    "per_event", ("ecr-image-findings",), _within_sla, ("finding_id",))
 SCANNERS = ControlTest(
     "CC9.1-SCANNERS", "CC9.1", "Scanners are required status checks on production branches",
     "Every production branch requires, through branch protection or an active ruleset, a status check of each "
     "scanner category in params (SAST, dependency audit, image scan) before a merge.",
-    "continuous", "github-branch-protection")
+    "continuous", ("github-branch-protection",),
+    lambda s, ctx: {"scanner_checks_by_category": s["scanner_checks"], "exemptions": s["scanner_exemptions"]},
+    ("org", "repo", "branch"))
 IAC_MANAGED = ControlTest(
     "CC9.1-IAC-MANAGED", "CC9.1", "Production infrastructure is managed as code",
     "Every in-scope resource (databases, auto scaling groups, volumes, buckets with the scope tag) is a resource "
     "of a CloudFormation stack or of a Terraform state file named in params.",
-    "continuous", "iac-inventory")
+    "continuous", ("iac-inventory", "cloudformation-stack-resources", "terraform-state-resources"),
+    lambda s, ctx: {"exempt": s["iac_exempt_resources"]}, ("resource_id",))
 IAC_DRIFT = ControlTest(
     "CC9.1-IAC-DRIFT", "CC9.1", "Infrastructure has not drifted from its code",
     "Every CloudFormation stack had drift detection run within the allowed days before the period end and was "
-    "IN_SYNC: no resource changed outside the code.", "continuous", "cloudformation-stacks")
+    "IN_SYNC: no resource changed outside the code.", "continuous", ("cloudformation-stacks",),
+    lambda s, ctx: {"as_of": ctx.period.end, "max_drift_check_age_days": s["max_drift_check_age_days"]},
+    ("account_id", "region", "stack_name"))
 
 TESTS = [DEPENDABOT, CODE_SCANNING, SECRET_SCANNING, CONTAINER, SCANNERS, IAC_MANAGED, IAC_DRIFT]
 FINDING_COLUMNS = ["source", "finding_id", "repository", "title", "severity", "sla_days", "detected_at", "closed_at",
@@ -60,8 +72,8 @@ FINDING_COLUMNS = ["source", "finding_id", "repository", "title", "severity", "s
 OUTCOMES = ["fixed in time", "fixed late", "open within SLA", "open past SLA"]
 
 
-def findings_sheet(findings: pd.DataFrame, period_start: datetime, period_end: datetime,
-                   sla_days: dict[str, int]) -> tuple[pd.DataFrame, list[str]]:
+def findings_sheet(findings: Tested, period_start: datetime, period_end: datetime,
+                   sla_days: dict[str, int]) -> tuple[Tested, list[str]]:
     """Normalised findings (``source, finding_id, repository, title, severity, detected_at, closed_at,
     resolution``) open at some time in the period, with their age, SLA and outcome.
 
@@ -69,16 +81,19 @@ def findings_sheet(findings: pd.DataFrame, period_start: datetime, period_end: d
     SLA (informational) is left out and counted in the notes.
     """
     start, end = pd.Timestamp(period_start), pd.Timestamp(period_end)
-    frame = findings.copy()
     for column in ("detected_at", "closed_at"):
-        frame[column] = pd.to_datetime(frame[column], utc=True)
-    frame = frame[(frame["detected_at"] < end) & (frame["closed_at"].isna() | (frame["closed_at"] >= start))]
+        findings.frame[column] = pd.to_datetime(findings.frame[column], utc=True)
+    tested = findings.keep(lambda f: (f["detected_at"] < end) & (f["closed_at"].isna() | (f["closed_at"] >= start)),
+                           "open at some time in the period (detected before its end, not closed before its start)")
+    frame = tested.frame
     rated = frame["severity"].isin(list(sla_days))
     notes = []
     if (~rated).any():
         notes.append(f"{int((~rated).sum())} findings of a severity without an SLA "
                      f"({', '.join(sorted(set(frame.loc[~rated, 'severity'].astype(str))))}) are not tested.")
-    frame = frame[rated].copy()
+    tested = tested.keep(lambda f: f["severity"].isin(list(sla_days)),
+                         f"of a severity with an SLA ({', '.join(sla_days)})")
+    frame = tested.frame.copy()
     closed_in_period = frame["closed_at"].notna() & (frame["closed_at"] < end)
     frame["closed_at"] = frame["closed_at"].where(closed_in_period)
     frame["sla_days"] = frame["severity"].map(sla_days).astype(int)
@@ -90,12 +105,13 @@ def findings_sheet(findings: pd.DataFrame, period_start: datetime, period_end: d
         ("open " if is_open else "fixed ") + ("within SLA" if ok and is_open else "in time" if ok else
                                              "past SLA" if is_open else "late")
         for is_open, ok in zip(frame["open_at_period_end"], frame["within_sla"], strict=True)]
-    return frame[FINDING_COLUMNS].reset_index(drop=True), notes
+    return tested.annotate(frame[FINDING_COLUMNS].reset_index(drop=True)), notes
 
 
-def remediation(test: ControlTest, findings: pd.DataFrame, period_start: datetime, period_end: datetime,
+def remediation(test: ControlTest, findings: Tested, period_start: datetime, period_end: datetime,
                 sla_days: dict[str, int], resource_type: str) -> TestResult:
-    sheet, notes = findings_sheet(findings, period_start, period_end, sla_days)
+    tested, notes = findings_sheet(findings, period_start, period_end, sla_days)
+    sheet = tested.frame
     deviations = []
     for f in sheet[~sheet["within_sla"]].itertuples():
         if f.open_at_period_end:
@@ -104,7 +120,7 @@ def remediation(test: ControlTest, findings: pd.DataFrame, period_start: datetim
             detail = f"{f.severity} finding {f.resolution or 'closed'} after {f.age_days:g} days"
         deviations.append({"resource_type": resource_type, "resource_id": f.finding_id,
                            "detail": f"{detail} (SLA {f.sla_days} days): {f.title}"})
-    return evaluate(test, sheet, deviations, {"sla_days": sla_days, "as_of": period_end.isoformat()}, notes)
+    return evaluate(test, tested, deviations, {"sla_days": sla_days, "as_of": period_end.isoformat()}, notes)
 
 
 def _utc(series: pd.Series) -> pd.Series:
@@ -114,6 +130,9 @@ def _utc(series: pd.Series) -> pd.Series:
 def _github_findings(alerts: pd.DataFrame, source: str, closed: pd.Series, resolution: pd.Series,
                      title: pd.Series, severity: pd.Series) -> pd.DataFrame:
     kind = {"dependabot": "dependabot", "code scanning": "code-scanning", "secret scanning": "secret-scanning"}[source]
+    if alerts.empty:
+        return pd.DataFrame(columns=["source", "finding_id", "repository", "title", "severity", "detected_at",
+                                     "closed_at", "resolution"])
     return pd.DataFrame({
         "source": source,
         "finding_id": [f"{o}/{r}/{kind}/{n}" for o, r, n in zip(alerts["org"], alerts["repo"], alerts["number"],
@@ -149,6 +168,9 @@ def secret_scanning_findings(alerts: pd.DataFrame, severity: str) -> pd.DataFram
 
 def container_findings(findings: pd.DataFrame) -> pd.DataFrame:
     rows = findings[findings["finding"].notna() & (findings["finding"].astype(str) != "")]
+    if rows.empty:
+        return _github_findings(rows, "dependabot", rows["last_observed"], rows["status"], rows["package"],
+                                rows["severity"])
     closed = rows["last_observed"].where(rows["status"].astype(str).str.upper() == "CLOSED")
     return pd.DataFrame({
         "source": "container image",
@@ -159,29 +181,39 @@ def container_findings(findings: pd.DataFrame) -> pd.DataFrame:
         "resolution": ["closed" if pd.notna(c) else "" for c in closed]}, index=rows.index)
 
 
+def _alerts(alerts: pd.DataFrame, source: str, findings: pd.DataFrame) -> Tested:
+    return Tested(alerts, source).annotate(findings)
+
+
+@DEPENDABOT.rule
 def dependabot_remediation(alerts: pd.DataFrame, period_start: datetime, period_end: datetime,
                            sla_days: dict[str, int]) -> TestResult:
-    return remediation(DEPENDABOT, dependabot_findings(alerts), period_start, period_end, sla_days,
-                       "dependabot_alert")
+    return remediation(DEPENDABOT, _alerts(alerts, "github-dependabot-alerts", dependabot_findings(alerts)),
+                       period_start, period_end, sla_days, "dependabot_alert")
 
 
+@CODE_SCANNING.rule
 def code_scanning_remediation(alerts: pd.DataFrame, period_start: datetime, period_end: datetime,
                               sla_days: dict[str, int]) -> TestResult:
-    return remediation(CODE_SCANNING, code_scanning_findings(alerts), period_start, period_end, sla_days,
-                       "code_scanning_alert")
+    return remediation(CODE_SCANNING, _alerts(alerts, "github-code-scanning-alerts", code_scanning_findings(alerts)),
+                       period_start, period_end, sla_days, "code_scanning_alert")
 
 
+@SECRET_SCANNING.rule
 def secret_scanning_remediation(alerts: pd.DataFrame, period_start: datetime, period_end: datetime,
                                 sla_days: dict[str, int], secret_severity: str) -> TestResult:
-    return remediation(SECRET_SCANNING, secret_scanning_findings(alerts, secret_severity), period_start, period_end,
-                       sla_days, "secret_scanning_alert")
+    findings = _alerts(alerts, "github-secret-scanning-alerts", secret_scanning_findings(alerts, secret_severity))
+    return remediation(SECRET_SCANNING, findings, period_start, period_end, sla_days, "secret_scanning_alert")
 
 
+@CONTAINER.rule
 def container_remediation(findings: pd.DataFrame, period_start: datetime, period_end: datetime,
                           sla_days: dict[str, int]) -> TestResult:
     """Findings of the latest image of each repository; an image never scanned is a deviation too."""
-    result = remediation(CONTAINER, container_findings(findings), period_start, period_end, sla_days,
-                         "container_image_finding")
+    rows = Tested(findings, "ecr-image-findings").reshape(
+        container_findings(findings), "one row per finding of each repository's latest image (images with no "
+        "finding left out)")
+    result = remediation(CONTAINER, rows, period_start, period_end, sla_days, "container_image_finding")
     unscanned = findings[findings["scan_status"].astype(str).isin(["NOT_SCANNED", "FAILED", "UNSUPPORTED_IMAGE"])]
     extra = [{"resource_type": "container_image", "resource_id": f"{u.account_id}:{u.repository_name}:{u.image_digest}",
               "detail": f"latest image ({u.image_tags}) has no completed scan ({u.scan_status})"}
@@ -189,7 +221,10 @@ def container_remediation(findings: pd.DataFrame, period_start: datetime, period
     if not extra:
         return result
     images = findings.drop_duplicates(["account_id", "repository_name"])
-    return evaluate(CONTAINER, result.tested, [*result.deviations.to_dict("records"), *extra], result.threshold,
+    tested = Tested(findings, "ecr-image-findings")
+    tested.steps = list(result.steps)
+    tested.frame = result.tested
+    return evaluate(CONTAINER, tested, [*result.deviations.to_dict("records"), *extra], result.threshold,
                     [*result.notes, f"{len(images)} images (the latest of each repository) in scope."])
 
 
@@ -209,6 +244,7 @@ def remediation_summary(*sheets: pd.DataFrame) -> pd.DataFrame:
 
 
 # -- pipeline: required scanners ------------------------------------------------------------------
+@SCANNERS.rule
 def scanner_checks(protection: pd.DataFrame, scanner_checks_by_category: dict[str, list[str]],
                    exemptions: dict[str, list[str]]) -> TestResult:
     """Population: one row per production branch, with the required checks of every protection source."""
@@ -232,6 +268,8 @@ def scanner_checks(protection: pd.DataFrame, scanner_checks_by_category: dict[st
             deviations.append({"resource_type": "branch", "resource_id": f"{org}/{repo}:{branch}", "detail": detail})
     population = pd.DataFrame(rows, columns=["org", "repo", "branch", "protected_by", "required_checks", "exempt",
                                              "missing_scanners"])
+    population = Tested(protection, "github-branch-protection").reshape(
+        population, "one row per production branch with the required checks of every protection source")
     return evaluate(SCANNERS, population, deviations, {"scanner_checks": scanner_checks_by_category,
                                                        "exemptions": exemptions})
 
@@ -267,6 +305,7 @@ def iac_inventory(rds: pd.DataFrame, asgs: pd.DataFrame, volumes: pd.DataFrame, 
     return frame.reset_index(drop=True)
 
 
+@IAC_MANAGED.rule
 def iac_managed(inventory: pd.DataFrame, stack_resources: pd.DataFrame, terraform: pd.DataFrame,
                 exempt: list[str]) -> TestResult:
     """Population: the inventory; each resource must be in a stack or a Terraform state (or exempt in params)."""
@@ -288,6 +327,7 @@ def iac_managed(inventory: pd.DataFrame, stack_resources: pd.DataFrame, terrafor
     return evaluate(IAC_MANAGED, sheet, deviations, {"managed_by": "CloudFormation stack or Terraform state"}, notes)
 
 
+@IAC_DRIFT.rule
 def stack_drift(stacks: pd.DataFrame, as_of: datetime, max_drift_check_age_days: int) -> TestResult:
     sheet = stacks.copy()
     checked = pd.to_datetime(sheet["drift_checked_at"], utc=True)

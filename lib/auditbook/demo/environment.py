@@ -10,9 +10,9 @@ from auditbook.demo.aws import DemoAws, patched_environ
 from auditbook.demo.github.company import DEMO_TOKEN, build_demo_github
 from auditbook.demo.github.labs import build_labs_github
 from auditbook.demo.github.server import GitHubEmulator
-from auditbook.runinfo import REPO_ROOT
+from auditbook.resources import demo_params
 
-DEMO_PARAMS = REPO_ROOT / "params" / "demo.yaml"
+DEMO_PARAMS = demo_params()
 DEMO_PERIOD = "2026-Q3"
 
 

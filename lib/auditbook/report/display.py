@@ -31,8 +31,11 @@ def stylesheet() -> str:
     return resources.files("auditbook.report").joinpath("report.css").read_text()
 
 
-def _esc(value: Any) -> str:
+def escape(value: Any) -> str:
     return html.escape("" if value is None else str(value))
+
+
+_esc = escape
 
 
 def show(markup: str) -> None:
@@ -83,11 +86,12 @@ def table(frame: pd.DataFrame, columns: list[str] | None = None, max_rows: int =
 
 
 def test_result(result: TestResult, sample: Sample | None = None, sample_file: str | None = None,
-                sample_columns: list[str] | None = None, accepted: dict[str, str] | None = None) -> None:
-    """Status banner, n of N, threshold, the deviation rows, and the sample drawn.
+                sample_columns: list[str] | None = None, accepted: dict[str, str] | None = None,
+                tested_file: dict[str, Any] | None = None) -> None:
+    """Status banner, n of N, how N was reached, threshold, the deviation rows, and the sample drawn.
 
     ``accepted``: resource id → "accepted until ..." for deviations in the exception register (shown,
-    still counted).
+    still counted). ``tested_file``: where the N rows tested are (``csv``, ``rows``).
     """
     t = result.test
     parts = [f"<div class='ab-test' id='test-{_esc(t.test_id)}'><h3>{badge(result.status)} {_esc(t.test_id)} — "
@@ -101,6 +105,7 @@ def test_result(result: TestResult, sample: Sample | None = None, sample_file: s
                      f"{_esc(t.population)} rows deviate"
                      + (f"; {len(accepted)} of them accepted by management (exception register)" if accepted else "")
                      + ".</p>")
+        parts.append(tested_population(result, tested_file))
     if result.threshold:
         parts.append(key_values({"Threshold " + k: _json(v) for k, v in result.threshold.items()}, "kv small"))
     if result.deviation_count:
@@ -116,6 +121,13 @@ def test_result(result: TestResult, sample: Sample | None = None, sample_file: s
         parts.append(table(sample.frame, columns=sample_columns, max_rows=PDF_ROWS, csv_name=sample_file))
     parts.append("</div>")
     show("".join(parts))
+
+
+def tested_population(result: TestResult, tested_file: dict[str, Any] | None) -> str:
+    """How the N rows tested were reached from the catalog population, and the file that holds them."""
+    steps = " → ".join(f"{_esc(s.description)}: {s.rows}" for s in result.steps)
+    where = f" (<code>{_esc(tested_file['csv'])}</code>)" if tested_file else ""
+    return f"<p class='ab-note'><b>Tested population{where}:</b> {steps}.</p>"
 
 
 def _json(value: Any) -> str:

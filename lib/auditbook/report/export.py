@@ -109,7 +109,7 @@ def front_matter(cover: dict[str, Any], toc: list[tuple[str, str, int]]) -> str:
 
 
 def to_html(notebook_path: Path, cover: dict[str, Any] | str) -> str:
-    """The report's HTML; ``cover`` is the cover facts (see runner.report_cover) or a footer text."""
+    """The report's HTML; ``cover`` is the cover facts (see package.report_cover) or a footer text."""
     if isinstance(cover, str):
         cover = {"title": notebook_path.stem, "header": cover, "footer": cover, "status": "", "facts": {}}
     nb = nbformat.read(notebook_path, as_version=4)

@@ -16,9 +16,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from auditbook.provenance import CollectionError, Population, Provenance, RawStore, iso, sha256_bytes, utc_now
-from auditbook.sources.aws.backup import RESTORE_JOB_COLUMNS
-from auditbook.sources.times import utc_times
+from auditbook.provenance import Collected, CollectionError, Provenance, RawStore, iso, sha256_bytes, utc_now
 
 ROSTER_COLUMNS = {
     "person_id": "stable id of the person in the HR system",
@@ -88,7 +86,7 @@ def _required(path: str | Path | None, name: str, key: str) -> Path:
     return Path(path)
 
 
-def load_roster(path: str | Path | None, raw: RawStore) -> Population:
+def load_roster(path: str | Path | None, raw: RawStore) -> Collected:
     path = _required(path, "HR roster", "criteria.CC6.1.hr_roster")
     frame, prov = _read_csv(path, "HR roster", ROSTER_COLUMNS, raw)
     _unique(frame, ["person_id"], path)
@@ -99,10 +97,10 @@ def load_roster(path: str | Path | None, raw: RawStore) -> Population:
         present = frame[frame[column] != ""]
         _unique(present, [column], path)
     prov.notes.append(f"{len(frame)} people, {int(frame['termination_date'].notna().sum())} with a termination date.")
-    return Population("hr-roster", frame, prov)
+    return Collected(frame, prov)
 
 
-def load_review_decisions(path: str | Path | None, raw: RawStore) -> Population:
+def load_review_decisions(path: str | Path | None, raw: RawStore) -> Collected:
     path = _required(path, "access review decisions", "criteria.CC6.1.review_decisions")
     frame, prov = _read_csv(path, "access review decisions", DECISION_COLUMNS, raw)
     _unique(frame, ["system", "account", "identity"], path)
@@ -112,16 +110,16 @@ def load_review_decisions(path: str | Path | None, raw: RawStore) -> Population:
                               "is not keep or remove")
     frame["decision"] = frame["decision"].str.lower()
     frame["reviewed_at"] = _dates(frame, "reviewed_at", path, optional=False)
-    return Population("access-review-decisions", frame, prov)
+    return Collected(frame, prov)
 
 
-def load_previous_worksheet(path: str | Path, raw: RawStore) -> Population:
+def load_previous_worksheet(path: str | Path, raw: RawStore) -> Collected:
     """The access review worksheet of the previous review (an earlier package's CSV)."""
     path = Path(path)
     frame, prov = _read_csv(path, "previous access review worksheet",
                             {"line": "", "person": "", "privileges": "", "admin": ""}, raw)
     _unique(frame, ["line"], path)
-    return Population("previous-access-review-worksheet", frame, prov)
+    return Collected(frame, prov)
 
 
 def as_utc_day_end(ts: pd.Timestamp) -> pd.Timestamp:
@@ -135,7 +133,7 @@ DR_TEST_FIELDS = ["data_store", "started_at", "completed_at", "data_as_of", "out
 
 
 
-def collect_dr_tests(path: str | Path, raw: RawStore) -> Population:
+def collect_dr_tests(path: str | Path, raw: RawStore) -> Collected:
     """The organization's record of disaster-recovery restore tests: a YAML list of
     ``{data_store, started_at, completed_at, data_as_of, outcome, evidence}`` (``data_store`` as
     ``<account>:<rds|ebs>:<name>``). A file that is missing or malformed is an error."""
@@ -168,9 +166,7 @@ def collect_dr_tests(path: str | Path, raw: RawStore) -> Population:
     prov = Provenance(system="file", endpoint=str(file.resolve()), scope="disaster-recovery test records",
                       caller="auditbook", collected_at=iso(utc_now()) or "", raw_files=[saved])
     prov.add_operation("read file", {"path": str(file), "sha256": sha256_bytes(content)}, 1, len(rows))
-    frame = utc_times(pd.DataFrame(rows, columns=[*RESTORE_JOB_COLUMNS, "data_store"]),
-                   ["started", "completed", "recovery_point_created"])
-    return Population("dr-test-records", frame, prov)
+    return Collected(pd.DataFrame(rows), prov)
 
 
 

@@ -1,7 +1,7 @@
 """Incidents as teams keep them: GitHub issues with a label, or a CSV export from a paging tool.
 
-Both forms become the same columns (:data:`INCIDENT_COLUMNS`), so the CC7.2 rules do not care where
-an incident was recorded.
+Both forms become the same columns (the catalog's ``github-incident-issues`` and ``incident-log-csv``), so the
+CC7.2 rules do not care where an incident was recorded.
 
 **Issue timeline format.** An incident issue carries its severity and impact as labels
 (``severity:SEV1``, ``impact:customer-data``; prefixes in params) and its timeline as ``Key: value``
@@ -42,12 +42,8 @@ from typing import Any
 
 import pandas as pd
 
-from auditbook.provenance import CollectionError, Population, Provenance, RawStore, iso, sha256_bytes, utc_now
+from auditbook.provenance import Collected, CollectionError, Provenance, RawStore, iso, sha256_bytes, utc_now
 
-INCIDENT_COLUMNS = [
-    "source", "incident_id", "title", "url", "severity", "impact", "detected_at", "acknowledged_at", "resolved_at",
-    "postmortem_url", "compliance_notified_at", "alarms", "resolution_delay_reason", "state", "notes",
-]
 TIME_COLUMNS = ["detected_at", "acknowledged_at", "resolved_at", "compliance_notified_at"]
 CSV_REQUIRED = ["incident_id", "title", "severity", "detected_at", "acknowledged_at", "resolved_at"]
 CSV_OPTIONAL = ["impact", "postmortem_url", "compliance_notified_at", "alarm", "resolution_delay_reason", "url"]
@@ -98,16 +94,8 @@ def parse_timeline(texts: list[str]) -> tuple[dict[str, Any], list[str]]:
     return values, notes
 
 
-def incident_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    frame = pd.DataFrame(rows, columns=INCIDENT_COLUMNS)
-    for column in TIME_COLUMNS:
-        frame[column] = pd.to_datetime(frame[column], utc=True)
-    for column in set(INCIDENT_COLUMNS) - set(TIME_COLUMNS):
-        frame[column] = frame[column].fillna("").astype(str)
-    return frame
 
-
-def read_incident_csv(path: str | Path, raw: RawStore) -> Population:
+def read_incident_csv(path: str | Path, raw: RawStore) -> Collected:
     """The paging tool's export, kept byte for byte under ``raw/files/``; any defect is a CollectionError."""
     path = Path(path)
     try:
@@ -163,4 +151,4 @@ def read_incident_csv(path: str | Path, raw: RawStore) -> Population:
     prov.add_operation("read CSV", {"path": str(path), "sha256": sha256_bytes(data)}, records=len(rows))
     prov.raw_files.append(raw.save(f"files/{path.name}", data))
     prov.notes.append(f"Columns: {', '.join(header)}. Required: {', '.join(CSV_REQUIRED)}.")
-    return Population("incident-log-csv", incident_frame(rows), prov)
+    return Collected(pd.DataFrame(rows), prov)

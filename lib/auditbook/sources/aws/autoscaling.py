@@ -5,16 +5,12 @@ from __future__ import annotations
 
 import pandas as pd
 
-from auditbook.provenance import Population, RawStore
+from auditbook.provenance import Collected, RawStore
 from auditbook.sources.aws.base import in_region, provenance, recorded_items, tag_text
 from auditbook.sources.aws.session import AwsAccount
-from auditbook.sources.times import utc_times
-
-ASG_COLUMNS = ["account_id", "region", "name", "arn", "availability_zones", "az_count", "min_size", "max_size",
-               "desired_capacity", "health_check_type", "target_groups", "instances", "tags", "created"]
 
 
-def collect_autoscaling_groups(account: AwsAccount, raw: RawStore, regions: list[str]) -> Population:
+def collect_autoscaling_groups(account: AwsAccount, raw: RawStore, regions: list[str]) -> Collected:
     prov = provenance(account, "aws:autoscaling")
     rows = []
     for region in regions:
@@ -33,4 +29,4 @@ def collect_autoscaling_groups(account: AwsAccount, raw: RawStore, regions: list
                 "instances": len(g.get("Instances", [])), "tags": tag_text(g.get("Tags")),
                 "created": g.get("CreatedTime"),
             })
-    return Population("autoscaling-groups", utc_times(pd.DataFrame(rows, columns=ASG_COLUMNS), ["created"]), prov)
+    return Collected(pd.DataFrame(rows), prov)

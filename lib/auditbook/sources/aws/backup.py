@@ -8,22 +8,12 @@ from __future__ import annotations
 import pandas as pd
 
 from auditbook.period import Period
-from auditbook.provenance import Population, RawStore, iso
+from auditbook.provenance import Collected, RawStore, iso
 from auditbook.sources.aws.base import all_pages, items, provenance, recorded_items
 from auditbook.sources.aws.session import AwsAccount
-from auditbook.sources.times import utc_times
-
-RECOVERY_POINT_COLUMNS = ["account_id", "region", "vault", "recovery_point_arn", "resource_arn", "resource_type",
-                          "resource_name", "status", "created", "completed", "delete_after_days", "delete_at",
-                          "source_vault_arn", "is_copy"]
 
 
-RESTORE_JOB_COLUMNS = ["account_id", "region", "restore_job_id", "source", "recovery_point_arn", "resource_arn",
-                       "resource_type", "status", "validation_status", "started", "completed", "duration_minutes",
-                       "recovery_point_created", "created_resource_arn"]
-
-
-def collect_recovery_points(account: AwsAccount, raw: RawStore, regions: list[str]) -> Population:
+def collect_recovery_points(account: AwsAccount, raw: RawStore, regions: list[str]) -> Collected:
     """Every recovery point of every AWS Backup vault in ``regions``."""
     prov = provenance(account, "aws:backup")
     rows = []
@@ -52,12 +42,10 @@ def collect_recovery_points(account: AwsAccount, raw: RawStore, regions: list[st
                     "source_vault_arn": p.get("SourceBackupVaultArn", ""),
                     "is_copy": bool(p.get("SourceBackupVaultArn")),
                 })
-    frame = utc_times(pd.DataFrame(rows, columns=RECOVERY_POINT_COLUMNS), ["created", "completed", "delete_at"])
-    frame["delete_after_days"] = pd.to_numeric(frame["delete_after_days"])
-    return Population("backup-recovery-points", frame, prov)
+    return Collected(pd.DataFrame(rows), prov)
 
 
-def collect_restore_jobs(account: AwsAccount, raw: RawStore, regions: list[str], period: Period) -> Population:
+def collect_restore_jobs(account: AwsAccount, raw: RawStore, regions: list[str], period: Period) -> Collected:
     """AWS Backup restore jobs created in the period (restore-testing jobs included)."""
     prov = provenance(account, "aws:backup")
     rows = []
@@ -82,6 +70,4 @@ def collect_restore_jobs(account: AwsAccount, raw: RawStore, regions: list[str],
                 "recovery_point_created": j.get("RecoveryPointCreationDate"),
                 "created_resource_arn": j.get("CreatedResourceArn", ""),
             })
-    frame = utc_times(pd.DataFrame(rows, columns=RESTORE_JOB_COLUMNS),
-                      ["started", "completed", "recovery_point_created"])
-    return Population("backup-restore-jobs", frame, prov)
+    return Collected(pd.DataFrame(rows), prov)

@@ -12,18 +12,9 @@ from typing import Any
 
 import pandas as pd
 
-from auditbook.provenance import Population, RawStore
+from auditbook.provenance import Collected, RawStore
 from auditbook.sources.aws.base import all_pages, aws_errors, items, provenance
 from auditbook.sources.aws.session import AwsAccount
-from auditbook.sources.times import utc_times
-
-STACK_COLUMNS = ["account_id", "region", "stack_name", "stack_id", "status", "drift_status", "drift_checked_at",
-                 "drifted_resources", "drift_detail", "created", "updated"]
-
-
-STACK_RESOURCE_COLUMNS = ["account_id", "region", "stack_name", "logical_id", "physical_id", "resource_type",
-                          "status"]
-
 
 DRIFTED = ["MODIFIED", "DELETED"]
 
@@ -49,7 +40,7 @@ def _stacks(account: AwsAccount, raw: RawStore, prov: Any, region: str,
     return cfn, stacks
 
 
-def collect_stacks(account: AwsAccount, raw: RawStore, regions: list[str]) -> Population:
+def collect_stacks(account: AwsAccount, raw: RawStore, regions: list[str]) -> Collected:
     """Every stack with the result and time of its last drift detection, and what drifted."""
     prov = provenance(account, "aws:cloudformation")
     rows = []
@@ -75,11 +66,10 @@ def collect_stacks(account: AwsAccount, raw: RawStore, regions: list[str]) -> Po
                 "drift_detail": _drift_detail(drifts), "created": s.get("CreationTime"),
                 "updated": s.get("LastUpdatedTime"),
             })
-    frame = utc_times(pd.DataFrame(rows, columns=STACK_COLUMNS), ["drift_checked_at", "created", "updated"])
-    return Population("cloudformation-stacks", frame, prov)
+    return Collected(pd.DataFrame(rows), prov)
 
 
-def collect_stack_resources(account: AwsAccount, raw: RawStore, regions: list[str]) -> Population:
+def collect_stack_resources(account: AwsAccount, raw: RawStore, regions: list[str]) -> Collected:
     """Every resource of every stack, with its physical id (how the resource is known outside the stack)."""
     prov = provenance(account, "aws:cloudformation")
     rows = []
@@ -97,7 +87,7 @@ def collect_stack_resources(account: AwsAccount, raw: RawStore, regions: list[st
             rows += [{"account_id": account.account_id, "region": region, "stack_name": name,
                       "logical_id": r["LogicalResourceId"], "physical_id": r.get("PhysicalResourceId", ""),
                       "resource_type": r["ResourceType"], "status": r.get("ResourceStatus", "")} for r in resources]
-    return Population("cloudformation-stack-resources", pd.DataFrame(rows, columns=STACK_RESOURCE_COLUMNS), prov)
+    return Collected(pd.DataFrame(rows), prov)
 
 
 def _resource_drift_pages(cfn: Any, stack: str, region: str) -> list[dict[str, Any]]:

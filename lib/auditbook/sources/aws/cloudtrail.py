@@ -17,24 +17,9 @@ from typing import Any
 import pandas as pd
 
 from auditbook.period import Period
-from auditbook.provenance import CollectionError, Population, RawStore
-from auditbook.sources.aws.base import absent, aws_errors, clean, provenance
+from auditbook.provenance import Collected, CollectionError, RawStore
+from auditbook.sources.aws.base import absent, aws_errors, clean, provenance, required
 from auditbook.sources.aws.session import AwsAccount
-from auditbook.sources.times import utc_times
-
-TRAIL_COLUMNS = [
-    "account_id", "trail_name", "trail_arn", "home_region", "multi_region", "log_file_validation",
-    "global_service_events", "is_logging", "start_logging_time", "stop_logging_time", "latest_delivery_time",
-    "latest_delivery_error", "management_events", "event_selectors", "kms_key_id", "s3_bucket", "s3_prefix",
-    "bucket_versioning", "bucket_object_lock", "object_lock_retention", "bucket_encryption",
-]
-
-
-EVENT_COLUMNS = [
-    "account_id", "event_time", "event_id", "event_source", "event_name", "read_only", "event_type",
-    "aws_region", "identity_type", "principal_arn", "principal_name", "role_name", "invoked_by",
-    "source_ip", "user_agent", "error_code", "request_parameters", "additional_event_data", "log_file",
-]
 
 
 def management_events(selectors: list[dict[str, Any]], advanced: list[dict[str, Any]]) -> str:
@@ -82,7 +67,7 @@ def _bucket_facts(account: AwsAccount, bucket: str, raw_out: dict[str, Any]) -> 
     }
 
 
-def collect_trails(account: AwsAccount, raw: RawStore) -> Population:
+def collect_trails(account: AwsAccount, raw: RawStore) -> Collected:
     """Every trail of the account (shadow trails excluded), its status, selectors and delivery bucket."""
     prov = provenance(account, "aws:cloudtrail+s3")
     ct = account.client("cloudtrail")
@@ -124,9 +109,10 @@ def collect_trails(account: AwsAccount, raw: RawStore) -> Population:
         prov.add_operation(op, {"Bucket": sorted(raw_doc["buckets"])}, pages=len(raw_doc["buckets"]),
                            records=len(raw_doc["buckets"]))
     prov.raw_files.append(raw.save(f"aws/{account.account_id}/cloudtrail/trails.json", raw_doc))
-    frame = utc_times(pd.DataFrame(rows, columns=TRAIL_COLUMNS),
-                      ["start_logging_time", "stop_logging_time", "latest_delivery_time"])
-    return Population("cloudtrail-trails", frame, prov)
+    return Collected(pd.DataFrame(rows), prov)
+
+
+_RECORD_FIELDS = ("eventTime", "eventID", "eventSource", "eventName")  # in every CloudTrail record
 
 
 def _months(period: Period) -> list[date]:
@@ -160,8 +146,8 @@ def _identity(record: dict[str, Any]) -> dict[str, str]:
 def _row(account_id: str, record: dict[str, Any], log_file: str) -> dict[str, Any]:
     return {
         "account_id": account_id,
-        "event_time": record.get("eventTime"),
-        "event_id": record.get("eventID"),
+        "event_time": datetime.fromisoformat(record["eventTime"].replace("Z", "+00:00")),
+        "event_id": record["eventID"],
         "event_source": record.get("eventSource"),
         "event_name": record.get("eventName"),
         "read_only": record.get("readOnly"),
@@ -193,7 +179,7 @@ def trail_destination(account: AwsAccount) -> tuple[dict[str, Any], str, str]:
     return trail, trail["S3BucketName"], f"{prefix}/" if prefix else ""
 
 
-def collect_trail_events(account: AwsAccount, raw: RawStore, period: Period, regions: list[str]) -> Population:
+def collect_trail_events(account: AwsAccount, raw: RawStore, period: Period, regions: list[str]) -> Collected:
     prov = provenance(account, "aws:cloudtrail+s3")
     trail, bucket, prefix = trail_destination(account)
     prov.add_operation("cloudtrail:DescribeTrails", {"includeShadowTrails": False}, records=1)
@@ -225,17 +211,17 @@ def collect_trail_events(account: AwsAccount, raw: RawStore, period: Period, reg
                 except (OSError, ValueError, KeyError) as exc:
                     raise CollectionError(f"s3:GetObject {key}: not a CloudTrail log file ({type(exc).__name__})") \
                         from None
-                rows += [_row(account.account_id, r, key) for r in records]
+                for record in records:
+                    required(record, _RECORD_FIELDS, "s3:GetObject", f"a record of {key}")
+                    rows.append(_row(account.account_id, record, key))
     prov.add_operation("s3:GetObject", {"Bucket": bucket}, pages=files, records=len(rows))
     expected_days = len(regions) * period.days
     prov.notes.append(f"Trail {trail['Name']} (multi-region: {trail.get('IsMultiRegionTrail')}, log file validation: "
                       f"{trail.get('LogFileValidationEnabled')}) delivers to s3://{bucket}/{prefix}")
     prov.notes.append(f"{files} log files; {len(days_with_files)} of {expected_days} region-days have log files.")
-    frame = pd.DataFrame(rows, columns=EVENT_COLUMNS)
-    frame["event_time"] = pd.to_datetime(frame["event_time"], utc=True, format="ISO8601")
-    frame = frame[(frame["event_time"] >= period.start) & (frame["event_time"] < period.end)]
-    frame = frame.sort_values(["event_time", "event_id"], kind="mergesort").reset_index(drop=True)
-    return Population("cloudtrail-events", frame, prov)
+    rows = sorted((r for r in rows if period.start <= r["event_time"] < period.end),
+                  key=lambda r: (r["event_time"], r["event_id"]))
+    return Collected(pd.DataFrame(rows), prov)
 
 
 def _day_of(key: str, month_prefix: str) -> date | None:

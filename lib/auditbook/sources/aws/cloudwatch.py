@@ -14,22 +14,9 @@ from typing import Any
 import pandas as pd
 
 from auditbook.period import Period
-from auditbook.provenance import Population, RawStore, iso, utc_now
+from auditbook.provenance import Collected, RawStore, iso, utc_now
 from auditbook.sources.aws.base import all_pages, aws_errors, in_region, items, provenance
 from auditbook.sources.aws.session import AwsAccount
-
-ALARM_COLUMNS = [
-    "account_id", "region", "alarm_name", "alarm_arn", "alarm_type", "namespace", "metric_name", "dimensions",
-    "actions_enabled", "alarm_actions", "ok_actions", "state", "state_updated", "description",
-]
-
-
-HISTORY_COLUMNS = ["account_id", "region", "alarm_name", "timestamp", "old_state", "new_state", "summary"]
-
-
-METRIC_COLUMNS = ["account_id", "region", "alarm_name", "namespace", "metric_name", "dimensions", "threshold",
-                  "comparison", "day", "maximum", "minimum"]
-
 
 ALARM_HISTORY_RETENTION_DAYS = 30  # CloudWatch keeps alarm history for 30 days (DescribeAlarmHistory)
 
@@ -43,7 +30,7 @@ def _metric_of(alarm: dict[str, Any]) -> tuple[str, str, str]:
     return (";".join(sorted({s.get("Namespace", "") for s in stats})), ";".join(s["MetricName"] for s in stats), "")
 
 
-def collect_alarms(account: AwsAccount, raw: RawStore, regions: list[str]) -> Population:
+def collect_alarms(account: AwsAccount, raw: RawStore, regions: list[str]) -> Collected:
     """Every metric and composite alarm in each region in scope."""
     prov = provenance(account, "aws:cloudwatch")
     rows = []
@@ -67,9 +54,7 @@ def collect_alarms(account: AwsAccount, raw: RawStore, regions: list[str]) -> Po
                 "state": a.get("StateValue", ""), "state_updated": a.get("StateUpdatedTimestamp"),
                 "description": a.get("AlarmDescription") or "",
             })
-    frame = pd.DataFrame(rows, columns=ALARM_COLUMNS)
-    frame["state_updated"] = pd.to_datetime(frame["state_updated"], utc=True)
-    return Population("cloudwatch-alarms", frame, prov)
+    return Collected(pd.DataFrame(rows), prov)
 
 
 def _history_state(data: str, which: str) -> str:
@@ -79,7 +64,7 @@ def _history_state(data: str, which: str) -> str:
         return ""
 
 
-def collect_alarm_history(account: AwsAccount, raw: RawStore, regions: list[str], period: Period) -> Population:
+def collect_alarm_history(account: AwsAccount, raw: RawStore, regions: list[str], period: Period) -> Collected:
     """Every alarm state change (``StateUpdate``) in the period, in each region in scope."""
     prov = provenance(account, "aws:cloudwatch")
     rows = []
@@ -104,11 +89,9 @@ def collect_alarm_history(account: AwsAccount, raw: RawStore, regions: list[str]
         prov.notes.append(f"CloudWatch keeps alarm history for {ALARM_HISTORY_RETENTION_DAYS} days: state changes "
                           f"before {iso(oldest)} are only complete if the history was retained (collect monthly, or "
                           "archive 'CloudWatch Alarm State Change' events with EventBridge).")
-    frame = pd.DataFrame(rows, columns=HISTORY_COLUMNS)
-    frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
-    frame = frame[(frame["timestamp"] >= period.start) & (frame["timestamp"] < period.end)]
-    return Population("cloudwatch-alarm-history", frame.sort_values(["timestamp", "alarm_name"]).reset_index(drop=True),
-                      prov)
+    rows = sorted((r for r in rows if period.start <= r["timestamp"] < period.end),
+                  key=lambda r: (r["timestamp"], r["alarm_name"]))
+    return Collected(pd.DataFrame(rows), prov)
 
 
 def dimensions_of(text: str) -> dict[str, str]:
@@ -117,7 +100,7 @@ def dimensions_of(text: str) -> dict[str, str]:
 
 
 def collect_alarm_metrics(account: AwsAccount, raw: RawStore, alarms: pd.DataFrame, period: Period,
-                          metrics: list[tuple[str, str]]) -> Population:
+                          metrics: list[tuple[str, str]]) -> Collected:
     """Daily maximum and minimum over the period of the metric each capacity alarm watches, with the
     alarm's threshold and comparison (``DescribeAlarms`` by name) so headroom can be charted.
 
@@ -164,5 +147,5 @@ def collect_alarm_metrics(account: AwsAccount, raw: RawStore, alarms: pd.DataFra
                        pages=len(responses), records=len(rows))
     prov.raw_files.append(raw.save(f"aws/{account.account_id}/cloudwatch/capacity-metrics-"
                                    f"{start:%Y%m%d}-{(end - timedelta(days=1)):%Y%m%d}.json", responses))
-    frame = pd.DataFrame(rows, columns=METRIC_COLUMNS).sort_values(["alarm_name", "day"]).reset_index(drop=True)
-    return Population("cloudwatch-capacity-metrics", frame, prov)
+    rows.sort(key=lambda r: (r["alarm_name"], r["day"]))
+    return Collected(pd.DataFrame(rows), prov)

@@ -5,16 +5,12 @@ from __future__ import annotations
 
 import pandas as pd
 
-from auditbook.provenance import Population, RawStore
+from auditbook.provenance import Collected, RawStore
 from auditbook.sources.aws.base import provenance, recorded_items, tag_text
 from auditbook.sources.aws.session import AwsAccount
-from auditbook.sources.times import utc_times
-
-VOLUME_COLUMNS = ["account_id", "region", "volume_id", "name", "size_gib", "state", "availability_zone", "tags",
-                  "created"]
 
 
-def collect_volumes(account: AwsAccount, raw: RawStore, regions: list[str]) -> Population:
+def collect_volumes(account: AwsAccount, raw: RawStore, regions: list[str]) -> Collected:
     prov = provenance(account, "aws:ec2")
     rows = []
     for region in regions:
@@ -26,4 +22,4 @@ def collect_volumes(account: AwsAccount, raw: RawStore, regions: list[str]) -> P
                          "name": tags.get("Name", ""), "size_gib": v.get("Size"), "state": v.get("State", ""),
                          "availability_zone": v.get("AvailabilityZone", ""), "tags": tag_text(tags),
                          "created": v.get("CreateTime")})
-    return Population("ebs-volumes", utc_times(pd.DataFrame(rows, columns=VOLUME_COLUMNS), ["created"]), prov)
+    return Collected(pd.DataFrame(rows), prov)

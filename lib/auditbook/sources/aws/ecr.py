@@ -14,25 +14,15 @@ from typing import Any
 
 import pandas as pd
 
-from auditbook.provenance import CollectionError, Population, RawStore
+from auditbook.provenance import Collected, CollectionError, RawStore
 from auditbook.sources.aws.base import all_pages, items, provenance
 from auditbook.sources.aws.session import AwsAccount
-from auditbook.sources.times import utc_times
-
-REPOSITORY_COLUMNS = ["account_id", "region", "repository_name", "repository_arn", "tag_mutability", "scan_on_push",
-           "encryption", "created_at"]
-
-
-FINDING_COLUMNS = ["account_id", "region", "repository_name", "image_digest", "image_tags", "pushed_at",
-                   "scan_status", "scan_completed_at", "finding", "severity", "package", "status",
-                   "first_observed", "last_observed", "scan_type"]
-
 
 SEVERITIES = {"CRITICAL": "critical", "HIGH": "high", "MEDIUM": "moderate", "LOW": "low",
               "INFORMATIONAL": "informational", "UNDEFINED": "informational"}
 
 
-def collect_repositories(account: AwsAccount, raw: RawStore, regions: list[str]) -> Population:
+def collect_repositories(account: AwsAccount, raw: RawStore, regions: list[str]) -> Collected:
     prov = provenance(account, "aws:ecr")
     rows = []
     for region in regions:
@@ -48,9 +38,7 @@ def collect_repositories(account: AwsAccount, raw: RawStore, regions: list[str])
             "encryption": r.get("encryptionConfiguration", {}).get("encryptionType", ""),
             "created_at": r.get("createdAt"),
         } for r in repos]
-    frame = pd.DataFrame(rows, columns=REPOSITORY_COLUMNS)
-    frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True)
-    return Population("ecr-repositories", frame, prov)
+    return Collected(pd.DataFrame(rows), prov)
 
 
 def _basic_package(finding: dict[str, Any]) -> str:
@@ -64,7 +52,7 @@ def _enhanced_package(finding: dict[str, Any]) -> str:
 
 
 def collect_image_findings(account: AwsAccount, raw: RawStore, regions: list[str],
-                           repositories: list[str] | None = None) -> Population:
+                           repositories: list[str] | None = None) -> Collected:
     prov = provenance(account, "aws:ecr")
     rows: list[dict[str, Any]] = []
     for region in regions:
@@ -126,6 +114,4 @@ def collect_image_findings(account: AwsAccount, raw: RawStore, regions: list[str
                 rows.append(scan_row)
     prov.notes.append("The most recently pushed image of each repository is tested. Basic-scan findings are dated "
                       "by the scan that reported them, a lower bound of their age.")
-    frame = utc_times(pd.DataFrame(rows, columns=FINDING_COLUMNS),
-                      ["pushed_at", "scan_completed_at", "first_observed", "last_observed"])
-    return Population("ecr-image-findings", frame, prov)
+    return Collected(pd.DataFrame(rows), prov)

@@ -7,17 +7,12 @@ from typing import Any
 
 import pandas as pd
 
-from auditbook.provenance import Population, RawStore
+from auditbook.provenance import Collected, RawStore
 from auditbook.sources.aws.base import all_pages, aws_errors, in_region, items, provenance
 from auditbook.sources.aws.session import AwsAccount
 
-TARGET_GROUP_COLUMNS = ["account_id", "region", "target_group_name", "target_group_arn", "protocol", "port",
-                        "target_type", "load_balancers", "health_check_enabled", "health_check_protocol",
-                        "health_check_path", "matcher", "interval_seconds", "healthy_threshold",
-                        "unhealthy_threshold", "targets", "healthy_targets"]
 
-
-def collect_target_groups(account: AwsAccount, raw: RawStore, regions: list[str]) -> Population:
+def collect_target_groups(account: AwsAccount, raw: RawStore, regions: list[str]) -> Collected:
     prov = provenance(account, "aws:elasticloadbalancing")
     rows = []
     for region in regions:
@@ -58,4 +53,4 @@ def collect_target_groups(account: AwsAccount, raw: RawStore, regions: list[str]
                 "targets": len(targets),
                 "healthy_targets": sum(1 for t in targets if (t.get("TargetHealth") or {}).get("State") == "healthy"),
             })
-    return Population("elbv2-target-groups", pd.DataFrame(rows, columns=TARGET_GROUP_COLUMNS), prov)
+    return Collected(pd.DataFrame(rows), prov)

@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import pandas as pd
 
-from auditbook.provenance import Population, RawStore
+from auditbook.provenance import Collected, RawStore
 from auditbook.sources.aws.base import all_pages, aws_errors, clean, provenance
 from auditbook.sources.aws.session import AwsAccount
-from auditbook.sources.times import utc_times
-
-DETECTOR_COLUMNS = ["account_id", "region", "detector_id", "status", "finding_frequency", "created", "updated"]
 
 
-def collect_detectors(account: AwsAccount, raw: RawStore, regions: list[str]) -> Population:
+def collect_detectors(account: AwsAccount, raw: RawStore, regions: list[str]) -> Collected:
     """GuardDuty detectors: one row per region in scope; a region without a detector has status NONE."""
     prov = provenance(account, "aws:guardduty")
     rows = []
@@ -37,5 +34,4 @@ def collect_detectors(account: AwsAccount, raw: RawStore, regions: list[str]) ->
                          "finding_frequency": "", "created": None, "updated": None})
         prov.raw_files.append(raw.save(f"aws/{account.account_id}/guardduty/{region}/detectors.json",
                                        {"ListDetectors": pages, "GetDetector": details}))
-    frame = utc_times(pd.DataFrame(rows, columns=DETECTOR_COLUMNS), ["created", "updated"])
-    return Population("guardduty-detectors", frame, prov)
+    return Collected(pd.DataFrame(rows), prov)

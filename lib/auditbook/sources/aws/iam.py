@@ -16,7 +16,7 @@ from urllib.parse import unquote
 import botocore.exceptions
 import pandas as pd
 
-from auditbook.provenance import CollectionError, Population, RawStore, iso
+from auditbook.provenance import Collected, CollectionError, RawStore, iso
 from auditbook.sources.aws.base import all_pages, aws_errors, provenance
 from auditbook.sources.aws.session import AwsAccount
 
@@ -44,7 +44,7 @@ def parse_credential_report(content: bytes) -> pd.DataFrame:
     return frame
 
 
-def collect_credential_report(account: AwsAccount, raw: RawStore) -> Population:
+def collect_credential_report(account: AwsAccount, raw: RawStore) -> Collected:
     iam = account.client("iam")
     prov = provenance(account, "aws:iam")
     deadline = time.monotonic() + REPORT_WAIT_SECONDS
@@ -72,7 +72,7 @@ def collect_credential_report(account: AwsAccount, raw: RawStore) -> Population:
         raise CollectionError("iam:GetCredentialReport: the report has no <root_account> row; root cannot be tested")
     frame.insert(0, "account_id", account.account_id)
     frame.insert(2, "is_root", frame["user"] == ROOT_ROW)
-    return Population("iam-credential-report", frame, prov)
+    return Collected(frame, prov)
 
 
 def _policy_document(raw_doc: Any) -> dict[str, Any]:
@@ -88,7 +88,7 @@ def _no_policy_row(ptype: str, name: str, arn: str) -> dict[str, Any]:
             "policy_name": "", "policy_arn": "", "document": ""}
 
 
-def collect_entitlements(account: AwsAccount, raw: RawStore) -> Population:
+def collect_entitlements(account: AwsAccount, raw: RawStore) -> Collected:
     """Every (principal, path, policy) an IAM user or role holds: direct, through a group, inline."""
     iam = account.client("iam")
     prov = provenance(account, "aws:iam")
@@ -145,10 +145,10 @@ def collect_entitlements(account: AwsAccount, raw: RawStore) -> Population:
     frame = pd.DataFrame(rows, columns=["principal_type", "principal", "principal_arn", "via", "policy_type",
                                         "policy_name", "policy_arn", "document"])
     frame.insert(0, "account_id", account.account_id)
-    return Population("iam-entitlements", frame, prov)
+    return Collected(frame, prov)
 
 
-def collect_password_policy(account: AwsAccount, raw: RawStore) -> Population:
+def collect_password_policy(account: AwsAccount, raw: RawStore) -> Collected:
     """The account password policy, one row per setting; an account without one has no rows."""
     iam = account.client("iam")
     prov = provenance(account, "aws:iam")
@@ -168,4 +168,4 @@ def collect_password_policy(account: AwsAccount, raw: RawStore) -> Population:
     frame = pd.DataFrame({"setting": list(policy), "value": [json.dumps(v) for v in policy.values()]},
                          columns=["setting", "value"])
     frame.insert(0, "account_id", account.account_id)
-    return Population("iam-password-policy", frame, prov)
+    return Collected(frame, prov)

@@ -12,12 +12,9 @@ from typing import Any
 import pandas as pd
 from botocore import xform_name
 
-from auditbook.provenance import CollectionError, Population, RawStore
+from auditbook.provenance import Collected, CollectionError, RawStore
 from auditbook.sources.aws.base import all_pages, aws_errors, items, provenance
 from auditbook.sources.aws.session import AwsAccount
-
-COLUMNS = ["account_id", "identity_store_id", "user_id", "user_name", "email", "display_name", "via",
-           "permission_set", "permission_set_arn", "target_account"]
 
 
 def _all(client: Any, operation: str, key: str, **kwargs: Any) -> tuple[list[dict[str, Any]], int]:
@@ -26,7 +23,7 @@ def _all(client: Any, operation: str, key: str, **kwargs: Any) -> tuple[list[dic
     return items(pages, key), len(pages)
 
 
-def collect_assignments(account: AwsAccount, raw: RawStore) -> Population:
+def collect_assignments(account: AwsAccount, raw: RawStore) -> Collected:
     """One row per (user, permission set, target account), plus users with no assignment."""
     prov = provenance(account, "aws:identity-center")
     sso = account.client("sso-admin")
@@ -35,8 +32,7 @@ def collect_assignments(account: AwsAccount, raw: RawStore) -> Population:
     prov.add_operation("sso-admin:ListInstances", pages=pages, records=len(instances))
     if not instances:
         prov.notes.append("No IAM Identity Center instance in this account (organization management account only).")
-        frame = pd.DataFrame(columns=COLUMNS)
-        return Population("identity-center-assignments", frame, prov)
+        return Collected(pd.DataFrame(), prov)
     rows: list[dict[str, Any]] = []
     evidence: dict[str, Any] = {"instances": instances}
     for instance in instances:
@@ -86,8 +82,8 @@ def collect_assignments(account: AwsAccount, raw: RawStore) -> Population:
                                  a["AccountId"]))
         rows += [_row(account, store_id, u, "", "", "", "") for u in users if u["UserId"] not in assigned]
     prov.raw_files.append(raw.save(f"aws/{account.account_id}/identity-center/assignments.json", evidence))
-    frame = pd.DataFrame(rows, columns=COLUMNS).sort_values(["user_name", "permission_set", "target_account"])
-    return Population("identity-center-assignments", frame.reset_index(drop=True), prov)
+    rows.sort(key=lambda r: (r["user_name"], r["permission_set"], r["target_account"]))
+    return Collected(pd.DataFrame(rows), prov)
 
 
 def _row(account: AwsAccount, store_id: str, user: dict[str, Any], via: str, ps_name: str, ps_arn: str,

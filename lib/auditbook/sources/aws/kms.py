@@ -13,12 +13,10 @@ from typing import Any
 
 import pandas as pd
 
-from auditbook.provenance import Population, RawStore
+from auditbook.provenance import Collected, RawStore
 from auditbook.sources.aws.base import all_pages, aws_errors, provenance, required
 from auditbook.sources.aws.session import AwsAccount
 
-KEY_COLUMNS = ["account_id", "region", "key_id", "arn", "aliases", "description", "key_manager", "key_state",
-               "key_spec", "key_usage", "rotation_enabled", "created"]
 _NO_ROTATION_STATES = {"PendingDeletion", "PendingReplicaDeletion", "PendingImport", "Unavailable"}
 _DESCRIBED = ("KeyId", "Arn", "KeyManager", "KeyState", "KeyUsage")  # DescribeKey: always present for a key
 
@@ -28,7 +26,7 @@ def rotation_status_reported(key_spec: str, key_state: str) -> bool:
     return key_spec == "SYMMETRIC_DEFAULT" and key_state not in _NO_ROTATION_STATES
 
 
-def collect_keys(account: AwsAccount, raw: RawStore, regions: list[str]) -> Population:
+def collect_keys(account: AwsAccount, raw: RawStore, regions: list[str]) -> Collected:
     prov = provenance(account, "aws:kms")
     rows: list[dict[str, Any]] = []
     aws_managed = 0
@@ -80,6 +78,4 @@ def collect_keys(account: AwsAccount, raw: RawStore, regions: list[str]) -> Popu
         prov.raw_files.append(raw.save(f"{base}/describe-key.json", described_all))
         prov.raw_files.append(raw.save(f"{base}/get-key-rotation-status.json", statuses))
     prov.notes.append(f"{aws_managed} AWS-managed keys listed and left out (AWS rotates them).")
-    frame = pd.DataFrame(rows, columns=KEY_COLUMNS)
-    frame["created"] = pd.to_datetime(frame["created"], utc=True)
-    return Population("kms-keys", frame, prov)
+    return Collected(pd.DataFrame(rows), prov)

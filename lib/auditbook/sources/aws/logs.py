@@ -3,16 +3,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pandas as pd
 
-from auditbook.provenance import Population, RawStore
+from auditbook.provenance import Collected, RawStore
 from auditbook.sources.aws.base import all_pages, provenance
 from auditbook.sources.aws.session import AwsAccount
 
-LOG_GROUP_COLUMNS = ["account_id", "region", "log_group", "retention_days", "created", "stored_bytes", "kms_key_id"]
 
-
-def collect_log_groups(account: AwsAccount, raw: RawStore, regions: list[str]) -> Population:
+def collect_log_groups(account: AwsAccount, raw: RawStore, regions: list[str]) -> Collected:
     """Every CloudWatch Logs log group in each region in scope, with its retention (none = never expire)."""
     prov = provenance(account, "aws:logs")
     rows = []
@@ -23,9 +23,11 @@ def collect_log_groups(account: AwsAccount, raw: RawStore, regions: list[str]) -
         prov.add_operation("logs:DescribeLogGroups", {"region": region}, pages=len(pages), records=len(groups))
         prov.raw_files.append(raw.save(f"aws/{account.account_id}/logs/{region}/describe-log-groups.json", pages))
         rows += [{"account_id": account.account_id, "region": region, "log_group": g["logGroupName"],
-                  "retention_days": g.get("retentionInDays"), "created": g.get("creationTime"),
+                  "retention_days": g.get("retentionInDays"), "created": _epoch_ms(g.get("creationTime")),
                   "stored_bytes": g.get("storedBytes", 0), "kms_key_id": g.get("kmsKeyId") or ""} for g in groups]
-    frame = pd.DataFrame(rows, columns=LOG_GROUP_COLUMNS)
-    frame["retention_days"] = pd.array(frame["retention_days"], dtype="Int64")
-    frame["created"] = pd.to_datetime(frame["created"], unit="ms", utc=True)
-    return Population("cloudwatch-log-groups", frame, prov)
+    return Collected(pd.DataFrame(rows), prov)
+
+
+def _epoch_ms(value: int | None) -> datetime | None:
+    """CloudWatch Logs gives times as milliseconds since the epoch."""
+    return None if value is None else datetime.fromtimestamp(value / 1000, UTC)

@@ -6,21 +6,12 @@ from __future__ import annotations
 
 import pandas as pd
 
-from auditbook.provenance import Population, RawStore
+from auditbook.provenance import Collected, RawStore
 from auditbook.sources.aws.base import in_region, provenance, recorded_items, tag_text
 from auditbook.sources.aws.session import AwsAccount
-from auditbook.sources.times import utc_times
-
-RDS_COLUMNS = ["account_id", "region", "db_instance", "arn", "engine", "instance_class", "status", "multi_az",
-               "availability_zone", "secondary_availability_zone", "backup_retention_days", "latest_restorable_time",
-               "storage_encrypted", "read_replica_source", "tags", "created"]
 
 
-SNAPSHOT_COLUMNS = ["account_id", "region", "snapshot_id", "snapshot_arn", "db_instance", "snapshot_type",
-                    "status", "created", "encrypted", "source_region"]
-
-
-def collect_rds_instances(account: AwsAccount, raw: RawStore, regions: list[str]) -> Population:
+def collect_rds_instances(account: AwsAccount, raw: RawStore, regions: list[str]) -> Collected:
     prov = provenance(account, "aws:rds")
     rows = []
     for region in regions:
@@ -40,11 +31,10 @@ def collect_rds_instances(account: AwsAccount, raw: RawStore, regions: list[str]
                 "read_replica_source": db.get("ReadReplicaSourceDBInstanceIdentifier", ""),
                 "tags": tag_text(db.get("TagList")), "created": db.get("InstanceCreateTime"),
             })
-    frame = utc_times(pd.DataFrame(rows, columns=RDS_COLUMNS), ["latest_restorable_time", "created"])
-    return Population("rds-instances", frame, prov)
+    return Collected(pd.DataFrame(rows), prov)
 
 
-def collect_rds_snapshots(account: AwsAccount, raw: RawStore, regions: list[str]) -> Population:
+def collect_rds_snapshots(account: AwsAccount, raw: RawStore, regions: list[str]) -> Collected:
     """Automated and manual DB snapshots in each region (copies appear in their destination region)."""
     prov = provenance(account, "aws:rds")
     rows = []
@@ -58,5 +48,4 @@ def collect_rds_snapshots(account: AwsAccount, raw: RawStore, regions: list[str]
             "created": s.get("SnapshotCreateTime") or s.get("OriginalSnapshotCreateTime"),
             "encrypted": bool(s.get("Encrypted")), "source_region": s.get("SourceRegion", "") or region,
         } for s in snaps]
-    frame = utc_times(pd.DataFrame(rows, columns=SNAPSHOT_COLUMNS), ["created"])
-    return Population("rds-snapshots", frame, prov)
+    return Collected(pd.DataFrame(rows), prov)

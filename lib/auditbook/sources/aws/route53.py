@@ -7,17 +7,9 @@ from typing import Any
 
 import pandas as pd
 
-from auditbook.provenance import Population, RawStore
+from auditbook.provenance import Collected, RawStore
 from auditbook.sources.aws.base import all_pages, items, provenance, recorded_items
 from auditbook.sources.aws.session import AwsAccount
-
-HEALTH_CHECK_COLUMNS = ["account_id", "health_check_id", "type", "target", "port", "resource_path",
-                        "request_interval", "failure_threshold", "disabled", "inverted", "name"]
-
-
-RECORD_COLUMNS = ["account_id", "zone_id", "zone_name", "name", "type", "set_identifier", "routing_policy",
-                  "health_check_id", "alias_target", "evaluate_target_health"]
-
 
 ROUTING_FIELDS = {"Failover": "failover", "Weight": "weighted", "Region": "latency", "GeoLocation": "geolocation",
                   "MultiValueAnswer": "multivalue", "GeoProximityLocation": "geoproximity",
@@ -28,7 +20,7 @@ def _routing_policy(record: dict[str, Any]) -> str:
     return next((policy for field, policy in ROUTING_FIELDS.items() if field in record), "simple")
 
 
-def collect_health_checks(account: AwsAccount, raw: RawStore) -> Population:
+def collect_health_checks(account: AwsAccount, raw: RawStore) -> Collected:
     """Every Route 53 health check of the account (Route 53 is global)."""
     prov = provenance(account, "aws:route53")
     checks = recorded_items(account.client("route53", "us-east-1"), "route53:ListHealthChecks", "HealthChecks", prov,
@@ -48,10 +40,10 @@ def collect_health_checks(account: AwsAccount, raw: RawStore) -> Population:
             "disabled": bool(cfg.get("Disabled")), "inverted": bool(cfg.get("Inverted")),
             "name": hc.get("CallerReference", ""),
         })
-    return Population("route53-health-checks", pd.DataFrame(rows, columns=HEALTH_CHECK_COLUMNS), prov)
+    return Collected(pd.DataFrame(rows), prov)
 
 
-def collect_dns_records(account: AwsAccount, raw: RawStore) -> Population:
+def collect_dns_records(account: AwsAccount, raw: RawStore) -> Collected:
     """The resource record sets of every hosted zone, with routing policy and health check."""
     prov = provenance(account, "aws:route53")
     r53 = account.client("route53", "us-east-1")
@@ -74,4 +66,4 @@ def collect_dns_records(account: AwsAccount, raw: RawStore) -> Population:
                 "alias_target": alias.get("DNSName", ""),
                 "evaluate_target_health": bool(alias.get("EvaluateTargetHealth")),
             })
-    return Population("route53-records", pd.DataFrame(rows, columns=RECORD_COLUMNS), prov)
+    return Collected(pd.DataFrame(rows), prov)

@@ -11,21 +11,14 @@ from typing import Any
 
 import pandas as pd
 
-from auditbook.provenance import CollectionError, Population, RawStore, sha256_bytes
+from auditbook.provenance import Collected, CollectionError, RawStore, sha256_bytes
 from auditbook.sources.aws.base import all_pages, aws_errors, items, provenance, tag_text
 from auditbook.sources.aws.session import AwsAccount
-from auditbook.sources.times import utc_times
-
-BUCKET_COLUMNS = ["account_id", "bucket", "region", "versioning", "mfa_delete", "tags", "created"]
-
-
-TERRAFORM_COLUMNS = ["account_id", "state_file", "address", "type", "id", "arn", "identifiers"]
-
 
 IDENTIFIER_ATTRIBUTES = ("id", "arn", "name", "bucket", "identifier", "db_instance_identifier")
 
 
-def collect_bucket_versioning(account: AwsAccount, raw: RawStore) -> Population:
+def collect_bucket_versioning(account: AwsAccount, raw: RawStore) -> Collected:
     """Every bucket of the account with its versioning status and tags."""
     prov = provenance(account, "aws:s3")
     s3 = account.client("s3")
@@ -51,7 +44,7 @@ def collect_bucket_versioning(account: AwsAccount, raw: RawStore) -> Population:
         prov.add_operation(op, {}, len(buckets), len(buckets))
     prov.raw_files.append(raw.save(f"aws/{account.account_id}/s3/bucket-versioning.json",
                                    {"ListBuckets": listing, "buckets": details}))
-    return Population("s3-bucket-versioning", utc_times(pd.DataFrame(rows, columns=BUCKET_COLUMNS), ["created"]), prov)
+    return Collected(pd.DataFrame(rows), prov)
 
 
 def _bucket_tags(s3: Any, bucket: str) -> list[dict[str, str]]:
@@ -91,7 +84,7 @@ def terraform_resources(state: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def collect_terraform_state(account: AwsAccount, raw: RawStore, state_files: list[str]) -> Population:
+def collect_terraform_state(account: AwsAccount, raw: RawStore, state_files: list[str]) -> Collected:
     prov = provenance(account, "aws:s3")
     s3 = account.client("s3")
     rows = []
@@ -111,4 +104,4 @@ def collect_terraform_state(account: AwsAccount, raw: RawStore, state_files: lis
         rows += [{"account_id": account.account_id, "state_file": uri, **r} for r in resources]
     prov.notes.append("Terraform state attributes can hold secrets: only resource identifiers were kept; the "
                       "sha256 of each state file as read is recorded with its GetObject operation.")
-    return Population("terraform-state-resources", pd.DataFrame(rows, columns=TERRAFORM_COLUMNS), prov)
+    return Collected(pd.DataFrame(rows), prov)

@@ -14,18 +14,11 @@ from typing import Any
 
 import pandas as pd
 
-from auditbook.provenance import Population, RawStore
+from auditbook.provenance import Collected, RawStore
 from auditbook.sources.aws.base import all_pages, call, provenance
 from auditbook.sources.aws.session import AwsAccount
-from auditbook.sources.times import utc_times
 
 OPERATIONS = ("ListSecrets", "DescribeSecret", "GetResourcePolicy")
-SECRET_COLUMNS = [
-    "account_id", "region", "name", "arn", "created", "last_changed", "last_rotated", "rotation_enabled",
-    "rotation_lambda_arn", "rotation_days", "rotation_schedule", "next_rotation", "kms_key_id", "resource_policy",
-    "tags",
-]
-_TIME_COLUMNS = ["created", "last_changed", "last_rotated", "next_rotation"]
 _RATE = re.compile(r"^rate\(\s*(\d+)\s+(day|days|hour|hours)\s*\)$")
 
 
@@ -63,7 +56,7 @@ def _secret_row(account_id: str, region: str, described: dict[str, Any], policy:
     }
 
 
-def collect_secrets(account: AwsAccount, raw: RawStore, regions: list[str]) -> Population:
+def collect_secrets(account: AwsAccount, raw: RawStore, regions: list[str]) -> Collected:
     """One row per secret (not scheduled for deletion) in each region in scope."""
     prov = provenance(account, "aws:secretsmanager")
     rows: list[dict[str, Any]] = []
@@ -91,6 +84,4 @@ def collect_secrets(account: AwsAccount, raw: RawStore, regions: list[str]) -> P
         prov.raw_files.append(raw.save(f"{base}/get-resource-policy.json", policies))
     prov.notes.append("Metadata only: secret values are never read (no GetSecretValue / BatchGetSecretValue).")
     prov.notes.append("Secrets scheduled for deletion are not listed by ListSecrets and are not in the population.")
-    frame = utc_times(pd.DataFrame(rows, columns=SECRET_COLUMNS), _TIME_COLUMNS)
-    frame["rotation_days"] = pd.to_numeric(frame["rotation_days"])
-    return Population("secretsmanager-secrets", frame, prov)
+    return Collected(pd.DataFrame(rows), prov)

@@ -7,15 +7,12 @@ from typing import Any
 
 import pandas as pd
 
-from auditbook.provenance import Population, RawStore
+from auditbook.provenance import Collected, RawStore
 from auditbook.sources.aws.base import all_pages, provenance
 from auditbook.sources.aws.session import AwsAccount
 
-TOPIC_COLUMNS = ["account_id", "region", "topic_arn", "topic_name", "confirmed_subscriptions",
-                 "pending_subscriptions", "protocols"]
 
-
-def collect_topics(account: AwsAccount, raw: RawStore, regions: list[str]) -> Population:
+def collect_topics(account: AwsAccount, raw: RawStore, regions: list[str]) -> Collected:
     """Every SNS topic in each region with its subscriptions (counts and protocols; endpoints stay in raw/)."""
     prov = provenance(account, "aws:sns")
     rows = []
@@ -40,4 +37,4 @@ def collect_topics(account: AwsAccount, raw: RawStore, regions: list[str]) -> Po
                                        if r["region"] == region))
         prov.raw_files.append(raw.save(f"aws/{account.account_id}/sns/{region}/topics.json",
                                        {"ListTopics": pages, "ListSubscriptionsByTopic": subs_raw}))
-    return Population("sns-topics", pd.DataFrame(rows, columns=TOPIC_COLUMNS), prov)
+    return Collected(pd.DataFrame(rows), prov)

@@ -11,11 +11,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import pandas as pd
 from github import Github
 
-from auditbook.provenance import Population, RawStore, iso
+from auditbook.provenance import Collected, RawStore, iso
 from auditbook.sources.github.client import caller_login, new_provenance, rest_pages
-from auditbook.sources.incidents import incident_frame, parse_time, parse_timeline
+from auditbook.sources.incidents import parse_time, parse_timeline
 
 
 def issue_incident(org: str, repo: str, issue: dict[str, Any], comments: list[dict[str, Any]],
@@ -48,7 +49,7 @@ def issue_incident(org: str, repo: str, issue: dict[str, Any], comments: list[di
 
 def collect_incident_issues(gh: Github, repos: list[str], labels: list[str], since: datetime,
                             raw: RawStore, severity_prefix: str = "severity:",
-                            impact_prefix: str = "impact:") -> Population:
+                            impact_prefix: str = "impact:") -> Collected:
     """Every issue (open or closed) carrying any of ``labels``, updated since ``since``, with its comments.
 
     ``repos`` are full names (owner/name): the incident tracker may live in any org.
@@ -80,4 +81,4 @@ def collect_incident_issues(gh: Github, repos: list[str], labels: list[str], sin
         provenance.raw_files.append(raw.save(f"github/{org}/{repo}/incident-issue-comments.json", comments_raw))
     provenance.notes.append(f"Issues labelled {', '.join(labels)} in {', '.join(repos)}; pull requests excluded. "
                             "Timeline read from 'Key: value' lines (auditbook.sources.incidents).")
-    return Population("github-incident-issues", incident_frame(rows), provenance)
+    return Collected(pd.DataFrame(rows), provenance)

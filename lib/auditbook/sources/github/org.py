@@ -11,13 +11,11 @@ from typing import Any
 import pandas as pd
 from github import Github
 
-from auditbook.provenance import CollectionError, Population, RawStore
+from auditbook.provenance import Collected, CollectionError, RawStore
 from auditbook.sources.github.client import caller_login, collecting, listed, new_provenance
 
-MEMBER_COLUMNS = ["org", "login", "role", "two_factor_disabled", "is_outside_collaborator"]
 
-
-def collect_org_members(gh: Github, org: str, raw: RawStore) -> Population:
+def collect_org_members(gh: Github, org: str, raw: RawStore) -> Collected:
     """Every member (role admin/member) and outside collaborator, flagged when 2FA is disabled."""
     provenance = new_provenance(gh, org, caller_login(gh))
 
@@ -36,10 +34,10 @@ def collect_org_members(gh: Github, org: str, raw: RawStore) -> Population:
              "is_outside_collaborator": role == "outside_collaborator"}
             for role, group in (("admin", admins), ("member", plain), ("outside_collaborator", collaborators))
             for login in group]
-    return Population("github-org-members", pd.DataFrame(rows, columns=MEMBER_COLUMNS), provenance)
+    return Collected(pd.DataFrame(rows), provenance)
 
 
-def collect_org_settings(gh: Github, org: str, raw: RawStore) -> Population:
+def collect_org_settings(gh: Github, org: str, raw: RawStore) -> Collected:
     """One row: whether the organization requires 2FA of its members."""
     provenance = new_provenance(gh, org, caller_login(gh))
     with collecting(f"GET /orgs/{org}"):
@@ -50,4 +48,4 @@ def collect_org_settings(gh: Github, org: str, raw: RawStore) -> Population:
         raise CollectionError(f"GET /orgs/{org}: two_factor_requirement_enabled is not shown to this token "
                               "(org owner required)")
     frame = pd.DataFrame([{"org": org, "two_factor_requirement_enabled": data["two_factor_requirement_enabled"]}])
-    return Population("github-org-settings", frame, provenance)
+    return Collected(frame, provenance)

@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 from github import Github
 
-from auditbook.provenance import CollectionError, Population, Provenance, RawStore
+from auditbook.provenance import Collected, CollectionError, Provenance, RawStore
 from auditbook.sources.github.client import caller_login, collecting, new_provenance
 from auditbook.sources.times import utc_times
 
@@ -123,9 +123,8 @@ def _dig(data: dict[str, Any], *path: str) -> dict[str, Any]:
     return data
 
 
-def collect_merged_pulls(gh: Github, org: str, repos: list[str], branch_by_repo: dict[str, str],
-                         period_start: datetime, period_end: datetime,
-                         raw: RawStore) -> tuple[Population, Population]:
+def collect_merged_pulls(gh: Github, org: str, branch_by_repo: dict[str, str], raw: RawStore,
+                         period_start: datetime, period_end: datetime) -> tuple[Collected, Collected]:
     """PRs merged into each repo's production branch in ``[period_start, period_end)``, and their reviews."""
     login = caller_login(gh)
     pulls_prov, reviews_prov = new_provenance(gh, org, login), new_provenance(gh, org, login)
@@ -133,7 +132,7 @@ def collect_merged_pulls(gh: Github, org: str, repos: list[str], branch_by_repo:
     pull_rows: list[dict[str, Any]] = []
     review_rows: list[dict[str, Any]] = []
     start, end = pd.Timestamp(period_start), pd.Timestamp(period_end)
-    for repo in repos:
+    for repo in branch_by_repo:
         branch = branch_by_repo[repo]
         nodes, pages, total, stopped_early = _merged_pages(walk, repo, branch, start)
         in_period = [n for n in nodes if start <= _ts(n["mergedAt"]) < end and n["baseRefName"] == branch]
@@ -169,10 +168,7 @@ def collect_merged_pulls(gh: Github, org: str, repos: list[str], branch_by_repo:
     reviews_prov.operations = pulls_prov.operations
     reviews_prov.raw_files = pulls_prov.raw_files
     reviews_prov.notes.append("reviews arrive with their pull requests (same GraphQL responses)")
-    pulls = _frame(pull_rows, PULL_COLUMNS, PULL_TIMES)
-    reviews = _frame(review_rows, REVIEW_COLUMNS, ["submitted_at"])
-    return (Population("github-merged-pulls", pulls, pulls_prov),
-            Population("github-pull-reviews", reviews, reviews_prov))
+    return Collected(pd.DataFrame(pull_rows), pulls_prov), Collected(pd.DataFrame(review_rows), reviews_prov)
 
 
 def _merged_pages(walk: _Walk, repo: str, branch: str,

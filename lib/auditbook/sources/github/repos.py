@@ -12,25 +12,15 @@ from typing import Any
 import pandas as pd
 from github import Github, GithubException
 
-from auditbook.provenance import CollectionError, Population, RawStore, iso
+from auditbook.provenance import Collected, CollectionError, RawStore, iso
 from auditbook.sources.github.client import caller_login, collecting, listed, new_provenance, rest_pages
-from auditbook.sources.times import utc_times
-
-PROTECTION_COLUMNS = ["org", "repo", "branch", "source", "rulesets", "required_approvals", "dismiss_stale_reviews",
-                      "require_last_push_approval", "require_code_owner_reviews", "enforce_admins",
-                      "bypass_actors", "required_status_checks"]
-COMMIT_COLUMNS = ["org", "repo", "branch", "sha", "author", "committer", "committed_at", "message",
-                  "parent_count", "associated_prs", "in_pr"]
-DEPLOYMENT_COLUMNS = ["org", "repo", "deployment_id", "sha", "ref", "environment", "creator", "created_at",
-                      "final_state", "final_state_at", "final_state_creator", "status_count"]
 
 
-def collect_branch_protection(gh: Github, org: str, repos: list[str], branch_by_repo: dict[str, str],
-                              raw: RawStore) -> Population:
+def collect_branch_protection(gh: Github, org: str, branch_by_repo: dict[str, str], raw: RawStore) -> Collected:
     """One row per protection source on each production branch: ``classic``, ``ruleset``, or ``none``."""
     provenance = new_provenance(gh, org, caller_login(gh))
     rows: list[dict[str, Any]] = []
-    for repo in repos:
+    for repo in branch_by_repo:
         branch = branch_by_repo[repo]
         base = {"org": org, "repo": repo, "branch": branch}
         classic = _classic_protection(gh, org, repo, branch, raw, provenance)
@@ -44,7 +34,7 @@ def collect_branch_protection(gh: Github, org: str, repos: list[str], branch_by_
                          "require_last_push_approval": False, "require_code_owner_reviews": False,
                          "enforce_admins": False, "bypass_actors": "", "required_status_checks": "",
                          "rulesets": ""})
-    return Population("github-branch-protection", pd.DataFrame(rows, columns=PROTECTION_COLUMNS), provenance)
+    return Collected(pd.DataFrame(rows), provenance)
 
 
 def _classic_protection(gh: Github, org: str, repo: str, branch: str, raw: RawStore,
@@ -120,18 +110,20 @@ def _ruleset_protection(gh: Github, org: str, repo: str, branch: str, raw: RawSt
     }
 
 
-def collect_branch_commits(gh: Github, org: str, repos: list[str], branch_by_repo: dict[str, str],
-                           period_start: datetime, period_end: datetime, known_pr_shas: set[str],
-                           raw: RawStore) -> Population:
+def collect_branch_commits(gh: Github, org: str, branch_by_repo: dict[str, str], raw: RawStore,
+                           period_start: datetime, period_end: datetime,
+                           merged_pulls: pd.DataFrame | None = None) -> Collected:
     """Commits on each production branch committed in the period, and whether a merged PR brought them.
 
-    Commits already known from the PR population are not looked up again; the others get
-    ``GET /commits/{sha}/pulls`` (associated PRs merged into that branch).
+    Commits already known from the merged pull requests (``github-merged-pulls``: merge, head and own
+    commits) are not looked up again; the others get ``GET /commits/{sha}/pulls`` (associated PRs merged
+    into that branch).
     """
+    known_pr_shas = pull_commit_shas(merged_pulls, org) if merged_pulls is not None else set()
     provenance = new_provenance(gh, org, caller_login(gh))
     rows: list[dict[str, Any]] = []
     start, end = pd.Timestamp(period_start), pd.Timestamp(period_end)
-    for repo in repos:
+    for repo in branch_by_repo:
         branch = branch_by_repo[repo]
         path = f"/repos/{org}/{repo}/commits"
         params = {"sha": branch, "since": iso(period_start), "until": iso(period_end)}
@@ -151,8 +143,7 @@ def collect_branch_commits(gh: Github, org: str, repos: list[str], branch_by_rep
                 "parent_count": len(commit.get("parents") or []),
                 "associated_prs": associated, "in_pr": sha in known_pr_shas or bool(associated),
             })
-    frame = utc_times(pd.DataFrame(rows, columns=COMMIT_COLUMNS), ["committed_at"])
-    return Population("github-branch-commits", frame, provenance)
+    return Collected(pd.DataFrame(rows), provenance)
 
 
 def _merged_prs_for(gh: Github, org: str, repo: str, branch: str, sha: str, raw: RawStore,
@@ -165,8 +156,8 @@ def _merged_prs_for(gh: Github, org: str, repo: str, branch: str, sha: str, raw:
     return ";".join(str(pr["number"]) for pr in merged)
 
 
-def collect_deployments(gh: Github, org: str, repos: list[str], environment: str, period_start: datetime,
-                        period_end: datetime, raw: RawStore) -> Population:
+def collect_deployments(gh: Github, org: str, branch_by_repo: dict[str, str], raw: RawStore, environment: str,
+                        period_start: datetime, period_end: datetime) -> Collected:
     """Deployments to ``environment`` created in the period, each with its latest status."""
     provenance = new_provenance(gh, org, caller_login(gh))
     rows: list[dict[str, Any]] = []
@@ -175,7 +166,7 @@ def collect_deployments(gh: Github, org: str, repos: list[str], environment: str
     def older_than_period(page: list[dict[str, Any]]) -> bool:  # GitHub lists deployments newest first
         return bool(page) and pd.Timestamp(page[-1]["created_at"]) < start
 
-    for repo in repos:
+    for repo in branch_by_repo:
         path = f"/repos/{org}/{repo}/deployments"
         pages = rest_pages(gh, path, {"environment": environment}, stop=older_than_period)
         provenance.add_operation(f"GET {path}", {"environment": environment}, pages=len(pages.payloads),
@@ -199,8 +190,7 @@ def collect_deployments(gh: Github, org: str, repos: list[str], environment: str
                 "final_state_creator": (latest.get("creator") or {}).get("login") if latest else None,
                 "status_count": len(statuses.items),
             })
-    frame = utc_times(pd.DataFrame(rows, columns=DEPLOYMENT_COLUMNS), ["created_at", "final_state_at"])
-    return Population(f"github-deployments-{environment}", frame, provenance)
+    return Collected(pd.DataFrame(rows), provenance)
 
 
 def _safe(name: str) -> str:
@@ -216,3 +206,11 @@ def production_branches(gh: Github, org: str, repos: list[str], production_branc
         with collecting(f"GET /repos/{org}/{repo}"):
             branches[repo] = gh.get_repo(f"{org}/{repo}").default_branch
     return branches
+
+
+def pull_commit_shas(pulls: pd.DataFrame, org: str) -> set[str]:
+    """Commits one org's merged pull requests brought: merge commits, heads and their own commits."""
+    shas: set[str] = set()
+    for row in pulls[pulls["org"] == org].itertuples():
+        shas |= {s for s in [row.merge_commit_sha, row.head_sha, *str(row.commit_shas or "").split(";")] if s}
+    return shas

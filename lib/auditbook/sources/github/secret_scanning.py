@@ -12,11 +12,9 @@ from typing import Any
 import pandas as pd
 from github import Github
 
-from auditbook.provenance import Population, RawStore
+from auditbook.provenance import Collected, RawStore
 from auditbook.sources.github.client import caller_login, new_provenance, rest_pages
-from auditbook.sources.times import utc_times
 
-ALERT_COLUMNS = ["org", "repo", "number", "state", "secret_type", "created_at", "resolved_at", "resolution", "url"]
 SECRET_FIELDS = ("secret",)
 
 
@@ -26,11 +24,11 @@ def strip_secret(alert: dict[str, Any]) -> dict[str, Any]:
     return alert
 
 
-def collect_secret_scanning_alerts(gh: Github, org: str, repos: list[str], raw: RawStore) -> Population:
+def collect_secret_scanning_alerts(gh: Github, org: str, branch_by_repo: dict[str, str], raw: RawStore) -> Collected:
     """Every alert (open and resolved) of each repository; a repository without secret scanning is an error."""
     provenance = new_provenance(gh, org, caller_login(gh))
     rows: list[dict[str, Any]] = []
-    for repo in repos:
+    for repo in branch_by_repo:
         path = f"/repos/{org}/{repo}/secret-scanning/alerts"
         params = {"hide_secret": "true", "sort": "created", "direction": "asc"}
         pages = rest_pages(gh, path, params)
@@ -47,5 +45,4 @@ def collect_secret_scanning_alerts(gh: Github, org: str, repos: list[str], raw: 
         } for alert in pages.items]
     provenance.notes.append("The detected secret is never kept: requested with hide_secret=true and the "
                             "'secret' field dropped before the raw responses are saved.")
-    frame = utc_times(pd.DataFrame(rows, columns=ALERT_COLUMNS), ["created_at", "resolved_at"])
-    return Population("github-secret-scanning-alerts", frame, provenance)
+    return Collected(pd.DataFrame(rows), provenance)

@@ -14,14 +14,9 @@ from typing import Any
 import pandas as pd
 from github import Github
 
-from auditbook.provenance import Population, RawStore
+from auditbook.provenance import Collected, RawStore
 from auditbook.sources.github.client import caller_login, listed, new_provenance
-from auditbook.sources.times import utc_times
 
-DEPENDABOT_COLUMNS = ["org", "repo", "number", "state", "severity", "ecosystem", "package", "manifest", "ghsa_id",
-                      "cve_id", "summary", "created_at", "fixed_at", "dismissed_at", "dismissed_reason", "url"]
-CODE_SCANNING_COLUMNS = ["org", "repo", "number", "state", "severity", "rule_id", "rule_severity", "tool",
-                         "description", "created_at", "fixed_at", "dismissed_at", "dismissed_reason", "url"]
 # A code scanning rule without a security severity (a quality rule) rated from its level.
 RULE_LEVEL_SEVERITY = {"error": "high", "warning": "moderate", "note": "low", "none": "low"}
 
@@ -32,10 +27,10 @@ def _severity(value: str | None) -> str:
     return "moderate" if value == "medium" else value
 
 
-def collect_dependabot_alerts(gh: Github, org: str, repos: list[str], raw: RawStore) -> Population:
+def collect_dependabot_alerts(gh: Github, org: str, branch_by_repo: dict[str, str], raw: RawStore) -> Collected:
     provenance = new_provenance(gh, org, caller_login(gh))
     rows: list[dict[str, Any]] = []
-    for repo in repos:
+    for repo in branch_by_repo:
         path = f"/repos/{org}/{repo}/dependabot/alerts"
         params = {"sort": "created", "direction": "asc"}
         pages = listed(gh, path, params, provenance, raw, f"github/{org}/{repo}/dependabot-alerts.json")
@@ -55,14 +50,13 @@ def collect_dependabot_alerts(gh: Github, org: str, repos: list[str], raw: RawSt
                                                                   else ""),
                 "url": a.get("html_url") or a.get("url", ""),
             })
-    frame = utc_times(pd.DataFrame(rows, columns=DEPENDABOT_COLUMNS), ["created_at", "fixed_at", "dismissed_at"])
-    return Population("github-dependabot-alerts", frame, provenance)
+    return Collected(pd.DataFrame(rows), provenance)
 
 
-def collect_code_scanning_alerts(gh: Github, org: str, repos: list[str], raw: RawStore) -> Population:
+def collect_code_scanning_alerts(gh: Github, org: str, branch_by_repo: dict[str, str], raw: RawStore) -> Collected:
     provenance = new_provenance(gh, org, caller_login(gh))
     rows: list[dict[str, Any]] = []
-    for repo in repos:
+    for repo in branch_by_repo:
         path = f"/repos/{org}/{repo}/code-scanning/alerts"
         params = {"sort": "created", "direction": "asc"}
         pages = listed(gh, path, params, provenance, raw, f"github/{org}/{repo}/code-scanning-alerts.json")
@@ -82,5 +76,4 @@ def collect_code_scanning_alerts(gh: Github, org: str, repos: list[str], raw: Ra
     provenance.notes.append("Severity is the rule's security_severity_level; a rule without one is rated from "
                             "its level (error: high, warning: moderate, note/none: low). A closed alert without "
                             "fixed_at counts as closed at its updated_at.")
-    frame = utc_times(pd.DataFrame(rows, columns=CODE_SCANNING_COLUMNS), ["created_at", "fixed_at", "dismissed_at"])
-    return Population("github-code-scanning-alerts", frame, provenance)
+    return Collected(pd.DataFrame(rows), provenance)

@@ -1,0 +1,56 @@
+"""The evidence package's file names, in one place: every writer and reader of a package uses these.
+
+```
+outputs/<period>/<run-id>/
+  run.json  params.resolved.yaml  exceptions-register.yaml
+  reports/<criterion>.ipynb|.html|.pdf  reports/index.html|.pdf
+  results/<criterion>.json          one criterion's record, written by its notebook
+  populations/<name>.csv            every population collected or derived, complete
+  populations/tested/<test-id>.csv  exactly the rows each test evaluated (N), in the sample's order
+  samples/<test-id>.csv             the seeded sample, population_row = row of the tested CSV
+  raw/<source>/...                  raw API answers as received
+  results.json  exceptions.csv  oscal/assessment-results.json  manifest.json
+```
+"""
+
+from __future__ import annotations
+
+RUN_JSON = "run.json"
+RESOLVED_PARAMS = "params.resolved.yaml"
+REGISTER_COPY = "exceptions-register.yaml"
+RESULTS_JSON = "results.json"
+EXCEPTIONS_CSV = "exceptions.csv"
+MANIFEST = "manifest.json"
+OSCAL = "oscal/assessment-results.json"
+REPORTS = "reports"
+INDEX_HTML = "reports/index.html"
+INDEX_PDF = "reports/index.pdf"
+RAW = "raw"
+POPULATIONS = "populations"
+CACHE_DIR = ".evidence"  # working state of a run: removed before the package is sealed
+COLLECT_NOTEBOOKS = f"{CACHE_DIR}/notebooks"  # collect-only executions (a scheduler's fan-out)
+
+
+def population_csv(name: str) -> str:
+    return f"{POPULATIONS}/{name}.csv"
+
+
+def population_xlsx(name: str) -> str:
+    return f"{POPULATIONS}/{name}.xlsx"
+
+
+def tested_csv(test_id: str) -> str:
+    return f"{POPULATIONS}/tested/{test_id}.csv"
+
+
+def sample_csv(test_id: str) -> str:
+    return f"samples/{test_id}.csv"
+
+
+def criterion_results(criterion: str) -> str:
+    return f"results/{criterion}.json"
+
+
+def report(criterion: str, kind: str) -> str:
+    """``kind``: ipynb, html or pdf."""
+    return f"{REPORTS}/{criterion}.{kind}"
