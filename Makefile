@@ -6,7 +6,8 @@ STAMP   := $(VENV)/.installed
 LABVENV := .venv-lab
 AIRFLOWVENV := .venv-airflow
 PERIOD  ?=
-PARAMS  ?= params/example.yaml
+PARAMS  ?=
+NOTEBOOKS := lib/auditbook/notebooks
 OUT     ?= outputs
 
 .PHONY: setup demo test test-slow test-airflow lint quarter lab verify bench clean
@@ -25,7 +26,7 @@ demo: $(STAMP)
 	$(BIN)/auditbook demo $(if $(PERIOD),--period $(PERIOD)) --out $(OUT)
 
 quarter: $(STAMP)
-	@test -n "$(PERIOD)" || { echo "usage: make quarter PARAMS=params/x.yaml PERIOD=2026-Q3"; exit 2; }
+	@test -n "$(PERIOD)" && test -n "$(PARAMS)" || { echo "usage: make quarter PARAMS=params/x.yaml PERIOD=2026-Q3"; exit 2; }
 	$(BIN)/auditbook run --params $(PARAMS) --period $(PERIOD) --out $(OUT)
 
 verify: $(STAMP)
@@ -37,7 +38,7 @@ lint: $(STAMP)
 
 test: $(STAMP) lint
 	$(BIN)/pytest -m "not slow"
-	$(BIN)/auditbook demo-env -- $(BIN)/pytest -p no:cacheprovider --nbval-lax notebooks
+	AUDITBOOK_OUT=$(CURDIR)/$(OUT) $(BIN)/auditbook demo-env -- $(BIN)/pytest -p no:cacheprovider --nbval-lax $(NOTEBOOKS)
 
 # The slowest fault cases (real backoff, an emulator dying during a whole run); `make test` has the rest.
 test-slow: $(STAMP)
@@ -58,7 +59,7 @@ bench: $(STAMP)
 lab: $(STAMP)
 	@test -x $(LABVENV)/bin/python || $(PY) -m venv $(LABVENV)
 	$(LABVENV)/bin/pip install --quiet --disable-pip-version-check -e ".[lab]"
-	$(BIN)/auditbook demo-env -- $(LABVENV)/bin/jupyter lab --notebook-dir=notebooks \
+	AUDITBOOK_OUT=$(CURDIR)/$(OUT) $(BIN)/auditbook demo-env -- $(LABVENV)/bin/jupyter lab --notebook-dir=$(NOTEBOOKS) \
 		$(if $(filter 0,$(shell id -u)),--allow-root)
 
 clean:

@@ -56,8 +56,8 @@ def github_requests_per_thousand(prs: int) -> tuple[int, float, int]:
     with GitHubEmulator(build_synthetic_github(prs)) as emulator:
         gh = connect("demo-token", emulator.url)
         started = time.monotonic()
-        pulls, _ = collect_merged_pulls(gh, ORG, [REPO], {REPO: "main"}, period.start, period.end,
-                                        RawStore(tempfile.mkdtemp() + "/raw"))
+        raw = RawStore(tempfile.mkdtemp() + "/raw")
+        pulls, _ = collect_merged_pulls(gh, ORG, {REPO: "main"}, raw, period.start, period.end)
         seconds = time.monotonic() - started
         return len(emulator.requests), seconds, len(pulls.frame)
 

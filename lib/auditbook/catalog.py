@@ -429,6 +429,17 @@ def empty(name: str) -> pd.DataFrame:
     return conform(name, pd.DataFrame())
 
 
+_EMPTY_VALUE = {"str": "", "int": 0, "int?": None, "float": None, "bool": False, "bool?": None, "time": None}
+
+
+def from_rows(name: str, rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """A population built from partial rows (a test's, an analyst's): each missing column gets its kind's empty
+    value, then the contract applies."""
+    contract = entry(name).columns
+    return conform(name, pd.DataFrame([{c: _EMPTY_VALUE[k] for c, k in contract.items()} | row for row in rows],
+                                      columns=list(contract)))
+
+
 def conform(name: str, frame: pd.DataFrame) -> pd.DataFrame:
     """The frame in the entry's column contract: order, kinds; a missing or undeclared column is an error."""
     contract = entry(name).columns

@@ -101,6 +101,8 @@ class CriterionRun:
 class TestingRun(CriterionRun):
     """Collects, tests, shows and records: the normal run of a criterion."""
 
+    __test__ = False  # not a pytest test class
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.samples: dict[str, dict[str, Any]] = {}
@@ -122,7 +124,8 @@ class TestingRun(CriterionRun):
         for param, source in entry.input_names(self.ctx).items():
             pop = self.evidence(source)
             if pop is None:
-                return self._failed(name, f"built from {source}, which could not be collected")
+                why = self.collection_errors.get(source, "not collected")
+                return self._failed(name, f"built from {source}, which could not be collected ({why})")
             inputs[param] = pop
         try:
             pops, collected_here = self.collector.collect(entry, inputs)

@@ -7,12 +7,15 @@ from datetime import UTC, datetime
 
 import pandas as pd
 import pytest
+from auditbook import catalog
 from auditbook.controls import cc62
 from auditbook.results import Status
-from auditbook.sources.aws.cloudtrail import EVENT_COLUMNS
-from auditbook.sources.aws.kms import KEY_COLUMNS
-from auditbook.sources.aws.secretsmanager import SECRET_COLUMNS, rotation_days
-from auditbook.sources.github.secret_scanning import ALERT_COLUMNS
+from auditbook.sources.aws.secretsmanager import rotation_days
+
+EVENT_COLUMNS = list(catalog.entry("cloudtrail-events").columns)
+KEY_COLUMNS = list(catalog.entry("kms-keys").columns)
+SECRET_COLUMNS = list(catalog.entry("secretsmanager-secrets").columns)
+ALERT_COLUMNS = list(catalog.entry("github-secret-scanning-alerts").columns)
 
 END = datetime(2026, 10, 1, tzinfo=UTC)
 START = datetime(2026, 7, 1, tzinfo=UTC)

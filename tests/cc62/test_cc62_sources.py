@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 
+from auditbook.catalog import population as held
 from auditbook.demo import aws_secrets
 from auditbook.demo.aws import DEMO_REGION
 from auditbook.demo.github.company import ORG, PRODUCTION_BRANCHES
@@ -25,7 +26,7 @@ PLACEHOLDER = "demo-placeholder-not-a-secret"
 
 
 def test_secrets_population_is_complete(account, raw):
-    pop = secretsmanager.collect_secrets(account, raw, [DEMO_REGION])
+    pop = held("secretsmanager-secrets", secretsmanager.collect_secrets(account, raw, [DEMO_REGION]))
     frame = pop.frame.set_index("name")
     assert set(frame.index) == {s.name for s in aws_secrets.SECRETS}
     for s in aws_secrets.SECRETS:
@@ -45,7 +46,7 @@ def test_secrets_population_is_complete(account, raw):
 
 
 def test_kms_population_has_customer_keys_only(account, raw):
-    frame = kms.collect_keys(account, raw, [DEMO_REGION]).frame.set_index("aliases")
+    frame = held("kms-keys", kms.collect_keys(account, raw, [DEMO_REGION])).frame.set_index("aliases")
     assert set(frame.index) == {alias for alias, *_ in aws_secrets.KMS_KEYS}
     assert set(frame["key_manager"]) == {"CUSTOMER"}
     for alias, spec, usage, rotate, _, _ in aws_secrets.KMS_KEYS:
@@ -55,7 +56,7 @@ def test_kms_population_has_customer_keys_only(account, raw):
 
 
 def test_credential_report_holds_the_seeded_keys(account, raw):
-    report = iam.collect_credential_report(account, raw).frame.set_index("user")
+    report = held("iam-credential-report", iam.collect_credential_report(account, raw)).frame.set_index("user")
     for user in aws_secrets.SERVICE_USERS:
         row = report.loc[user.name]
         assert not row["password_enabled"], "a CC6.2 service user must not become a CC6.1 console user"
@@ -66,7 +67,8 @@ def test_credential_report_holds_the_seeded_keys(account, raw):
 
 
 def test_trail_holds_rotation_history_and_reads(account, raw):
-    frame = cloudtrail.collect_trail_events(account, raw, parse_period("2026-Q3"), [DEMO_REGION]).frame
+    frame = held("cloudtrail-events",
+                 cloudtrail.collect_trail_events(account, raw, parse_period("2026-Q3"), [DEMO_REGION])).frame
     sm = frame[frame["event_source"] == "secretsmanager.amazonaws.com"]
     outcomes = sm[sm["event_name"].isin(["RotationSucceeded", "RotationFailed"])]
     in_period = [r for s in aws_secrets.SECRETS for r in s.rotations if "2026-07-01" <= r[0] < "2026-10-01"]
@@ -83,7 +85,7 @@ def test_github_alerts_population_without_the_secret(demo_env, tmp_path):
     gh = connect(backoff_factor=0.01, max_wait=5)
     repos = list(PRODUCTION_BRANCHES)
     raw = RawStore(tmp_path / "raw")
-    pop = collect_secret_scanning_alerts(gh, ORG, repos, raw)
+    pop = held("github-secret-scanning-alerts", collect_secret_scanning_alerts(gh, ORG, dict.fromkeys(repos), raw))
     expected = {(repo, a["number"]) for repo in repos for a in ALERTS.get(repo, [])}
     assert set(zip(pop.frame["repo"], pop.frame["number"], strict=True)) == expected
     assert str(pop.frame["created_at"].dt.tz) == "UTC"
@@ -99,7 +101,8 @@ def test_github_secret_is_dropped_even_when_the_server_sends_it(demo_env, tmp_pa
     monkeypatch.setattr(Renderer, "secret_scanning_alert",
                         lambda self, repo, alert, hide_secret=False: original(self, repo, alert, hide_secret=False))
     gh = connect(backoff_factor=0.01, max_wait=5)
-    collect_secret_scanning_alerts(gh, ORG, ["payments-api"], RawStore(tmp_path / "raw"))
+    held("github-secret-scanning-alerts",
+         collect_secret_scanning_alerts(gh, ORG, dict.fromkeys(["payments-api"]), RawStore(tmp_path / "raw")))
     saved = "".join(p.read_text() for p in (tmp_path / "raw").rglob("*.json"))
     assert '"number": 1' in saved and PLACEHOLDER not in saved
 
@@ -109,11 +112,11 @@ def test_collectors_never_call_an_operation_that_returns_secret_material(account
     called: list[str] = []
     account.session.events.register("before-call", lambda model, **_: called.append(model.name))
     raw = RawStore(tmp_path / "raw")
-    secretsmanager.collect_secrets(account, raw, [DEMO_REGION])
-    kms.collect_keys(account, raw, [DEMO_REGION])
-    iam.collect_credential_report(account, raw)
-    iam.collect_entitlements(account, raw)
-    cloudtrail.collect_trail_events(account, raw, parse_period("2026-Q3"), [DEMO_REGION])
+    held("secretsmanager-secrets", secretsmanager.collect_secrets(account, raw, [DEMO_REGION]))
+    held("kms-keys", kms.collect_keys(account, raw, [DEMO_REGION]))
+    held("iam-credential-report", iam.collect_credential_report(account, raw))
+    held("iam-entitlements", iam.collect_entitlements(account, raw))
+    held("cloudtrail-events", cloudtrail.collect_trail_events(account, raw, parse_period("2026-Q3"), [DEMO_REGION]))
     assert {"ListSecrets", "DescribeSecret", "GetResourcePolicy", "ListKeys", "GetKeyRotationStatus",
             "GetCredentialReport", "GetObject"} <= set(called), "the recorder saw the collection"
     assert FORBIDDEN.isdisjoint(called), sorted(FORBIDDEN & set(called))

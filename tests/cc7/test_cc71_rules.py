@@ -7,13 +7,18 @@ from datetime import UTC, datetime
 
 import pandas as pd
 import pytest
+from auditbook import catalog
 from auditbook.controls import cc71
 from auditbook.results import Status
-from auditbook.sources.aws.cloudtrail import EVENT_COLUMNS, TRAIL_COLUMNS, management_events
-from auditbook.sources.aws.cloudwatch import ALARM_COLUMNS, HISTORY_COLUMNS
-from auditbook.sources.aws.guardduty import DETECTOR_COLUMNS
-from auditbook.sources.aws.logs import LOG_GROUP_COLUMNS
-from auditbook.sources.aws.sns import TOPIC_COLUMNS
+from auditbook.sources.aws.cloudtrail import management_events
+
+EVENT_COLUMNS = list(catalog.entry("cloudtrail-events").columns)
+TRAIL_COLUMNS = list(catalog.entry("cloudtrail-trails").columns)
+ALARM_COLUMNS = list(catalog.entry("cloudwatch-alarms").columns)
+HISTORY_COLUMNS = list(catalog.entry("cloudwatch-alarm-history").columns)
+DETECTOR_COLUMNS = list(catalog.entry("guardduty-detectors").columns)
+LOG_GROUP_COLUMNS = list(catalog.entry("cloudwatch-log-groups").columns)
+TOPIC_COLUMNS = list(catalog.entry("sns-topics").columns)
 
 START = datetime(2026, 7, 1, tzinfo=UTC)
 END = datetime(2026, 7, 4, tzinfo=UTC)  # a three-day period keeps the coverage frames small

@@ -6,11 +6,13 @@ from datetime import UTC, datetime
 
 import pandas as pd
 import pytest
+from auditbook import catalog
 from auditbook.controls import cc72
 from auditbook.results import Status
-from auditbook.sources.aws.cloudwatch import ALARM_COLUMNS, HISTORY_COLUMNS
-from auditbook.sources.aws.sns import TOPIC_COLUMNS
-from auditbook.sources.incidents import incident_frame
+
+ALARM_COLUMNS = list(catalog.entry("cloudwatch-alarms").columns)
+HISTORY_COLUMNS = list(catalog.entry("cloudwatch-alarm-history").columns)
+TOPIC_COLUMNS = list(catalog.entry("sns-topics").columns)
 
 START = datetime(2026, 7, 1, tzinfo=UTC)
 END = datetime(2026, 10, 1, tzinfo=UTC)
@@ -39,12 +41,16 @@ def incident(incident_id: str, detected: str = "2026-08-01T10:00", ack: str | No
 
 
 def population(*rows) -> pd.DataFrame:
-    return cc72.incident_population(incident_frame(list(rows)), period_start=START, period_end=END)
+    return cc72.incident_population(incidents(*rows), period_start=START, period_end=END)
+
+
+def incidents(*rows) -> pd.DataFrame:
+    return catalog.from_rows("github-incident-issues", list(rows))
 
 
 def test_population_keeps_the_period_merges_sources_and_measures():
-    inside = incident_frame([incident("a"), incident("before", "2026-06-30T23:59", None, None)])
-    other = incident_frame([incident("b", "2026-09-30T23:59", None, None), incident("after", "2026-10-01T00:00")])
+    inside = incidents(incident("a"), incident("before", "2026-06-30T23:59", None, None))
+    other = incidents(incident("b", "2026-09-30T23:59", None, None), incident("after", "2026-10-01T00:00"))
     frame = cc72.incident_population(inside, other, period_start=START, period_end=END)
     assert list(frame["incident_id"]) == ["a", "b"]
     assert frame.loc[0, "minutes_to_acknowledge"] == 5 and frame.loc[0, "hours_to_resolve"] == 1
@@ -80,7 +86,7 @@ def test_unacknowledged_at_period_end_only_deviates_once_the_sla_passed():
 def test_incidents_without_a_valid_severity_are_left_to_the_severity_test():
     frame = population(incident("odd", ack="2026-08-01T23:00", severity="P1"))
     result = cc72.acknowledged_within_sla(frame, SEVERITIES, END)
-    assert result.population_size == 0 and "CC7.2-SEVERITY" in result.notes[0]
+    assert result.population_size == 0 and "CC7.2-SEVERITY" in result.notes[1]
 
 
 def test_resolution_exactly_at_the_sla_passes_and_a_reason_excuses_a_late_one():

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 import requests
+from auditbook.catalog import population as held
 from auditbook.demo import aws_monitoring, incidents
 from auditbook.demo.aws import DEMO_REGION
 from auditbook.demo.github.company import DEMO_TOKEN, ORG
@@ -23,7 +24,7 @@ PERIOD = parse_period("2026-Q3")
 
 
 def test_trail_population_has_status_selectors_and_bucket_facts(account, raw):
-    pop = cloudtrail.collect_trails(account, raw)
+    pop = held("cloudtrail-trails", cloudtrail.collect_trails(account, raw))
     row = pop.frame.set_index("trail_name").loc[TRAIL_NAME]
     assert row["multi_region"] and row["log_file_validation"] and row["is_logging"]
     assert row["management_events"] == "All" and row["s3_bucket"] == TRAIL_BUCKET
@@ -35,13 +36,15 @@ def test_trail_population_has_status_selectors_and_bucket_facts(account, raw):
 
 
 def test_alarms_and_their_history_in_the_period(account, raw):
-    alarms = cloudwatch.collect_alarms(account, raw, [DEMO_REGION]).frame.set_index("alarm_name")
+    alarms = held("cloudwatch-alarms",
+                  cloudwatch.collect_alarms(account, raw, [DEMO_REGION])).frame.set_index("alarm_name")
     for alarm in aws_monitoring.ALARMS:
         row = alarms.loc[alarm.name]
         assert (row["namespace"], row["metric_name"], bool(row["actions_enabled"])) == (
             alarm.namespace, alarm.metric, alarm.enabled)
         assert bool(row["alarm_actions"]) == bool(alarm.actions)
-    history = cloudwatch.collect_alarm_history(account, raw, [DEMO_REGION], PERIOD).frame
+    history = held("cloudwatch-alarm-history",
+                   cloudwatch.collect_alarm_history(account, raw, [DEMO_REGION], PERIOD)).frame
     fired = history[history["new_state"] == "ALARM"]
     expected = sorted((a.name, w) for a in aws_monitoring.ALARMS for w, _ in a.fired if w.startswith("2026-0")
                       and "2026-07-01" <= w < "2026-10-01")
@@ -64,20 +67,22 @@ def test_alarm_history_extension_paginates_like_aws(account):
 
 
 def test_topics_log_groups_and_detectors(account, raw):
-    topics = sns.collect_topics(account, raw, [DEMO_REGION]).frame.set_index("topic_name")
+    topics = held("sns-topics", sns.collect_topics(account, raw, [DEMO_REGION])).frame.set_index("topic_name")
     for name, subscriptions in aws_monitoring.TOPICS.items():
         assert topics.loc[name, "confirmed_subscriptions"] == len(subscriptions)
-    groups = logs.collect_log_groups(account, raw, [DEMO_REGION]).frame.set_index("log_group")
+    groups = held("cloudwatch-log-groups",
+                  logs.collect_log_groups(account, raw, [DEMO_REGION])).frame.set_index("log_group")
     for name, (days, _) in aws_monitoring.LOG_GROUPS.items():
         value = groups.loc[name, "retention_days"]
         assert (None if value is None or str(value) == "<NA>" else int(value)) == days
-    detectors = guardduty.collect_detectors(account, raw, [DEMO_REGION]).frame
+    detectors = held("guardduty-detectors", guardduty.collect_detectors(account, raw, [DEMO_REGION])).frame
     assert list(detectors["status"]) == ["ENABLED"]
 
 
 def test_incident_issues_with_their_timeline(demo_env, raw):
     gh = connect()
-    pop = collect_incident_issues(gh, [f"{ORG}/{incidents.REPO}"], [incidents.LABEL], PERIOD.start, raw)
+    pop = held("github-incident-issues",
+               collect_incident_issues(gh, [f"{ORG}/{incidents.REPO}"], [incidents.LABEL], PERIOD.start, raw))
     frame = pop.frame.set_index("incident_id")
     assert set(frame.index) == {f"{ORG}/{incidents.REPO}#{n}" for n in incidents.ISSUES}  # no #9, no PR
     for number, inc in incidents.ISSUES.items():
@@ -104,7 +109,7 @@ def test_emulator_issues_filters_and_paginates(demo_env):
 
 
 def test_demo_incident_csv_reads_completely(raw):
-    pop = read_incident_csv(incidents.CSV_PATH, raw)
+    pop = held("incident-log-csv", read_incident_csv(incidents.CSV_PATH, raw))
     assert list(pop.frame["incident_id"]) == list(incidents.CSV_INCIDENTS)
     open_one = pop.frame.set_index("incident_id").loc["PD-2052"]
     assert open_one["state"] == "open" and str(open_one["resolved_at"]) == "NaT"
@@ -127,13 +132,13 @@ def test_bad_incident_files_are_one_line_collection_errors(tmp_path, raw, text, 
     path = tmp_path / "export.csv"
     path.write_text(text)
     with pytest.raises(CollectionError) as err:
-        read_incident_csv(path, raw)
+        held("incident-log-csv", read_incident_csv(path, raw))
     assert str(err.value).startswith(str(path)) and message in str(err.value) and "\n" not in str(err.value)
 
 
 def test_missing_incident_file(tmp_path, raw):
     with pytest.raises(CollectionError, match="no such incident log file"):
-        read_incident_csv(tmp_path / "nope.csv", raw)
+        held("incident-log-csv", read_incident_csv(tmp_path / "nope.csv", raw))
 
 
 def test_timeline_lines_last_wins_bullets_zones_and_unreadable_values():

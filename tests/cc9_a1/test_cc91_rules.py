@@ -67,7 +67,7 @@ def test_fixed_after_the_period_end_counts_as_open_at_the_end():
 def test_a_severity_without_an_sla_is_noted_not_tested():
     alerts = dependabot(("open", "informational", "2026-01-01", None, None, ""))
     result = cc91.dependabot_remediation(alerts, START, END, SLA)
-    assert result.population_size == 0 and "informational" in result.notes[0]
+    assert result.population_size == 0 and "informational" in result.notes[1]
 
 
 def test_code_scanning_and_secret_scanning_use_their_own_closing_fields():

@@ -9,17 +9,18 @@ import nbformat
 import papermill
 import yaml
 from auditbook.criteria import NOTEBOOK_DIR
-from auditbook.notebook import describe_run
+from auditbook.demo.environment import DEMO_PARAMS
 from auditbook.params import load
 from auditbook.period import parse_period
 from auditbook.provenance import utc_now
+from auditbook.runinfo import RunFacts
 from auditbook.runner import run
 
 
 def execute(tmp_path, params_path, period="2026-Q3"):
     resolved = load(params_path)
-    (tmp_path / "run.json").write_text(json.dumps(describe_run("20261003T061500Z", utc_now(), parse_period(period),
-                                                               resolved, str(params_path))))
+    RunFacts.describe("20261003T061500Z", utc_now(), parse_period(period), resolved,
+                      str(params_path)).write(tmp_path / "run.json")
     papermill.execute_notebook(str(NOTEBOOK_DIR / "CC6.1.ipynb"), str(tmp_path / "out.ipynb"), cwd=str(tmp_path),
                                kernel_name="python3", progress_bar=False,
                                parameters={"criterion": "CC6.1", "period": period, "params_file": str(params_path),
@@ -28,14 +29,14 @@ def execute(tmp_path, params_path, period="2026-Q3"):
 
 
 def test_monthly_period_measures_dormancy_at_that_month_end(demo_env, repo_root, tmp_path):
-    record = execute(tmp_path, repo_root / "params" / "demo.yaml", "2026-07")
+    record = execute(tmp_path, DEMO_PARAMS, "2026-07")
     dormant = next(t for t in record["tests"] if t["id"] == "CC6.1-DORMANT")
     assert dormant["threshold"]["as_of"].startswith("2026-08-01")
     assert record["period"]["label"] == "2026-07"
 
 
 def test_not_applicable_criterion_collects_nothing(demo_env, repo_root, tmp_path):
-    params = yaml.safe_load((repo_root / "params" / "demo.yaml").read_text())
+    params = yaml.safe_load((DEMO_PARAMS).read_text())
     params["criteria"]["CC6.1"] = {"not_applicable": "no AWS console access exists (SSO only)"}
     path = tmp_path / "na.yaml"
     path.write_text(yaml.safe_dump(params))
@@ -52,7 +53,7 @@ def test_a_failing_notebook_is_error_with_its_executed_notebook_kept(demo_env, r
     nb.cells.insert(4, nbformat.v4.new_code_cell("raise RuntimeError('kernel-side failure')"))
     nbformat.write(nb, notebooks / "CC6.1.ipynb")
     shutil.copy(NOTEBOOK_DIR / "CC6.1.ipynb", notebooks / "unused.ipynb")
-    outcome = run(repo_root / "params" / "demo.yaml", "2026-Q3", out_dir=tmp_path / "out", notebook_dir=notebooks)
+    outcome = run(DEMO_PARAMS, "2026-Q3", out_dir=tmp_path / "out", notebook_dir=notebooks)
     assert outcome.status == "ERROR"
     assert "kernel-side failure" in outcome.outcomes[0].error
     results = json.loads((outcome.run_dir / "results.json").read_text())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 from auditbook.cli import main
+from auditbook.demo.environment import DEMO_PARAMS
 
 
 @pytest.fixture
@@ -44,13 +45,13 @@ def test_bad_params(tmp_path, out, capsys, content, expected):
 @pytest.mark.parametrize(("period", "expected"), [("2026-Q7", "period '2026-Q7'"),
                                                   ("2099-Q1", "has not ended")])
 def test_bad_period(repo_root, out, capsys, period, expected):
-    refused(capsys, ["run", "--params", str(repo_root / "params/demo.yaml"), "--period", period,
+    refused(capsys, ["run", "--params", str(DEMO_PARAMS), "--period", period,
                      "--out", str(out)], expected)
     assert not out.exists()
 
 
 def test_unknown_criterion(repo_root, out, capsys):
-    refused(capsys, ["run", "--params", str(repo_root / "params/demo.yaml"), "--period", "2026-Q3",
+    refused(capsys, ["run", "--params", str(DEMO_PARAMS), "--period", "2026-Q3",
                      "--criteria", "CC6.9", "--out", str(out)], "unknown criterion 'CC6.9'")
     assert not out.exists()
 
@@ -61,21 +62,21 @@ def test_unreachable_aws_is_refused_before_a_package_is_started(repo_root, out, 
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "demo")
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
     # A1.1 reads AWS only, so the refusal cannot come from the GitHub check, whatever ran before.
-    refused(capsys, ["run", "--params", str(repo_root / "params/demo.yaml"), "--period", "2026-Q3",
+    refused(capsys, ["run", "--params", str(DEMO_PARAMS), "--period", "2026-Q3",
                      "--criteria", "A1.1", "--out", str(out)], "AWS credentials")
     assert not out.exists()
 
 
 def test_missing_github_token_is_refused_before_a_package_is_started(repo_root, out, capsys, monkeypatch):
     monkeypatch.delenv("GITHUB_TOKEN", raising=False)
-    refused(capsys, ["run", "--params", str(repo_root / "params/demo.yaml"), "--period", "2026-Q3",
+    refused(capsys, ["run", "--params", str(DEMO_PARAMS), "--period", "2026-Q3",
                      "--criteria", "CC8.1", "--out", str(out)], "GitHub credentials: no GitHub token")
     assert not out.exists()
 
 
 def test_an_org_the_token_cannot_see_is_refused_before_a_package_is_started(demo_env, repo_root, tmp_path, out,
                                                                            capsys):
-    params = yaml.safe_load((repo_root / "params/demo.yaml").read_text())
+    params = yaml.safe_load(DEMO_PARAMS.read_text())
     params["exceptions_file"] = None
     params["scope"]["github"]["orgs"].append({"name": "no-such-org", "production_repos": ["api"]})
     path = tmp_path / "two-orgs.yaml"

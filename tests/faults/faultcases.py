@@ -1,7 +1,9 @@
-"""Every collector, called the way the notebooks call it against the demo company.
+"""Every collector of the evidence catalog, called the way a run calls it against the demo company.
 
 The fault matrix runs each one clean, records the operations it makes (the emulators' request log),
-then makes each of those operations fail in each way and expects a CollectionError.
+then makes each of those operations fail in each way and expects a CollectionError. The calls come
+from the catalog (fan-out, arguments from the demo params and the period, inputs collected first), so
+a new catalog entry is in the matrix without a line here.
 """
 
 from __future__ import annotations
@@ -9,94 +11,51 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from auditbook import catalog
+from auditbook.context import Context
 from auditbook.demo.environment import DEMO_PARAMS
 from auditbook.params import load
 from auditbook.period import parse_period
 from auditbook.sources import github
-from auditbook.sources.aws import (
-    autoscaling,
-    backup,
-    cloudformation,
-    cloudtrail,
-    cloudwatch,
-    ec2,
-    ecr,
-    elbv2,
-    guardduty,
-    iam,
-    identitycenter,
-    kms,
-    logs,
-    rds,
-    route53,
-    s3,
-    secretsmanager,
-    sns,
-)
-from auditbook.sources.github import issues, secret_scanning, security_alerts
 
 PARAMS = load(DEMO_PARAMS)
 PERIOD = parse_period("2026-Q3")
-REGIONS = PARAMS["scope"]["aws"]["regions"]
+CTX = Context(PARAMS, PERIOD)
 ORG = PARAMS["scope"]["github"]["orgs"][0]["name"]
 REPOS = PARAMS["scope"]["github"]["orgs"][0]["production_repos"]
 BRANCHES = {repo: "main" for repo in REPOS}
-CRIT = PARAMS["criteria"]
+AWS_FANOUTS = {"account", "first_account"}
+GITHUB_FANOUTS = {"org", "repos", "github"}
 
 
-def _alarm_metrics(account: Any, raw: Any) -> Any:
-    alarms = cloudwatch.collect_alarms(account, raw, REGIONS).frame
-    return cloudwatch.collect_alarm_metrics(account, raw, alarms, PERIOD, [("AWS/ECS", "CPUUtilization")])
+def call(name: str, client: Any, raw: Any) -> Any:
+    """One catalog entry's collector on one account (AWS) or the demo's first org (GitHub); inputs first."""
+    entry = catalog.entry(name)
+    inputs = {param: catalog.population(source, _first(call(source, client, raw))).frame
+              for param, source in entry.input_names(CTX).items()}
+    arguments = {**entry.arguments(CTX), **inputs}
+    if entry.fanout in AWS_FANOUTS:
+        return entry.collector(client, raw=raw, **arguments)
+    if entry.fanout == "org":
+        return entry.collector(client, ORG, raw=raw, **arguments)
+    if entry.fanout == "repos":
+        return entry.collector(client, ORG, BRANCHES, raw=raw, **arguments)
+    return entry.collector(client, raw=raw, **arguments)
 
 
-AWS_COLLECTORS: dict[str, Callable[[Any, Any], Any]] = {
-    "iam-credential-report": iam.collect_credential_report,
-    "iam-entitlements": iam.collect_entitlements,
-    "iam-password-policy": iam.collect_password_policy,
-    "identity-center-assignments": identitycenter.collect_assignments,
-    "cloudtrail-events": lambda a, r: cloudtrail.collect_trail_events(a, r, PERIOD, REGIONS),
-    "secretsmanager-secrets": lambda a, r: secretsmanager.collect_secrets(a, r, REGIONS),
-    "kms-keys": lambda a, r: kms.collect_keys(a, r, REGIONS),
-    "ecr-repositories": lambda a, r: ecr.collect_repositories(a, r, REGIONS),
-    "ecr-image-findings": lambda a, r: ecr.collect_image_findings(a, r, REGIONS),
-    "cloudtrail-trails": cloudtrail.collect_trails,
-    "cloudwatch-alarms": lambda a, r: cloudwatch.collect_alarms(a, r, REGIONS),
-    "cloudwatch-alarm-history": lambda a, r: cloudwatch.collect_alarm_history(a, r, REGIONS, PERIOD),
-    "sns-topics": lambda a, r: sns.collect_topics(a, r, REGIONS),
-    "log-groups": lambda a, r: logs.collect_log_groups(a, r, REGIONS),
-    "guardduty-detectors": lambda a, r: guardduty.collect_detectors(a, r, REGIONS),
-    "rds-snapshots": lambda a, r: rds.collect_rds_snapshots(a, r, REGIONS),
-    "backup-recovery-points": lambda a, r: backup.collect_recovery_points(a, r, REGIONS),
-    "backup-restore-jobs": lambda a, r: backup.collect_restore_jobs(a, r, REGIONS, PERIOD),
-    "ebs-volumes": lambda a, r: ec2.collect_volumes(a, r, REGIONS),
-    "s3-bucket-versioning": s3.collect_bucket_versioning,
-    "cloudformation-stacks": lambda a, r: cloudformation.collect_stacks(a, r, REGIONS),
-    "cloudformation-stack-resources": lambda a, r: cloudformation.collect_stack_resources(a, r, REGIONS),
-    "terraform-state-resources": lambda a, r: s3.collect_terraform_state(a, r, CRIT["CC9.1"]["terraform_state_files"]),
-    "elb-target-groups": lambda a, r: elbv2.collect_target_groups(a, r, REGIONS),
-    "route53-health-checks": route53.collect_health_checks,
-    "route53-records": route53.collect_dns_records,
-    "autoscaling-groups": lambda a, r: autoscaling.collect_autoscaling_groups(a, r, REGIONS),
-    "rds-instances": lambda a, r: rds.collect_rds_instances(a, r, REGIONS),
-    "cloudwatch-alarm-metrics": _alarm_metrics,
-}
+def _first(answer: Any) -> Any:
+    return answer[0] if isinstance(answer, tuple) else answer
 
-START, END = PERIOD.start, PERIOD.end
 
+def _collectors(fanouts: set[str]) -> dict[str, Callable[[Any, Any], Any]]:
+    return {e.name: (lambda client, raw, name=e.name: call(name, client, raw))
+            for e in catalog.ENTRIES.values() if e.fanout in fanouts and e.collector is not None}
+
+
+AWS_COLLECTORS: dict[str, Callable[[Any, Any], Any]] = _collectors(AWS_FANOUTS)
 GITHUB_COLLECTORS: dict[str, Callable[[Any, Any], Any]] = {
-    "github-org-members": lambda gh, r: github.collect_org_members(gh, ORG, r),
-    "github-org-settings": lambda gh, r: github.collect_org_settings(gh, ORG, r),
+    **_collectors(GITHUB_FANOUTS),
     "github-production-branches": lambda gh, r: github.production_branches(gh, ORG, REPOS, "default"),
-    "github-merged-pulls": lambda gh, r: github.collect_merged_pulls(gh, ORG, REPOS, BRANCHES, START, END, r),
-    "github-branch-protection": lambda gh, r: github.collect_branch_protection(gh, ORG, REPOS, BRANCHES, r),
-    "github-branch-commits": lambda gh, r: github.collect_branch_commits(gh, ORG, REPOS, BRANCHES, START, END,
-                                                                         set(), r),
-    "github-deployments": lambda gh, r: github.collect_deployments(gh, ORG, REPOS, "production", START, END, r),
-    "github-secret-scanning-alerts": lambda gh, r: secret_scanning.collect_secret_scanning_alerts(gh, ORG, REPOS, r),
-    "github-dependabot-alerts": lambda gh, r: security_alerts.collect_dependabot_alerts(gh, ORG, REPOS, r),
-    "github-code-scanning-alerts": lambda gh, r: security_alerts.collect_code_scanning_alerts(gh, ORG, REPOS, r),
-    "github-incident-issues": lambda gh, r: issues.collect_incident_issues(
-        gh, CRIT["CC7.2"]["incident_repos"], CRIT["CC7.2"]["incident_labels"], START, r),
 }
 
 # (source, operation, fault kind, outcome): every case the fault tests ran, counted in the summary.

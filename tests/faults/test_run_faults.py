@@ -25,7 +25,7 @@ SCENARIO = [
     ("aws", f.operation("secretsmanager", "ListSecrets"), f.access_denied(), None, "secretsmanager-secrets",
      "AccessDeniedException"),
     ("aws", f.operation("ecr", "DescribeRepositories"), f.malformed(), None, "ecr-repositories", "not valid JSON"),
-    ("github", f.path_matches("/repos/*/deployments"), f.server_error(502), None, "github-deployments-production",
+    ("github", f.path_matches("/repos/*/deployments"), f.server_error(502), None, "github-deployments",
      "502"),
     ("github", f.path_matches("/orgs/*/members"), f.truncated(), 1, "github-org-members", "503"),
 ]

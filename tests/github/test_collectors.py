@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from auditbook.catalog import population as held
 from auditbook.demo.github.company import ORG, PERIOD_END, PERIOD_START, PRODUCTION_BRANCHES
 from auditbook.sources.github import (
     collect_branch_commits,
@@ -23,7 +24,8 @@ def in_period(ts) -> bool:
 
 @pytest.fixture
 def pulls(gh, raw):
-    return collect_merged_pulls(gh, ORG, REPOS, PRODUCTION_BRANCHES, PERIOD_START, PERIOD_END, raw)
+    pulls, reviews = collect_merged_pulls(gh, ORG, PRODUCTION_BRANCHES, raw, PERIOD_START, PERIOD_END)
+    return held("github-merged-pulls", pulls), held("github-pull-reviews", reviews)
 
 
 def test_merged_pulls_are_complete(pulls, demo_state, emulator):
@@ -65,7 +67,7 @@ def test_seeded_pull_deviations_are_in_the_population(pulls):
 
 
 def test_branch_protection(gh, raw):
-    frame = collect_branch_protection(gh, ORG, REPOS, PRODUCTION_BRANCHES, raw).frame.set_index("repo")
+    frame = collect_branch_protection(gh, ORG, PRODUCTION_BRANCHES, raw).frame.set_index("repo")
     assert frame.loc["payments-api", "source"] == "classic" and frame.loc["payments-api", "enforce_admins"]
     assert not frame.loc["ledger-service", "enforce_admins"]
     assert frame.loc["infra-live", "source"] == "ruleset" and frame.loc["infra-live", "required_approvals"] == 1
@@ -75,8 +77,7 @@ def test_branch_protection(gh, raw):
 
 def test_branch_commits_find_only_the_direct_push(gh, raw, pulls, demo_state):
     frame = pulls[0].frame
-    known = set(frame.merge_commit_sha) | {s for shas in frame.commit_shas for s in shas.split(";")}
-    commits = collect_branch_commits(gh, ORG, REPOS, PRODUCTION_BRANCHES, PERIOD_START, PERIOD_END, known, raw)
+    commits = collect_branch_commits(gh, ORG, PRODUCTION_BRANCHES, raw, PERIOD_START, PERIOD_END, frame)
     expected = sum(1 for repo in REPOS for sha in demo_state.repos[repo].branches["main"]
                    if in_period(demo_state.repos[repo].commits[sha].committed_at))
     assert len(commits.frame) == expected
@@ -87,7 +88,7 @@ def test_branch_commits_find_only_the_direct_push(gh, raw, pulls, demo_state):
 
 
 def test_deployments(gh, raw, demo_state):
-    population = collect_deployments(gh, ORG, REPOS, "production", PERIOD_START, PERIOD_END, raw)
+    population = collect_deployments(gh, ORG, dict.fromkeys(REPOS), raw, "production", PERIOD_START, PERIOD_END)
     expected = {d.id for repo in REPOS for d in demo_state.repos[repo].deployments
                 if d.environment == "production" and in_period(d.created_at)}
     assert set(population.frame.deployment_id) == expected

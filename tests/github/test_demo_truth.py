@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import pandas as pd
 import yaml
+from auditbook.catalog import population as held
 from auditbook.demo.github.company import (
     ORG,
     PERIOD_END,
@@ -77,12 +78,14 @@ def reference_findings(pulls: pd.DataFrame, reviews: pd.DataFrame, protection: p
 
 
 def test_rules_on_collected_evidence_find_exactly_the_truth(gh, raw):
-    pulls, reviews = collect_merged_pulls(gh, ORG, REPOS, PRODUCTION_BRANCHES, PERIOD_START, PERIOD_END, raw)
-    known = set(pulls.frame.merge_commit_sha) | {s for shas in pulls.frame.commit_shas for s in shas.split(";")}
+    answer = collect_merged_pulls(gh, ORG, PRODUCTION_BRANCHES, raw, PERIOD_START, PERIOD_END)
+    pulls, reviews = held("github-merged-pulls", answer[0]), held("github-pull-reviews", answer[1])
     found = reference_findings(
         pulls.frame, reviews.frame,
-        collect_branch_protection(gh, ORG, REPOS, PRODUCTION_BRANCHES, raw).frame,
-        collect_branch_commits(gh, ORG, REPOS, PRODUCTION_BRANCHES, PERIOD_START, PERIOD_END, known, raw).frame,
-        collect_deployments(gh, ORG, REPOS, "production", PERIOD_START, PERIOD_END, raw).frame,
+        held("github-branch-protection", collect_branch_protection(gh, ORG, PRODUCTION_BRANCHES, raw)).frame,
+        held("github-branch-commits", collect_branch_commits(gh, ORG, PRODUCTION_BRANCHES, raw, PERIOD_START,
+                                                             PERIOD_END, pulls.frame)).frame,
+        held("github-deployments", collect_deployments(gh, ORG, PRODUCTION_BRANCHES, raw, "production",
+                                                       PERIOD_START, PERIOD_END)).frame,
     )
     assert found == {(row["test"], row["resource"]) for row in demo_truth()}

@@ -111,19 +111,18 @@ def test_org_members_and_settings_per_org(gh2, store, demo_state, labs_state):
 def test_production_branches_and_protection_per_org(gh2, store):
     assert production_branches(gh2, LABS, [labs.REPO], "default") == {labs.REPO: "main"}
     assert production_branches(gh2, FINTECH, ["payments-api"], "default") == {"payments-api": "main"}
-    lab = collect_branch_protection(gh2, LABS, [labs.REPO], labs.PRODUCTION_BRANCHES, store()).frame
+    lab = collect_branch_protection(gh2, LABS, labs.PRODUCTION_BRANCHES, store()).frame
     assert len(lab) == 1
     row = lab.iloc[0]
     assert (row.org, row.repo, row.branch, row.source) == (LABS, labs.REPO, "main", "classic")
     assert row.required_approvals == 1 and row.dismiss_stale_reviews and row.enforce_admins
     assert set(row.required_status_checks.split(";")) == {"codeql", "dependency-review", "trivy-image-scan"}
-    fintech = collect_branch_protection(gh2, FINTECH, list(FINTECH_BRANCHES), FINTECH_BRANCHES, store()).frame
+    fintech = collect_branch_protection(gh2, FINTECH, FINTECH_BRANCHES, store()).frame
     assert set(fintech.org) == {FINTECH} and labs.REPO not in set(fintech.repo)
 
 
 def test_labs_merged_pulls_hold_exactly_the_seeded_unapproved_pr(gh2, store, labs_state):
-    pulls, reviews = collect_merged_pulls(gh2, LABS, [labs.REPO], labs.PRODUCTION_BRANCHES, PERIOD_START,
-                                          PERIOD_END, store())
+    pulls, reviews = collect_merged_pulls(gh2, LABS, labs.PRODUCTION_BRANCHES, store(), PERIOD_START, PERIOD_END)
     frame, review_frame = pulls.frame, reviews.frame
     assert set(frame.org) == {LABS} and set(review_frame.org) == {LABS}
     assert set(frame.number) == set(labs_state.repos[labs.REPO].pulls)
@@ -139,13 +138,13 @@ def test_labs_merged_pulls_hold_exactly_the_seeded_unapproved_pr(gh2, store, lab
 
 
 def test_labs_main_has_no_direct_push_and_deploys_only_approved_changes(gh2, store):
-    pulls, _ = collect_merged_pulls(gh2, LABS, [labs.REPO], labs.PRODUCTION_BRANCHES, PERIOD_START, PERIOD_END, store())
+    pulls, _ = collect_merged_pulls(gh2, LABS, labs.PRODUCTION_BRANCHES, store(), PERIOD_START, PERIOD_END)
     frame = pulls.frame
-    known = set(frame.merge_commit_sha) | {s for shas in frame.commit_shas for s in shas.split(";")}
-    commits = collect_branch_commits(gh2, LABS, [labs.REPO], labs.PRODUCTION_BRANCHES, PERIOD_START, PERIOD_END,
-                                     known, store()).frame
+    commits = collect_branch_commits(gh2, LABS, labs.PRODUCTION_BRANCHES, store(), PERIOD_START, PERIOD_END,
+                                     frame).frame
     assert len(commits) == len(frame) and commits.in_pr.all() and set(commits.org) == {LABS}
-    deployments = collect_deployments(gh2, LABS, [labs.REPO], "production", PERIOD_START, PERIOD_END, store()).frame
+    deployments = collect_deployments(gh2, LABS, labs.PRODUCTION_BRANCHES, store(), "production", PERIOD_START,
+                                      PERIOD_END).frame
     seeded = {int(row["resource"].rsplit("#", 1)[1]) for row in labs.labs_truth()}
     approved = set(frame[~frame.number.isin(seeded)].merge_commit_sha)
     assert len(deployments) and set(deployments.sha) <= approved and set(deployments.final_state) == {"success"}
@@ -153,10 +152,8 @@ def test_labs_main_has_no_direct_push_and_deploys_only_approved_changes(gh2, sto
 
 def test_fintech_populations_unchanged_by_a_second_org(gh2, gh, store):
     """The same collection answers the same rows whether demo-fintech is served alone or beside labs."""
-    alone = collect_merged_pulls(gh, FINTECH, list(FINTECH_BRANCHES), FINTECH_BRANCHES, PERIOD_START, PERIOD_END,
-                                 store())[0].frame
-    beside = collect_merged_pulls(gh2, FINTECH, list(FINTECH_BRANCHES), FINTECH_BRANCHES, PERIOD_START, PERIOD_END,
-                                  store())[0].frame
+    alone = collect_merged_pulls(gh, FINTECH, FINTECH_BRANCHES, store(), PERIOD_START, PERIOD_END)[0].frame
+    beside = collect_merged_pulls(gh2, FINTECH, FINTECH_BRANCHES, store(), PERIOD_START, PERIOD_END)[0].frame
     assert set(beside.org) == {FINTECH}
     assert alone.equals(beside)
 
@@ -166,9 +163,8 @@ def test_fintech_populations_unchanged_by_a_second_org(gh2, gh, store):
     lambda gh, raw: collect_org_members(gh, "no-such-org", raw),
     lambda gh, raw: collect_org_settings(gh, "no-such-org", raw),
     lambda gh, raw: production_branches(gh, "no-such-org", [labs.REPO], "default"),
-    lambda gh, raw: collect_branch_protection(gh, "no-such-org", [labs.REPO], labs.PRODUCTION_BRANCHES, raw),
-    lambda gh, raw: collect_merged_pulls(gh, "no-such-org", [labs.REPO], labs.PRODUCTION_BRANCHES, PERIOD_START,
-                                         PERIOD_END, raw),
+    lambda gh, raw: collect_branch_protection(gh, "no-such-org", labs.PRODUCTION_BRANCHES, raw),
+    lambda gh, raw: collect_merged_pulls(gh, "no-such-org", labs.PRODUCTION_BRANCHES, raw, PERIOD_START, PERIOD_END),
     lambda gh, raw: production_branches(gh, LABS, ["payments-api"], "default"),  # a repo of the other org
 ], ids=["members", "settings", "branches", "protection", "merged-pulls", "cross-org-repo"])
 def test_unknown_org_or_repo_is_a_collection_error(gh2, raw, collect):

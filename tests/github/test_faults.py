@@ -17,6 +17,7 @@ from auditbook.provenance import CollectionError
 from auditbook.sources.github import collect_deployments, collect_merged_pulls, connect
 
 REPOS = ["payments-api"]
+BRANCHES = {repo: PRODUCTION_BRANCHES[repo] for repo in REPOS}
 
 
 def graphql(info: RequestInfo) -> bool:
@@ -28,7 +29,7 @@ def deployments(info: RequestInfo) -> bool:
 
 
 def collect_pulls(gh, raw):
-    return collect_merged_pulls(gh, ORG, REPOS, PRODUCTION_BRANCHES, PERIOD_START, PERIOD_END, raw)
+    return collect_merged_pulls(gh, ORG, BRANCHES, raw, PERIOD_START, PERIOD_END)
 
 
 @pytest.mark.parametrize("status", [403, 429])
@@ -52,7 +53,7 @@ def test_retry_after_beyond_the_cap_is_an_error(gh, raw, emulator):
 def test_primary_limit_resetting_beyond_the_cap_is_an_error(gh, raw, emulator):
     emulator.inject_fault(deployments, primary_rate_limit(reset_in=3600))
     with pytest.raises(CollectionError, match="rate limit"):
-        collect_deployments(gh, ORG, REPOS, "production", PERIOD_START, PERIOD_END, raw)
+        collect_deployments(gh, ORG, BRANCHES, raw, "production", PERIOD_START, PERIOD_END)
 
 
 def test_repeated_secondary_limit_is_an_error(emulator, raw, monkeypatch):
@@ -67,13 +68,13 @@ def test_repeated_secondary_limit_is_an_error(emulator, raw, monkeypatch):
 def test_repeated_502_is_an_error(gh, raw, emulator):
     emulator.inject_fault(deployments, server_error(502), times=None)
     with pytest.raises(CollectionError, match="deployments"):
-        collect_deployments(gh, ORG, REPOS, "production", PERIOD_START, PERIOD_END, raw)
+        collect_deployments(gh, ORG, BRANCHES, raw, "production", PERIOD_START, PERIOD_END)
     assert [r.status for r in emulator.requests if deployments(r)] == [502] * 6
 
 
 def test_one_502_is_retried(gh, raw, emulator):
     emulator.inject_fault(deployments, server_error(502))
-    population = collect_deployments(gh, ORG, REPOS, "production", PERIOD_START, PERIOD_END, raw)
+    population = collect_deployments(gh, ORG, BRANCHES, raw, "production", PERIOD_START, PERIOD_END)
     assert len(population.frame) > 0
 
 

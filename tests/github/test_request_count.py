@@ -18,7 +18,7 @@ def measure(merged_prs: int, raw: RawStore) -> tuple[int, int, float]:
     with GitHubEmulator(build_synthetic_github(merged_prs)) as emulator:
         gh = connect(DEMO_TOKEN, emulator.url)
         started = time.perf_counter()
-        pulls, _ = collect_merged_pulls(gh, ORG, [REPO], {REPO: "main"}, PERIOD_START, PERIOD_END, raw)
+        pulls, _ = collect_merged_pulls(gh, ORG, {REPO: "main"}, raw, PERIOD_START, PERIOD_END)
         elapsed = time.perf_counter() - started
         return len(pulls.frame), len(emulator.requests), elapsed
 

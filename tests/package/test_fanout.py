@@ -10,9 +10,8 @@ import pandas as pd
 import papermill
 import pytest
 import yaml
-from auditbook import locker
+from auditbook import layout, locker
 from auditbook import params as params_mod
-from auditbook import layout
 from auditbook.criteria import NOTEBOOK_DIR
 from auditbook.demo.environment import DEMO_PARAMS, truth_files
 from auditbook.demo.faults import any_request, server_error

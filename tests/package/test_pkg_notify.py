@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 from auditbook import cli, notify
-from auditbook.results import Status
 from auditbook.package import CriterionOutcome, RunOutcome
+from auditbook.results import Status
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import textwrap
 import pytest
 from auditbook import register
 from auditbook.cli import main
+from auditbook.demo.environment import DEMO_PARAMS
 from auditbook.period import parse_period
 
 Q3 = parse_period("2026-Q3")
@@ -38,7 +39,7 @@ def deviation(test="CC6.1-MFA", resource="111111111111:dan.dev"):
 
 
 def test_demo_register_loads():
-    demo = register.load(register.register_path({"exceptions_file": "exceptions.yaml"}, "params/demo.yaml"))
+    demo = register.load(register.register_path({"exceptions_file": "exceptions.yaml"}, DEMO_PARAMS))
     assert [e.id for e in demo.entries] == ["EXC-2026-007", "EXC-2026-003", "EXC-2026-001"]
 
 

@@ -7,6 +7,7 @@ import json
 
 import pandas as pd
 import pytest
+from auditbook.catalog import population as held
 from auditbook.controls import cc61
 from auditbook.provenance import CollectionError
 from auditbook.sources import files
@@ -56,7 +57,7 @@ MEMBERS = pd.DataFrame([{"org": "o", "login": "ann-gh", "role": "admin", "two_fa
 
 
 def worksheet(tmp_path, raw, users=("ann", "bob", "ghost")):
-    roster = files.load_roster(write(tmp_path, "roster.csv", ROSTER), raw).frame
+    roster = held("hr-roster", files.load_roster(write(tmp_path, "roster.csv", ROSTER), raw)).frame
     return roster, cc61.review_worksheet(roster, report(*users), ENT, IC, MEMBERS, service_accounts=["deploy-bot"])
 
 
@@ -86,7 +87,7 @@ def test_leavers_timed_from_the_trail_and_absence_elsewhere(tmp_path, raw):
 
 def test_a_leaver_is_looked_up_in_every_account_and_org(tmp_path, raw):
     """The same IAM user name in two accounts and the same login in two orgs are separate accounts."""
-    roster = files.load_roster(write(tmp_path, "r.csv", ROSTER), raw).frame
+    roster = held("hr-roster", files.load_roster(write(tmp_path, "r.csv", ROSTER), raw)).frame
     two_accounts = pd.concat([report("ann", "bob"), report("bob").assign(account_id="2")], ignore_index=True)
     two_orgs = pd.concat([MEMBERS, MEMBERS[MEMBERS["login"] == "bob-gh"].assign(org="p")], ignore_index=True)
     sheet = cc61.review_worksheet(roster, two_accounts, ENT, IC, two_orgs, service_accounts=["deploy-bot"])
@@ -127,7 +128,7 @@ def test_access_review_round_trip(tmp_path, raw):
         out = csv.DictWriter(fh, list(answers[0]))
         out.writeheader()
         out.writerows(answers)
-    decisions = files.load_review_decisions(path, raw).frame
+    decisions = held("access-review-decisions", files.load_review_decisions(path, raw)).frame
     assert [d["resource_id"] for d in cc61.review_complete(sheet, decisions).deviations.to_dict("records")] == [
         "aws-iam:1:ghost"]
     assert list(cc61.review_independent(decisions, sheet).deviations["resource_id"]) == ["github:o:ann-gh"]
@@ -149,7 +150,7 @@ def test_github_two_factor_org_setting_and_members():
 def test_bad_roster_files_are_refused_naming_file_and_row(tmp_path, raw, text, encoding, message):
     path = write(tmp_path, "roster.csv", text, encoding)
     with pytest.raises(CollectionError) as err:
-        files.load_roster(path, raw)
+        held("hr-roster", files.load_roster(path, raw))
     assert str(err.value).startswith(str(path)) and message in str(err.value)
 
 
@@ -157,12 +158,12 @@ def test_decisions_must_be_keep_or_remove(tmp_path, raw):
     path = write(tmp_path, "d.csv", "system,account,identity,decision,reviewer,reviewed_at\n"
                                     "github,o,ann-gh,maybe,P2,2026-09-10\n")
     with pytest.raises(CollectionError, match="row 2: decision 'maybe'"):
-        files.load_review_decisions(path, raw)
+        held("access-review-decisions", files.load_review_decisions(path, raw))
 
 
 def test_missing_file_setting_is_a_collection_error(raw):
     with pytest.raises(CollectionError, match="set criteria.CC6.1.hr_roster"):
-        files.load_roster(None, raw)
+        held("hr-roster", files.load_roster(None, raw))
 
 
 def test_changes_since_the_previous_review(tmp_path, raw):

@@ -3,6 +3,7 @@
 import json
 
 import pandas as pd
+from auditbook import catalog
 from auditbook.controls import cc81
 from auditbook.results import Status
 
@@ -23,7 +24,12 @@ def review(number, reviewer, at, state="APPROVED", commit="h1", repo="api"):
 
 
 def sheet(pulls, reviews, deployments=None):
-    return cc81.change_worksheet(pd.DataFrame(pulls), pd.DataFrame(reviews), ["emergency"], deployments)
+    """The change worksheet as a run derives it: the catalog's populations in, the catalog's contract out."""
+    frame = cc81.change_worksheet(catalog.from_rows("github-merged-pulls", pulls),
+                                  catalog.from_rows("github-pull-reviews", reviews),
+                                  deployments if deployments is not None else catalog.empty("github-deployments"),
+                                  ["emergency"])
+    return catalog.conform("change-worksheet", frame)
 
 
 def ids(result):

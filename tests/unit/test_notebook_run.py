@@ -1,4 +1,5 @@
-"""The notebook-side run object fails closed: a collection or evaluation failure is ERROR."""
+"""The notebook-side run objects fail closed: a collection or evaluation failure is ERROR; each mode does only
+what it is for; evidence is collected once per run, by name and resolved arguments."""
 
 from __future__ import annotations
 
@@ -7,152 +8,211 @@ import json
 import pandas as pd
 import pytest
 import yaml
-from auditbook.notebook import start
-from auditbook.provenance import CollectionError, Population, Provenance
+from auditbook import catalog
+from auditbook.evidence import Connections
+from auditbook.notebook import CollectOnlyRun, OutOfScopeRun, TestingRun, start
+from auditbook.provenance import Collected, CollectionError, Provenance
 from auditbook.results import ControlTest, Status, evaluate
 
-PARAMS = {"organization": "X", "scope": {"aws": {"accounts": [{"id": "111111111111"}]}}}
-T = ControlTest("CC6.1-T", "CC6.1", "t", "d", "continuous", "pop")
+PARAMS = {"organization": "X", "scope": {"aws": {"accounts": [{"id": "111111111111"}], "regions": ["us-east-1"]}}}
+FAKE = "test-population"
+T = ControlTest("CC6.1-T", "CC6.1", "t", "d", "continuous", (FAKE,), sample_keys=("id",))
+CRASHES = ControlTest("CC6.1-T-CRASH", "CC6.1", "t", "d", "continuous", (FAKE,))
+
+
+@T.rule
+def nothing_deviates(frame: pd.DataFrame) -> object:
+    return evaluate(T, frame, [])
+
+
+@CRASHES.rule
+def crashes(frame: pd.DataFrame) -> object:
+    raise KeyError("mfa_active")
+
+
+def rows(n: int) -> Collected:
+    return Collected(pd.DataFrame({"id": [f"r{i}" for i in range(n)]}), Provenance("s", "e", "scope", "me", "now"))
+
+
+@pytest.fixture
+def source(monkeypatch):
+    """A catalog entry the tests control: ``source["answer"]`` is what its collector does, ``calls`` counts."""
+    state = {"answer": lambda: rows(3), "calls": 0}
+
+    def collector(raw, **arguments):
+        state["calls"] += 1
+        return state["answer"]()
+    monkeypatch.setitem(catalog.ENTRIES, FAKE, catalog.Entry(FAKE, "for the tests", catalog.columns("id"), "file",
+                                                             collector=collector))
+    return state
 
 
 @pytest.fixture
 def run_dir(tmp_path):
-    (tmp_path / "run.json").write_text(json.dumps({"run_id": "20261003T061500Z", "generated_at": "x",
-                                                   "params_digest": "0" * 64, "git_commit": "c",
-                                                   "versions": {"auditbook": "0"}}))
+    (tmp_path / "run.json").write_text(json.dumps({
+        "run_id": "20261003T061500Z", "generated_at": "x", "period": {"label": "2026-Q3"}, "params_file": "p.yaml",
+        "params_digest": "0" * 64, "git_commit": "c", "versions": {"auditbook": "0"}}))
     return tmp_path
 
 
-def params_file(tmp_path, **criteria):
+def params_file(tmp_path, scope=None, **criteria):
     path = tmp_path / "p.yaml"
-    path.write_text(yaml.safe_dump(dict(PARAMS, criteria=criteria)))
+    path.write_text(yaml.safe_dump(dict(PARAMS, scope=scope or PARAMS["scope"], criteria=criteria)))
     return str(path)
 
 
-def population(rows: int) -> Population:
-    frame = pd.DataFrame({"id": [f"r{i}" for i in range(rows)]})
-    return Population("pop", frame, Provenance("s", "e", "scope", "me", "now"))
+def test_start_picks_the_run_object_for_the_mode(run_dir, tmp_path):
+    assert isinstance(start("CC6.1", "2026-Q3", params_file(tmp_path), str(run_dir)), TestingRun)
+    out_of_scope = params_file(tmp_path, **{"CC6.1": {"not_applicable": "no AWS console"}})
+    assert isinstance(start("CC6.1", "2026-Q3", out_of_scope, str(run_dir)), OutOfScopeRun)
+    assert isinstance(start("CC6.1", "2026-Q3", params_file(tmp_path), str(run_dir), collect_account="111111111111"),
+                      CollectOnlyRun)
 
 
-def test_a_failed_collection_makes_dependent_tests_error(run_dir, tmp_path):
-    run = start("CC6.1", "2026-Q3", params_file(tmp_path), str(run_dir))
-
-    def broken() -> Population:
+def test_a_failed_collection_makes_dependent_tests_error(run_dir, tmp_path, source):
+    def broken():
         raise CollectionError("iam:GetCredentialReport: AccessDenied: not authorized")
-
-    pop = run.collect("pop", broken)
-    assert pop is None
-    result = run.test(T, lambda frame: evaluate(T, frame, []), pop)
+    source["answer"] = broken
+    run = start("CC6.1", "2026-Q3", params_file(tmp_path), str(run_dir))
+    assert run.evidence(FAKE) is None
+    result = run.test(T)
     assert result.status is Status.ERROR and "AccessDenied" in result.cause
     record = run.finish()
     assert record["status"] == "ERROR"
-    assert record["collection_errors"] == {"pop": "iam:GetCredentialReport: AccessDenied: not authorized"}
+    assert record["collection_errors"] == {FAKE: "iam:GetCredentialReport: AccessDenied: not authorized"}
     assert json.loads((run_dir / "results" / "CC6.1.json").read_text())["status"] == "ERROR"
 
 
-def test_an_unexpected_exception_while_collecting_is_error_too(run_dir, tmp_path):
+def test_an_unexpected_exception_while_collecting_is_error_too(run_dir, tmp_path, source):
+    source["answer"] = lambda: 1 / 0
     run = start("CC6.1", "2026-Q3", params_file(tmp_path), str(run_dir))
-    pop = run.collect("pop", lambda: 1 / 0)
-    assert run.test(T, lambda f: evaluate(T, f, []), pop).status is Status.ERROR
+    assert run.test(T).status is Status.ERROR and "ZeroDivisionError" in run.collection_errors[FAKE]
 
 
-def test_a_test_that_raises_is_error_not_pass(run_dir, tmp_path):
+def test_a_column_outside_the_contract_is_a_collection_error(run_dir, tmp_path, source):
+    source["answer"] = lambda: Collected(pd.DataFrame({"id": ["a"], "extra": [1]}), Provenance("s", "e", "", "", ""))
     run = start("CC6.1", "2026-Q3", params_file(tmp_path), str(run_dir))
-    pop = run.collect("pop", population, 3)
+    assert run.evidence(FAKE) is None and "undeclared extra" in run.collection_errors[FAKE]
 
-    def crashes(frame):
-        raise KeyError("mfa_active")
 
-    result = run.test(T, crashes, pop)
+def test_a_test_that_raises_is_error_not_pass(run_dir, tmp_path, source):
+    run = start("CC6.1", "2026-Q3", params_file(tmp_path), str(run_dir))
+    result = run.test(CRASHES)
     assert result.status is Status.ERROR and "KeyError" in result.cause
 
 
-def test_pass_writes_population_sample_and_record(run_dir, tmp_path):
+def test_pass_writes_population_tested_population_sample_and_record(run_dir, tmp_path, source):
+    source["answer"] = lambda: rows(40)
     run = start("CC6.1", "2026-Q3", params_file(tmp_path), str(run_dir))
-    pop = run.collect("pop", population, 40)
-    result = run.test(T, lambda f: evaluate(T, f, []), pop, sample_keys=["id"])
+    result = run.test(T)
     assert result.status is Status.PASS and result.population_size == 40
-    assert (run_dir / "populations" / "pop.csv").exists()
-    assert len(pd.read_csv(run_dir / "samples" / "CC6.1-T.csv")) == 25
-    assert run.finish()["tests"][0]["sample"]["size"] == 25
+    assert len(pd.read_csv(run_dir / "populations" / f"{FAKE}.csv")) == 40
+    tested = pd.read_csv(run_dir / "populations" / "tested" / "CC6.1-T.csv")
+    sample = pd.read_csv(run_dir / "samples" / "CC6.1-T.csv")
+    assert len(tested) == 40 and len(sample) == 25
+    for row in sample.itertuples():  # population_row is the row's number in the tested population's file
+        assert tested.iloc[row.population_row - 1]["id"] == row.id
+    test = run.finish()["tests"][0]
+    assert test["sample"]["size"] == 25 and test["tested_population"]["rows"] == 40
+    assert test["steps"] == [{"step": f"all rows of {FAKE}", "rows": 40}]
 
 
-def test_declared_out_of_scope_is_not_applicable_with_the_reason(run_dir, tmp_path):
+def test_an_empty_population_passes_with_a_note_saying_so(run_dir, tmp_path, source):
+    source["answer"] = lambda: rows(0)
+    run = start("CC6.1", "2026-Q3", params_file(tmp_path), str(run_dir))
+    result = run.test(T)
+    assert result.status is Status.PASS and result.population_size == 0
+    assert result.notes[0] == f"No resources in scope: {FAKE} has no rows; nothing to test."
+
+
+def test_declared_out_of_scope_is_not_applicable_with_the_reason(run_dir, tmp_path, source):
     run = start("CC6.1", "2026-Q3", params_file(tmp_path, **{"CC6.1": {"not_applicable": "no AWS console"}}),
                 str(run_dir))
-    assert run.collect("pop", population, 3) is None
-    result = run.test(T, lambda f: evaluate(T, f, []), None)
+    assert run.evidence(FAKE) is None and source["calls"] == 0
+    result = run.test(T)
     assert result.status is Status.NOT_APPLICABLE and result.cause == "no AWS console"
     assert run.finish()["status"] == "NOT_APPLICABLE"
 
 
-def test_a_population_is_collected_once_per_run(run_dir, tmp_path):
-    calls = []
-
-    def counted(rows: int) -> Population:
-        calls.append(rows)
-        return population(rows)
-
+def test_a_population_is_collected_once_per_run(run_dir, tmp_path, source):
     first = start("CC6.1", "2026-Q3", params_file(tmp_path), str(run_dir))
     second = start("CC6.1", "2026-Q3", params_file(tmp_path), str(run_dir))
-    a = first.collect("pop", counted, 3)
-    b = second.collect("pop", counted, 5)
-    assert calls == [3] and len(a.frame) == len(b.frame) == 3
+    a, b = first.evidence(FAKE), second.evidence(FAKE)
+    assert source["calls"] == 1 and len(a.frame) == len(b.frame) == 3
     assert a.provenance.collected_at == b.provenance.collected_at
 
 
-def test_a_failed_collection_is_shared_too(run_dir, tmp_path):
-    def broken() -> Population:
-        raise CollectionError("s3:GetObject: AccessDenied")
-
+def test_the_same_population_with_other_arguments_in_one_run_is_refused(run_dir, tmp_path, source, monkeypatch):
     first = start("CC6.1", "2026-Q3", params_file(tmp_path), str(run_dir))
+    assert first.evidence(FAKE) is not None
+    entry = catalog.ENTRIES[FAKE]
+    monkeypatch.setitem(catalog.ENTRIES, FAKE, catalog.Entry(FAKE, entry.description, entry.columns, "file",
+                                                             collector=entry.collector,
+                                                             arguments=lambda ctx: {"path": "another.csv"}))
     second = start("CC6.1", "2026-Q3", params_file(tmp_path), str(run_dir))
-    assert first.collect("pop", broken) is None
-    assert second.collect("pop", population, 3) is None
-    assert second.collection_errors["pop"] == "s3:GetObject: AccessDenied"
+    assert second.evidence(FAKE) is None
+    assert "already collected in this run with other arguments" in second.collection_errors[FAKE]
 
 
-TWO_ORGS = {"orgs": [{"name": "acme", "production_repos": ["api", "web"]}, {"name": "acme-labs"}]}
+def test_a_failed_collection_is_shared_too(run_dir, tmp_path, source):
+    def broken():
+        raise CollectionError("s3:GetObject: AccessDenied")
+    source["answer"] = broken
+    first = start("CC6.1", "2026-Q3", params_file(tmp_path), str(run_dir))
+    assert first.evidence(FAKE) is None
+    source["answer"] = lambda: rows(3)
+    second = start("CC6.1", "2026-Q3", params_file(tmp_path), str(run_dir))
+    assert second.evidence(FAKE) is None
+    assert second.collection_errors[FAKE] == "s3:GetObject: AccessDenied"
 
 
-def org_population(name: str, org: str, repos: list[str]) -> Population:
-    frame = pd.DataFrame({"org": [org] * len(repos), "repo": repos})
-    return Population(name, frame, Provenance("github", "e", f"org {org}", "me", "now"))
+TWO_ORGS = {"orgs": [{"name": "acme", "production_repos": ["api", "web"], "production_branch": "default"},
+                     {"name": "acme-labs", "production_repos": [], "production_branch": "default"}]}
+
+
+def org_rows(org: str, repos: list[str]) -> Collected:
+    return Collected(pd.DataFrame({"org": [org] * len(repos), "repo": repos}),
+                     Provenance("github", "e", f"org {org}", "me", "now"))
 
 
 @pytest.fixture
-def two_orgs_run(run_dir, tmp_path, monkeypatch):
-    import auditbook.sources.github as github
-
-    monkeypatch.setattr(github, "production_branches", lambda gh, org, repos, branch: {r: "main" for r in repos})
-    path = tmp_path / "p.yaml"
-    path.write_text(yaml.safe_dump(dict(PARAMS, scope=dict(PARAMS["scope"], github=TWO_ORGS))))
-    run = start("CC8.1", "2026-Q3", str(path), str(run_dir))
-    run.github = object()  # never called: the collectors below are local
-    return run
+def github(monkeypatch):
+    """Two orgs, the GitHub client never called: the collectors below are local."""
+    monkeypatch.setattr(Connections, "github", property(lambda self: object()))
+    monkeypatch.setattr(Connections, "production_branches",
+                        lambda self, org: {r: "main" for r in org["production_repos"]})
 
 
-def test_org_evidence_is_collected_from_every_org_into_one_population(two_orgs_run):
-    pop = two_orgs_run.collect_github_orgs("members", lambda org, raw: org_population("members", org, ["-"]))
+def entry(monkeypatch, name: str, fanout: str, collector, part_of: str = "") -> None:
+    monkeypatch.setitem(catalog.ENTRIES, name, catalog.Entry(name, "for the tests", catalog.columns("org repo"), fanout,
+                                                             collector=collector, part_of=part_of))
+
+
+def test_org_evidence_is_collected_from_every_org_into_one_population(github, run_dir, tmp_path, monkeypatch):
+    entry(monkeypatch, "test-members", "org", lambda gh, org, raw: org_rows(org, ["-"]))
+    run = start("CC8.1", "2026-Q3", params_file(tmp_path, dict(PARAMS["scope"], github=TWO_ORGS)), str(run_dir))
+    pop = run.evidence("test-members")
     assert list(pop.frame["org"]) == ["acme", "acme-labs"]
     assert pop.provenance.scope == "org acme; org acme-labs"
 
 
-def test_repo_evidence_skips_orgs_without_production_repos(two_orgs_run):
+def test_repo_evidence_skips_orgs_without_production_repos(github, run_dir, tmp_path, monkeypatch):
     calls = []
 
-    def collector(org, branches, raw):
+    def collector(gh, org, branches, raw):
         calls.append((org, branches))
-        return org_population("pulls", org, list(branches)), org_population("reviews", org, list(branches)[:1])
-
-    pulls, reviews = two_orgs_run.collect_github_repos(["pulls", "reviews"], collector)
+        return org_rows(org, list(branches)), org_rows(org, list(branches)[:1])
+    entry(monkeypatch, "test-pulls", "repos", collector)
+    entry(monkeypatch, "test-reviews", "repos", None, part_of="test-pulls")
+    run = start("CC8.1", "2026-Q3", params_file(tmp_path, dict(PARAMS["scope"], github=TWO_ORGS)), str(run_dir))
+    reviews, pulls = run.evidence("test-reviews"), run.evidence("test-pulls")
     assert calls == [("acme", {"api": "main", "web": "main"})]
     assert list(pulls.frame["repo"]) == ["api", "web"] and list(reviews.frame["repo"]) == ["api"]
 
 
-def test_no_production_repo_in_any_org_is_error(run_dir, tmp_path):
-    path = tmp_path / "p.yaml"
-    path.write_text(yaml.safe_dump(dict(PARAMS, scope=dict(PARAMS["scope"], github={"orgs": [{"name": "acme"}]}))))
-    run = start("CC8.1", "2026-Q3", str(path), str(run_dir))
-    assert run.collect_github_repos("pulls", lambda org, branches, raw: org_population("pulls", org, [])) is None
-    assert "no production repository in scope" in run.collection_errors["pulls"]
+def test_no_production_repo_in_any_org_is_error(github, run_dir, tmp_path, monkeypatch):
+    entry(monkeypatch, "test-pulls", "repos", lambda gh, org, branches, raw: org_rows(org, []))
+    no_repos = {"orgs": [{"name": "acme", "production_repos": [], "production_branch": "default"}]}
+    run = start("CC8.1", "2026-Q3", params_file(tmp_path, dict(PARAMS["scope"], github=no_repos)), str(run_dir))
+    assert run.evidence("test-pulls") is None
+    assert "no production repository in scope" in run.collection_errors["test-pulls"]

@@ -45,9 +45,11 @@ def test_unreadable_and_invalid_files(tmp_path):
         params.load(latin)
 
 
-def test_shipped_params_files_are_valid(repo_root):
-    for name in ("demo.yaml", "example.yaml"):
-        params.load(repo_root / "params" / name)
+def test_shipped_params_files_are_valid():
+    from auditbook.resources import demo_params, example_params
+
+    for path in (demo_params(), example_params()):
+        params.load(path)
 
 
 def test_digest_is_stable_and_sensitive():

@@ -3,19 +3,28 @@ import json
 import pandas as pd
 import pytest
 from auditbook import locker
-from auditbook.sampling import draw, sample_size
+from auditbook.sampling import draw, in_order, sample_size
+
+
+def sample(pop, seed=42, test_id="CC8.1-APPROVED"):
+    return draw(in_order(pop, ["id"]), ["id"], 25, seed, test_id)
 
 
 def test_same_seed_same_sample_whatever_the_row_order():
     pop = pd.DataFrame({"id": [f"r{i:03}" for i in range(200)], "v": range(200)})
-    a = draw(pop, ["id"], 25, 42, "CC8.1-APPROVED")
-    b = draw(pop.sample(frac=1, random_state=1), ["id"], 25, 42, "CC8.1-APPROVED")
+    a = sample(pop)
+    b = sample(pop.sample(frac=1, random_state=1))
     assert list(a.frame["id"]) == list(b.frame["id"]) and a.seed == b.seed
-    c = draw(pop, ["id"], 25, 43, "CC8.1-APPROVED")
-    assert list(a.frame["id"]) != list(c.frame["id"])
-    d = draw(pop, ["id"], 25, 42, "CC8.1-FINAL-COMMIT")
-    assert list(a.frame["id"]) != list(d.frame["id"])
+    assert list(sample(pop, seed=43).frame["id"]) != list(a.frame["id"])
+    assert list(sample(pop, test_id="CC8.1-FINAL-COMMIT").frame["id"]) != list(a.frame["id"])
     assert "random_state" in a.method and str(a.seed) in a.method
+
+
+def test_population_row_is_the_row_number_in_the_ordered_population():
+    pop = pd.DataFrame({"id": [f"r{i:03}" for i in range(200)][::-1]})
+    ordered = in_order(pop, ["id"])
+    for row in sample(pop).frame.itertuples():
+        assert ordered.iloc[row.population_row - 1]["id"] == row.id
 
 
 def test_sample_size_comes_from_the_frequency_table_and_never_exceeds_the_population():
