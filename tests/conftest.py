@@ -1,13 +1,18 @@
-"""Shared fixtures: the demo emulators and one demo run per test session."""
+"""Shared fixtures: the demo emulators, one demo run per test session, the demo company's GitHub alone."""
 
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from auditbook.demo.environment import DEMO_PARAMS, DEMO_PERIOD, DemoEnvironment
+from auditbook.demo.github.company import DEMO_TOKEN, build_demo_github
+from auditbook.demo.github.server import GitHubEmulator
+from auditbook.demo.github.state import GitHubState
+from auditbook.sources.github import connect
+from github import Github
 
 
 @pytest.fixture(scope="session")
@@ -58,3 +63,31 @@ def raw(tmp_path):
     from auditbook.provenance import RawStore
 
     return RawStore(tmp_path / "raw")
+
+
+# -- the demo company's GitHub alone, on an emulator of its own (GitHub source and emulator tests) --
+@pytest.fixture(scope="session")
+def demo_state() -> GitHubState:
+    return build_demo_github()
+
+
+@pytest.fixture(scope="session")
+def emulator(demo_state: GitHubState) -> Iterator[GitHubEmulator]:
+    with GitHubEmulator(demo_state) as emu:
+        yield emu
+
+
+@pytest.fixture
+def client_for(monkeypatch: pytest.MonkeyPatch) -> Callable[[GitHubEmulator], Github]:
+    """A client configured the standard way, through the environment, on a cleared emulator."""
+    def make(emulator: GitHubEmulator) -> Github:
+        emulator.clear()
+        monkeypatch.setenv("GITHUB_API_URL", emulator.url)
+        monkeypatch.setenv("GITHUB_TOKEN", DEMO_TOKEN)
+        return connect(backoff_factor=0.01, max_wait=5)
+    return make
+
+
+@pytest.fixture
+def gh(emulator: GitHubEmulator, client_for: Callable[[GitHubEmulator], Github]) -> Github:
+    return client_for(emulator)

@@ -1,54 +1,15 @@
-"""Fixtures: the demo company's GitHub served by the emulator, and GitHub's published schemas."""
+"""Fixtures: GitHub's published schemas (the demo company's GitHub emulator is in tests/conftest.py)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from auditbook.demo.github.company import DEMO_TOKEN, build_demo_github
-from auditbook.demo.github.server import GitHubEmulator
-from auditbook.demo.github.state import GitHubState
-from auditbook.provenance import RawStore
-from auditbook.sources.github import connect
-from github import Github
 from graphql import GraphQLSchema, build_schema
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "github"
-
-
-@pytest.fixture(scope="session")
-def demo_state() -> GitHubState:
-    return build_demo_github()
-
-
-@pytest.fixture(scope="session")
-def emulator(demo_state: GitHubState) -> Iterator[GitHubEmulator]:
-    with GitHubEmulator(demo_state) as emu:
-        yield emu
-
-
-@pytest.fixture
-def client_for(monkeypatch: pytest.MonkeyPatch) -> Callable[[GitHubEmulator], Github]:
-    """A client configured the standard way, through the environment, on a cleared emulator."""
-    def make(emulator: GitHubEmulator) -> Github:
-        emulator.clear()
-        monkeypatch.setenv("GITHUB_API_URL", emulator.url)
-        monkeypatch.setenv("GITHUB_TOKEN", DEMO_TOKEN)
-        return connect(backoff_factor=0.01, max_wait=5)
-    return make
-
-
-@pytest.fixture
-def gh(emulator: GitHubEmulator, client_for: Callable[[GitHubEmulator], Github]) -> Github:
-    return client_for(emulator)
-
-
-@pytest.fixture
-def raw(tmp_path: Path) -> RawStore:
-    return RawStore(tmp_path / "raw")
 
 
 @pytest.fixture(scope="session")

@@ -1,28 +1,21 @@
-"""CC9.1/A1.1/A1.2 collectors against the demo emulators: complete populations in AWS's and GitHub's shapes,
-paginated, and failures that make evidence incomplete become CollectionError (never an empty population)."""
+"""CC9.1 sources: Dependabot and code scanning alerts, CloudFormation and Terraform, image findings."""
 
 from __future__ import annotations
 
-import json
-
-import boto3
 import pytest
 from auditbook.catalog import population as held
-from auditbook.demo import aws_resilience, moto_extensions
+from auditbook.demo import aws_resilience
 from auditbook.demo.aws import DEMO_REGION
 from auditbook.demo.github.company import ORG, PRODUCTION_BRANCHES
 from auditbook.demo.github.security_alerts import CODE_SCANNING, DEPENDABOT
 from auditbook.period import parse_period
 from auditbook.provenance import CollectionError
-from auditbook.sources import files
-from auditbook.sources.aws import autoscaling, backup, cloudformation, cloudwatch, ecr, elbv2, route53, s3
+from auditbook.sources.aws import cloudformation, ecr, s3
 from auditbook.sources.github import connect
 from auditbook.sources.github.security_alerts import collect_code_scanning_alerts, collect_dependabot_alerts
 
 PERIOD = parse_period("2026-Q3")
 REPOS = list(PRODUCTION_BRANCHES)
-
-
 
 
 def test_dependabot_alerts_every_page_by_cursor(demo_env, raw, monkeypatch):
@@ -49,34 +42,6 @@ def test_code_scanning_alerts_with_security_severity(demo_env, raw):
 def test_a_repository_without_the_feature_is_an_error(demo_env, raw):
     with pytest.raises(CollectionError, match="404"):
         held("github-dependabot-alerts", collect_dependabot_alerts(connect(), ORG, {"no-such-repo": "main"}, raw))
-
-
-def test_backup_extension_serves_recovery_points_and_restore_jobs_by_page(account, raw):
-    pop = held("backup-recovery-points",
-               backup.collect_recovery_points(account, raw, [DEMO_REGION, aws_resilience.COPY_REGION]))
-    frame = pop.frame
-    primary = frame[~frame["is_copy"]]
-    ledger = primary[primary["resource_name"] == "ledger-prod"]
-    days = set(ledger["created"].dt.date)
-    assert not {d for d in aws_resilience.DATABASES[1].missing_backup_days} & days
-    copies = frame[frame["is_copy"]]
-    assert set(copies["region"]) == {aws_resilience.COPY_REGION} and copies["source_vault_arn"].str.contains(
-        "prod-vault").all()
-    op = next(o for o in pop.provenance.operations if o.parameters.get("BackupVaultName") == "prod-vault")
-    assert op.pages > 1 and op.records == len(primary)  # more than one page of 100, all followed
-    jobs = held("backup-restore-jobs", backup.collect_restore_jobs(account, raw, [DEMO_REGION], PERIOD)).frame
-    assert len(jobs) == 2  # the May restore job is outside ByCreatedAfter/ByCreatedBefore
-    assert set(jobs["status"]) == {"COMPLETED"} and jobs["duration_minutes"].tolist() == [25.0, 70.0]
-
-
-def test_backup_extension_answers_like_aws_for_an_unknown_vault(demo_env):
-    client = boto3.client("backup", region_name=DEMO_REGION)
-    with pytest.raises(client.exceptions.ClientError) as err:
-        client.list_recovery_points_by_backup_vault(BackupVaultName="nope")
-    assert err.value.response["Error"]["Code"] == "ResourceNotFoundException"
-    response = client.list_restore_jobs(ByStatus="FAILED")
-    assert response["RestoreJobs"] == []
-    assert moto_extensions.BACKUP_STATE  # the demo seeded the extension's state
 
 
 def test_stacks_with_drift_and_resources(account, raw):
@@ -121,44 +86,3 @@ def test_image_findings_of_the_latest_image(account, raw):
                                                                                      "enhanced")
     web = frame[frame["repository_name"] == "web-app"]
     assert len(web) == 1 and (web["finding"] == "").all() and web["scan_status"].iloc[0] == "COMPLETE"
-
-
-def test_availability_populations(account, raw):
-    groups = held("autoscaling-groups",
-                  autoscaling.collect_autoscaling_groups(account, raw, [DEMO_REGION])).frame.set_index("name")
-    assert groups.loc["batch-workers-asg", "az_count"] == 1
-    assert groups.loc["payments-api-asg", "target_groups"] == "payments-api-tg"
-    tgs = held("elbv2-target-groups",
-               elbv2.collect_target_groups(account, raw, [DEMO_REGION])).frame.set_index("target_group_name")
-    assert tgs.loc["ledger-service-tg", "load_balancers"] == "prod-alb" and tgs.loc["legacy-canary-tg",
-                                                                                   "load_balancers"] == ""
-    records = held("route53-records", route53.collect_dns_records(account, raw)).frame
-    assert set(records.loc[records["routing_policy"] == "failover", "set_identifier"]) == {"primary", "secondary"}
-    checks = held("route53-health-checks", route53.collect_health_checks(account, raw)).frame
-    assert set(records["health_check_id"]) - {""} == set(checks["health_check_id"])
-
-
-def test_capacity_metrics_daily_over_the_period(account, raw):
-
-    alarms = held("cloudwatch-alarms", cloudwatch.collect_alarms(account, raw, [DEMO_REGION])).frame
-    metrics = held("cloudwatch-capacity-metrics", cloudwatch.collect_alarm_metrics(account, raw, alarms, PERIOD,
-                                                 [("AWS/RDS", "FreeStorageSpace")])).frame
-    assert set(metrics["alarm_name"]) == {f"capacity-{d.name}-free-storage" for d in aws_resilience.DATABASES
-                                          if d.tags.get("environment") == "production"}
-    assert metrics.groupby("alarm_name").size().eq(PERIOD.days).all()
-    assert (metrics["comparison"] == "LessThanThreshold").all()
-
-
-def test_dr_test_records_are_read_strictly(tmp_path, raw):
-    good = tmp_path / "dr.yaml"
-    good.write_text(json.dumps([{"data_store": "1:rds:db", "started_at": "2026-07-02T10:00:00Z",
-                                 "completed_at": "2026-07-02T11:00:00Z", "data_as_of": "2026-07-02T03:00:00Z",
-                                 "outcome": "success"}]))
-    frame = held("dr-test-records", files.collect_dr_tests(good, raw)).frame
-    assert frame.loc[0, "duration_minutes"] == 60.0 and frame.loc[0, "status"] == "COMPLETED"
-    bad = tmp_path / "bad.yaml"
-    bad.write_text(json.dumps([{"data_store": "1:rds:db", "outcome": "success"}]))
-    with pytest.raises(CollectionError, match="entry 1 lacks started_at"):
-        held("dr-test-records", files.collect_dr_tests(bad, raw))
-    with pytest.raises(CollectionError, match="DR test records"):
-        held("dr-test-records", files.collect_dr_tests(tmp_path / "missing.yaml", raw))
