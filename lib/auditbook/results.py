@@ -197,6 +197,11 @@ def _nothing_left(tested: Tested) -> str:
     return f"no row of {tested.source} is left after \"{emptied.description}\""
 
 
+def when(value: Any, pattern: str = "%Y-%m-%d %H:%M") -> str:
+    """A time in a deviation's words; a missing one says so instead of failing the rule."""
+    return "(time not recorded)" if value is None or pd.isna(value) else f"{pd.Timestamp(value):{pattern}}"
+
+
 def errored(test: ControlTest, cause: str) -> TestResult:
     return TestResult(test, Status.ERROR, cause=cause)
 

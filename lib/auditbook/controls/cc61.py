@@ -124,7 +124,8 @@ def grants_full_admin(document: dict[str, Any] | str | None) -> bool:
 
 
 def admin_grants(entitlements: pd.DataFrame, admin_policy_arns: list[str]) -> pd.DataFrame:
-    is_admin = entitlements["policy_arn"].isin(admin_policy_arns) | entitlements["document"].map(grants_full_admin)
+    full_admin = entitlements["document"].map(grants_full_admin).astype(bool)  # an empty frame maps to no dtype
+    is_admin = entitlements["policy_arn"].isin(admin_policy_arns) | full_admin
     return entitlements[is_admin]
 
 
@@ -409,9 +410,9 @@ def accounts_match_roster(sheet: pd.DataFrame) -> TestResult:
 
 @REVIEW_COMPLETE.rule
 def review_complete(sheet: pd.DataFrame, decisions: pd.DataFrame) -> TestResult:
-    reviewed_at = decisions["reviewed_at"].min() if len(decisions) else None
+    reviewed_at = decisions["reviewed_at"].min() if len(decisions) else pd.NaT
     due = Tested(sheet, "access-review-worksheet")
-    if reviewed_at is not None:
+    if pd.notna(reviewed_at):
         due = due.keep(lambda f: f["created_at"].isna() | (f["created_at"] <= reviewed_at),
                        f"accounts that existed when the review began ({reviewed_at:%Y-%m-%d})")
     decided = {_line_id(d.system, d.account, d.identity) for d in decisions.itertuples()}

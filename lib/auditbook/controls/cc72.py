@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from auditbook.controls.cc71 import alarm_firings
-from auditbook.results import ControlTest, Tested, TestResult, evaluate
+from auditbook.results import ControlTest, Tested, TestResult, evaluate, when
 
 ESCALATION = ControlTest(
     "CC7.2-ESCALATION", "CC7.2", "Escalation chain reaches people",
@@ -244,8 +244,8 @@ def alerts_became_incidents(firings: pd.DataFrame, incidents: pd.DataFrame, wind
         answered.append(";".join(near["incident_id"]))
     sheet["incidents"] = pd.Series(answered, index=sheet.index, dtype=str)
     deviations = [{"resource_type": "alarm_firing", "resource_id": f"{f.account_id}:{f.region}:{f.alarm_name}@"
-                   f"{f.fired_at:%Y-%m-%dT%H:%M:%S}Z",
-                   "detail": f"{f.alarm_name} ({f.namespace}/{f.metric_name}) fired {f.fired_at:%Y-%m-%d %H:%M}; "
+                   f"{when(f.fired_at, '%Y-%m-%dT%H:%M:%SZ')}",
+                   "detail": f"{f.alarm_name} ({f.namespace}/{f.metric_name}) fired {when(f.fired_at)}; "
                              f"no incident references it within {window_hours} h"}
                   for f in sheet.itertuples() if not f.incidents]
     return evaluate(ALERT_INCIDENT, Tested(firings, "business-alarm-firings").annotate(sheet), deviations,

@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from auditbook.results import ControlTest, Tested, TestResult, evaluate
+from auditbook.results import ControlTest, Tested, TestResult, evaluate, when
 
 APPROVED = ControlTest(
     "CC8.1-APPROVED", "CC8.1", "Changes approved by someone other than the author before merge",
@@ -132,9 +132,9 @@ def approved_before_merge(sheet: pd.DataFrame) -> TestResult:
 def _why_not_approved(r: Any) -> str:
     self_merged = " (self-merged)" if r.merged_by == r.author else ""
     if pd.notna(r.first_post_merge_approval_at):
-        return f"merged {r.merged_at:%Y-%m-%d %H:%M}{self_merged}; first approval by a non-author only at " \
-               f"{r.first_post_merge_approval_at:%Y-%m-%d %H:%M}, after the merge"
-    return f"merged {r.merged_at:%Y-%m-%d %H:%M}{self_merged} with no approval by anyone other than the author"
+        return f"merged {when(r.merged_at)}{self_merged}; first approval by a non-author only at " \
+               f"{when(r.first_post_merge_approval_at)}, after the merge"
+    return f"merged {when(r.merged_at)}{self_merged} with no approval by anyone other than the author"
 
 
 @FINAL_COMMIT.rule
@@ -215,7 +215,7 @@ def branch_protected(protection: pd.DataFrame, min_approvals: int, require_stale
 @DIRECT_PUSH.rule
 def no_direct_pushes(commits: pd.DataFrame) -> TestResult:
     deviations = [{"resource_type": "commit", "resource_id": f"{c.org}/{c.repo}@{c.sha}",
-                   "detail": f"committed {c.committed_at:%Y-%m-%d %H:%M} by {c.author or c.committer} to {c.branch} "
+                   "detail": f"committed {when(c.committed_at)} by {c.author or c.committer} to {c.branch} "
                              f"with no pull request: {c.message}"}
                   for c in commits.itertuples() if not c.in_pr]
     return evaluate(DIRECT_PUSH, commits, deviations, {"every_commit_through": "merged pull request"})

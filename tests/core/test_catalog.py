@@ -1,0 +1,106 @@
+"""The evidence catalog is complete and consistent: every population a test reads is declared once, every
+declaration is collectable or derivable, and the column contract holds on the way in and out of a package."""
+
+from __future__ import annotations
+
+import inspect
+
+import pandas as pd
+import pytest
+from auditbook import catalog
+from auditbook.context import Context
+from auditbook.controls import all_tests
+from auditbook.demo.environment import DEMO_PARAMS
+from auditbook.params import load
+from auditbook.period import parse_period
+from auditbook.provenance import CollectionError
+from auditbook.results import _RULES
+
+CTX = Context(load(DEMO_PARAMS), parse_period("2026-Q3"))
+
+
+def test_every_test_reads_populations_the_catalog_declares():
+    tests = all_tests()
+    assert len(tests) == len({t.test_id for t in tests}) == 59
+    for test in tests:
+        assert test.reads, test.test_id
+        for name in test.reads:
+            assert name in catalog.ENTRIES, f"{test.test_id} reads {name!r}, which the catalog does not declare"
+        assert test.test_id in _RULES, f"{test.test_id} has no rule registered (@{test.test_id}.rule)"
+
+
+def test_every_entry_is_collectable_or_derivable_from_declared_inputs():
+    for entry in catalog.ENTRIES.values():
+        assert entry.fanout in catalog.FANOUTS, entry.name
+        if entry.part_of:
+            assert catalog.ENTRIES[entry.part_of].collector is not None, entry.name
+        elif entry.fanout == "derived":
+            assert entry.derive is not None and entry.derive.__module__.startswith("auditbook.controls."), entry.name
+        else:
+            assert entry.collector is not None and entry.collector.__module__.startswith("auditbook.sources."), \
+                entry.name
+        for source in entry.input_names(CTX).values():
+            assert source in catalog.ENTRIES, f"{entry.name} reads undeclared {source}"
+
+
+def test_every_entry_resolves_its_arguments_and_key_from_the_demo_params():
+    keys = {name: catalog.key(name, CTX) for name in catalog.ENTRIES}
+    assert len(set(keys.values())) == len([e for e in catalog.ENTRIES.values() if not e.part_of])
+    for entry in catalog.ENTRIES.values():
+        arguments = entry.arguments(CTX)
+        function = entry.derive or entry.collector
+        if function is None:
+            continue
+        accepted = inspect.signature(function).parameters
+        for name in [*arguments, *entry.input_names(CTX)]:
+            assert name in accepted, f"{entry.name}: {function.__name__} takes no argument {name!r}"
+
+
+def test_every_test_options_resolve_from_the_demo_params():
+    for test in all_tests():
+        options = test.options(CTX.settings(test.criterion), CTX)
+        accepted = inspect.signature(_RULES[test.test_id]).parameters
+        assert set(options) <= set(accepted), test.test_id
+
+
+def test_the_cache_key_changes_with_the_arguments():
+    other = Context(CTX.params, parse_period("2026-Q2"))
+    assert catalog.key("cloudtrail-events", CTX) != catalog.key("cloudtrail-events", other)
+    assert catalog.key("iam-credential-report", CTX) == catalog.key("iam-credential-report", other)
+    # a derived population's key follows its inputs'
+    assert catalog.key("leaver-accounts", CTX) != catalog.key("leaver-accounts", other)
+
+
+def test_conform_orders_columns_and_refuses_missing_or_undeclared_ones():
+    frame = catalog.from_rows("kms-keys", [{"key_id": "k", "rotation_enabled": True, "created": "2026-01-01T00:00Z"}])
+    assert list(frame.columns) == list(catalog.entry("kms-keys").columns)
+    assert str(frame["created"].dt.tz) == "UTC" and frame.loc[0, "rotation_enabled"] is True
+    with pytest.raises(CollectionError, match="missing key_usage"):
+        catalog.conform("kms-keys", frame.drop(columns=["key_usage"]))
+    with pytest.raises(CollectionError, match="undeclared surprise"):
+        catalog.conform("kms-keys", frame.assign(surprise=1))
+    checks = catalog.from_rows("route53-health-checks", [{}])
+    with pytest.raises(CollectionError, match=r"column port is not int\?"):
+        catalog.conform("route53-health-checks", checks.astype({"port": object}).assign(port=["eighty"]))
+    with pytest.raises(CollectionError, match="column disabled is not bool: a value is missing"):
+        catalog.conform("route53-health-checks", checks.astype({"disabled": object}).assign(disabled=[None]))
+
+
+def test_an_empty_population_has_the_contract_columns_and_kinds():
+    for name, entry in catalog.ENTRIES.items():
+        frame = catalog.empty(name)
+        assert list(frame.columns) == list(entry.columns) and frame.empty, name
+        for column, kind in entry.columns.items():
+            if kind == "time":
+                assert isinstance(frame[column].dtype, pd.DatetimeTZDtype), (name, column)
+
+
+def test_a_package_csv_reads_back_with_its_kinds(tmp_path):
+    frame = catalog.from_rows("cloudwatch-log-groups", [{"log_group": "/a", "retention_days": 30,
+                                                          "created": "2026-07-01T00:00Z"},
+                                                         {"log_group": "/b", "retention_days": None}])
+    path = tmp_path / "groups.csv"
+    frame.to_csv(path, index=False, date_format="%Y-%m-%dT%H:%M:%SZ")
+    back = catalog.read_csv("cloudwatch-log-groups", path)
+    pd.testing.assert_frame_equal(back, frame, check_dtype=False)
+    assert str(back["retention_days"].dtype) == "Int64" and pd.isna(back.loc[1, "retention_days"])
