@@ -380,7 +380,7 @@ _DECLARED = [
                    "deployments": "github-deployments"},
            arguments=lambda ctx: {"emergency_labels": ctx.settings("CC8.1")["emergency_labels"]}),
     _entry("change-reconciliation", "The counts of changes, commits and deployments that must add up.",
-           "count of n:int check", "derived", derive=cc81.reconcile,
+           "count_of n:int check", "derived", derive=cc81.reconcile,
            inputs={"sheet": "change-worksheet", "commits": "github-branch-commits",
                    "deployments": "github-deployments"}),
     _entry("iac-inventory", "Every in-scope resource that infrastructure as code should manage.",

@@ -46,3 +46,15 @@ def test_on_one_row_of_empty_values(test):
 def test_on_one_real_row_of_the_demo(test, demo_run):
     frames = [catalog.read_csv(name, demo_run.run_dir / layout.population_csv(name)).head(1) for name in test.reads]
     assert_total(evaluate(test, frames), len(frames[0]))
+
+
+DERIVED = [e for e in catalog.ENTRIES.values() if e.fanout == "derived"]
+
+
+@pytest.mark.parametrize("entry", DERIVED, ids=lambda e: e.name)
+@pytest.mark.parametrize("rows", [0, 1], ids=["empty", "one-row-of-empty-values"])
+def test_every_derivation_is_total_and_keeps_its_contract(entry, rows):
+    """A worksheet built from populations a company does not have (or has one odd row of) is a worksheet."""
+    inputs = {param: catalog.from_rows(source, [{}] * rows) for param, source in entry.input_names(CTX).items()}
+    frame = entry.derive(**inputs, **entry.arguments(CTX))
+    catalog.conform(entry.name, frame)

@@ -313,7 +313,8 @@ def alarm_firings(history: pd.DataFrame, alarms: pd.DataFrame) -> pd.DataFrame:
             rows.append({"account_id": account, "region": region, "alarm_name": name, "fired_at": change["timestamp"],
                          "cleared_at": cleared})
     frame = pd.DataFrame(rows, columns=["account_id", "region", "alarm_name", "fired_at", "cleared_at"])
-    frame["cleared_at"] = pd.to_datetime(frame["cleared_at"], utc=True)
+    for column in ("fired_at", "cleared_at"):  # a column of missing times has no dtype of its own
+        frame[column] = pd.to_datetime(frame[column], utc=True)
     frame["minutes"] = ((frame["cleared_at"] - frame["fired_at"]).dt.total_seconds() / 60).round()
     meta = alarms[["account_id", "region", "alarm_name", "namespace", "metric_name"]]
     return frame.merge(meta, on=["account_id", "region", "alarm_name"], how="left").fillna(

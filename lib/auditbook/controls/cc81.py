@@ -358,6 +358,6 @@ def reconcile(sheet: pd.DataFrame, commits: pd.DataFrame, deployments: pd.DataFr
         ("deployments to production", len(deployments), ""),
         ("  that reached success (tested)", deployed, ""),
     ]
-    frame = pd.DataFrame(rows, columns=["count of", "n", "check"])
+    frame = pd.DataFrame(rows, columns=["count_of", "n", "check"])
     frame.loc[0, "check"] = "= normal + emergency" if len(sheet) == (len(sheet) - emergency) + emergency else "MISMATCH"
     return frame

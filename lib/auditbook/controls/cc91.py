@@ -299,7 +299,7 @@ def iac_inventory(rds: pd.DataFrame, asgs: pd.DataFrame, volumes: pd.DataFrame, 
         rows.append({"account_id": b.account_id, "region": b.region, "resource_type": "s3", "name": b.bucket,
                      "identifiers": f"{b.bucket};arn:aws:s3:::{b.bucket}", "tags": b.tags})
     frame = pd.DataFrame(rows, columns=["account_id", "region", "resource_type", "name", "identifiers", "tags"])
-    frame = frame[[tagged(t, scope_tag) for t in frame["tags"]]]
+    frame = frame[pd.Series([tagged(t, scope_tag) for t in frame["tags"]], index=frame.index, dtype=bool)]
     frame.insert(0, "resource_id", [f"{a}:{t}:{n}" for a, t, n in
                                     zip(frame["account_id"], frame["resource_type"], frame["name"], strict=True)])
     return frame.reset_index(drop=True)

@@ -6,13 +6,14 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 from auditbook.catalog import population as held
 from auditbook.demo import aws_secrets
 from auditbook.demo.aws import DEMO_REGION
 from auditbook.demo.github.company import ORG, PRODUCTION_BRANCHES
 from auditbook.demo.github.secret_scanning import ALERTS
 from auditbook.period import parse_period
-from auditbook.provenance import RawStore
+from auditbook.provenance import CollectionError, RawStore
 from auditbook.sources.aws import cloudtrail, iam, kms, secretsmanager
 from auditbook.sources.github import connect
 from auditbook.sources.github.secret_scanning import collect_secret_scanning_alerts
@@ -134,3 +135,23 @@ def test_no_source_module_names_an_operation_that_returns_secret_material():
                  for number, line in enumerate(path.read_text().splitlines(), start=1)
                  if forbidden.search(line.split("#", 1)[0])]
     assert offenders == []
+
+
+def test_a_key_whose_answer_lacks_a_documented_field_is_an_error_not_left_out(account, raw, monkeypatch):
+    """DescribeKey always sends KeyUsage: an answer without it would have dropped the key out of the rotation
+    test (N shrinking silently); the collection is ERROR instead, naming the field."""
+    from botocore.stub import Stubber
+
+    kms_client = account.client("kms", DEMO_REGION)
+    stub = Stubber(kms_client)
+    arn = f"arn:aws:kms:{DEMO_REGION}:{account.account_id}:key/k1"
+    stub.add_response("list_keys", {"Keys": [{"KeyId": "k1", "KeyArn": arn}], "Truncated": False})
+    stub.add_response("list_aliases", {"Aliases": [], "Truncated": False})
+    stub.add_response("describe_key", {"KeyMetadata": {"KeyId": "k1", "Arn": arn, "KeyManager": "CUSTOMER",
+                                                       "KeyState": "Enabled", "KeySpec": "SYMMETRIC_DEFAULT"}})
+    stub.activate()
+    real = account.client
+    monkeypatch.setattr(account, "client", lambda service, region=None: kms_client if service == "kms"
+                        else real(service, region))
+    with pytest.raises(CollectionError, match="kms:DescribeKey: k1 the answer lacks KeyUsage"):
+        kms.collect_keys(account, raw, [DEMO_REGION])
