@@ -63,8 +63,8 @@ def _populations(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def _test_populations(test: dict[str, Any], known: dict[str, Any]) -> list[str]:
-    names = [n.strip() for n in re.split(r"\s*\+\s*|,\s*", test.get("population", "")) if n.strip()]
-    return [n for n in names if n in known]
+    """The observations a finding rests on: the catalog populations the test read (its ``reads``)."""
+    return [n for n in test.get("reads") or [test["population"]] if n in known]
 
 
 def build(results: dict[str, Any], root: Path) -> dict[str, Any]:

@@ -42,3 +42,17 @@ def test_every_figure_ties_to_a_file(demo_run):
                     assert tested.iloc[number - 1].to_dict() == row, (test["id"], number)
             tied.append(test["id"])
     assert len(tied) == 59
+
+
+def test_oscal_findings_rest_on_the_observations_of_the_populations_each_test_read(demo_run):
+    root = demo_run.run_dir
+    results = json.loads((root / layout.RESULTS_JSON).read_text())
+    document = json.loads((root / layout.OSCAL).read_text())["assessment-results"]["results"][0]
+    observation = {next(p["value"] for p in o["props"] if p["name"] == "population"): o["uuid"]
+                   for o in document["observations"]}
+    reads = {t["id"]: t["reads"] for c in results["criteria"] for t in c["tests"]}
+    for finding in document["findings"]:
+        test_id = next(p["value"] for p in finding["props"] if p["name"] == "test-id") \
+            if any(p["name"] == "test-id" for p in finding.get("props", [])) else finding["title"].split(" ")[0]
+        related = {r["observation-uuid"] for r in finding.get("related-observations", [])}
+        assert related == {observation[name] for name in reads[test_id]}, test_id
