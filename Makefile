@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml tools/ensure-system-packages.sh
 		{ echo "auditbook needs Python 3.11 or newer ($(PY) is older); set PY=python3.x"; exit 1; }
 	@sh tools/ensure-system-packages.sh
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[dev]"
+	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[demo,dev]"
 	@touch $(STAMP)
 
 demo: $(STAMP)
@@ -48,7 +48,7 @@ test-slow: $(STAMP)
 # and not a dependency of auditbook, so `make test` skips these two tests.
 test-airflow:
 	@test -x $(AIRFLOWVENV)/bin/python || $(PY) -m venv $(AIRFLOWVENV)
-	$(AIRFLOWVENV)/bin/pip install --quiet --disable-pip-version-check -e ".[dev,airflow]"
+	$(AIRFLOWVENV)/bin/pip install --quiet --disable-pip-version-check -e ".[demo,dev,airflow]"
 	$(AIRFLOWVENV)/bin/pytest -p no:cacheprovider -m "slow or not slow" tests/package/test_pkg_platform.py -k dag
 
 # Scale figures for the README: AUDITBOOK_BENCH_SCALE=20 make bench (about 2,000 users, 1,000 secrets, 20,000 PRs).
@@ -58,7 +58,7 @@ bench: $(STAMP)
 # JupyterLab lives in its own environment: its server dependencies slow every papermill kernel start.
 lab: $(STAMP)
 	@test -x $(LABVENV)/bin/python || $(PY) -m venv $(LABVENV)
-	$(LABVENV)/bin/pip install --quiet --disable-pip-version-check -e ".[lab]"
+	$(LABVENV)/bin/pip install --quiet --disable-pip-version-check -e ".[demo,lab]"
 	AUDITBOOK_OUT=$(CURDIR)/$(OUT) $(BIN)/auditbook demo-env -- $(LABVENV)/bin/jupyter lab --notebook-dir=$(NOTEBOOKS) \
 		$(if $(filter 0,$(shell id -u)),--allow-root)
 

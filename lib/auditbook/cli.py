@@ -1,4 +1,4 @@
-"""``auditbook run | demo | demo-env | verify``.
+"""``auditbook init | run | verify | lab | demo | demo-env``.
 
 Exit status: 0 every criterion PASS/FAIL/NOT_APPLICABLE (or PASS only with ``--fail-on-deviation``);
 1 a test is ERROR (or FAIL with ``--fail-on-deviation``), or ``verify`` found a difference;
@@ -75,27 +75,90 @@ def cmd_run(args: argparse.Namespace) -> int:
     return _run(args, args.params)
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
-    from auditbook.demo.environment import DEMO_PARAMS, DemoEnvironment
+DEMO_EXTRA = "the demo needs auditbook's demo extra (its emulators): pip install 'auditbook[demo]'"
 
-    print("auditbook: starting the embedded demo environment (AWS emulator)", file=sys.stderr)
-    with DemoEnvironment():
-        return _run(args, DEMO_PARAMS)
+
+def _demo_environment() -> type | None:
+    """The emulators' class, or None (with the one line that says how to get them) when the extra is missing."""
+    try:
+        from auditbook.demo.environment import DemoEnvironment
+    except ImportError:
+        print(f"auditbook: {DEMO_EXTRA}", file=sys.stderr)
+        return None
+    return DemoEnvironment
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    environment = _demo_environment()
+    if environment is None:
+        return EXIT_REFUSED
+    from auditbook.resources import demo_params
+
+    print("auditbook: starting the embedded demo environment (AWS and GitHub emulators)", file=sys.stderr)
+    with environment():
+        return _run(args, demo_params())
 
 
 def cmd_demo_env(args: argparse.Namespace) -> int:
     """Run a command (JupyterLab, pytest --nbval) with the demo emulators up and the variables set."""
-    from auditbook.demo.environment import DemoEnvironment
-
     command = [c for c in args.command if c != "--"]
     if not command:
         print("auditbook: demo-env needs a command after --", file=sys.stderr)
         return EXIT_REFUSED
-    with DemoEnvironment() as demo:
+    environment = _demo_environment()
+    if environment is None:
+        return EXIT_REFUSED
+    with environment() as demo:
         for key, value in demo.env.items():
             if key.endswith("_URL"):
                 print(f"auditbook: {key}={value}", file=sys.stderr)
         return subprocess.call(command)
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    """A working folder: params/example.yaml (every key documented), notebooks/ for JupyterLab, outputs/."""
+    from auditbook.workspace import WorkspaceError, scaffold
+
+    try:
+        made = scaffold(Path(args.dir))
+    except WorkspaceError as exc:
+        print(f"auditbook: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    for path in made:
+        print(path)
+    print(f"auditbook: edit {Path(args.dir) / 'params' / 'example.yaml'}, then: auditbook run --params "
+          f"{Path(args.dir) / 'params' / 'example.yaml'} --period 2026-Q3 --out {Path(args.dir) / 'outputs'}",
+          file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_lab(args: argparse.Namespace) -> int:
+    """JupyterLab on this folder's notebooks (copied from the package when missing), reading --params."""
+    import os
+    import shutil
+
+    from auditbook.workspace import WorkspaceError, lab_environment
+
+    jupyter = shutil.which("jupyter")
+    if jupyter is None or subprocess.call([jupyter, "lab", "--version"], stdout=subprocess.DEVNULL,
+                                          stderr=subprocess.DEVNULL) != 0:
+        print("auditbook: JupyterLab is not installed: pip install 'auditbook[lab]'", file=sys.stderr)
+        return EXIT_REFUSED
+    try:
+        env = lab_environment(Path.cwd(), args.params, demo=args.demo)
+    except WorkspaceError as exc:
+        print(f"auditbook: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    command = [jupyter, "lab", f"--notebook-dir={env.pop('notebook_dir')}"]
+    if os.geteuid() == 0:
+        command.append("--allow-root")
+    if not args.demo:
+        return subprocess.call(command, env={**os.environ, **env})
+    environment = _demo_environment()
+    if environment is None:
+        return EXIT_REFUSED
+    with environment():
+        return subprocess.call(command, env={**os.environ, **env})
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
@@ -127,6 +190,10 @@ def parser() -> argparse.ArgumentParser:
         sp.add_argument("--workers", type=int, default=None, help="notebooks run at once (default: cores)")
         sp.add_argument("--fail-on-deviation", action="store_true", help="exit 1 when any test is FAIL")
 
+    sp = sub.add_parser("init", help="make a working folder: params/example.yaml, notebooks/, outputs/")
+    sp.add_argument("dir", help="the folder to make (must not hold auditbook files already)")
+    sp.set_defaults(func=cmd_init)
+
     sp = sub.add_parser("run", help="run the criteria for a period")
     sp.add_argument("--params", required=True, help="params YAML (see params/example.yaml)")
     run_options(sp, None)
@@ -141,8 +208,13 @@ def parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_demo_env)
 
     sp = sub.add_parser("verify", help="recompute every hash of a package, check its counts, print a verdict")
-    sp.add_argument("run_dir")
+    sp.add_argument("run_dir", help="a package folder, outputs/<period>/<run-id>")
     sp.set_defaults(func=cmd_verify)
+
+    sp = sub.add_parser("lab", help="JupyterLab on this folder's notebooks (needs the lab extra)")
+    sp.add_argument("--params", help="params YAML the notebooks read (default: params/example.yaml here)")
+    sp.add_argument("--demo", action="store_true", help="with the demo emulators up and the demo company's params")
+    sp.set_defaults(func=cmd_lab)
     return p
 
 

@@ -15,7 +15,7 @@ from auditbook.period import Period, parse_period
 
 PACKAGE_DIR = Path(__file__).resolve().parent  # the library and its notebooks
 RECORDED_PACKAGES = ["auditbook", "boto3", "botocore", "PyGithub", "pandas", "matplotlib", "papermill",
-                     "nbconvert", "nbclient", "ipykernel", "weasyprint", "jsonschema", "moto"]
+                     "nbconvert", "nbclient", "ipykernel", "weasyprint", "jsonschema"]
 
 
 def new_run_id(now: datetime) -> str:
