@@ -14,6 +14,8 @@ from pathlib import Path
 
 from auditbook import resources
 
+NOT_NOTEBOOKS = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints")
+
 
 class WorkspaceError(ValueError):
     """The folder cannot be made or used: the message is one line naming it."""
@@ -28,7 +30,7 @@ def scaffold(root: Path) -> list[Path]:
     try:
         params.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(resources.example_params(), params / "example.yaml")
-        shutil.copytree(resources.notebook_dir(), notebooks, ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+        shutil.copytree(resources.notebook_dir(), notebooks, ignore=NOT_NOTEBOOKS)
         outputs.mkdir()
     except OSError as exc:
         raise WorkspaceError(f"{root}: {exc.strerror or exc}") from None
@@ -40,7 +42,7 @@ def lab_environment(root: Path, params: str | None, demo: bool) -> dict[str, str
     (copied from the package when this folder has none)."""
     notebooks = root / "notebooks"
     if not notebooks.exists():
-        shutil.copytree(resources.notebook_dir(), notebooks, ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+        shutil.copytree(resources.notebook_dir(), notebooks, ignore=NOT_NOTEBOOKS)
     if demo:
         chosen = resources.demo_params()
     else:
