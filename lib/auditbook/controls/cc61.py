@@ -36,6 +36,11 @@ ADMIN = ControlTest(
     "continuous", ("iam-entitlements",),
     lambda s, ctx: {"admin_policy_arns": s["admin_policy_arns"], "approved_groups": s["approved_admin_groups"],
                     "approved_roles": s["approved_admin_roles"]}, ("account_id", "principal_type", "principal"))
+USER_POLICIES = ControlTest(
+    "CC6.1-USER-POLICIES", "CC6.1", "IAM users get permissions only through groups",
+    "No IAM user holds a policy attached to the user directly or inline: permissions come through groups, so "
+    "access is granted, reviewed and removed by role (CIS AWS Foundations Benchmark 1.15).",
+    "continuous", ("iam-entitlements",), sample_keys=("account_id", "user"))
 PASSWORD_POLICY = ControlTest(
     "CC6.1-PASSWORD-POLICY", "CC6.1", "Password policy meets the standard",
     "The account password policy sets every requirement in params.",
@@ -160,6 +165,23 @@ def admin_only_through_approved_paths(entitlements: pd.DataFrame, admin_policy_a
     return evaluate(ADMIN, tested, deviations, threshold)
 
 
+@USER_POLICIES.rule
+def users_only_through_groups(entitlements: pd.DataFrame) -> TestResult:
+    """Population: one row per IAM user, with the policies it holds other than through a group."""
+    grants = Tested(entitlements, "iam-entitlements").keep(lambda f: f["principal_type"] == "user",
+                                                           "the policy grants of IAM users")
+    direct = grants.frame[(grants.frame["via"] == "direct") & (grants.frame["policy_type"] != "none")]
+    held = direct.groupby(["account_id", "principal"])["policy_name"].agg(
+        lambda s: "; ".join(f"{n} ({t})" for n, t in zip(s, direct.loc[s.index, "policy_type"], strict=True)))
+    users = grants.frame[["account_id", "principal"]].drop_duplicates().rename(columns={"principal": "user"})
+    users["direct_policies"] = [held.get((a, u), "") for a, u in zip(users["account_id"], users["user"], strict=True)]
+    deviations = [{"resource_type": "iam_user", "resource_id": f"{u.account_id}:{u.user}",
+                   "detail": f"policies held by the user itself, not through a group: {u.direct_policies}"}
+                  for u in users.itertuples() if u.direct_policies]
+    return evaluate(USER_POLICIES, grants.reshape(users.reset_index(drop=True), "one row per IAM user"), deviations,
+                    {"permissions_through": "groups only"})
+
+
 # Params key → (AWS setting, how the AWS value must compare with the required one)
 _PASSWORD_RULES: dict[str, tuple[str, str]] = {
     "minimum_length": ("MinimumPasswordLength", "at_least"),
@@ -234,7 +256,7 @@ REVIEW_REMOVALS = ControlTest(
     "CC6.1-REVIEW-REMOVALS", "CC6.1", "Access review: every removal carried out",
     "Every account the review decided to remove no longer has access at collection.", "quarterly",
     ("access-review-decisions", "access-review-worksheet"), sample_keys=("system", "account", "identity"))
-TESTS = [MFA, ROOT, DORMANT, ADMIN, PASSWORD_POLICY, GITHUB_2FA, LEAVERS, ORPHANED, REVIEW_COMPLETE,
+TESTS = [MFA, ROOT, DORMANT, ADMIN, USER_POLICIES, PASSWORD_POLICY, GITHUB_2FA, LEAVERS, ORPHANED, REVIEW_COMPLETE,
          REVIEW_INDEPENDENT, REVIEW_REMOVALS]
 REMOVAL_EVENTS = {"DeleteLoginProfile", "DeleteUser"}
 WORKSHEET_COLUMNS = ["system", "account", "identity", "person_id", "person", "privileges", "last_activity",

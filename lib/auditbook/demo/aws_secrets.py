@@ -93,7 +93,8 @@ class ServiceUser:
 
 SERVICE_USERS = [
     ServiceUser("reporting-etl", "2025-08-20T10:00:00", [("2025-08-27T00:00:00", "2026-09-29T02:00:00")],
-                [("CC6.2-KEY-AGE", "access key created 2025-08-27, 400 days old at period end")],
+                [("CC6.2-KEY-AGE", "access key created 2025-08-27, 400 days old at period end"),
+                 ("CC6.1-USER-POLICIES", "inline policy read-secrets on the user, not through a group")],
                 reads="prod/reporting/warehouse"),
     ServiceUser("analytics-export", "2026-07-10T10:00:00", [("2026-07-10T10:00:00", "2026-08-02T00:00:00")],
                 [("CC6.2-KEY-UNUSED", "access key last used 2026-08-02, 60 days before period end")]),

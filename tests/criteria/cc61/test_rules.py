@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 
 import pandas as pd
 import pytest
+from auditbook import catalog
 from auditbook.controls import cc61
 from auditbook.results import Status
 
@@ -122,3 +123,21 @@ def test_an_account_without_a_password_policy_fails_every_required_setting():
     empty = pd.DataFrame(columns=["account_id", "setting", "value"])
     r = cc61.password_policy_meets_standard(empty, ["222222222222"], {"minimum_length": 14, "require_symbols": True})
     assert r.deviation_count == 2 and set(r.deviations["detail"].str.contains("not set")) == {True}
+
+
+def test_user_policies_flag_direct_and_inline_grants_of_users_only():
+    grants = catalog.from_rows("iam-entitlements", [
+        {"account_id": "1", "principal_type": "user", "principal": "grouped", "via": "group:Engineers",
+         "policy_type": "customer_managed", "policy_name": "EngineerAccess"},
+        {"account_id": "1", "principal_type": "user", "principal": "direct", "via": "direct",
+         "policy_type": "aws_managed", "policy_name": "AdministratorAccess"},
+        {"account_id": "1", "principal_type": "user", "principal": "direct", "via": "direct",
+         "policy_type": "inline", "policy_name": "extra"},
+        {"account_id": "1", "principal_type": "user", "principal": "none", "via": "", "policy_type": "none"},
+        {"account_id": "1", "principal_type": "role", "principal": "deployer", "via": "direct",
+         "policy_type": "inline", "policy_name": "deploy"},  # roles hold their policies directly by design
+    ])
+    r = cc61.users_only_through_groups(grants)
+    assert r.population_size == 3 and ids(r) == ["1:direct"]
+    assert r.deviations.loc[0, "detail"].endswith("AdministratorAccess (aws_managed); extra (inline)")
+    assert [s.rows for s in r.steps] == [5, 4, 3]
