@@ -129,7 +129,7 @@ BEFORE_PERIOD_READS = [("frank.eng", "prod/payments/db", "2026-06-25T11:00:00")]
 def truth() -> list[dict[str, str]]:
     rows = [{"test": test, "resource": f"{ACCOUNT}:{s.name}", "why": why}
             for s in SECRETS for test, why in s.deviations]
-    rows += [{"test": test, "resource": f"{ACCOUNT}:{u.name}" if test == "CC6.2-KEY-COUNT"
+    rows += [{"test": test, "resource": f"{ACCOUNT}:{u.name}" if test in ("CC6.2-KEY-COUNT", "CC6.1-USER-POLICIES")
               else f"{ACCOUNT}:{u.name}/access_key_1", "why": why}
              for u in SERVICE_USERS for test, why in u.deviations]
     rows += [{"test": "CC6.2-KMS-ROTATION", "resource": f"{ACCOUNT}:{alias}", "why": why}

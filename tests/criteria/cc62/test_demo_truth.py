@@ -19,7 +19,7 @@ def test_aws_truth_file_holds_the_cc62_deviations():
     written = yaml.safe_load(path.read_text())
     assert written == aws.demo_truth(), "run: python -m auditbook.demo.aws"
     cc62 = [row for row in written if row["test"].startswith("CC6.2-")]
-    assert cc62 == aws_secrets.truth()
+    assert cc62 == [row for row in aws_secrets.truth() if row["test"].startswith("CC6.2-")]
     assert {row["test"] for row in cc62} == {
         "CC6.2-SECRET-ROTATION", "CC6.2-ROTATION-FAILURES", "CC6.2-SECRET-ACCESS-POLICY", "CC6.2-SECRET-READERS",
         "CC6.2-KEY-AGE", "CC6.2-KEY-UNUSED", "CC6.2-KEY-COUNT", "CC6.2-KMS-ROTATION"}
