@@ -24,6 +24,7 @@ from typing import Any
 
 import pandas as pd
 
+from auditbook import layout
 from auditbook.trends import RUN_ID
 
 SUMMARY_COLUMNS = 6  # non-empty fields shown per matching row in the overview
@@ -35,15 +36,15 @@ class Package:
 
     @cached_property
     def results(self) -> dict[str, Any]:
-        return json.loads((self.path / "results.json").read_text())
+        return json.loads((self.path / layout.RESULTS_JSON).read_text())
 
     @cached_property
     def population_names(self) -> list[str]:
-        return sorted(p.stem for p in (self.path / "populations").glob("*.csv"))
+        return sorted(p.stem for p in (self.path / layout.POPULATIONS).glob("*.csv"))
 
     def population(self, name: str) -> pd.DataFrame:
         if name not in self._frames:
-            csv = self.path / "populations" / f"{name}.csv"
+            csv = self.path / layout.population_csv(name)
             if not csv.is_file():
                 raise KeyError(f"no population {name!r} in {self.path}; there are: {', '.join(self.population_names)}")
             self._frames[name] = pd.read_csv(csv, dtype=str, keep_default_na=False)
@@ -51,7 +52,7 @@ class Package:
 
     @cached_property
     def exceptions(self) -> pd.DataFrame:
-        return pd.read_csv(self.path / "exceptions.csv", dtype=str, keep_default_na=False)
+        return pd.read_csv(self.path / layout.EXCEPTIONS_CSV, dtype=str, keep_default_na=False)
 
     @cached_property
     def _frames(self) -> dict[str, pd.DataFrame]:
@@ -70,10 +71,10 @@ def open_package(path: str | Path | None = None, outputs: str | Path | None = No
     outputs = outputs or outputs_root()
     if path is not None:
         folder = Path(path)
-        if not (folder / "results.json").is_file():
+        if not (folder / layout.RESULTS_JSON).is_file():
             raise FileNotFoundError(f"{folder} is not a package (no results.json)")
         return Package(folder)
-    runs = [p for p in Path(outputs).glob("*/*") if RUN_ID.match(p.name) and (p / "results.json").is_file()]
+    runs = [p for p in Path(outputs).glob("*/*") if RUN_ID.match(p.name) and (p / layout.RESULTS_JSON).is_file()]
     if not runs:
         raise FileNotFoundError(f"no package under {outputs}: run `make demo` or `auditbook run` first")
     return Package(max(runs, key=lambda p: p.name))

@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-MANIFEST = "manifest.json"
+from auditbook import layout
+
+MANIFEST = layout.MANIFEST
 MANIFEST_SCHEMA_VERSION = "1.0"
 
 
@@ -139,9 +141,9 @@ def consistency(root: Path, manifest: dict[str, Any], present: set[str]) -> list
     import csv
 
     problems: list[str] = []
-    if "results.json" not in present:  # the hash check names it missing (or the folder is no run package)
-        return [] if "results.json" in manifest.get("files", {}) else ["results.json is missing"]
-    results = _read_json(root / "results.json")
+    if layout.RESULTS_JSON not in present:  # the hash check names it missing (or the folder is no run package)
+        return [] if layout.RESULTS_JSON in manifest.get("files", {}) else [f"{layout.RESULTS_JSON} is missing"]
+    results = _read_json(root / layout.RESULTS_JSON)
     if not isinstance(results, dict):
         return ["results.json is unreadable"]
     if "criteria" not in results and not manifest.get("counts"):
@@ -153,10 +155,11 @@ def consistency(root: Path, manifest: dict[str, Any], present: set[str]) -> list
     if manifest.get("criteria") is not None and manifest["criteria"] != statuses:
         problems.append(f"criterion statuses differ: manifest.json {manifest['criteria']}, results.json {statuses}")
     tests = [t for c in results.get("criteria", []) for t in c.get("tests", [])]
-    if "exceptions.csv" not in present:
-        return problems + ([] if "exceptions.csv" in manifest.get("files", {}) else ["exceptions.csv is missing"])
+    if layout.EXCEPTIONS_CSV not in present:
+        return problems + ([] if layout.EXCEPTIONS_CSV in manifest.get("files", {})
+                           else [f"{layout.EXCEPTIONS_CSV} is missing"])
     try:
-        with open(root / "exceptions.csv", newline="", encoding="utf-8") as fh:
+        with open(root / layout.EXCEPTIONS_CSV, newline="", encoding="utf-8") as fh:
             rows = list(csv.DictReader(fh))
     except (OSError, UnicodeDecodeError, csv.Error):
         return [*problems, "exceptions.csv is unreadable"]
@@ -179,12 +182,12 @@ def consistency(root: Path, manifest: dict[str, Any], present: set[str]) -> list
             if counts.get(key) != value:
                 problems.append(f"manifest.json counts.{key} is {counts.get(key)}, the package has {value}")
     reports = sorted(rel for c in results.get("criteria", []) for rel in c.get("report", {}).values())
-    for rel in reports + ["reports/index.html", "reports/index.pdf"]:
+    for rel in reports + [layout.INDEX_HTML, layout.INDEX_PDF]:
         if rel not in present:
             problems.append(f"report {rel} is listed but missing")
     if manifest.get("reports") is not None and sorted(manifest["reports"]) != reports:
         problems.append("the reports listed in manifest.json and results.json differ")
-    oscal = _read_json(root / "oscal" / "assessment-results.json")
+    oscal = _read_json(root / layout.OSCAL)
     if oscal is not None:
         findings = sum(len(r.get("findings", [])) for r in oscal.get("assessment-results", {}).get("results", []))
         if findings != len(tests):

@@ -47,7 +47,8 @@ class CriterionRun:
         self.collection_errors: dict[str, str] = {}
         self.results: list[TestResult] = []
         self.connections = Connections(ctx)
-        self.collector = Collector(ctx, self.connections, EvidenceCache(self.run_dir), RawStore(self.run_dir / "raw"))
+        self.collector = Collector(ctx, self.connections, EvidenceCache(self.run_dir),
+                                   RawStore(self.run_dir / layout.RAW))
 
     @property
     def params(self) -> dict[str, Any]:

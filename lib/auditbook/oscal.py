@@ -18,6 +18,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from auditbook import layout
 from auditbook.locker import sha256_file
 
 OSCAL_VERSION = "1.2.3"
@@ -93,7 +94,7 @@ def build(results: dict[str, Any], root: Path) -> dict[str, Any]:
     populations = _populations(results)
     observations = []
     for name, pop in populations.items():
-        rel_evidence = [evidence(pop.get("csv", f"populations/{name}.csv"), f"Population {name}, complete (CSV)")]
+        rel_evidence = [evidence(pop.get("csv", layout.population_csv(name)), f"Population {name}, complete (CSV)")]
         raw = pop.get("raw_files", [])
         rel_evidence += [evidence(r["path"], f"Raw response of {name} as received") for r in raw[:RAW_FILES_LISTED]]
         obs = {
@@ -160,8 +161,8 @@ def build(results: dict[str, Any], root: Path) -> dict[str, Any]:
                 finding["related-observations"] = related
             findings.append(finding)
 
-    resource("exceptions.csv", "Every deviation of the run, one row each, with its exception-register status")
-    resource("results.json", "Machine-readable results of the run (auditbook results schema)")
+    resource(layout.EXCEPTIONS_CSV, "Every deviation of the run, one row each, with its exception-register status")
+    resource(layout.RESULTS_JSON, "Machine-readable results of the run (auditbook results schema)")
     period = results["period"]
     document = {
         "assessment-results": {

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from auditbook import layout
+
 RUN_ID = re.compile(r"^\d{8}T\d{6}Z$")
 CHART_RUNS = 8  # the chart shows the last runs only; the table of changes compares with the previous one
 STATUS_MARKERS = {"PASS": ("o", "#1b7f3b"), "FAIL": ("o", "#b3261e"), "ERROR": ("X", "#7a4b00"),
@@ -66,7 +68,7 @@ def point(results: dict[str, Any], package: Path) -> RunPoint:
                        "deviation_count": t["deviation_count"], "accepted_count": t.get("accepted_count", 0)}
              for c in results["criteria"] for t in c["tests"]}
     return RunPoint(results["period"]["label"], results["period"]["start"], results["run_id"], str(package), tests,
-                    _deviations(package / "exceptions.csv"))
+                    _deviations(package / layout.EXCEPTIONS_CSV))
 
 
 def history(out_root: Path, current: dict[str, Any], current_dir: Path | None = None) -> History:

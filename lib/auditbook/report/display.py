@@ -15,6 +15,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import HTML, display
 
+from auditbook import layout
 from auditbook.provenance import Population
 from auditbook.results import Status, TestResult
 from auditbook.sampling import Sample
@@ -112,7 +113,7 @@ def test_result(result: TestResult, sample: Sample | None = None, sample_file: s
         rows = result.deviations
         if accepted:
             rows = rows.assign(acceptance=rows["resource_id"].map(accepted).fillna("open"))
-        parts.append("<h4>Deviations</h4>" + table(rows, max_rows=DEVIATION_ROWS, csv_name="exceptions.csv"))
+        parts.append("<h4>Deviations</h4>" + table(rows, max_rows=DEVIATION_ROWS, csv_name=layout.EXCEPTIONS_CSV))
     for note in result.notes:
         parts.append(f"<p class='ab-note'>{_esc(note)}</p>")
     if sample is not None and sample.size:

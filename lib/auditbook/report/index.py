@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from auditbook import layout
 from auditbook.report.display import STATUS_COLOURS, _esc, key_values, stylesheet
 from auditbook.report.export import css, html_to_pdf
 from auditbook.results import Status
@@ -170,7 +171,7 @@ def render(results: dict[str, Any], hist: History | None = None, for_pdf: bool =
 
 
 def write_index(run_dir, results: dict[str, Any], hist: History | None = None) -> None:  # noqa: ANN001 - Path
-    reports = run_dir / "reports"
+    reports = run_dir / layout.REPORTS
     reports.mkdir(parents=True, exist_ok=True)
-    (reports / "index.html").write_text(render(results, hist, for_pdf=False), encoding="utf-8")
-    html_to_pdf(render(results, hist, for_pdf=True), reports / "index.pdf", reports)
+    (run_dir / layout.INDEX_HTML).write_text(render(results, hist, for_pdf=False), encoding="utf-8")
+    html_to_pdf(render(results, hist, for_pdf=True), run_dir / layout.INDEX_PDF, reports)
