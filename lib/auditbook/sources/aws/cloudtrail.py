@@ -112,7 +112,7 @@ def collect_trails(account: AwsAccount, raw: RawStore) -> Collected:
     return Collected(pd.DataFrame(rows), prov)
 
 
-_RECORD_FIELDS = ("eventTime", "eventID", "eventSource", "eventName")  # in every CloudTrail record
+_RECORD_FIELDS = ("eventTime", "eventID", "eventSource", "eventName", "eventType", "awsRegion")  # in every record
 
 
 def _months(period: Period) -> list[date]:
