@@ -6,27 +6,23 @@ from __future__ import annotations
 import pandas as pd
 
 from auditbook.provenance import Collected, RawStore
-from auditbook.sources.aws.base import in_region, provenance, recorded_items, tag_text
+from auditbook.sources.aws.base import each_region, in_region, provenance, tag_text
 from auditbook.sources.aws.session import AwsAccount
 
 
 def collect_autoscaling_groups(account: AwsAccount, raw: RawStore, regions: list[str]) -> Collected:
     prov = provenance(account, "aws:autoscaling")
     rows = []
-    for region in regions:
-        groups = recorded_items(account.client("autoscaling", region), "autoscaling:DescribeAutoScalingGroups",
-                                "AutoScalingGroups", prov, raw,
-                                f"aws/{account.account_id}/autoscaling/{region}/groups.json", region)
-        for g in groups:
-            zones = sorted(set(g.get("AvailabilityZones", [])))
-            rows.append({
-                **in_region(account, region), "name": g["AutoScalingGroupName"],
-                "arn": g.get("AutoScalingGroupARN", ""),
-                "availability_zones": ";".join(zones), "az_count": len(zones), "min_size": g["MinSize"],
-                "max_size": g["MaxSize"], "desired_capacity": g.get("DesiredCapacity"),
-                "health_check_type": g.get("HealthCheckType", ""),
-                "target_groups": ";".join(a.rsplit("/", 2)[-2] for a in g.get("TargetGroupARNs", [])),
-                "instances": len(g.get("Instances", [])), "tags": tag_text(g.get("Tags")),
-                "created": g.get("CreatedTime"),
-            })
+    for region, g in each_region(account, regions, "autoscaling:DescribeAutoScalingGroups", "AutoScalingGroups", prov,
+                                 raw, "groups.json"):
+        zones = sorted(set(g.get("AvailabilityZones", [])))
+        rows.append({
+            **in_region(account, region), "name": g["AutoScalingGroupName"], "arn": g.get("AutoScalingGroupARN", ""),
+            "availability_zones": ";".join(zones), "az_count": len(zones), "min_size": g["MinSize"],
+            "max_size": g["MaxSize"], "desired_capacity": g.get("DesiredCapacity"),
+            "health_check_type": g.get("HealthCheckType", ""),
+            "target_groups": ";".join(a.rsplit("/", 2)[-2] for a in g.get("TargetGroupARNs", [])),
+            "instances": len(g.get("Instances", [])), "tags": tag_text(g.get("Tags")),
+            "created": g.get("CreatedTime"),
+        })
     return Collected(pd.DataFrame(rows), prov)

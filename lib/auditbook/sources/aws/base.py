@@ -97,6 +97,17 @@ def recorded_items(client: Any, operation: str, key: str, prov: Provenance, raw:
     return found
 
 
+def each_region(account: AwsAccount, regions: list[str], operation: str, key: str, prov: Provenance, raw: RawStore,
+                name: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(region, item) for every ``key`` item of a list call in each region; each region's pages kept as
+    ``aws/<account>/<service>/<region>/<name>``, the calls and counts recorded in ``prov``."""
+    service = operation.split(":", 1)[0]
+    for region in regions:
+        path = f"aws/{account.account_id}/{service}/{region}/{name}"
+        for item in recorded_items(account.client(service, region), operation, key, prov, raw, path, region):
+            yield region, item
+
+
 def required(item: dict[str, Any], fields: tuple[str, ...] | list[str], operation: str, what: str = "") -> None:
     """Refuse an answer that lacks a field AWS documents as always present, or one a rule decides on.
 
