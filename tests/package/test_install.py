@@ -47,31 +47,39 @@ def test_the_wheel_ships_notebooks_schemas_params_and_demo_data(wheel):
     assert sum(n.endswith(".ipynb") for n in names) == 8
 
 
-def test_installed_from_the_wheel_it_runs_from_an_empty_folder(wheel, tmp_path):
-    venv = tmp_path / "venv"
+@pytest.fixture(scope="module")
+def venv(wheel, tmp_path_factory) -> Path:
+    """A fresh virtual environment with the wheel installed, the way a user installs it."""
+    venv = tmp_path_factory.mktemp("install") / "venv"
     sh(sys.executable, "-m", "venv", venv)
-    pip = [venv / "bin" / "python", "-m", "pip", "--disable-pip-version-check", "--quiet"]
-    sh(*pip, "install", wheel)
-    listed = sh(venv / "bin" / "python", "-m", "pip", "--disable-pip-version-check", "list", "--format", "json")
-    installed = {p["name"].lower() for p in json.loads(listed.stdout)}
-    assert not DEMO_ONLY & installed, "the runtime install pulls in demo-only packages"
-    runtime = site_size(venv)
+    sh(venv / "bin" / "python", "-m", "pip", "--disable-pip-version-check", "--quiet", "install", wheel)
+    return venv
 
-    auditbook = venv / "bin" / "auditbook"
-    work = tmp_path / "empty"
-    work.mkdir()
-    assert sh(auditbook, "init", "acme", cwd=work).returncode == 0
-    assert (work / "acme" / "params" / "example.yaml").is_file() and (work / "acme" / "outputs").is_dir()
-    missing = sh(auditbook, "demo", cwd=work / "acme", check=False)
+
+def installed(venv: Path) -> set[str]:
+    listed = sh(venv / "bin" / "python", "-m", "pip", "--disable-pip-version-check", "list", "--format", "json")
+    return {p["name"].lower() for p in json.loads(listed.stdout)}
+
+
+def test_the_runtime_install_has_no_demo_package_and_says_how_to_get_the_demo(venv, tmp_path):
+    assert not DEMO_ONLY & installed(venv), "the runtime install pulls in demo-only packages"
+    missing = sh(venv / "bin" / "auditbook", "demo", cwd=tmp_path, check=False)
     assert missing.returncode == 2 and "pip install 'auditbook[demo]'" in missing.stderr, missing.stderr
+    assert not (tmp_path / "outputs").exists()
 
-    sh(*pip, "install", f"{wheel}[demo]")
-    demo = sh(auditbook, "demo", "--out", "outputs", cwd=work / "acme", check=False)
+
+def test_with_the_demo_extra_init_and_demo_work_from_an_empty_folder(venv, wheel, tmp_path):
+    runtime_packages, runtime = len(installed(venv)), site_size(venv)
+    sh(venv / "bin" / "python", "-m", "pip", "--disable-pip-version-check", "--quiet", "install", f"{wheel}[demo]")
+    auditbook = venv / "bin" / "auditbook"
+    assert sh(auditbook, "init", "acme", cwd=tmp_path).returncode == 0
+    acme = tmp_path / "acme"
+    assert (acme / "params" / "example.yaml").is_file() and (acme / "outputs").is_dir()
+    demo = sh(auditbook, "demo", "--out", "outputs", cwd=acme, check=False)
     assert demo.returncode == 0, demo.stdout + demo.stderr
-    packages = list((work / "acme" / "outputs" / "2026-Q3").iterdir())
+    packages = list((acme / "outputs" / "2026-Q3").iterdir())
     assert len(packages) == 1
-    assert sh(auditbook, "verify", packages[0], cwd=work).returncode == 0
-    listed = sh(venv / "bin" / "python", "-m", "pip", "--disable-pip-version-check", "list", "--format", "json")
-    print(f"\ninstall: runtime {len(installed)} packages, {runtime / 2**20:.0f} MiB; with [demo] "
-          f"{len(json.loads(listed.stdout))} packages, {site_size(venv) / 2**20:.0f} MiB; wheel "
+    assert sh(auditbook, "verify", packages[0], cwd=tmp_path).returncode == 0
+    print(f"\ninstall: runtime {runtime_packages} packages, {runtime / 2**20:.0f} MiB; with [demo] "
+          f"{len(installed(venv))} packages, {site_size(venv) / 2**20:.0f} MiB; wheel "
           f"{wheel.stat().st_size / 1024:.0f} KiB")
