@@ -68,37 +68,39 @@ def _test_populations(test: dict[str, Any], known: dict[str, Any]) -> list[str]:
     return [n for n in test.get("reads") or [test["population"]] if n in known]
 
 
-def build(results: dict[str, Any], root: Path) -> dict[str, Any]:
-    """The assessment-results document for the package at ``root``."""
-    ids = _Ids(results["organization"], results["run_id"])
-    resources: dict[str, dict[str, Any]] = {}
+class _Document:
+    """The back-matter resources of one package (each file once, with its sha256) and the ids of its parts."""
 
-    def resource(rel: str, title: str) -> str:
+    def __init__(self, results: dict[str, Any], root: Path) -> None:
+        self.results, self.root = results, root
+        self.ids = _Ids(results["organization"], results["run_id"])
+        self.resources: dict[str, dict[str, Any]] = {}
+
+    def resource(self, rel: str, title: str) -> str:
         """Back-matter resource for a package file (once per file), with its sha256."""
-        if rel not in resources:
+        if rel not in self.resources:
             rlink: dict[str, Any] = {"href": rel}
             media = MEDIA_TYPES.get(Path(rel).suffix)
             if media:
                 rlink["media-type"] = media
-            if (root / rel).is_file():
-                rlink["hashes"] = [{"algorithm": "SHA-256", "value": sha256_file(root / rel)}]
-            resources[rel] = {"uuid": ids("resource", rel), "title": _line(title), "rlinks": [rlink]}
-        return resources[rel]["uuid"]
+            if (self.root / rel).is_file():
+                rlink["hashes"] = [{"algorithm": "SHA-256", "value": sha256_file(self.root / rel)}]
+            self.resources[rel] = {"uuid": self.ids("resource", rel), "title": _line(title), "rlinks": [rlink]}
+        return self.resources[rel]["uuid"]
 
-    def evidence(rel: str, description: str) -> dict[str, Any]:
+    def evidence(self, rel: str, description: str) -> dict[str, Any]:
         return {"href": rel, "description": _line(description),
-                "links": [{"href": f"#{resource(rel, description)}", "rel": "reference"}]}
+                "links": [{"href": f"#{self.resource(rel, description)}", "rel": "reference"}]}
 
-    plan = resource("params.resolved.yaml", "Assessment plan: the run's resolved parameters (scope, thresholds, "
-                                            "sampling); the criterion notebooks are the procedures")
-    populations = _populations(results)
-    observations = []
-    for name, pop in populations.items():
-        rel_evidence = [evidence(pop.get("csv", layout.population_csv(name)), f"Population {name}, complete (CSV)")]
+    def observation(self, name: str, pop: dict[str, Any]) -> dict[str, Any]:
+        """One population: its CSV and raw responses as evidence."""
+        rel_evidence = [self.evidence(pop.get("csv", layout.population_csv(name)),
+                                      f"Population {name}, complete (CSV)")]
         raw = pop.get("raw_files", [])
-        rel_evidence += [evidence(r["path"], f"Raw response of {name} as received") for r in raw[:RAW_FILES_LISTED]]
+        rel_evidence += [self.evidence(r["path"], f"Raw response of {name} as received")
+                         for r in raw[:RAW_FILES_LISTED]]
         obs = {
-            "uuid": ids("observation", name),
+            "uuid": self.ids("observation", name),
             "title": _line(f"Population {name}"),
             "description": _line(f"{pop.get('record_count', '?')} records of {name} from {pop.get('system')} "
                                  f"({pop.get('scope')}), collected by {pop.get('caller')}."),
@@ -106,67 +108,75 @@ def build(results: dict[str, Any], root: Path) -> dict[str, Any]:
                       _prop("record-count", pop.get("record_count"))],
             "methods": ["TEST"],
             "relevant-evidence": rel_evidence,
-            "collected": pop.get("collected_at") or results["generated_at"],
+            "collected": pop.get("collected_at") or self.results["generated_at"],
         }
         if len(raw) > RAW_FILES_LISTED:
             obs["remarks"] = (f"{len(raw) - RAW_FILES_LISTED} more raw files are listed with their sha256 in "
                               "results.json and manifest.json.")
-        observations.append(obs)
+        return obs
 
-    findings = []
-    for crit in results["criteria"]:
+    def finding(self, crit: dict[str, Any], t: dict[str, Any], populations: dict[str, Any]) -> dict[str, Any]:
+        """One test: its status as OSCAL's, its report page and sample, the observations it rests on."""
+        status = t["status"]
+        if status == "PASS":
+            state, reason = "satisfied", "pass"
+            summary = f"0 of {t['population_size']} {t['population']} rows deviate."
+        elif status == "FAIL":
+            state, reason = "not-satisfied", "fail"
+            accepted = t.get("accepted_count", 0)
+            summary = (f"{t['deviation_count']} of {t['population_size']} {t['population']} rows deviate"
+                       + (f" ({accepted} accepted by management in the exception register)" if accepted else "")
+                       + "; each deviation is a row of exceptions.csv.")
+        else:
+            state, reason = "not-satisfied", "other"
+            label = "Evidence could not be collected completely" if status == "ERROR" else "Not applicable"
+            summary = f"{label}: {t.get('cause') or 'no cause recorded'}."
+        finding: dict[str, Any] = {
+            "uuid": self.ids("finding", t["id"]),
+            "title": _line(f"{t['id']} {t['title']}"),
+            "description": _line(f"{t.get('description', '')} {summary}"),
+            "props": [_prop("status", status), _prop("criterion", crit["criterion"]),
+                      _prop("frequency", t["frequency"]), _prop("population-size", t["population_size"]),
+                      _prop("deviation-count", t["deviation_count"]),
+                      _prop("accepted-count", t.get("accepted_count", 0))],
+            "target": {"type": "objective-id", "target-id": _token(t["id"]),
+                       "status": {"state": state, "reason": reason}},
+        }
+        if status in ("ERROR", "NOT_APPLICABLE"):
+            finding["target"]["status"]["remarks"] = _line(t.get("cause"))
+        links = []
         report = crit["report"].get("pdf")
-        for t in crit["tests"]:
-            status = t["status"]
-            if status == "PASS":
-                state, reason = "satisfied", "pass"
-                summary = f"0 of {t['population_size']} {t['population']} rows deviate."
-            elif status == "FAIL":
-                state, reason = "not-satisfied", "fail"
-                accepted = t.get("accepted_count", 0)
-                summary = (f"{t['deviation_count']} of {t['population_size']} {t['population']} rows deviate"
-                           + (f" ({accepted} accepted by management in the exception register)" if accepted else "")
-                           + "; each deviation is a row of exceptions.csv.")
-            else:
-                state, reason = "not-satisfied", "other"
-                label = "Evidence could not be collected completely" if status == "ERROR" else "Not applicable"
-                summary = f"{label}: {t.get('cause') or 'no cause recorded'}."
-            related = [{"observation-uuid": ids("observation", n)} for n in _test_populations(t, populations)]
-            finding: dict[str, Any] = {
-                "uuid": ids("finding", t["id"]),
-                "title": _line(f"{t['id']} {t['title']}"),
-                "description": _line(f"{t.get('description', '')} {summary}"),
-                "props": [_prop("status", status), _prop("criterion", crit["criterion"]),
-                          _prop("frequency", t["frequency"]), _prop("population-size", t["population_size"]),
-                          _prop("deviation-count", t["deviation_count"]),
-                          _prop("accepted-count", t.get("accepted_count", 0))],
-                "target": {"type": "objective-id", "target-id": _token(t["id"]),
-                           "status": {"state": state, "reason": reason}},
-            }
-            if status in ("ERROR", "NOT_APPLICABLE"):
-                finding["target"]["status"]["remarks"] = _line(t.get("cause"))
-            links = []
-            if report:
-                page = t.get("report_page")
-                title = f"{crit['criterion']} report (PDF)"
-                links.append({"href": f"#{resource(report, title)}",
-                              "rel": "reference", "text": _line(f"{report}" + (f" page {page}" if page else ""))})
-            if t.get("sample"):
-                title = f"Sample of {t['id']} for re-performance"
-                links.append({"href": f"#{resource(t['sample']['file'], title)}",
-                              "rel": "reference", "text": _line(f"sample {t['sample']['file']}")})
-            if links:
-                finding["links"] = links
-            if related:
-                finding["related-observations"] = related
-            findings.append(finding)
+        if report:
+            page = t.get("report_page")
+            title = f"{crit['criterion']} report (PDF)"
+            links.append({"href": f"#{self.resource(report, title)}",
+                          "rel": "reference", "text": _line(f"{report}" + (f" page {page}" if page else ""))})
+        if t.get("sample"):
+            title = f"Sample of {t['id']} for re-performance"
+            links.append({"href": f"#{self.resource(t['sample']['file'], title)}",
+                          "rel": "reference", "text": _line(f"sample {t['sample']['file']}")})
+        if links:
+            finding["links"] = links
+        related = [{"observation-uuid": self.ids("observation", n)} for n in _test_populations(t, populations)]
+        if related:
+            finding["related-observations"] = related
+        return finding
 
-    resource(layout.EXCEPTIONS_CSV, "Every deviation of the run, one row each, with its exception-register status")
-    resource(layout.RESULTS_JSON, "Machine-readable results of the run (auditbook results schema)")
+
+def build(results: dict[str, Any], root: Path) -> dict[str, Any]:
+    """The assessment-results document for the package at ``root``."""
+    doc = _Document(results, root)
+    plan = doc.resource(layout.RESOLVED_PARAMS, "Assessment plan: the run's resolved parameters (scope, "
+                                                "thresholds, sampling); the criterion notebooks are the procedures")
+    populations = _populations(results)
+    observations = [doc.observation(name, pop) for name, pop in populations.items()]
+    findings = [doc.finding(crit, t, populations) for crit in results["criteria"] for t in crit["tests"]]
+    doc.resource(layout.EXCEPTIONS_CSV, "Every deviation of the run, one row each, with its exception-register status")
+    doc.resource(layout.RESULTS_JSON, "Machine-readable results of the run (auditbook results schema)")
     period = results["period"]
-    document = {
+    return {
         "assessment-results": {
-            "uuid": ids("assessment-results"),
+            "uuid": doc.ids("assessment-results"),
             "metadata": {
                 "title": _line(f"SOC 2 Type II evidence: {results['organization']}, {period['label']}"),
                 "last-modified": results["generated_at"],
@@ -180,7 +190,7 @@ def build(results: dict[str, Any], root: Path) -> dict[str, Any]:
                           "remarks": "No separate OSCAL assessment plan: the resolved parameters and the criterion "
                                      "notebooks in this package are the plan."},
             "results": [{
-                "uuid": ids("result"),
+                "uuid": doc.ids("result"),
                 "title": _line(f"{results['organization']} SOC 2 Type II, {period['label']}"),
                 "description": _line(f"Control tests over the period {period['start']} to {period['end']} "
                                      f"(closed-open, UTC); overall status {results['status']}."),
@@ -194,10 +204,9 @@ def build(results: dict[str, Any], root: Path) -> dict[str, Any]:
                 **({"observations": observations} if observations else {}),
                 **({"findings": findings} if findings else {}),
             }],
-            "back-matter": {"resources": [resources[k] for k in sorted(resources)]},
+            "back-matter": {"resources": [doc.resources[k] for k in sorted(doc.resources)]},
         }
     }
-    return document
 
 
 def write(root: Path, results: dict[str, Any]) -> Path:
