@@ -16,7 +16,6 @@ from github import Github
 
 from auditbook.provenance import Collected, CollectionError, Provenance, RawStore
 from auditbook.sources.github.client import caller_login, collecting, new_provenance
-from auditbook.sources.times import utc_times
 
 PAGE = 100
 PR_FIELDS = """
@@ -65,11 +64,6 @@ MORE_QUERIES = {
 QUERIES = {"MergedPullRequests": MERGED_PULL_REQUESTS,
            **{f"MorePullRequest{k.title()}": q for k, q in MORE_QUERIES.items()}}
 
-PULL_COLUMNS = ["org", "repo", "number", "url", "title", "author", "merged_by", "created_at", "updated_at",
-                "merged_at", "base_branch", "head_branch", "head_sha", "merge_commit_sha", "labels",
-                "commit_shas", "commit_count", "review_count"]
-REVIEW_COLUMNS = ["org", "repo", "number", "review_id", "reviewer", "state", "submitted_at", "commit_sha"]
-PULL_TIMES = ["created_at", "updated_at", "merged_at"]
 
 
 def _ts(value: str | None) -> pd.Timestamp | None:
@@ -195,7 +189,3 @@ def _merged_pages(walk: _Walk, repo: str, branch: str,
         if _ts(page[-1]["updatedAt"]) < start:
             return nodes, pages, total, True
         cursor = info["endCursor"]
-
-
-def _frame(rows: list[dict[str, Any]], columns: list[str], times: list[str]) -> pd.DataFrame:
-    return utc_times(pd.DataFrame(rows, columns=columns), times)
