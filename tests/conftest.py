@@ -24,11 +24,14 @@ def demo_env():
 @pytest.fixture(scope="session")
 def demo_run(demo_env, tmp_path_factory):
     """The whole demo quarter, run once for the session like `make demo` does."""
+    from auditbook.demo.signing_key import demo_signer
     from auditbook.runner import run
 
     out = tmp_path_factory.mktemp("outputs")
+    signer, allowed = demo_signer(out)  # signed like `auditbook demo` signs
     demo_env.faults.clear()  # the emulators' request log then holds exactly what the run called (tests/security)
-    outcome = run(DEMO_PARAMS, DEMO_PERIOD, out_dir=out)
+    outcome = run(DEMO_PARAMS, DEMO_PERIOD, out_dir=out, signer=signer)
+    outcome.allowed_signers = allowed
     outcome.calls = {"aws": list(demo_env.faults.aws.calls), "github": list(demo_env.faults.github.calls)}
     return outcome
 

@@ -60,11 +60,19 @@ def _report(outcome, fail_on_deviation: bool) -> int:  # noqa: ANN001 - RunOutco
     return code
 
 
-def _run(args: argparse.Namespace, params_file: str | Path) -> int:
+def _run(args: argparse.Namespace, params_file: str | Path, signer: object = None) -> int:
     from auditbook.runner import RunError, run
+    from auditbook.signing import Signer
 
     try:
-        outcome = run(params_file, args.period, _criteria(args.criteria), args.out, workers=args.workers)
+        if signer is None and getattr(args, "sign_with", None):
+            signer = Signer.parse(args.sign_with)
+    except ValueError as exc:
+        print(f"auditbook: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    try:
+        outcome = run(params_file, args.period, _criteria(args.criteria), args.out, workers=args.workers,
+                      signer=signer)
     except RunError as exc:
         print(f"auditbook: {exc}", file=sys.stderr)
         return EXIT_REFUSED
@@ -92,11 +100,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
     environment = _demo_environment()
     if environment is None:
         return EXIT_REFUSED
+    from auditbook.demo.signing_key import demo_signer
     from auditbook.resources import demo_params
 
+    signer, allowed = demo_signer(Path(args.out))
     print("auditbook: starting the embedded demo environment (AWS and GitHub emulators)", file=sys.stderr)
     with environment():
-        return _run(args, demo_params())
+        code = _run(args, demo_params(), signer)
+    print(f"auditbook: the demo signs with its own SSH key; verify with: auditbook verify <package> "
+          f"--expect-signer {allowed}", file=sys.stderr)
+    return code
 
 
 def cmd_demo_env(args: argparse.Namespace) -> int:
@@ -170,11 +183,46 @@ def cmd_verify(args: argparse.Namespace) -> int:
         return EXIT_REFUSED
     from auditbook.provenance import iso, utc_now
 
-    result = verify(root)
+    result = verify(root, args.expect_signer, args.require_signature)
     for line in result.lines():
         print(line)
     print(result.verdict(iso(utc_now().replace(microsecond=0)), __version__))
-    return EXIT_OK if result.ok else EXIT_FINDINGS
+    ok = result.ok
+    if args.addendum:
+        from auditbook.addendum import check_addendum
+
+        addendum = check_addendum(root, Path(args.addendum), result.digest, args.expect_signer)
+        for line in addendum.problems + [f"addendum signature: {p}" for p in addendum.signature.problems]:
+            print(f"addendum: {line}")
+        print(f"{'verified' if addendum.ok else 'NOT verified'}: sample addendum {args.addendum}: "
+              f"{addendum.samples} samples drawn again from the sealed tested populations "
+              f"{'match' if addendum.ok else 'do not all match'}; {addendum.signature.sentence()}.")
+        ok = ok and addendum.ok
+    return EXIT_OK if ok else EXIT_FINDINGS
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    """Auditor-chosen samples from a sealed package, into an addendum beside it (the package is not changed)."""
+    from auditbook.addendum import AddendumError, draw_addendum
+    from auditbook.signing import Signer, SigningError
+
+    try:
+        sizes = dict(_size(text) for text in args.size or [])
+        signer = Signer.parse(args.sign_with) if args.sign_with else None
+        out = Path(args.out) if args.out else Path(f"{Path(args.package).resolve()}.samples-{args.seed}")
+        made = draw_addendum(Path(args.package), args.seed, out, sizes, signer, args.expect_signer)
+    except (ValueError, AddendumError, SigningError, OSError) as exc:
+        print(f"auditbook: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    print(made)
+    return EXIT_OK
+
+
+def _size(text: str) -> tuple[str, int]:
+    frequency, _, number = text.partition("=")
+    if not frequency or not number.isdigit() or int(number) < 1:
+        raise ValueError(f"--size {text!r}: expected FREQUENCY=N, e.g. per_event=40")
+    return frequency, int(number)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -196,6 +244,8 @@ def parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("run", help="run the criteria for a period")
     sp.add_argument("--params", required=True, help="params YAML (see params/example.yaml)")
+    sp.add_argument("--sign-with", help="sign the package: ssh:<private key file> or kms:<key id or ARN> "
+                                        "(default: params signing)")
     run_options(sp, None)
     sp.set_defaults(func=cmd_run)
 
@@ -209,7 +259,21 @@ def parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("verify", help="recompute every hash of a package, check its counts, print a verdict")
     sp.add_argument("run_dir", help="a package folder, outputs/<period>/<run-id>")
+    sp.add_argument("--expect-signer", help="the allowed-signers file (SSH) or the KMS key id/ARN that must have "
+                                            "signed it")
+    sp.add_argument("--require-signature", action="store_true", help="an unsigned package fails")
+    sp.add_argument("--addendum", help="also check a sample addendum drawn from this package")
     sp.set_defaults(func=cmd_verify)
+
+    sp = sub.add_parser("sample", help="auditor-chosen samples from a sealed package, into an addendum beside it")
+    sp.add_argument("package", help="a package folder, outputs/<period>/<run-id>")
+    sp.add_argument("--seed", type=int, required=True, help="the auditor's seed (the entity does not know it)")
+    sp.add_argument("--size", action="append", help="sample size by control frequency, e.g. per_event=40 "
+                                                    "(default: the package's params)")
+    sp.add_argument("--out", help="the addendum folder (default: <package>.samples-<seed>)")
+    sp.add_argument("--sign-with", help="sign the addendum: ssh:<private key file> or kms:<key id or ARN>")
+    sp.add_argument("--expect-signer", help="draw only from a package this signer signed")
+    sp.set_defaults(func=cmd_sample)
 
     sp = sub.add_parser("lab", help="JupyterLab on this folder's notebooks (needs the lab extra)")
     sp.add_argument("--params", help="params YAML the notebooks read (default: params/example.yaml here)")

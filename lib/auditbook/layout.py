@@ -10,6 +10,8 @@ outputs/<period>/<run-id>/
   samples/<test-id>.csv             the seeded sample, population_row = row of the tested CSV
   raw/<source>/...                  raw API answers as received
   results.json  exceptions.csv  oscal/assessment-results.json  manifest.json
+  manifest-sha256.txt               every file (manifest.json included) with its sha256, sha256sum format
+  manifest-sha256.txt.sig | .kms.sig + .kms.json    the signature over it (SSH or AWS KMS), when signed
 ```
 """
 
@@ -21,6 +23,11 @@ REGISTER_COPY = "exceptions-register.yaml"
 RESULTS_JSON = "results.json"
 EXCEPTIONS_CSV = "exceptions.csv"
 MANIFEST = "manifest.json"
+TAG_MANIFEST = "manifest-sha256.txt"  # every file with its sha256, manifest.json included: what is signed
+SSH_SIGNATURE = "manifest-sha256.txt.sig"
+KMS_SIGNATURE = "manifest-sha256.txt.kms.sig"
+KMS_SIGNATURE_FACTS = "manifest-sha256.txt.kms.json"
+SEAL_FILES = (MANIFEST, TAG_MANIFEST, SSH_SIGNATURE, KMS_SIGNATURE, KMS_SIGNATURE_FACTS)  # not in manifest.json
 OSCAL = "oscal/assessment-results.json"
 REPORTS = "reports"
 INDEX_HTML = "reports/index.html"

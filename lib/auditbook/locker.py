@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from auditbook import layout
+from auditbook import layout, signing
 
 MANIFEST = layout.MANIFEST
 MANIFEST_SCHEMA_VERSION = "1.0"
@@ -33,19 +33,25 @@ def sha256_file(path: Path) -> str:
 
 
 def package_files(root: Path) -> list[str]:
-    """Every file of a package except the manifest, as sorted POSIX paths relative to the root."""
+    """Every file of a package except the seal's own (manifests, signatures), as sorted POSIX paths."""
     return sorted(
         p.relative_to(root).as_posix()
         for p in root.rglob("*")
-        if p.is_file() and p.relative_to(root).as_posix() != MANIFEST
+        if p.is_file() and not signing.outside_the_manifest(p.relative_to(root).as_posix())
     )
 
 
-def write_manifest(root: Path, facts: dict[str, Any]) -> dict[str, Any]:
+def write_manifest(root: Path, facts: dict[str, Any], signer: signing.Signer | None = None) -> dict[str, Any]:
+    """manifest.json (every file's sha256 and the run's facts), then manifest-sha256.txt over every file with
+    manifest.json, then its signature when a signer is given."""
     files = {rel: {"sha256": sha256_file(root / rel), "bytes": (root / rel).stat().st_size}
              for rel in package_files(root)}
     manifest = {"schema_version": MANIFEST_SCHEMA_VERSION, **facts, "files": files}
     (root / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=False, default=str))
+    hashes = {rel: entry["sha256"] for rel, entry in files.items()}
+    signing.write_tag_manifest(root, {**hashes, MANIFEST: sha256_file(root / MANIFEST)})
+    if signer is not None:
+        manifest["signed_by"] = signing.sign(root, signer)
     return manifest
 
 
@@ -66,6 +72,16 @@ def publish(staging: Path, final: Path) -> None:
     os.rename(staging, final)
 
 
+def unseal_and_remove(path: Path) -> None:
+    """Remove a (possibly read-only) folder this process made: a staging folder or an addendum being drawn."""
+    import shutil
+
+    if path.exists():
+        for p in [path, *path.rglob("*")]:
+            p.chmod(p.stat().st_mode | 0o700)
+        shutil.rmtree(path, ignore_errors=True)
+
+
 @dataclass
 class Verification:
     root: Path
@@ -75,16 +91,20 @@ class Verification:
     problems: list[str] = field(default_factory=list)
     checked: int = 0
     facts: dict[str, Any] = field(default_factory=dict)
+    signature: signing.SignatureCheck = field(default_factory=lambda: signing.SignatureCheck("unsigned"))
+    digest: str = ""  # sha256 of manifest-sha256.txt: what a signature covers, and what an addendum binds to
 
     @property
     def ok(self) -> bool:
-        return not (self.changed or self.missing or self.added or self.problems)
+        return not (self.changed or self.missing or self.added or self.problems) \
+            and self.signature.state != "invalid"
 
     def lines(self) -> list[str]:
         out = [f"changed: {p}" for p in self.changed]
         out += [f"missing: {p}" for p in self.missing]
         out += [f"added: {p}" for p in self.added]
         out += [f"problem: {p}" for p in self.problems]
+        out += [f"signature: {p}" for p in self.signature.problems]
         return out
 
     def verdict(self, checked_at: str, version: str) -> str:
@@ -98,12 +118,14 @@ class Verification:
                        f"deviations of which {c.get('accepted', 0)} accepted in the exception register)") if c else ""
             return (f"verified: {what}: all {self.checked} files match the sha256 recorded in manifest.json, no file "
                     f"is missing or added, and results.json, exceptions.csv and the reports agree with the "
-                    f"manifest{numbers}. Checked {checked_at} with auditbook {version}.")
+                    f"manifest{numbers}; {self.signature.sentence()}; manifest-sha256.txt sha256 {self.digest}. "
+                    f"Checked {checked_at} with auditbook {version}.")
         return (f"NOT verified: {what}: {len(self.lines())} difference(s) from manifest.json, listed above. "
                 f"Checked {checked_at} with auditbook {version}.")
 
 
-def verify(root: Path) -> Verification:
+def verify(root: Path, expect_signer: str | None = None, require_signature: bool = False) -> Verification:
+    """Every hash, every cross-check between the package's records, and the signature."""
     result = Verification(root)
     manifest_path = root / MANIFEST
     try:
@@ -123,10 +145,86 @@ def verify(root: Path) -> Verification:
             result.changed.append(rel)
         result.checked += 1
     result.added = sorted(present - set(recorded))
+    result.problems += tag_manifest(root, recorded)
     result.problems += consistency(root, manifest, present)
+    result.problems += cross_checks(root, manifest)
+    result.signature = signing.check(root, expect_signer)
+    if require_signature and result.signature.state == "unsigned":
+        result.problems.append("the package is unsigned and --require-signature was given")
+    if (root / layout.TAG_MANIFEST).is_file():
+        result.digest = sha256_file(root / layout.TAG_MANIFEST)
     result.facts = {k: manifest.get(k) for k in ("organization", "run_id", "counts")}
     result.facts["period"] = (manifest.get("period") or {}).get("label")
     return result
+
+
+def tag_manifest(root: Path, recorded: dict[str, dict[str, Any]]) -> list[str]:
+    """manifest-sha256.txt lists exactly manifest.json's files with the same hashes, and manifest.json itself."""
+    if not (root / layout.TAG_MANIFEST).is_file():
+        return [f"{layout.TAG_MANIFEST} is missing"]
+    try:
+        listed = signing.read_tag_manifest(root)
+    except (OSError, ValueError) as exc:
+        return [f"{layout.TAG_MANIFEST} is unreadable: {exc}"]
+    problems = []
+    if listed.pop(MANIFEST, None) != sha256_file(root / MANIFEST):
+        problems.append(f"{MANIFEST} is not the one {layout.TAG_MANIFEST} lists")
+    differ = sorted(rel for rel in set(listed) | set(recorded)
+                    if listed.get(rel) != (recorded.get(rel) or {}).get("sha256"))
+    if differ:
+        problems.append(f"{layout.TAG_MANIFEST} and {MANIFEST} differ for {', '.join(differ[:5])}"
+                        + (f" and {len(differ) - 5} more" if len(differ) > 5 else ""))
+    return problems
+
+
+def cross_checks(root: Path, manifest: dict[str, Any]) -> list[str]:
+    """Every record of the run against every other: the manifest's facts and run.json; results.json and each
+    criterion's own record; the OSCAL findings' states and the index's statuses against results.json."""
+    import re
+
+    results, run = _read_json(root / layout.RESULTS_JSON), _read_json(root / layout.RUN_JSON)
+    if not isinstance(results, dict) or "criteria" not in results:
+        return []
+    problems = []
+    if isinstance(run, dict):
+        for key in ("run_id", "generated_at", "organization", "params_digest", "git_commit", "run_by"):
+            if key in manifest and manifest.get(key) != run.get(key):
+                problems.append(f"{key} differs: {MANIFEST} {manifest.get(key)!r}, {layout.RUN_JSON} {run.get(key)!r}")
+        if (manifest.get("period") or {}).get("label") != (run.get("period") or {}).get("label"):
+            problems.append(f"period differs between {MANIFEST} and {layout.RUN_JSON}")
+    tests = {}
+    for crit in results["criteria"]:
+        own = _read_json(root / layout.criterion_results(crit["criterion"]))
+        for t in crit.get("tests", []):
+            tests[t["id"]] = t
+        if own is None:
+            continue
+        if own.get("status") != crit.get("status") and not crit.get("error"):
+            problems.append(f"{crit['criterion']} is {crit.get('status')} in results.json, {own.get('status')} in "
+                            f"{layout.criterion_results(crit['criterion'])}")
+        for t in own.get("tests", []):
+            mine = tests.get(t["id"], {})
+            for key in ("status", "deviation_count", "population_size"):
+                if mine.get(key) != t.get(key):
+                    problems.append(f"{t['id']} {key}: results.json {mine.get(key)}, "
+                                    f"{layout.criterion_results(crit['criterion'])} {t.get(key)}")
+    oscal = _read_json(root / layout.OSCAL)
+    for result in (oscal or {}).get("assessment-results", {}).get("results", []):
+        for finding in result.get("findings", []):
+            test_id = finding.get("title", "").split(" ", 1)[0]
+            state = finding.get("target", {}).get("status", {}).get("state")
+            if test_id in tests and (state == "satisfied") != (tests[test_id]["status"] == "PASS"):
+                problems.append(f"{test_id}: OSCAL finding {state}, results.json {tests[test_id]['status']}")
+    index = root / layout.INDEX_HTML
+    if index.is_file():
+        html = index.read_text(encoding="utf-8", errors="replace")
+        for test_id, test in tests.items():
+            row = re.search(rf"<tr><td>{re.escape(test_id)}</td>.*?</tr>", html, re.S)
+            shown = re.findall(r">(PASS|FAIL|ERROR|NOT_APPLICABLE)</span>", row.group(0)) if row else []
+            if not shown or shown[0] != test["status"]:
+                problems.append(f"{test_id}: the index shows {shown[0] if shown else 'nothing'}, results.json "
+                                f"{test['status']}")
+    return problems
 
 
 def _read_json(path: Path) -> Any:

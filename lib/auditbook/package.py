@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from auditbook import layout, locker
+from auditbook import layout, locker, signing
 from auditbook import register as register_mod
 from auditbook.criteria import CRITERIA
 from auditbook.results import RESULTS_SCHEMA_VERSION, Status, worst
@@ -37,6 +37,7 @@ class StartedRun:
     staging: Path
     criteria: list[str]
     register: register_mod.Register | None = None
+    signer: signing.Signer | None = None
 
     @classmethod
     def load(cls, staging: Path) -> StartedRun:
@@ -46,7 +47,7 @@ class StartedRun:
         params = yaml.safe_load((staging / layout.RESOLVED_PARAMS).read_text())
         copy = staging / layout.REGISTER_COPY
         return cls(facts, params, staging, list(facts.criteria),
-                   register_mod.load(copy) if copy.exists() else None)
+                   register_mod.load(copy) if copy.exists() else None, signing.signer_in(params))
 
 
 @dataclass
@@ -139,7 +140,7 @@ def seal_and_publish(run: StartedRun, outcomes: list[CriterionOutcome], out_root
         "caller_identities": results["caller_identities"],
         "counts": package_counts(results),
         "reports": sorted(rel for c in results["criteria"] for rel in c["report"].values()),
-    })
+    }, run.signer)
     final = staging.parent / facts.run_id
     locker.seal(staging)
     locker.publish(staging, final)

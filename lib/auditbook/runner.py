@@ -32,6 +32,8 @@ from auditbook.period import assert_period_closed, parse_period
 from auditbook.provenance import CollectionError, utc_now
 from auditbook.results import Status
 from auditbook.runinfo import RunFacts
+from auditbook.signing import Signer, SigningError, signer_in
+from auditbook.signing import preflight as signing_preflight
 
 
 class RunError(RuntimeError):
@@ -126,9 +128,10 @@ def _progress(message: str) -> None:
 
 def run(params_file: str | Path, period_text: str, criteria: list[str] | None = None,
         out_dir: str | Path = "outputs", workers: int | None = None, now: datetime | None = None,
-        notebook_dir: Path = NOTEBOOK_DIR) -> RunOutcome:
+        notebook_dir: Path = NOTEBOOK_DIR, signer: Signer | None = None) -> RunOutcome:
+    """One run: ``signer`` (else the params' ``signing``) signs the sealed package."""
     started = time.monotonic()
-    started_run = prepare(params_file, period_text, criteria, out_dir, now, notebook_dir)
+    started_run = prepare(params_file, period_text, criteria, out_dir, now, notebook_dir, signer)
     staging = started_run.staging
     try:
         outcomes = _execute_all(started_run, workers, notebook_dir)
@@ -136,6 +139,9 @@ def run(params_file: str | Path, period_text: str, criteria: list[str] | None = 
     except OSError as exc:  # e.g. a full disk: one line, nothing published, earlier runs untouched
         _remove(staging)
         raise RunError(f"output folder {staging.parent}: {exc.strerror or exc}; nothing was published") from None
+    except SigningError as exc:  # the signer failed at the seal (a KMS outage): nothing unsigned is published
+        _remove(staging)
+        raise RunError(f"{exc}; nothing was published") from None
     except BaseException:
         _remove(staging)
         raise
@@ -145,7 +151,7 @@ def run(params_file: str | Path, period_text: str, criteria: list[str] | None = 
 
 def prepare(params_file: str | Path, period_text: str, criteria: list[str] | None = None,
             out_dir: str | Path = "outputs", now: datetime | None = None,
-            notebook_dir: Path = NOTEBOOK_DIR) -> StartedRun:
+            notebook_dir: Path = NOTEBOOK_DIR, signer: Signer | None = None) -> StartedRun:
     """Check everything that can be refused, then start the staging folder (run.json, params, register).
 
     Nothing is written when the run is refused.
@@ -157,7 +163,10 @@ def prepare(params_file: str | Path, period_text: str, criteria: list[str] | Non
         assert_period_closed(period, now)
         register_file = register_mod.register_path(params, params_file)
         register = register_mod.load(register_file) if register_file else None
-    except ValueError as exc:
+        signer = signer or signer_in(params)
+        if signer is not None:
+            signing_preflight(signer)
+    except (ValueError, SigningError) as exc:
         raise RunError(str(exc)) from None
     selected = select_criteria(criteria, notebook_dir)
     if not selected:
@@ -185,7 +194,7 @@ def prepare(params_file: str | Path, period_text: str, criteria: list[str] | Non
     except BaseException:
         _remove(staging)
         raise
-    return StartedRun(facts, params, staging, selected, register)
+    return StartedRun(facts, params, staging, selected, register, signer)
 
 
 def finish(run: StartedRun, outcomes: list[CriterionOutcome], out_dir: str | Path) -> RunOutcome:
