@@ -136,7 +136,8 @@ def _incident_sources(ctx: Context) -> dict[str, str]:
 
 
 def _previous_worksheet(ctx: Context) -> dict[str, Any]:
-    return {"path": ctx.settings("CC6.1")["previous_worksheet"] or ctx.earlier_population("access-review-worksheet")}
+    return {"path": ctx.settings("CC6.1")["previous_worksheet"] or ctx.earlier_population("access-review-worksheet"),
+            "folder": "previous_worksheet"}
 
 
 def _capacity_metrics(ctx: Context) -> dict[str, Any]:
@@ -246,7 +247,7 @@ _DECLARED = [
            arguments=lambda ctx: {**_backup_regions(ctx), "period": ctx.period}),
     _entry("dr-test-records", "The organization's record of disaster-recovery restore tests.",
            _RESTORE_COLUMNS + " data_store", "file", collector=files.collect_dr_tests,
-           arguments=lambda ctx: {"path": ctx.settings("A1.2")["dr_test_records"]},
+           arguments=lambda ctx: {"path": ctx.settings("A1.2")["dr_test_records"], "folder": "dr_test_records"},
            applies=lambda ctx: bool(ctx.settings("A1.2")["dr_test_records"])),
     # -- AWS: change, vulnerabilities, infrastructure as code -------------------------------------------------
     _entry("ecr-repositories", "Every ECR repository with tag immutability and scan on push.",
@@ -316,15 +317,17 @@ _DECLARED = [
     # -- files the organization provides ----------------------------------------------------------------------
     _entry("hr-roster", "The HR roster: every person with their accounts and termination date.",
            "person_id name email github_login aws_user_names start_date:time termination_date:time manager",
-           "file", collector=files.load_roster, arguments=lambda ctx: {"path": ctx.settings("CC6.1")["hr_roster"]}),
+           "file", collector=files.load_roster,
+           arguments=lambda ctx: {"path": ctx.settings("CC6.1")["hr_roster"], "folder": "hr_roster"}),
     _entry("access-review-decisions", "The reviewers' keep/remove decision on each worksheet line.",
            "system account identity decision reviewer reviewed_at:time", "file", collector=files.load_review_decisions,
-           arguments=lambda ctx: {"path": ctx.settings("CC6.1")["review_decisions"]}),
+           arguments=lambda ctx: {"path": ctx.settings("CC6.1")["review_decisions"], "folder": "review_decisions"}),
     _entry("previous-access-review-worksheet", "The previous review's worksheet (params, or the newest earlier "
            "package).", _WORKSHEET_COLUMNS, "file", collector=files.load_previous_worksheet,
            arguments=_previous_worksheet, applies=lambda ctx: bool(_previous_worksheet(ctx)["path"])),
     _entry("incident-log-csv", "Incidents from the organization's incident log (CSV).", _INCIDENT_COLUMNS, "file",
-           collector=incidents.read_incident_csv, arguments=lambda ctx: {"path": ctx.settings("CC7.2")["incident_csv"]},
+           collector=incidents.read_incident_csv,
+           arguments=lambda ctx: {"path": ctx.settings("CC7.2")["incident_csv"], "folder": "incident_csv"},
            applies=lambda ctx: bool(ctx.settings("CC7.2")["incident_csv"])),
     # -- derived worksheets -----------------------------------------------------------------------------------
     _entry("access-review-worksheet", "One line per account (IAM, Identity Center, GitHub) with its person, "

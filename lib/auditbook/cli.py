@@ -2,7 +2,8 @@
 
 Exit status: 0 every criterion PASS/FAIL/NOT_APPLICABLE (or PASS only with ``--fail-on-deviation``);
 1 a test is ERROR (or FAIL with ``--fail-on-deviation``), or ``verify`` found a difference;
-2 the run was refused (bad params, exception register, period, criteria, credentials or output folder).
+2 the run was refused (bad params, exception register, period, criteria, workers, operator, credentials or
+output folder); 130 / 143 the run was stopped by Ctrl-C / SIGTERM (nothing published, nothing left behind).
 
 For schedulers, ``run`` and ``demo`` print one line per criterion and a last ``status:`` line::
 
@@ -25,7 +26,23 @@ EXIT_OK, EXIT_FINDINGS, EXIT_REFUSED = 0, 1, 2
 
 
 def _criteria(text: str | None) -> list[str] | None:
-    return [c for c in text.split(",") if c.strip()] if text else None
+    """``None`` when ``--criteria`` was not given (all); else every comma-separated name, blanks included, so
+    that ``--criteria ,,`` is refused as naming none rather than read as "all"."""
+    return None if text is None else text.split(",")
+
+
+def _workers(text: str | None) -> int | None:
+    """``--workers``: checked here rather than by argparse so a bad value is one line, like every refusal."""
+    from auditbook.runner import RunError, check_workers
+
+    if text is None:
+        return None
+    try:
+        workers = int(text)
+    except ValueError:
+        raise RunError(f"--workers {text!r}: give a whole number of notebooks to run at once, at least 1") from None
+    check_workers(workers)
+    return workers
 
 
 def summary_lines(outcome, code: int) -> list[str]:  # noqa: ANN001 - RunOutcome, imported lazily
@@ -71,16 +88,32 @@ def _run(args: argparse.Namespace, params_file: str | Path, signer: object = Non
         print(f"auditbook: {exc}", file=sys.stderr)
         return EXIT_REFUSED
     try:
-        outcome = run(params_file, args.period, _criteria(args.criteria), args.out, workers=args.workers,
-                      signer=signer)
+        outcome = run(params_file, args.period, _criteria(args.criteria), args.out, workers=_workers(args.workers),
+                      signer=signer, allow_long_period=args.allow_long_period, operator=args.operator)
     except RunError as exc:
         print(f"auditbook: {exc}", file=sys.stderr)
         return EXIT_REFUSED
     return _report(outcome, args.fail_on_deviation)
 
 
+def _stopped(exc: BaseException) -> int:
+    """Ctrl-C or SIGTERM: one line (what was stopped and removed), the signal's exit status."""
+    from auditbook.runner import RunInterrupted
+
+    if not isinstance(exc, RunInterrupted):  # a KeyboardInterrupt raised before the handlers were in place
+        exc = RunInterrupted(2)
+    print(f"auditbook: {exc}", file=sys.stderr)
+    return exc.exit_status
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    return _run(args, args.params)
+    from auditbook.runner import RunInterrupted, interruptible
+
+    try:
+        with interruptible():
+            return _run(args, args.params)
+    except (RunInterrupted, KeyboardInterrupt) as exc:
+        return _stopped(exc)
 
 
 DEMO_EXTRA = "the demo needs auditbook's demo extra (its emulators): pip install 'auditbook[demo]'"
@@ -97,16 +130,22 @@ def _demo_environment() -> type | None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    environment = _demo_environment()
-    if environment is None:
-        return EXIT_REFUSED
-    from auditbook.demo.signing_key import demo_signer
-    from auditbook.resources import demo_params
+    from auditbook.runner import RunInterrupted, interruptible
 
-    signer, allowed = demo_signer(Path(args.out))
-    print("auditbook: starting the embedded demo environment (AWS and GitHub emulators)", file=sys.stderr)
-    with environment():
-        code = _run(args, demo_params(), signer)
+    try:
+        with interruptible():
+            environment = _demo_environment()
+            if environment is None:
+                return EXIT_REFUSED
+            from auditbook.demo.signing_key import demo_signer
+            from auditbook.resources import demo_params
+
+            signer, allowed = demo_signer(Path(args.out))
+            print("auditbook: starting the embedded demo environment (AWS and GitHub emulators)", file=sys.stderr)
+            with environment():
+                code = _run(args, demo_params(), signer)
+    except (RunInterrupted, KeyboardInterrupt) as exc:
+        return _stopped(exc)
     print(f"auditbook: the demo signs with its own SSH key; verify with: auditbook verify <package> "
           f"--expect-signer {allowed}", file=sys.stderr)
     return code
@@ -235,8 +274,13 @@ def parser() -> argparse.ArgumentParser:
                         help="2026-Q3, 2026-07, 2026 or 2026-07-01..2026-09-30")
         sp.add_argument("--criteria", help="comma-separated, e.g. CC6.1,CC8.1 (default: all with a notebook)")
         sp.add_argument("--out", default="outputs", help="packages go to OUT/<period>/<run-id>/")
-        sp.add_argument("--workers", type=int, default=None, help="notebooks run at once (default: cores)")
+        sp.add_argument("--workers", metavar="N", default=None, help="notebooks run at once (default: cores)")
         sp.add_argument("--fail-on-deviation", action="store_true", help="exit 1 when any test is FAIL")
+        sp.add_argument("--allow-long-period", action="store_true",
+                        help="run a period longer than 13 months (refused by default: usually a typo)")
+        sp.add_argument("--operator", metavar="NAME",
+                        help="who is answerable for this run, recorded as 'run by' (default: the CI job's actor "
+                             "and run URL, else user@host)")
 
     sp = sub.add_parser("init", help="make a working folder: params/example.yaml, notebooks/, outputs/")
     sp.add_argument("dir", help="the folder to make (must not hold auditbook files already)")

@@ -3,16 +3,26 @@
 The evidence in flight (populations, parameters) then never crosses a network socket another
 local user could connect to, and ipykernel has nothing to warn about. Each kernel gets its own
 0700 folder, so kernels running in parallel never share socket names.
+
+A worker told to stop (SIGTERM: the runner was interrupted or died) calls :func:`stop_all`: its
+kernels are killed and their socket folders and connection files removed, so nothing outlives the run.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
+import signal
+import subprocess
 import tempfile
+import weakref
 from pathlib import Path
 from typing import Any
 
 from jupyter_client.manager import AsyncKernelManager
+
+_LIVE: weakref.WeakSet[IPCKernelManager] = weakref.WeakSet()  # this process's kernels not yet cleaned up
 
 
 class IPCKernelManager(AsyncKernelManager):
@@ -22,13 +32,37 @@ class IPCKernelManager(AsyncKernelManager):
         super().__init__(**kwargs)
         self._socket_dir = tempfile.mkdtemp(prefix="auditbook-kernel-")
         self.ip = str(Path(self._socket_dir) / "kernel")
+        _LIVE.add(self)
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart=restart)
         if not restart:
             shutil.rmtree(self._socket_dir, ignore_errors=True)
+            _LIVE.discard(self)
 
     cleanup_resources = _async_cleanup_resources  # the async manager's public name for it
+
+    def kill_now(self) -> None:
+        """Kill the kernel at once and remove its sockets and connection file: no event loop needed."""
+        process = getattr(self.provisioner, "process", None) if self.provisioner else None
+        if process is not None and process.poll() is None:
+            try:
+                os.killpg(process.pid, signal.SIGKILL)  # the kernel leads its own session (start_new_session)
+            except OSError:
+                process.kill()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=10)  # reaped: it writes nothing after this
+        shutil.rmtree(self._socket_dir, ignore_errors=True)
+        if self.connection_file:
+            with contextlib.suppress(OSError):
+                os.remove(self.connection_file)
+        _LIVE.discard(self)
+
+
+def stop_all() -> None:
+    """Kill every kernel this process started and remove what they left (a worker that must stop now)."""
+    for manager in list(_LIVE):
+        manager.kill_now()
 
 
 KERNEL_MANAGER = f"{__name__}.IPCKernelManager"

@@ -73,13 +73,19 @@ def publish(staging: Path, final: Path) -> None:
 
 
 def unseal_and_remove(path: Path) -> None:
-    """Remove a (possibly read-only) folder this process made: a staging folder or an addendum being drawn."""
+    """Remove a (possibly read-only) folder this process made: a staging folder or an addendum being drawn.
+
+    Tolerant of another process removing it at the same time (two runs cleaning one output folder).
+    """
+    import contextlib
     import shutil
 
-    if path.exists():
-        for p in [path, *path.rglob("*")]:
-            p.chmod(p.stat().st_mode | 0o700)
-        shutil.rmtree(path, ignore_errors=True)
+    if not path.exists():
+        return
+    for folder, _, _ in os.walk(path):
+        with contextlib.suppress(OSError):
+            os.chmod(folder, os.stat(folder).st_mode | 0o700)
+    shutil.rmtree(path, ignore_errors=True)
 
 
 @dataclass

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +29,13 @@ from auditbook import params as params_mod
 from auditbook.context import Context
 from auditbook.criteria import CRITERIA
 from auditbook.evidence import Collector, Connections, EvidenceCache
-from auditbook.period import parse_period
+from auditbook.period import Period, parse_period
 from auditbook.provenance import CollectionError, Population, RawStore, iso, utc_now
 from auditbook.report import display
 from auditbook.results import RESULTS_SCHEMA_VERSION, ControlTest, Status, TestResult, errored, not_applicable, worst
 from auditbook.runinfo import RunFacts
 from auditbook.sampling import Sample, draw, in_order, sample_size
+from auditbook.trends import RUN_ID
 
 CSV_DATE_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 SCRATCH = "scratch"  # an analyst's runs (no run folder) go to <outputs>/scratch/<criterion>-<run-id>/
@@ -353,23 +356,32 @@ def default_params() -> str:
     return str(demo_params())
 
 
-def earlier_population(run_dir: Path, organization: str, run_id: str) -> Any:
-    """The same population in the newest earlier package of this organization (outputs/<period>/<run>)."""
+def earlier_population(run_dir: Path, organization: str, period: Period, run_id: str) -> Callable[[str], Path | None]:
+    """The same population in the previous review's package: the newest earlier package of this organization.
+
+    ``run_dir`` is absolute: ``<out>/<period>/.staging-<run-id>`` in a run, ``<out>/scratch/<criterion>-<run-id>``
+    for an analyst; the packages searched are ``<out>/<period>/<run-id>/`` with a manifest.json. Earlier means a
+    period that starts and ends before this one (not a re-run of the same period, not an enclosing year); the
+    newest is the latest period end, then the latest run id. This run is never its own previous review.
+    """
+    root = Path(run_dir).resolve().parent.parent
+
     def find(name: str) -> Path | None:
-        root = run_dir.parent.parent  # outputs/<period>/<run> and outputs/scratch/<run> alike
         candidates = []
         for manifest in root.glob(f"*/*/{layout.MANIFEST}"):
             package = manifest.parent
             csv = package / layout.population_csv(name)
-            if package.resolve() == run_dir.resolve() or not csv.exists():
+            if (not RUN_ID.match(package.name) or package.parent.name == SCRATCH or package.name == run_id
+                    or package.resolve() == Path(run_dir).resolve() or not csv.is_file()):
                 continue
             try:
                 facts = json.loads(manifest.read_text())
-            except (OSError, ValueError):
+                start, end = (datetime.fromisoformat(facts["period"][k]) for k in ("start", "end"))
+            except (OSError, ValueError, KeyError, TypeError):
                 continue
-            if facts.get("organization") == organization and facts.get("run_id", "") < run_id:
-                candidates.append((facts["run_id"], csv))
-        return max(candidates)[1] if candidates else None
+            if facts.get("organization") == organization and start < period.start and end < period.end:
+                candidates.append((end, str(facts.get("run_id", package.name)), csv))
+        return max(candidates)[2] if candidates else None
     return find
 
 
@@ -391,16 +403,17 @@ def start(criterion: str, period: str, params_file: str = "", run_dir: str = "",
         raise ValueError(f"collect_account {collect_account} is not in scope.aws.accounts of {params_file}")
     if collect_account and not run_dir:
         raise ValueError("collect_account needs run_dir: the evidence is collected for a run")
-    if run_dir:
-        folder = Path(run_dir)
+    if run_dir:  # papermill passes "." (its cwd is the staging folder): absolute, so <out> is found from it
+        folder = Path(run_dir).resolve()
         facts = RunFacts.read(folder / layout.RUN_JSON)
     else:
         now = utc_now()
         run_id = run_id or runinfo.new_run_id(now)
         folder = outputs_root() / SCRATCH / f"{criterion}-{run_id}"
         folder.mkdir(parents=True, exist_ok=True)
+        folder = folder.resolve()
         facts = RunFacts.describe(run_id, now, parsed, resolved, params_file)
-    ctx = Context(resolved, parsed, earlier_population(folder, resolved["organization"], facts.run_id))
+    ctx = Context(resolved, parsed, earlier_population(folder, resolved["organization"], parsed, facts.run_id))
     if collect_account:
         return CollectOnlyRun(criterion, ctx, folder, facts, account_id=collect_account)
     if ctx.settings(criterion).get("not_applicable"):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import getpass
 import json
+import os
+import socket
 import subprocess
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -20,6 +23,27 @@ RECORDED_PACKAGES = ["auditbook", "boto3", "botocore", "PyGithub", "pandas", "ma
 
 def new_run_id(now: datetime) -> str:
     return now.strftime("%Y%m%dT%H%M%SZ")
+
+
+def run_by(operator: str | None = None) -> str:
+    """Who is answerable for the run: the operator named for it (``--operator``); else ``AUDITBOOK_RUN_BY``; else
+    the CI job (its workflow, run URL and the actor who triggered it); else the local user and host."""
+    if operator:
+        return operator
+    if os.environ.get("AUDITBOOK_RUN_BY"):
+        return os.environ["AUDITBOOK_RUN_BY"]
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        server = os.environ.get("GITHUB_SERVER_URL", "https://github.com")
+        return (f"GitHub Actions {os.environ.get('GITHUB_WORKFLOW', '')} run "
+                f"{server}/{os.environ.get('GITHUB_REPOSITORY', '')}/actions/runs/{os.environ.get('GITHUB_RUN_ID', '')}"
+                f" (triggered by {os.environ.get('GITHUB_ACTOR', 'unknown')})")
+    if os.environ.get("AIRFLOW_CTX_DAG_ID"):
+        return f"Airflow DAG {os.environ['AIRFLOW_CTX_DAG_ID']} run {os.environ.get('AIRFLOW_CTX_DAG_RUN_ID', '')}"
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return f"{user}@{socket.gethostname()}"
 
 
 def git_commit(root: Path = PACKAGE_DIR) -> str:

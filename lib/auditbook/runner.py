@@ -1,52 +1,110 @@
 """A run: validate inputs, execute the criterion notebooks in parallel, have the package assembled.
 
-Everything that can be refused (params, period, criteria, credentials, output folder) is
-checked before anything is written. The package is built in a staging folder and published
-whole (:mod:`auditbook.package`); a failure on the way removes the staging folder and leaves
-earlier runs untouched. The run's facts travel as one :class:`~auditbook.package.StartedRun`.
+Everything that can be refused (params, period, criteria, workers, operator, credentials, output
+folder) is checked before anything is written. The package is built in a staging folder and
+published whole (:mod:`auditbook.package`); a failure on the way removes the staging folder and
+leaves earlier runs untouched. The run's facts travel as one :class:`~auditbook.package.StartedRun`.
+
+Lifecycle: SIGTERM is handled like Ctrl-C (:func:`interruptible`): the pool workers and their kernels
+are stopped, the staging folder is removed, and the run ends with one line. The workers die with the
+runner even when it is killed outright (:func:`_worker_started`), and the staging folder records its
+owner, so the next run in the same output folder removes the staging folder of a run that died.
 """
 
 from __future__ import annotations
 
-import getpass
+import contextlib
+import ctypes
+import json
 import multiprocessing
 import os
 import shutil
+import signal
 import socket
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from datetime import datetime
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import yaml
 
-from auditbook import layout, runinfo
+from auditbook import kernels, layout, runinfo
 from auditbook import params as params_mod
 from auditbook import register as register_mod
 from auditbook.criteria import CRITERIA, NOTEBOOK_DIR, implemented
 from auditbook.kernels import KERNEL_MANAGER
+from auditbook.locker import unseal_and_remove
 from auditbook.package import CriterionOutcome, RunOutcome, StartedRun, criterion_outcome, seal_and_publish
-from auditbook.period import assert_period_closed, parse_period
-from auditbook.provenance import CollectionError, utc_now
+from auditbook.period import assert_period_closed, assert_period_length, parse_period
+from auditbook.provenance import CollectionError, iso, utc_now
 from auditbook.results import Status
-from auditbook.runinfo import RunFacts
+from auditbook.runinfo import RunFacts, run_by
 from auditbook.signing import Signer, SigningError, signer_in
 from auditbook.signing import preflight as signing_preflight
+
+STAGING_PREFIX = ".staging-"
+# Who owns a staging folder (pid, host, start time). Working state like the evidence cache it sits in:
+# removed with it before the package is sealed, so it is never part of the evidence.
+OWNER_FILE = f"{layout.CACHE_DIR}/owner.json"
+WORKER_STOP_SECONDS = 20  # a worker told to stop gets this long to kill its kernel before it is killed
 
 
 class RunError(RuntimeError):
     """A refused run: the message is one line naming the problem."""
 
 
+class RunInterrupted(BaseException):
+    """SIGINT or SIGTERM reached the runner: the run stops and removes what it started (not an ``Exception``,
+    so nothing on the way mistakes it for a failed notebook)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+        self.outcome = "nothing was published"
+
+    @property
+    def exit_status(self) -> int:
+        return 128 + self.signum  # the shell's convention for a process ended by a signal
+
+    def __str__(self) -> str:
+        return f"stopped by {signal.Signals(self.signum).name}: {self.outcome}"
+
+
+@contextlib.contextmanager
+def interruptible() -> Iterator[None]:
+    """SIGTERM (a scheduler, ``kill``) handled like Ctrl-C: :class:`RunInterrupted` is raised in the main thread.
+
+    Once one arrived, further ones are ignored so the clean-up itself is not cut short.
+    """
+    def interrupt(signum: int, _frame: FrameType | None) -> None:
+        for stop in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(stop, signal.SIG_IGN)
+        raise RunInterrupted(signum)
+
+    previous = {stop: signal.signal(stop, interrupt) for stop in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for stop, handler in previous.items():
+            signal.signal(stop, handler)
+
+
 def select_criteria(requested: list[str] | None, notebook_dir: Path = NOTEBOOK_DIR) -> list[str]:
+    """The criteria to run: all with a notebook when none were asked for (``None``); a request that names
+    none (``--criteria ,,``) is refused, never read as "all"."""
     available = implemented(notebook_dir)
-    if not requested:
+    if requested is None:
         return available
+    named = [code.strip() for code in requested if code.strip()]
+    if not named:
+        raise RunError(f"no criterion named in --criteria {','.join(requested)!r}; known: {', '.join(CRITERIA)}")
     chosen = []
-    for code in requested:
-        code = code.strip()
+    for code in named:
         if code not in CRITERIA:
             raise RunError(f"unknown criterion {code!r}; known: {', '.join(CRITERIA)}")
         if code not in available:
@@ -126,24 +184,40 @@ def _progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def check_workers(workers: int | None) -> None:
+    """``None`` picks a number from the cores; anything else must be a whole number of at least one."""
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise RunError(f"--workers {workers}: give a whole number of notebooks to run at once, at least 1")
+
+
 def run(params_file: str | Path, period_text: str, criteria: list[str] | None = None,
         out_dir: str | Path = "outputs", workers: int | None = None, now: datetime | None = None,
-        notebook_dir: Path = NOTEBOOK_DIR, signer: Signer | None = None) -> RunOutcome:
+        notebook_dir: Path = NOTEBOOK_DIR, signer: Signer | None = None, *, allow_long_period: bool = False,
+        operator: str | None = None) -> RunOutcome:
     """One run: ``signer`` (else the params' ``signing``) signs the sealed package."""
     started = time.monotonic()
-    started_run = prepare(params_file, period_text, criteria, out_dir, now, notebook_dir, signer)
+    check_workers(workers)
+    started_run = prepare(params_file, period_text, criteria, out_dir, now, notebook_dir, signer,
+                          allow_long_period=allow_long_period, operator=operator, owned=True)
     staging = started_run.staging
     try:
         outcomes = _execute_all(started_run, workers, notebook_dir)
         outcome = finish(started_run, outcomes, out_dir)
     except OSError as exc:  # e.g. a full disk: one line, nothing published, earlier runs untouched
-        _remove(staging)
+        unseal_and_remove(staging)
         raise RunError(f"output folder {staging.parent}: {exc.strerror or exc}; nothing was published") from None
     except SigningError as exc:  # the signer failed at the seal (a KMS outage): nothing unsigned is published
-        _remove(staging)
+        unseal_and_remove(staging)
         raise RunError(f"{exc}; nothing was published") from None
+    except RunInterrupted as exc:
+        unseal_and_remove(staging)
+        final = staging.parent / started_run.facts.run_id
+        exc.outcome = (f"the package {final} was already published" if final.exists() else
+                       f"run {started_run.facts.run_id} was not published; its workers, kernels and staging "
+                       "folder are gone")
+        raise
     except BaseException:
-        _remove(staging)
+        unseal_and_remove(staging)
         raise
     outcome.seconds = time.monotonic() - started
     return outcome
@@ -151,16 +225,20 @@ def run(params_file: str | Path, period_text: str, criteria: list[str] | None = 
 
 def prepare(params_file: str | Path, period_text: str, criteria: list[str] | None = None,
             out_dir: str | Path = "outputs", now: datetime | None = None,
-            notebook_dir: Path = NOTEBOOK_DIR, signer: Signer | None = None) -> StartedRun:
+            notebook_dir: Path = NOTEBOOK_DIR, signer: Signer | None = None, *, allow_long_period: bool = False,
+            operator: str | None = None, owned: bool = False) -> StartedRun:
     """Check everything that can be refused, then start the staging folder (run.json, params, register).
 
-    Nothing is written when the run is refused.
+    Nothing is written when the run is refused. ``owned``: this process runs the whole run, so the staging
+    folder records it as its owner and a later run may remove the folder once this process is gone; a
+    scheduler whose tasks are other processes (the Airflow DAG) leaves it unowned, never removed by another run.
     """
     now = now or utc_now()
     try:
         params = params_mod.load(params_file)
         period = parse_period(period_text)
         assert_period_closed(period, now)
+        assert_period_length(period, allow_long_period)
         register_file = register_mod.register_path(params, params_file)
         register = register_mod.load(register_file) if register_file else None
         signer = signer or signer_in(params)
@@ -171,19 +249,24 @@ def prepare(params_file: str | Path, period_text: str, criteria: list[str] | Non
     selected = select_criteria(criteria, notebook_dir)
     if not selected:
         raise RunError(f"no criterion notebooks found in {notebook_dir}")
+    operated_by = run_by(check_operator(operator))
+    refuse_output_inside_package(out_dir)
     preflight(params, selected)
     run_id = runinfo.new_run_id(now)
     period_dir = Path(out_dir) / period.slug
     final = period_dir / run_id
     if final.exists():
         raise RunError(f"{final} already exists: a run is never overwritten (wait a second and run again)")
+    remove_stale_staging(Path(out_dir))
     try:
         period_dir.mkdir(parents=True, exist_ok=True)
         staging = Path(_make_staging(period_dir, run_id))
     except OSError as exc:
         raise RunError(f"output folder {period_dir}: {exc.strerror or exc}") from None
     try:
-        facts = RunFacts.describe(run_id, now, period, params, str(params_file), run_by=run_by(),
+        if owned:
+            _record_owner(staging, now)
+        facts = RunFacts.describe(run_id, now, period, params, str(params_file), run_by=operated_by,
                                   scope=describe_scope(params), criteria=selected)
         facts.write(staging / layout.RUN_JSON)  # for the notebooks' kernels, which are other processes
         (staging / layout.RESOLVED_PARAMS).write_text(yaml.safe_dump(params, sort_keys=False))
@@ -192,7 +275,7 @@ def prepare(params_file: str | Path, period_text: str, criteria: list[str] | Non
         for folder in (layout.REPORTS, layout.COLLECT_NOTEBOOKS):  # papermill writes only into folders that exist
             (staging / folder).mkdir(parents=True, exist_ok=True)
     except BaseException:
-        _remove(staging)
+        unseal_and_remove(staging)
         raise
     return StartedRun(facts, params, staging, selected, register, signer)
 
@@ -202,8 +285,117 @@ def finish(run: StartedRun, outcomes: list[CriterionOutcome], out_dir: str | Pat
     return seal_and_publish(run, outcomes, Path(out_dir))
 
 
+def check_operator(operator: str | None) -> str | None:
+    """``--operator``: the person or workflow answerable for the run, as one printable line."""
+    if operator is None:
+        return None
+    name = operator.strip()
+    if not name or len(name) > 200 or not name.isprintable():
+        raise RunError(f"--operator {operator!r}: give the name of the person or workflow running this, "
+                       "one printable line of at most 200 characters")
+    return name
+
+
+def _package_at(folder: Path) -> Path | None:
+    """The file that makes ``folder`` a package or a run's staging folder: a manifest.json or run.json that is
+    auditbook's (it names a run id and a period; another tool's manifest.json is not one)."""
+    for name in (layout.MANIFEST, layout.RUN_JSON):
+        try:
+            facts = json.loads((folder / name).read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(facts, dict) and "run_id" in facts and "period" in facts:
+            return folder / name
+    return None
+
+
+def refuse_output_inside_package(out_dir: str | Path) -> None:
+    """A package written inside another (or inside a staging folder) would change the older one after its seal."""
+    folder = Path(out_dir).resolve()
+    for candidate in (folder, *folder.parents):
+        if candidate.name.startswith(STAGING_PREFIX):
+            raise RunError(f"output folder {out_dir} is inside the staging folder {candidate} of a run: "
+                           "choose another --out")
+        marker = _package_at(candidate)
+        if marker is not None:
+            raise RunError(f"output folder {out_dir} is inside the package {candidate} (it holds {marker.name}): "
+                           "a package is never written into; choose another --out")
+
+
+def _boot_id() -> str:
+    """This boot of the machine (Linux): a pid recorded before a reboot names no process now."""
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return ""
+
+
+def _process_start(pid: int) -> str | None:
+    """When ``pid`` started, in clock ticks since boot (Linux), so a reused pid is told apart; None when the
+    process is gone, a zombie, or /proc cannot say."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rpartition(")")[2].split()  # the command name may hold spaces and parentheses
+    return None if fields[0] in ("Z", "X") else fields[19]
+
+
+def _record_owner(staging: Path, now: datetime) -> None:
+    owner = {"pid": os.getpid(), "host": socket.gethostname(), "boot_id": _boot_id(),
+             "process_start": _process_start(os.getpid()), "started_at": iso(now)}
+    path = staging / OWNER_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    partial.write_text(json.dumps(owner))
+    os.replace(partial, path)  # a reader never sees half a record
+
+
+def _owner_is_gone(owner: dict[str, Any]) -> bool:
+    """Whether the process that owns a staging folder is certainly gone. Only a process of this host can be
+    checked: one of another host sharing the folder, or a record that cannot be read, is left alone."""
+    if not isinstance(owner, dict) or owner.get("host") != socket.gethostname():
+        return False
+    pid = owner.get("pid")
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    if owner.get("boot_id") and _boot_id() and owner["boot_id"] != _boot_id():
+        return True  # the machine rebooted since
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        pass  # another user's process with that pid: alive
+    if Path("/proc").is_dir() and owner.get("process_start"):
+        return _process_start(pid) != owner["process_start"]  # a zombie, or another process with the pid
+    return False
+
+
+def remove_stale_staging(out_dir: Path) -> list[Path]:
+    """Remove the staging folders of runs that died (killed outright, the machine lost power) in this output folder.
+
+    A staging folder whose owner is alive, on another host, or unrecorded is never touched: runs started
+    at the same time in one folder go on, and a scheduler's run (no owner: its tasks are other processes) too.
+    """
+    removed = []
+    for staging in sorted(out_dir.glob(f"*/{STAGING_PREFIX}*")):
+        try:
+            owner = json.loads((staging / OWNER_FILE).read_text())
+        except (OSError, ValueError):
+            continue
+        if not _owner_is_gone(owner):
+            continue
+        unseal_and_remove(staging)
+        if not staging.exists():
+            removed.append(staging)
+            _progress(f"auditbook: removed the stale staging folder {staging} of a run that died "
+                      f"(pid {owner['pid']} on {owner['host']}, started {owner.get('started_at')})")
+    return removed
+
+
 def _make_staging(period_dir: Path, run_id: str) -> str:
-    path = period_dir / f".staging-{run_id}"
+    path = period_dir / f"{STAGING_PREFIX}{run_id}"
     try:  # the staging folder is the run's lock: a second run with the same id (same second) is refused
         os.mkdir(path, 0o755)
     except FileExistsError:
@@ -217,21 +409,16 @@ def _make_staging(period_dir: Path, run_id: str) -> str:
     return str(path)
 
 
-def _remove(path: Path) -> None:
-    if path.exists():
-        for p in [path, *path.rglob("*")]:
-            p.chmod(p.stat().st_mode | 0o700)
-        shutil.rmtree(path, ignore_errors=True)
-
-
 def _execute_all(run: StartedRun, workers: int | None, notebook_dir: Path) -> list[CriterionOutcome]:
     selected = run.criteria
-    workers = workers or min(len(selected), os.cpu_count() or 1, 4)
+    workers = min(workers, len(selected)) if workers else min(len(selected), os.cpu_count() or 1, 4)
     _progress(f"auditbook: running {len(selected)} criteria for {run.facts.period.label} on {workers} worker(s)")
     outcomes: list[CriterionOutcome] = []
     # spawn: the parent may run emulator threads; a forked child must not inherit them.
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_started,
+                               initargs=(os.getpid(),))
+    try:
         futures = {pool.submit(execute_criterion, c, run.staging, run.facts, str(notebook_dir)): c
                    for c in selected}
         for done, future in enumerate(as_completed(futures), 1):
@@ -243,26 +430,69 @@ def _execute_all(run: StartedRun, workers: int | None, notebook_dir: Path) -> li
             detail = outcome.error or f"{outcome.tests} tests, {outcome.deviations} deviations"
             _progress(f"  [{done}/{len(selected)}] {outcome.criterion:<6} {outcome.status:<14} {detail} "
                       f"({outcome.seconds:.1f} s)")
+    except BaseException:  # interrupted: stop the notebooks now rather than wait for them to finish
+        _stop_workers(pool)
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
     order = {c: i for i, c in enumerate(selected)}
     return sorted(outcomes, key=lambda o: order[o.criterion])
 
 
-def run_by() -> str:
-    """Who started the run: the CI job when there is one, else the local user and host."""
-    if os.environ.get("AUDITBOOK_RUN_BY"):
-        return os.environ["AUDITBOOK_RUN_BY"]
-    if os.environ.get("GITHUB_ACTIONS") == "true":
-        server = os.environ.get("GITHUB_SERVER_URL", "https://github.com")
-        return (f"GitHub Actions {os.environ.get('GITHUB_WORKFLOW', '')} run "
-                f"{server}/{os.environ.get('GITHUB_REPOSITORY', '')}/actions/runs/{os.environ.get('GITHUB_RUN_ID', '')}"
-                f" (triggered by {os.environ.get('GITHUB_ACTOR', 'unknown')})")
-    if os.environ.get("AIRFLOW_CTX_DAG_ID"):
-        return f"Airflow DAG {os.environ['AIRFLOW_CTX_DAG_ID']} run {os.environ.get('AIRFLOW_CTX_DAG_RUN_ID', '')}"
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """SIGTERM each worker (it kills its kernel, :func:`_worker_stopped`) and wait until all are gone, so
+    nothing writes into the staging folder once it is removed."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # no public handle before Python 3.14
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        with contextlib.suppress(OSError, ValueError):
+            process.terminate()
+    deadline = time.monotonic() + WORKER_STOP_SECONDS
+    for process in processes:
+        with contextlib.suppress(OSError, ValueError, AssertionError):
+            process.join(max(0.0, deadline - time.monotonic()))
+            if process.is_alive():
+                process.kill()
+                process.join(5)
+
+
+def _worker_started(runner_pid: int) -> None:
+    """First thing in each pool worker: die with the runner, stop the kernel on SIGTERM, leave Ctrl-C to the runner.
+
+    Without this a runner killed outright (``kill -9``) orphans its workers (about 250 MB each) and their
+    kernels. Ctrl-C reaches the whole process group; the runner decides what happens, then sends SIGTERM.
+    """
+    signal.signal(signal.SIGINT, lambda _signum, _frame: None)  # a handler, not SIG_IGN: kernels must not inherit it
+    signal.signal(signal.SIGTERM, _worker_stopped)
+    if not _set_parent_death_signal(signal.SIGTERM):
+        threading.Thread(target=_watch_parent, args=(runner_pid,), name="auditbook-parent-watch", daemon=True).start()
+    if os.getppid() != runner_pid:  # the runner died before the signal was asked for
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _set_parent_death_signal(signum: int) -> bool:
+    """Linux: the kernel sends ``signum`` to this process when its parent dies (``prctl(PR_SET_PDEATHSIG)``)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    pr_set_pdeathsig = 1
     try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = "unknown"
-    return f"{user}@{socket.gethostname()}"
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(pr_set_pdeathsig, int(signum), 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _watch_parent(runner_pid: int) -> None:
+    """Elsewhere: notice within a second that the runner is gone (this process was handed to another parent)."""
+    while os.getppid() == runner_pid:
+        time.sleep(1)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _worker_stopped(signum: int, _frame: FrameType | None) -> None:
+    """SIGTERM in a worker (the runner was interrupted or died): kill its kernel, remove its sockets, exit now."""
+    kernels.stop_all()
+    os._exit(128 + signum)
 
 
 def describe_scope(params: dict[str, Any]) -> str:

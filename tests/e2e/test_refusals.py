@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import yaml
+from auditbook import locker, runner
 from auditbook.cli import main
 from auditbook.demo.environment import DEMO_PARAMS
 
@@ -84,3 +87,34 @@ def test_an_org_the_token_cannot_see_is_refused_before_a_package_is_started(demo
     refused(capsys, ["run", "--params", str(path), "--period", "2026-Q3", "--criteria", "CC8.1", "--out", str(out)],
             "GitHub org no-such-org: GET /orgs/no-such-org: GitHub answered 404")
     assert not out.exists()
+
+
+# -- the output folder: never inside a package or a run's staging folder ---------------------------
+@pytest.mark.parametrize("inside", [".", "reports", "populations/new/deeper"])
+def test_output_folder_inside_a_package_is_refused(demo_env, writable_copy, tmp_path, capsys, inside):
+    """A package written inside another changed the older one after its seal (verify then failed)."""
+    package = writable_copy(tmp_path / "2026-Q3" / "20261128T183216Z")  # writable: the refusal is ours, not EACCES
+    target = package / inside
+    before = sorted(p.relative_to(package).as_posix() for p in package.rglob("*"))
+    err = refused(capsys, ["run", "--params", str(DEMO_PARAMS), "--period", "2026-Q3", "--criteria", "A1.1",
+                           "--out", str(target)], "is inside the package")
+    assert str(package) in err and "manifest.json" in err
+    assert sorted(p.relative_to(package).as_posix() for p in package.rglob("*")) == before
+    assert locker.verify(package).ok
+
+
+def test_output_folder_inside_a_staging_folder_is_refused(demo_env, tmp_path, out, capsys):
+    staging = tmp_path / "outputs" / "2026-Q3" / ".staging-20261128T183216Z"
+    staging.mkdir(parents=True)
+    (staging / "run.json").write_text(json.dumps({"run_id": "20261128T183216Z", "period": {"label": "2026-Q3"}}))
+    for target in (staging, staging / "reports"):
+        refused(capsys, ["run", "--params", str(DEMO_PARAMS), "--period", "2026-Q3", "--criteria", "A1.1",
+                         "--out", str(target)], "staging folder")
+    assert [p.name for p in staging.iterdir()] == ["run.json"]
+
+
+def test_another_tools_manifest_does_not_make_a_package(tmp_path):
+    """A web project's manifest.json (no run id, no period) is not a package: running inside it is fine."""
+    (tmp_path / "manifest.json").write_text(json.dumps({"name": "my-pwa", "files": {}}))
+    (tmp_path / "run.json").write_text("not json at all")
+    runner.refuse_output_inside_package(tmp_path / "outputs")  # no RunError

@@ -31,10 +31,15 @@ def test_aws_emulator_dying_mid_collection_is_a_collection_error(bare_aws, tmp_p
         import boto3
 
         iam = boto3.client("iam")
-        for i in range(3):
-            iam.create_user(UserName=f"user-{i}")
+        users = [f"user-{i}" for i in range(3)]
+        for user in users:
+            iam.create_user(UserName=user)
         account = open_account({"id": DEMO_ACCOUNT_ID}, DEMO_REGION)
-        assert len(AWS_COLLECTORS["iam-entitlements"](account, RawStore(tmp_path / "ok")).frame) >= 3
+        try:
+            assert len(AWS_COLLECTORS["iam-entitlements"](account, RawStore(tmp_path / "ok")).frame) >= 3
+        finally:  # moto keeps one state per process: left there, they are orphaned accounts in a later demo run
+            for user in users:
+                iam.delete_user(UserName=user)
         injector.inject(f.operation("iam", "GetAccountAuthorizationDetails"), f.die(), times=1)
         started = time.monotonic()
         with pytest.raises(CollectionError, match="GetAccountAuthorizationDetails.*(connect|Connection)"):

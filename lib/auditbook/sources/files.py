@@ -3,7 +3,9 @@ record of disaster-recovery tests.
 
 Each is read strictly: a missing column, an unreadable date, a duplicate id or a file that is
 not UTF-8 stops the collection with one line naming the file and the row. The file itself is
-kept under ``raw/files/`` with its sha256, as the evidence it is.
+kept under ``raw/files/<folder>/<file name>`` with its sha256, as the evidence it is: ``folder`` is the
+params key that named it (the catalog passes it), so two files of the same name in different folders
+(``a/data.csv`` as the roster, ``b/data.csv`` as the decisions) never collide.
 """
 
 from __future__ import annotations
@@ -38,7 +40,13 @@ DECISION_COLUMNS = {
 }
 
 
-def _read_csv(path: Path, name: str, required: dict[str, str], raw: RawStore) -> tuple[pd.DataFrame, Provenance]:
+def raw_file(folder: str, path: Path) -> str:
+    """Where an organization's file is kept in the package's ``raw/``: under the params key that named it."""
+    return f"files/{folder}/{path.name}"
+
+
+def _read_csv(path: Path, name: str, required: dict[str, str], raw: RawStore,
+              folder: str) -> tuple[pd.DataFrame, Provenance]:
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -58,7 +66,7 @@ def _read_csv(path: Path, name: str, required: dict[str, str], raw: RawStore) ->
     frame = frame.apply(lambda col: col.str.strip())
     prov = Provenance(system="file", endpoint=str(path), scope=name, caller="(file provided by the organization)",
                       collected_at=iso(utc_now()) or "")
-    prov.raw_files.append(raw.save(f"files/{path.name}", data))
+    prov.raw_files.append(raw.save(raw_file(folder, path), data))
     prov.add_operation(f"read {path.name}", records=len(frame))
     return frame, prov
 
@@ -86,9 +94,9 @@ def _required(path: str | Path | None, name: str, key: str) -> Path:
     return Path(path)
 
 
-def load_roster(path: str | Path | None, raw: RawStore) -> Collected:
+def load_roster(path: str | Path | None, raw: RawStore, folder: str = "hr_roster") -> Collected:
     path = _required(path, "HR roster", "criteria.CC6.1.hr_roster")
-    frame, prov = _read_csv(path, "HR roster", ROSTER_COLUMNS, raw)
+    frame, prov = _read_csv(path, "HR roster", ROSTER_COLUMNS, raw, folder)
     _unique(frame, ["person_id"], path)
     frame["start_date"] = _dates(frame, "start_date", path, optional=False)
     frame["termination_date"] = _dates(frame, "termination_date", path, optional=True)
@@ -100,9 +108,9 @@ def load_roster(path: str | Path | None, raw: RawStore) -> Collected:
     return Collected(frame, prov)
 
 
-def load_review_decisions(path: str | Path | None, raw: RawStore) -> Collected:
+def load_review_decisions(path: str | Path | None, raw: RawStore, folder: str = "review_decisions") -> Collected:
     path = _required(path, "access review decisions", "criteria.CC6.1.review_decisions")
-    frame, prov = _read_csv(path, "access review decisions", DECISION_COLUMNS, raw)
+    frame, prov = _read_csv(path, "access review decisions", DECISION_COLUMNS, raw, folder)
     _unique(frame, ["system", "account", "identity"], path)
     bad = frame[~frame["decision"].str.lower().isin(["keep", "remove"])]
     if len(bad):
@@ -113,11 +121,11 @@ def load_review_decisions(path: str | Path | None, raw: RawStore) -> Collected:
     return Collected(frame, prov)
 
 
-def load_previous_worksheet(path: str | Path, raw: RawStore) -> Collected:
+def load_previous_worksheet(path: str | Path, raw: RawStore, folder: str = "previous_worksheet") -> Collected:
     """The access review worksheet of the previous review (an earlier package's CSV)."""
     path = Path(path)
     frame, prov = _read_csv(path, "previous access review worksheet",
-                            {"line": "", "person": "", "privileges": "", "admin": ""}, raw)
+                            {"line": "", "person": "", "privileges": "", "admin": ""}, raw, folder)
     _unique(frame, ["line"], path)
     return Collected(frame, prov)
 
@@ -133,7 +141,7 @@ DR_TEST_FIELDS = ["data_store", "started_at", "completed_at", "data_as_of", "out
 
 
 
-def collect_dr_tests(path: str | Path, raw: RawStore) -> Collected:
+def collect_dr_tests(path: str | Path, raw: RawStore, folder: str = "dr_test_records") -> Collected:
     """The organization's record of disaster-recovery restore tests: a YAML list of
     ``{data_store, started_at, completed_at, data_as_of, outcome, evidence}`` (``data_store`` as
     ``<account>:<rds|ebs>:<name>``). A file that is missing or malformed is an error."""
@@ -162,7 +170,7 @@ def collect_dr_tests(path: str | Path, raw: RawStore) -> Collected:
             "duration_minutes": round((completed - started).total_seconds() / 60, 1),
             "recovery_point_created": _when(rec["data_as_of"]), "created_resource_arn": rec.get("evidence", ""),
         })
-    saved = raw.save(f"files/dr-tests-{file.name}", content)
+    saved = raw.save(raw_file(folder, file), content)
     prov = Provenance(system="file", endpoint=str(file.resolve()), scope="disaster-recovery test records",
                       caller="auditbook", collected_at=iso(utc_now()) or "", raw_files=[saved])
     prov.add_operation("read file", {"path": str(file), "sha256": sha256_bytes(content)}, 1, len(rows))

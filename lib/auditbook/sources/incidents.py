@@ -43,6 +43,7 @@ from typing import Any
 import pandas as pd
 
 from auditbook.provenance import Collected, CollectionError, Provenance, RawStore, iso, sha256_bytes, utc_now
+from auditbook.sources.files import raw_file
 
 TIME_COLUMNS = ["detected_at", "acknowledged_at", "resolved_at", "compliance_notified_at"]
 CSV_REQUIRED = ["incident_id", "title", "severity", "detected_at", "acknowledged_at", "resolved_at"]
@@ -95,8 +96,9 @@ def parse_timeline(texts: list[str]) -> tuple[dict[str, Any], list[str]]:
 
 
 
-def read_incident_csv(path: str | Path, raw: RawStore) -> Collected:
-    """The paging tool's export, kept byte for byte under ``raw/files/``; any defect is a CollectionError."""
+def read_incident_csv(path: str | Path, raw: RawStore, folder: str = "incident_csv") -> Collected:
+    """The paging tool's export, kept byte for byte under ``raw/files/<folder>/`` (the params key that named it);
+    any defect is a CollectionError."""
     path = Path(path)
     try:
         data = path.read_bytes()
@@ -149,6 +151,6 @@ def read_incident_csv(path: str | Path, raw: RawStore) -> Collected:
     prov = Provenance(system="file", endpoint=str(path.resolve()), scope=f"incident log {path.name}",
                       caller="auditbook (file read)", collected_at=iso(utc_now()) or "")
     prov.add_operation("read CSV", {"path": str(path), "sha256": sha256_bytes(data)}, records=len(rows))
-    prov.raw_files.append(raw.save(f"files/{path.name}", data))
+    prov.raw_files.append(raw.save(raw_file(folder, path), data))
     prov.notes.append(f"Columns: {', '.join(header)}. Required: {', '.join(CSV_REQUIRED)}.")
     return Collected(pd.DataFrame(rows), prov)

@@ -52,8 +52,10 @@ def test_dr_test_records_are_read_strictly(tmp_path, raw):
     good.write_text(json.dumps([{"data_store": "1:rds:db", "started_at": "2026-07-02T10:00:00Z",
                                  "completed_at": "2026-07-02T11:00:00Z", "data_as_of": "2026-07-02T03:00:00Z",
                                  "outcome": "success"}]))
-    frame = held("dr-test-records", files.collect_dr_tests(good, raw)).frame
+    pop = held("dr-test-records", files.collect_dr_tests(good, raw))
+    frame = pop.frame
     assert frame.loc[0, "duration_minutes"] == 60.0 and frame.loc[0, "status"] == "COMPLETED"
+    assert pop.provenance.raw_files[0]["path"] == "raw/files/dr_test_records/dr.yaml"  # under its params key
     bad = tmp_path / "bad.yaml"
     bad.write_text(json.dumps([{"data_store": "1:rds:db", "outcome": "success"}]))
     with pytest.raises(CollectionError, match="entry 1 lacks started_at"):

@@ -53,7 +53,7 @@ def test_demo_incident_csv_reads_completely(raw):
     assert list(pop.frame["incident_id"]) == list(incidents.CSV_INCIDENTS)
     open_one = pop.frame.set_index("incident_id").loc["PD-2052"]
     assert open_one["state"] == "open" and str(open_one["resolved_at"]) == "NaT"
-    assert pop.provenance.raw_files[0]["path"] == "raw/files/incidents.csv"
+    assert pop.provenance.raw_files[0]["path"] == "raw/files/incident_csv/incidents.csv"  # under its params key
 
 
 @pytest.mark.parametrize(("text", "message"), [
