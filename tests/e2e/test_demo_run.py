@@ -44,6 +44,16 @@ def test_no_test_errors_and_every_status_is_consistent(demo_run):
     assert demo_run.status is Status.FAIL
 
 
+def test_the_demo_collects_every_population_it_names(demo_run):
+    """A collection error a status does not turn into ERROR (an optional input such as the previous review's
+    worksheet) is still a gap in the evidence: the demo must have none, or it hides a defect."""
+    for record in sorted((demo_run.run_dir / "results").glob("*.json")):
+        criterion = json.loads(record.read_text())
+        assert criterion["collection_errors"] == {}, (criterion["criterion"], criterion["collection_errors"])
+    populations = json.loads((demo_run.run_dir / "results" / "CC6.1.json").read_text())["populations"]
+    assert {"previous-access-review-worksheet", "access-changes"} <= set(populations)
+
+
 def test_package_layout_and_seal(demo_run):
     root = demo_run.run_dir
     for rel in ["manifest.json", "results.json", "exceptions.csv", "run.json", "reports/index.html",

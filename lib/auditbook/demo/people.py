@@ -256,12 +256,14 @@ def write_previous_worksheet(sheet: Any, path: Path = PREVIOUS_WORKSHEET_FILE) -
     dan = previous["identity"] == "dan.dev"
     previous.loc[dan, ["admin", "privileges"]] = [False, "EngineerAccess (group:Engineers)"]
     extra = []
-    for system, account, identity, person, privileges in [
-            ("aws-iam", ACCOUNT, "hana.sato", "Hana Sato", "EngineerAccess (group:Engineers)"),
-            ("aws-iam", ACCOUNT, "lena.fischer", "Lena Fischer", "EngineerAccess (group:Engineers)"),
-            ("github", ORG, "lena-fischer", "Lena Fischer", "member")]:
+    for system, account, identity, person_id, person, privileges in [
+            ("aws-iam", ACCOUNT, "hana.sato", "P008", "Hana Sato", "EngineerAccess (group:Engineers)"),
+            ("aws-iam", ACCOUNT, "lena.fischer", "P011", "Lena Fischer", "EngineerAccess (group:Engineers)"),
+            ("github", ORG, "lena-fischer", "P011", "Lena Fischer", "member")]:
         extra.append({"line": f"{system}:{account}:{identity}", "system": system, "account": account,
-                      "identity": identity, "person": person, "privileges": privileges, "admin": False})
+                      "identity": identity, "person_id": person_id, "person": person, "privileges": privileges,
+                      "admin": False, "no_mfa": False, "dormant": False, "leaver": False, "orphaned": False,
+                      "has_access": True})  # still employed at the Q2 review: every flag a worksheet has
     pd.concat([previous, pd.DataFrame(extra)], ignore_index=True).sort_values("line").to_csv(
         path, index=False, date_format="%Y-%m-%dT%H:%M:%SZ")
 
