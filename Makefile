@@ -10,7 +10,35 @@ PARAMS  ?=
 NOTEBOOKS := lib/auditbook/notebooks
 OUT     ?= outputs
 
-.PHONY: setup demo test test-slow test-airflow lint quarter lab verify bench clean
+# The run's variables come from whoever calls make (a scheduler passes a workflow input as PERIOD). Their text is
+# never code: make does not expand it (`$(value)`, and `unexport`, since make expands a command-line variable
+# it exports), a recipe reads it as a quoted environment variable (AB_PERIOD...) and never pastes it into its
+# script, and the *-args targets check it against its pattern before anything runs (one usage line, exit 2).
+RUN_VARS := PERIOD PARAMS OUT RUN CRITERIA
+unexport $(RUN_VARS)
+$(foreach v,$(RUN_VARS),$(eval export AB_$(v) := $$(value $(v))))
+PERIOD_RE   := [0-9]{4}(-Q[1-4]|-[0-9]{2})?|[0-9]{4}-[0-9]{2}-[0-9]{2}[.][.][0-9]{4}-[0-9]{2}-[0-9]{2}
+PERIOD_IS   := YYYY, YYYY-MM, YYYY-Qn or YYYY-MM-DD..YYYY-MM-DD
+PATH_RE     := [A-Za-z0-9_./][A-Za-z0-9_./+@,:-]*
+PATH_IS     := a path of letters, digits and _ . / + @ , : - only, not starting with -
+CRITERIA_RE := [A-Z0-9.,]+
+CRITERIA_IS := criteria separated by commas, e.g. CC6.1,CC8.1
+QUARTER_USAGE := make quarter PARAMS=params/x.yaml PERIOD=2026-Q3 [OUT=outputs] [CRITERIA=CC6.1,CC8.1]
+VERIFY_USAGE  := make verify RUN=outputs/<period>/<run-id>
+DEMO_USAGE    := make demo [PERIOD=2026-Q3] [OUT=outputs]
+# $(call check,VAR,required|optional,usage): AB_VAR is one line matching VAR_RE (or empty when optional), else
+# "usage: ..." on stderr and exit 2.
+check = @v="$$AB_$(1)"; { [ -z "$$v" ] && [ "$(2)" = optional ]; } || { [ "$$(printf '%s' "$$v" | tr -d '\n')" = "$$v" ] \
+	&& printf '%s\n' "$$v" | grep -Eqx -- '$($(1)_RE)'; } || \
+	{ printf '%s\n' "usage: $(3) ($(1) must be $($(1)_IS))" >&2; exit 2; }
+PARAMS_RE := $(PATH_RE)
+PARAMS_IS := $(PATH_IS)
+OUT_RE    := $(PATH_RE)
+OUT_IS    := $(PATH_IS)
+RUN_RE    := $(PATH_RE)
+RUN_IS    := $(PATH_IS)
+
+.PHONY: setup demo demo-args test test-slow test-airflow lint quarter quarter-args lab verify verify-args bench clean
 
 setup: $(STAMP)
 
@@ -22,16 +50,29 @@ $(STAMP): pyproject.toml tools/ensure-system-packages.sh
 	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[demo,dev]"
 	@touch $(STAMP)
 
-demo: $(STAMP)
-	$(BIN)/auditbook demo $(if $(PERIOD),--period $(PERIOD)) --out $(OUT)
+# Each target's arguments are checked first (before .venv is built).
+demo: demo-args $(STAMP)
+	"$(BIN)/auditbook" demo $${AB_PERIOD:+--period "$$AB_PERIOD"} --out "$$AB_OUT"
 
-quarter: $(STAMP)
-	@test -n "$(PERIOD)" && test -n "$(PARAMS)" || { echo "usage: make quarter PARAMS=params/x.yaml PERIOD=2026-Q3"; exit 2; }
-	$(BIN)/auditbook run --params $(PARAMS) --period $(PERIOD) --out $(OUT)
+demo-args:
+	$(call check,PERIOD,optional,$(DEMO_USAGE))
+	$(call check,OUT,required,$(DEMO_USAGE))
 
-verify: $(STAMP)
-	@test -n "$(RUN)" || { echo "usage: make verify RUN=outputs/<period>/<run-id>"; exit 2; }
-	$(BIN)/auditbook verify $(RUN)
+quarter: quarter-args $(STAMP)
+	"$(BIN)/auditbook" run --params "$$AB_PARAMS" --period "$$AB_PERIOD" --out "$$AB_OUT" \
+		$${AB_CRITERIA:+--criteria "$$AB_CRITERIA"}
+
+quarter-args:
+	$(call check,PARAMS,required,$(QUARTER_USAGE))
+	$(call check,PERIOD,required,$(QUARTER_USAGE))
+	$(call check,OUT,required,$(QUARTER_USAGE))
+	$(call check,CRITERIA,optional,$(QUARTER_USAGE))
+
+verify: verify-args $(STAMP)
+	"$(BIN)/auditbook" verify "$$AB_RUN"
+
+verify-args:
+	$(call check,RUN,required,$(VERIFY_USAGE))
 
 lint: $(STAMP)
 	$(BIN)/ruff check lib tests

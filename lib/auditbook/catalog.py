@@ -20,6 +20,7 @@ from typing import Any
 
 import pandas as pd
 
+from auditbook import cells
 from auditbook.context import Context
 from auditbook.controls import a11, a12, cc61, cc71, cc72, cc81, cc91
 from auditbook.provenance import Collected, CollectionError, Population
@@ -499,13 +500,17 @@ def _truth(value: Any) -> bool:
 
 
 def read_csv(name: str, path: Any) -> pd.DataFrame:
-    """A population CSV of a package, read back with its catalog kinds (for re-performance and earlier runs)."""
+    """A population CSV of a package, read back with its catalog kinds (for re-performance and earlier runs).
+
+    Text was written neutralised against formula injection (auditbook.cells); it is restored exactly here.
+    """
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     contract = entry(name).columns
     for column in contract:
         if column in frame and contract[column] != "str":
             frame[column] = frame[column].replace("", None)
-    return conform(name, frame)
+    text = [column for column in contract if column in frame and contract[column] == "str"]
+    return conform(name, cells.restore_frame(frame, text))
 
 
 def population(name: str, collected: Collected) -> Population:

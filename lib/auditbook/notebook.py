@@ -24,7 +24,7 @@ from typing import Any
 
 import pandas as pd
 
-from auditbook import catalog, layout, runinfo
+from auditbook import catalog, cells, layout, runinfo
 from auditbook import params as params_mod
 from auditbook.context import Context
 from auditbook.criteria import CRITERIA
@@ -153,16 +153,23 @@ class TestingRun(CriterionRun):
         display.provenance(pop, layout.population_csv(pop.name))
 
     def export_xlsx(self, pop: Population | None) -> None:
-        """The same table as the population CSV, as a workbook a reviewer fills in."""
+        """The same table as the population CSV, as a workbook a reviewer fills in.
+
+        Text is neutralised as in the CSV (auditbook.cells): openpyxl stores a string that starts with ``=``
+        as a formula, so without it a collected value would be a live formula in the reviewer's Excel.
+        """
         if pop is None:
             return
-        frame = pop.frame.copy()
+        frame = cells.neutralise_frame(pop.frame)
+        if frame is pop.frame:
+            frame = frame.copy()
         for col in frame.columns:
             if isinstance(frame[col].dtype, pd.DatetimeTZDtype):
                 frame[col] = frame[col].dt.tz_convert(None)  # Excel has no time zones: values are UTC
         frame.to_excel(self.run_dir / layout.population_xlsx(pop.name), index=False, sheet_name=pop.name[:31])
-        display.show(f"<p class='ab-note'>Worksheet for reviewers: <code>{layout.population_xlsx(pop.name)}</code> "
-                     f"(times in UTC) and <code>{layout.population_csv(pop.name)}</code>.</p>")
+        xlsx, csv = display.escape(layout.population_xlsx(pop.name)), display.escape(layout.population_csv(pop.name))
+        display.show(f"<p class='ab-note'>Worksheet for reviewers: <code>{xlsx}</code> (times in UTC) and "
+                     f"<code>{csv}</code>.</p>")
 
     def test(self, test: ControlTest, *, sample_columns: list[str] | None = None, **options: Any) -> TestResult:
         """Run one control test over the catalog populations it reads, fail closed, show and record it.
@@ -320,8 +327,13 @@ class CollectOnlyRun(CriterionRun):
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """A package CSV: text that a spreadsheet would take for a formula is written inert (auditbook.cells).
+
+    Lines end in CRLF (RFC 4180, as exceptions.csv): Python's csv writer quotes a field holding a carriage
+    return only when the line terminator has one, and an unquoted one splits the row when it is read back.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(path, index=False, date_format=CSV_DATE_FORMAT)
+    cells.neutralise_frame(frame).to_csv(path, index=False, date_format=CSV_DATE_FORMAT, lineterminator="\r\n")
 
 
 def _write_record(run_dir: Path, criterion: str, record: dict[str, Any]) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from auditbook import layout, locker, signing
+from auditbook import cells, layout, locker, signing
 from auditbook import register as register_mod
 from auditbook.criteria import CRITERIA
 from auditbook.results import RESULTS_SCHEMA_VERSION, Status, worst
@@ -185,6 +185,15 @@ def _criterion_entry(run: StartedRun, outcome: CriterionOutcome) -> tuple[dict[s
     return entry, rows
 
 
+def write_exceptions_csv(path: Path, deviations: list[dict[str, Any]]) -> None:
+    """exceptions.csv, one row per deviation; a resource id or detail is collected text, which a spreadsheet
+    would run as a formula when it starts with = + - @: each cell is neutralised (auditbook.cells)."""
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, EXCEPTION_COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows({key: cells.neutralise(value) for key, value in row.items()} for row in deviations)
+
+
 def assemble(run: StartedRun, outcomes: list[CriterionOutcome], out_root: Path | None = None) -> dict[str, Any]:
     """results.json, exceptions.csv, OSCAL and the index, from the notebooks' own records."""
     from auditbook import oscal, trends
@@ -221,10 +230,7 @@ def assemble(run: StartedRun, outcomes: list[CriterionOutcome], out_root: Path |
         results["exception_register"]["source"] = layout.REGISTER_COPY
     validate_results(results)
     (staging / layout.RESULTS_JSON).write_text(json.dumps(results, indent=1, default=str))
-    with open(staging / layout.EXCEPTIONS_CSV, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, EXCEPTION_COLUMNS, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(deviations)
+    write_exceptions_csv(staging / layout.EXCEPTIONS_CSV, deviations)
     oscal.write(staging, results)
     history = trends.history(out_root or staging, results, staging)
     write_index(staging, results, history)

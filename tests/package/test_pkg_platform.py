@@ -48,6 +48,24 @@ def test_workflow_calls_the_make_target_and_uploads_the_package(workflow, repo_r
         assert "${{" not in step.get("run", ""), step["name"]
 
 
+# What a person who dispatches the workflow, or opens an issue or pull request, writes: pasted into a script by
+# `${{ }}` it is shell code, in the job that holds the GitHub token, the webhook secret and the audit role.
+UNTRUSTED_EXPRESSION = re.compile(r"\$\{\{[^}]*\b(inputs\.|github\.event\.|github\.head_ref)")
+
+
+def test_no_script_interpolates_an_input_or_event_expression(workflow):
+    """Every input reaches a `run:` script through `env:` as a quoted shell variable, never by `${{ }}`."""
+    scripts = [(job_name, step.get("name", step.get("id")), step["run"])
+               for job_name, job in workflow["jobs"].items() for step in job["steps"] if "run" in step]
+    assert scripts
+    for job_name, step_name, script in scripts:
+        assert not UNTRUSTED_EXPRESSION.search(script), (job_name, step_name)
+        assert "${{" not in script, (job_name, step_name)
+    period = next(s for s in steps(workflow) if s.get("id") == "period")
+    assert period["env"]["PERIOD_INPUT"] == "${{ inputs.period }}" and '"$PERIOD_INPUT"' in period["run"]
+    assert "grep -Eqx" in period["run"]  # checked for a period's form before it becomes a step output
+
+
 def test_crontab_line_runs_the_same_target_on_the_same_schedule(repo_root):
     lines = [line for line in (repo_root / "deploy" / "crontab").read_text().splitlines()
              if line.strip() and not line.startswith("#") and "=" not in line.split()[0]]

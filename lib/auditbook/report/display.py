@@ -118,7 +118,7 @@ def test_result(result: TestResult, sample: Sample | None = None, sample_file: s
         parts.append(f"<p class='ab-note'>{_esc(note)}</p>")
     if sample is not None and sample.size:
         parts.append(f"<h4>Sample for re-performance ({sample.size} of {sample.population_size})</h4>"
-                     f"<p class='ab-note'>Seed {sample.seed}; {_esc(sample.method)}.</p>")
+                     f"<p class='ab-note'>Seed {_esc(sample.seed)}; {_esc(sample.method)}.</p>")
         parts.append(table(sample.frame, columns=sample_columns, max_rows=PDF_ROWS, csv_name=sample_file))
     parts.append("</div>")
     show("".join(parts))
@@ -126,7 +126,7 @@ def test_result(result: TestResult, sample: Sample | None = None, sample_file: s
 
 def tested_population(result: TestResult, tested_file: dict[str, Any] | None) -> str:
     """How the N rows tested were reached from the catalog population, and the file that holds them."""
-    steps = " → ".join(f"{_esc(s.description)}: {s.rows}" for s in result.steps)
+    steps = " → ".join(f"{_esc(s.description)}: {_esc(s.rows)}" for s in result.steps)
     where = f" (<code>{_esc(tested_file['csv'])}</code>)" if tested_file else ""
     return f"<p class='ab-note'><b>Tested population{where}:</b> {steps}.</p>"
 

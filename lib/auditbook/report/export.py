@@ -5,6 +5,11 @@ WeasyPrint lays the HTML out on A4 pages with a print stylesheet: a cover page, 
 contents with page numbers (``target-counter``), a running header (criterion, period) and footer
 (organization, run, page x of y). The page of every anchor (each test's ``test-<id>``) is returned
 so the index can point at the page of a test.
+
+Values from params and evidence reach the HTML escaped for their context: text and attributes with
+``html.escape`` (report/display.py, the cover page here, report/index.py), the running header and footer as
+CSS strings with every character outside ``[A-Za-z0-9 ]`` as a hex escape, so nothing closes the string or
+the style element. The HTML carries no script and a Content-Security-Policy that forbids any.
 """
 
 from __future__ import annotations
@@ -61,10 +66,23 @@ _ANCHORS = re.compile(
 _TAGS = re.compile(r"<[^>]+>")
 
 
+# Scripts never run in a report (there is none); styles are inline, charts are inline data: PNG images.
+CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+CSP_META = f'<meta http-equiv="Content-Security-Policy" content="{html.escape(CONTENT_SECURITY_POLICY)}">'
+TEMPLATES = Path(__file__).parent / "templates"
+_CSS_UNSAFE = re.compile(r"[^A-Za-z0-9 ]")
+
+
+def css_string(text: object) -> str:
+    """``text`` as the content of a double-quoted CSS string: whitespace runs become one space, and every other
+    character outside ``[A-Za-z0-9 ]`` a six-digit hex escape (``<`` is ``\\00003C ``), so no value can end the
+    string, the rule or the style element it sits in."""
+    collapsed = " ".join(str(text).split())
+    return _CSS_UNSAFE.sub(lambda m: f"\\{ord(m[0]):06X} ", collapsed)
+
+
 def css(header: str, footer: str, top_right: str = "") -> str:
-    def q(text: str) -> str:  # CSS string content: no quotes or newlines
-        return " ".join(str(text).replace('"', "'").replace("\\", "/").split())
-    return PRINT_CSS % {"header": q(header), "footer": q(footer), "top_right": q(top_right)}
+    return PRINT_CSS % {"header": css_string(header), "footer": css_string(footer), "top_right": css_string(top_right)}
 
 
 def _text(fragment: str) -> str:
@@ -113,9 +131,9 @@ def to_html(notebook_path: Path, cover: dict[str, Any] | str) -> str:
     if isinstance(cover, str):
         cover = {"title": notebook_path.stem, "header": cover, "footer": cover, "status": "", "facts": {}}
     nb = nbformat.read(notebook_path, as_version=4)
-    exporter = HTMLExporter(template_name="lab", exclude_input=True, exclude_output_prompt=True,
-                            exclude_input_prompt=True)
-    body, _ = exporter.from_notebook_node(nb)
+    exporter = HTMLExporter(template_name="lab", extra_template_paths=[str(TEMPLATES)], template_file="report.html.j2",
+                            exclude_input=True, exclude_output_prompt=True, exclude_input_prompt=True)
+    body, _ = exporter.from_notebook_node(nb, resources={"content_security_policy": CONTENT_SECURITY_POLICY})
     style = css(cover["header"], cover["footer"], cover.get("top_right", ""))
     body = body.replace("</head>", f"<style>{style}</style></head>", 1)
     if cover.get("facts"):

@@ -12,7 +12,7 @@ from typing import Any
 
 from auditbook import layout
 from auditbook.report.display import STATUS_COLOURS, _esc, key_values, stylesheet
-from auditbook.report.export import css, html_to_pdf
+from auditbook.report.export import CSP_META, css, html_to_pdf
 from auditbook.results import Status
 from auditbook.trends import History, changes, chart_png
 
@@ -39,10 +39,10 @@ def _report_link(crit: dict[str, Any], test: dict[str, Any] | None, for_pdf: boo
     name = target.rsplit("/", 1)[-1]
     page = test.get("report_page") if test else None
     if for_pdf:
-        href, text = (f"{name}#page={page}", f"p.&nbsp;{page}") if page else (name, "report")
+        href, text = (f"{name}#page={page}", f"p.&nbsp;{_esc(page)}") if page else (name, "report")
     else:
         href = f"{name}#{test['report_anchor']}" if test and test.get("report_anchor") else name
-        text = f"p.&nbsp;{page}" if page else "report"
+        text = f"p.&nbsp;{_esc(page)}" if page else "report"
     return f"<a href='{_esc(href)}'>{text}</a>"
 
 
@@ -59,15 +59,15 @@ def matrix(results: dict[str, Any], for_pdf: bool) -> str:
             sample = t.get("sample") or {}
             size = sample.get("size", "")
             if tested:
-                outcome = f"{t['deviation_count']} of {t['population_size']}"
+                outcome = f"{_esc(t['deviation_count'])} of {_esc(t['population_size'])}"
                 if t.get("accepted_count"):
-                    outcome += f"<br><span class='ab-accepted'>{t['accepted_count']} accepted</span>"
+                    outcome += f"<br><span class='ab-accepted'>{_esc(t['accepted_count'])} accepted</span>"
             else:
                 outcome = f"<small>{_esc(t.get('cause'))}</small>"
             rows.append(
                 f"<tr><td>{_esc(t['id'])}</td><td>{_esc(t['title'])}</td>"
                 f"<td>{_esc(t['frequency'])}</td><td>{_esc(t['population'])}</td>"
-                f"<td class='num'>{t['population_size'] if tested else ''}</td><td class='num'>{size}</td>"
+                f"<td class='num'>{_esc(t['population_size']) if tested else ''}</td><td class='num'>{_esc(size)}</td>"
                 f"<td>{_badge(t['status'])}</td><td class='num'>{outcome}</td>"
                 f"<td class='num'>{_report_link(crit, t, for_pdf)}</td></tr>"
             )
@@ -92,7 +92,7 @@ def register_section(results: dict[str, Any]) -> str:
     counts: dict[str, int] = {}
     for e in reg["entries"]:
         counts[e["outcome"]] = counts.get(e["outcome"], 0) + 1
-    summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "no entries"
+    summary = ", ".join(f"{n} {_esc(k)}" for k, n in sorted(counts.items())) or "no entries"
     return (
         "<h2 class='ab-section'>Exception register</h2>"
         f"<p class='ab-note'>Register <code>{_esc(reg['source'])}</code> (copied into this package): {summary}. "
@@ -162,7 +162,7 @@ def render(results: dict[str, Any], hist: History | None = None, for_pdf: bool =
     style = css(f"Control matrix · {period['label']}", f"{results['organization']} · run {results['run_id']}",
                 results["status"])
     return (
-        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>auditbook {_esc(results['run_id'])}</title>"
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'>{CSP_META}<title>auditbook {_esc(results['run_id'])}</title>"
         f"<style>{stylesheet()}{style}{INDEX_CSS}</style></head>"
         f"<body><div class='ab-header'><h1>SOC 2 Type II evidence — control matrix</h1>{key_values(facts)}</div>"
         + matrix(results, for_pdf) + register_section(results) + trends_section(results, hist) + verify
