@@ -10,18 +10,29 @@ exactly. Numbers, times and booleans are not text and are left alone.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pandas as pd
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 QUOTE = "'"
+XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 def neutralise(value: Any) -> Any:
     """The value as written to a spreadsheet cell: text that could start a formula gets a leading ``'``."""
     if isinstance(value, str) and value.startswith((*FORMULA_TRIGGERS, QUOTE)):
         return QUOTE + value
+    return value
+
+
+def workbook_text(value: Any) -> Any:
+    """A neutralised value a workbook (XML) can hold: the control characters XML 1.0 forbids, which openpyxl
+    refuses, are written as ``\\xHH``. The workbook is the reviewer's copy; the CSV keeps every byte."""
+    value = neutralise(value)
+    if isinstance(value, str):
+        return XML_ILLEGAL.sub(lambda m: f"\\x{ord(m.group()):02x}", value)
     return value
 
 
@@ -37,14 +48,14 @@ def _text_columns(frame: pd.DataFrame) -> list[Any]:
             if pd.api.types.is_object_dtype(frame[c].dtype) or pd.api.types.is_string_dtype(frame[c].dtype)]
 
 
-def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """A copy of ``frame`` with every text cell neutralised (the frame itself is left as it is)."""
+def neutralise_frame(frame: pd.DataFrame, cell: Any = neutralise) -> pd.DataFrame:
+    """A copy of ``frame`` with every text cell neutralised (``cell``: :func:`workbook_text` for a workbook)."""
     text = _text_columns(frame)
     if not text:
         return frame
     out = frame.copy()
     for column in text:
-        out[column] = out[column].map(neutralise)
+        out[column] = out[column].map(cell)
     return out
 
 

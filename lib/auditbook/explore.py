@@ -7,7 +7,8 @@
     explore.where(pkg, "github-merged-pulls", author="alice-ng")   # filter one population
 
 Everything is read from the package's CSVs (the complete populations and exceptions.csv), so what an
-analyst sees is what the auditor gets. A name matches as a whole token: ``dan.dev`` matches
+analyst sees is what the auditor gets; text a spreadsheet would run was written with a leading ``'``
+(auditbook.cells), which is taken off again here. A name matches as a whole token: ``dan.dev`` matches
 ``123456789012:dan.dev`` but not ``dan.developer``; ``payments-api`` matches ``demo-fintech/payments-api#12``
 but not ``payments-api-task``.
 """
@@ -24,7 +25,7 @@ from typing import Any
 
 import pandas as pd
 
-from auditbook import layout
+from auditbook import cells, layout
 from auditbook.trends import RUN_ID
 
 SUMMARY_COLUMNS = 6  # non-empty fields shown per matching row in the overview
@@ -47,12 +48,12 @@ class Package:
             csv = self.path / layout.population_csv(name)
             if not csv.is_file():
                 raise KeyError(f"no population {name!r} in {self.path}; there are: {', '.join(self.population_names)}")
-            self._frames[name] = pd.read_csv(csv, dtype=str, keep_default_na=False)
+            self._frames[name] = cells.restore_frame(pd.read_csv(csv, dtype=str, keep_default_na=False))
         return self._frames[name]
 
     @cached_property
     def exceptions(self) -> pd.DataFrame:
-        return pd.read_csv(self.path / layout.EXCEPTIONS_CSV, dtype=str, keep_default_na=False)
+        return cells.restore_frame(pd.read_csv(self.path / layout.EXCEPTIONS_CSV, dtype=str, keep_default_na=False))
 
     @cached_property
     def _frames(self) -> dict[str, pd.DataFrame]:

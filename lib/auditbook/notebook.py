@@ -160,7 +160,7 @@ class TestingRun(CriterionRun):
         """
         if pop is None:
             return
-        frame = cells.neutralise_frame(pop.frame)
+        frame = cells.neutralise_frame(pop.frame, cells.workbook_text)
         if frame is pop.frame:
             frame = frame.copy()
         for col in frame.columns:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from auditbook import layout
+from auditbook import cells, layout
 
 RUN_ID = re.compile(r"^\d{8}T\d{6}Z$")
 CHART_RUNS = 8  # the chart shows the last runs only; the table of changes compares with the previous one
@@ -60,7 +60,7 @@ def _deviations(path: Path) -> set[tuple[str, str]]:
     if not path.is_file():
         return set()
     with open(path, newline="", encoding="utf-8") as fh:
-        return {(r["test_id"], r["resource_id"]) for r in csv.DictReader(fh)}
+        return {(r["test_id"], cells.restore(r["resource_id"])) for r in csv.DictReader(fh)}
 
 
 def point(results: dict[str, Any], package: Path) -> RunPoint:

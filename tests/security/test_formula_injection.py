@@ -102,3 +102,38 @@ def test_the_reviewers_workbook_holds_text_never_a_formula(tmp_path):
     assert {c.data_type for c in names if c.value is not None} == {"s"}
     assert not [c.coordinate for row in sheet.iter_rows() for c in row if c.data_type == "f"]
     assert frame["name"].tolist() == HOSTILE + HARMLESS
+
+
+def test_control_characters_xml_forbids_are_written_visibly_to_the_workbook(tmp_path):
+    """openpyxl refuses a cell holding \\x01 (XML 1.0 forbids it): a hostile value must not stop the run."""
+    (tmp_path / "populations").mkdir()
+    values = ["bell\x07here", "=x\x01", "tab\tand newline\n are fine"]
+    TestingRun.export_xlsx(SimpleNamespace(run_dir=tmp_path), SimpleNamespace(name="hr-roster", frame=roster(values)))
+    sheet = openpyxl.load_workbook(tmp_path / "populations" / "hr-roster.xlsx").active
+    header = [c.value for c in sheet[1]]
+    assert [row[header.index("name")].value for row in sheet.iter_rows(min_row=2)] == [
+        "bell\\x07here", "'=x\\x01", "tab\tand newline\n are fine"]
+
+
+def test_every_reader_of_a_package_csv_takes_the_quote_off(tmp_path):
+    """explore (the analyst), trends (deviations across runs) and the previous review's worksheet read a
+    package's CSVs: each sees the value that was collected, not its inert spelling."""
+    from auditbook import explore, trends
+    from auditbook.provenance import RawStore
+    from auditbook.sources.files import load_previous_worksheet
+
+    (tmp_path / "populations").mkdir()
+    _write_csv(roster(["=Eve", "'quoted"]), tmp_path / "populations" / "hr-roster.csv")
+    write_exceptions_csv(tmp_path / "exceptions.csv", [{"criterion": "CC8.1", "test_id": "CC8.1-APPROVED",
+                                                         "resource_type": "pull_request", "resource_id": "=1+1",
+                                                         "detail": "-x", "status": "open"}])
+    package = explore.Package(tmp_path)
+    assert package.population("hr-roster")["name"].tolist() == ["=Eve", "'quoted"]
+    assert package.exceptions[["resource_id", "detail"]].values.tolist() == [["=1+1", "-x"]]
+    assert trends._deviations(tmp_path / "exceptions.csv") == {("CC8.1-APPROVED", "=1+1")}
+
+    sheet = pd.DataFrame({"line": ["aws-iam:1:eve"], "person": ["=Eve"], "privileges": ["+admin"],
+                          "admin": [True]})
+    _write_csv(sheet, tmp_path / "worksheet.csv")
+    previous = load_previous_worksheet(tmp_path / "worksheet.csv", RawStore(tmp_path / "raw")).frame
+    assert previous[["person", "privileges"]].values.tolist() == [["=Eve", "+admin"]]

@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from auditbook import cells
 from auditbook.provenance import Collected, CollectionError, Provenance, RawStore, iso, sha256_bytes, utc_now
 
 ROSTER_COLUMNS = {
@@ -122,10 +123,12 @@ def load_review_decisions(path: str | Path | None, raw: RawStore, folder: str = 
 
 
 def load_previous_worksheet(path: str | Path, raw: RawStore, folder: str = "previous_worksheet") -> Collected:
-    """The access review worksheet of the previous review (an earlier package's CSV)."""
+    """The access review worksheet of the previous review (an earlier package's CSV, whose text a spreadsheet
+    would run was written with a leading ``'``: taken off, so a name is compared with itself)."""
     path = Path(path)
     frame, prov = _read_csv(path, "previous access review worksheet",
                             {"line": "", "person": "", "privileges": "", "admin": ""}, raw, folder)
+    frame = cells.restore_frame(frame)
     _unique(frame, ["line"], path)
     return Collected(frame, prov)
 
