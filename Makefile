@@ -26,6 +26,7 @@ CRITERIA_IS := criteria separated by commas, e.g. CC6.1,CC8.1
 QUARTER_USAGE := make quarter PARAMS=params/x.yaml PERIOD=2026-Q3 [OUT=outputs] [CRITERIA=CC6.1,CC8.1]
 VERIFY_USAGE  := make verify RUN=outputs/<period>/<run-id>
 DEMO_USAGE    := make demo [PERIOD=2026-Q3] [OUT=outputs]
+OUT_USAGE     := make test|lab [OUT=outputs]
 # $(call check,VAR,required|optional,usage): AB_VAR is one line matching VAR_RE (or empty when optional), else
 # "usage: ..." on stderr and exit 2.
 check = @v="$$AB_$(1)"; { [ -z "$$v" ] && [ "$(2)" = optional ]; } || { [ "$$(printf '%s' "$$v" | tr -d '\n')" = "$$v" ] \
@@ -38,7 +39,7 @@ OUT_IS    := $(PATH_IS)
 RUN_RE    := $(PATH_RE)
 RUN_IS    := $(PATH_IS)
 
-.PHONY: setup demo demo-args test test-slow test-airflow lint quarter quarter-args lab verify verify-args bench clean
+.PHONY: setup demo demo-args out-args test test-slow test-airflow lint quarter quarter-args lab verify verify-args bench clean
 
 setup: $(STAMP)
 
@@ -77,9 +78,12 @@ verify-args:
 lint: $(STAMP)
 	$(BIN)/ruff check lib tests
 
-test: $(STAMP) lint
+out-args:
+	$(call check,OUT,required,$(OUT_USAGE))
+
+test: out-args $(STAMP) lint
 	$(BIN)/pytest -m "not slow"
-	AUDITBOOK_OUT=$(CURDIR)/$(OUT) $(BIN)/auditbook demo-env -- $(BIN)/pytest -p no:cacheprovider --nbval-lax $(NOTEBOOKS)
+	AUDITBOOK_OUT="$(CURDIR)/$$AB_OUT" $(BIN)/auditbook demo-env -- $(BIN)/pytest -p no:cacheprovider --nbval-lax $(NOTEBOOKS)
 
 # The slowest fault cases (real backoff, an emulator dying during a whole run); `make test` has the rest.
 test-slow: $(STAMP)
@@ -97,10 +101,10 @@ bench: $(STAMP)
 	$(BIN)/python bench/run_bench.py
 
 # JupyterLab lives in its own environment: its server dependencies slow every papermill kernel start.
-lab: $(STAMP)
+lab: out-args $(STAMP)
 	@test -x $(LABVENV)/bin/python || $(PY) -m venv $(LABVENV)
 	$(LABVENV)/bin/pip install --quiet --disable-pip-version-check -e ".[demo,lab]"
-	AUDITBOOK_OUT=$(CURDIR)/$(OUT) $(BIN)/auditbook demo-env -- $(LABVENV)/bin/jupyter lab --notebook-dir=$(NOTEBOOKS) \
+	AUDITBOOK_OUT="$(CURDIR)/$$AB_OUT" $(BIN)/auditbook demo-env -- $(LABVENV)/bin/jupyter lab --notebook-dir=$(NOTEBOOKS) \
 		$(if $(filter 0,$(shell id -u)),--allow-root)
 
 clean:

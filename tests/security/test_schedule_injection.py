@@ -35,17 +35,20 @@ def attacks(tmp: Path) -> list[tuple[str, ...]]:
         ("verify", f"RUN=outputs/`touch {pwned}`"),
         ("verify", f"RUN=--help; touch {pwned}"),
         ("demo", f"PERIOD=2026-Q3 & touch {pwned}"),
+        ("test", f"OUT=$(shell touch {pwned})"),
+        ("lab", f"OUT=outputs; touch {pwned}"),
     ]
 
 
-@pytest.mark.parametrize("case", range(10))
+@pytest.mark.parametrize("case", range(12))
 def test_a_variable_carrying_shell_or_make_code_is_refused_before_anything_runs(case, repo_root, tmp_path):
     target, *variables = attacks(tmp_path)[case]
     venv_before = (repo_root / ".venv").exists()
     done = make(repo_root, tmp_path, target, *variables)
     assert done.returncode != 0, done.stdout + done.stderr
     assert not (tmp_path / "pwned").exists()
-    assert f"usage: make {target}" in done.stderr and "must be" in done.stderr
+    usage = done.stderr.partition("usage: make ")[2]
+    assert target in usage.split()[0].split("|") and "must be" in usage, done.stderr
     assert "auditbook" not in done.stdout  # nothing was started, not even the .venv build
     assert (repo_root / ".venv").exists() == venv_before
 
