@@ -14,7 +14,7 @@ OUT     ?= outputs
 # never code: make does not expand it (`$(value)`, and `unexport`, since make expands a command-line variable
 # it exports), a recipe reads it as a quoted environment variable (AB_PERIOD...) and never pastes it into its
 # script, and the *-args targets check it against its pattern before anything runs (one usage line, exit 2).
-RUN_VARS := PERIOD PARAMS OUT RUN CRITERIA
+RUN_VARS := PERIOD PARAMS OUT RUN CRITERIA SIGN_WITH SIGNER
 unexport $(RUN_VARS)
 $(foreach v,$(RUN_VARS),$(eval export AB_$(v) := $$(value $(v))))
 PERIOD_RE   := [0-9]{4}(-Q[1-4]|-[0-9]{2})?|[0-9]{4}-[0-9]{2}-[0-9]{2}[.][.][0-9]{4}-[0-9]{2}-[0-9]{2}
@@ -23,8 +23,12 @@ PATH_RE     := [A-Za-z0-9_./][A-Za-z0-9_./+@,:-]*
 PATH_IS     := a path of letters, digits and _ . / + @ , : - only, not starting with -
 CRITERIA_RE := [A-Z0-9.,]+
 CRITERIA_IS := criteria separated by commas, e.g. CC6.1,CC8.1
-QUARTER_USAGE := make quarter PARAMS=params/x.yaml PERIOD=2026-Q3 [OUT=outputs] [CRITERIA=CC6.1,CC8.1]
-VERIFY_USAGE  := make verify RUN=outputs/<period>/<run-id>
+SIGN_WITH_RE := (ssh|kms):$(PATH_RE)
+SIGN_WITH_IS := ssh:<private key file> or kms:<key id or ARN>
+SIGNER_RE    := $(PATH_RE)
+SIGNER_IS    := an allowed-signers file or a KMS key id or ARN
+QUARTER_USAGE := make quarter PARAMS=params/x.yaml PERIOD=2026-Q3 [OUT=outputs] [CRITERIA=CC6.1,CC8.1] [SIGN_WITH=kms:KEY]
+VERIFY_USAGE  := make verify RUN=outputs/<period>/<run-id> [SIGNER=allowed_signers|KMS-KEY]
 DEMO_USAGE    := make demo [PERIOD=2026-Q3] [OUT=outputs]
 OUT_USAGE     := make test|lab [OUT=outputs]
 # $(call check,VAR,required|optional,usage): AB_VAR is one line matching VAR_RE (or empty when optional), else
@@ -61,19 +65,21 @@ demo-args:
 
 quarter: quarter-args $(STAMP)
 	"$(BIN)/auditbook" run --params "$$AB_PARAMS" --period "$$AB_PERIOD" --out "$$AB_OUT" \
-		$${AB_CRITERIA:+--criteria "$$AB_CRITERIA"}
+		$${AB_CRITERIA:+--criteria "$$AB_CRITERIA"} $${AB_SIGN_WITH:+--sign-with "$$AB_SIGN_WITH"}
 
 quarter-args:
 	$(call check,PARAMS,required,$(QUARTER_USAGE))
 	$(call check,PERIOD,required,$(QUARTER_USAGE))
 	$(call check,OUT,required,$(QUARTER_USAGE))
 	$(call check,CRITERIA,optional,$(QUARTER_USAGE))
+	$(call check,SIGN_WITH,optional,$(QUARTER_USAGE))
 
 verify: verify-args $(STAMP)
-	"$(BIN)/auditbook" verify "$$AB_RUN"
+	"$(BIN)/auditbook" verify "$$AB_RUN" $${AB_SIGNER:+--expect-signer "$$AB_SIGNER" --require-signature}
 
 verify-args:
 	$(call check,RUN,required,$(VERIFY_USAGE))
+	$(call check,SIGNER,optional,$(VERIFY_USAGE))
 
 lint: $(STAMP)
 	$(BIN)/ruff check lib tests

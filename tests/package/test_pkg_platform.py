@@ -25,7 +25,7 @@ def steps(workflow):
 def test_workflow_runs_quarterly_with_least_privilege(workflow):
     triggers = workflow[True]  # YAML 1.1 reads the key `on` as true
     assert triggers["schedule"] == [{"cron": QUARTERLY}] and "workflow_dispatch" in triggers
-    assert workflow["permissions"] == {"contents": "read", "id-token": "write"}
+    assert workflow["permissions"] == {"contents": "read", "id-token": "write", "attestations": "write"}
 
 
 def test_workflow_assumes_the_audit_role_by_oidc(workflow):
@@ -64,6 +64,22 @@ def test_no_script_interpolates_an_input_or_event_expression(workflow):
     period = next(s for s in steps(workflow) if s.get("id") == "period")
     assert period["env"]["PERIOD_INPUT"] == "${{ inputs.period }}" and '"$PERIOD_INPUT"' in period["run"]
     assert "grep -Eqx" in period["run"]  # checked for a period's form before it becomes a step output
+
+
+def test_the_scheduled_package_is_signed_verified_against_the_key_and_attested(workflow, repo_root):
+    run = next(s for s in steps(workflow) if s.get("id") == "run")
+    assert run["env"]["SIGNING_KEY"] == "${{ vars.AUDITBOOK_SIGNING_KEY }}"
+    assert 'SIGN_WITH="kms:$SIGNING_KEY"' in run["run"]
+    assert run["run"].index('[ -z "$SIGNING_KEY" ]') < run["run"].index("make quarter")  # unsigned is refused
+    verify = next(s for s in steps(workflow) if s.get("id") == "verify")
+    assert 'make verify RUN="$PACKAGE" SIGNER="$SIGNING_KEY"' in verify["run"]
+    attest = next(s for s in steps(workflow) if s.get("uses", "").startswith("actions/attest-build-provenance@"))
+    assert attest["with"]["subject-path"].endswith("/manifest-sha256.txt")
+    assert "steps.verify.outcome == 'success'" in attest["if"]  # only a package that verified is attested
+    names = [s.get("name", "") for s in steps(workflow)]
+    assert names.index(verify["name"]) < names.index(attest["name"])
+    makefile = (repo_root / "Makefile").read_text()
+    assert '--sign-with "$$AB_SIGN_WITH"' in makefile and '--expect-signer "$$AB_SIGNER" --require-signature' in makefile
 
 
 def test_crontab_line_runs_the_same_target_on_the_same_schedule(repo_root):

@@ -4,7 +4,7 @@ shipped IAM policy / token permission list, and none of them returns secret mate
 The calls come from the emulators' request log (``auditbook.demo.faults``) during the session's demo run,
 plus one run of every collector (some criteria may not have a notebook yet). IAM policy semantics:
 ``*`` and ``?`` wildcards in actions and resources, an explicit Deny wins, a conditional statement is
-read as the condition says (here only ``kms:ViaService``).
+read as the condition says (``kms:ViaService``; ``kms:MessageType`` in the signing policy).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from auditbook.provenance import RawStore
 
 POLICY_DIR = Path(__file__).resolve().parents[2] / "policy"
 IAM_POLICY = json.loads((POLICY_DIR / "auditbook-readonly-policy.json").read_text())
+SIGNING_POLICY = json.loads((POLICY_DIR / "auditbook-signing-policy.json").read_text())
 GITHUB = json.loads((POLICY_DIR / "github-token-permissions.json").read_text())
 DEMO_BUCKETS = {"CLOUDTRAIL-BUCKET": "demo-fintech-cloudtrail",
                 "TERRAFORM-STATE-BUCKET": "demo-fintech-terraform-state"}
@@ -75,15 +76,21 @@ def _applies(statement, action: str, res: str, context: dict[str, str]) -> bool:
     for operator, conditions in statement.get("Condition", {}).items():
         for key, expected in conditions.items():
             got = context.get(key)
-            hit = got is not None and _matches(expected, got)
-            if (operator == "StringLike" and not hit) or (operator == "StringNotLike" and hit):
+            if operator == "StringEquals":
+                hit = got in ([expected] if isinstance(expected, str) else expected)
+            elif operator in ("StringLike", "StringNotLike"):
+                hit = got is not None and _matches(expected, got)
+            else:
+                raise AssertionError(f"the test does not evaluate the condition operator {operator}")
+            if (operator in ("StringLike", "StringEquals") and not hit) or (operator == "StringNotLike" and hit):
                 return False
     return True
 
 
-def decision(action: str, res: str = "*", context: dict[str, str] | None = None) -> str:
+def decision(action: str, res: str = "*", context: dict[str, str] | None = None,
+             policy: dict | None = None) -> str:
     """IAM evaluation: an explicit Deny wins, then an Allow, else the implicit deny."""
-    statements = IAM_POLICY["Statement"]
+    statements = (policy or IAM_POLICY)["Statement"]
     if any(s["Effect"] == "Deny" and _applies(s, action, res, context or {}) for s in statements):
         return "denied"
     if any(s["Effect"] == "Allow" and _applies(s, action, res, context or {}) for s in statements):
@@ -181,3 +188,19 @@ def test_no_github_call_is_forbidden(github_calls):
         assert call.method == "GET" or call.operation.startswith("POST /graphql query"), request
     scanning = [c for c in github_calls if c.path.endswith("/secret-scanning/alerts")]
     assert scanning and all("hide_secret=true" in c.query for c in scanning)
+
+
+def test_the_signing_policy_signs_package_digests_with_one_key_only():
+    """The role that signs gets the KMS key's signing operations on that key alone, for digests only: it can
+    sign a package's manifest-sha256.txt digest and nothing else, and no other key."""
+    key = "SIGNING-KEY-ARN"
+    digest = {"kms:MessageType": "DIGEST"}
+    for action in ("kms:DescribeKey", "kms:GetPublicKey"):
+        assert decision(action, key, policy=SIGNING_POLICY) == "allowed"
+    for action in ("kms:Sign", "kms:Verify"):
+        assert decision(action, key, digest, policy=SIGNING_POLICY) == "allowed"
+        assert decision(action, key, {"kms:MessageType": "RAW"}, policy=SIGNING_POLICY) == "not allowed"
+        assert decision(action, "arn:aws:kms:us-east-1:123456789012:key/other", digest,
+                        policy=SIGNING_POLICY) == "not allowed"
+    for action in ("kms:Decrypt", "kms:Encrypt", "kms:CreateKey", "kms:ScheduleKeyDeletion", "kms:PutKeyPolicy"):
+        assert decision(action, key, digest, policy=SIGNING_POLICY) == "not allowed"

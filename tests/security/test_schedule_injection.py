@@ -35,12 +35,14 @@ def attacks(tmp: Path) -> list[tuple[str, ...]]:
         ("verify", f"RUN=outputs/`touch {pwned}`"),
         ("verify", f"RUN=--help; touch {pwned}"),
         ("demo", f"PERIOD=2026-Q3 & touch {pwned}"),
+        ("quarter", "PARAMS=params.yaml", "PERIOD=2026-Q3", f"SIGN_WITH=kms:key;touch {pwned}"),
+        ("verify", "RUN=outputs/x", f"SIGNER=$(shell touch {pwned})"),
         ("test", f"OUT=$(shell touch {pwned})"),
         ("lab", f"OUT=outputs; touch {pwned}"),
     ]
 
 
-@pytest.mark.parametrize("case", range(12))
+@pytest.mark.parametrize("case", range(14))
 def test_a_variable_carrying_shell_or_make_code_is_refused_before_anything_runs(case, repo_root, tmp_path):
     target, *variables = attacks(tmp_path)[case]
     venv_before = (repo_root / ".venv").exists()
