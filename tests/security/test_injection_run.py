@@ -143,7 +143,8 @@ def test_no_csv_cell_of_the_package_is_a_formula(hostile_run):
     assert {cells.neutralise(t) for t in INCIDENT_TITLES.values()} <= set(column(
         root, layout.population_csv("incidents"), "title"))
     # raw evidence stays byte for byte as received: the roster file the organization gave
-    assert ROSTER_NAMES["P002"] in (root / layout.RAW / "files" / "hr_roster" / "hr-roster.csv").read_text(encoding="utf-8")
+    raw_roster = root / layout.RAW / "files" / "hr_roster" / "hr-roster.csv"
+    assert ROSTER_NAMES["P002"] in raw_roster.read_text(encoding="utf-8")
 
 
 def test_every_value_reads_back_exactly(hostile_run):
