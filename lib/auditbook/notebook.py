@@ -303,13 +303,19 @@ class CollectOnlyRun(CriterionRun):
             return self.parts[name]
         entry = catalog.entry(name)
         part = None
+        if entry.part_of:
+            self.evidence(entry.part_of)
+            return self.parts.get(name)
         if entry.fanout == "account" and self.applies(name):
             inputs = {param: self.evidence(source) for param, source in entry.input_names(self.ctx).items()}
             if all(pop is not None for pop in inputs.values()):
                 try:
-                    part = self.collector.account_part(entry, self.account_id, inputs)
+                    collected = self.collector.account_part(entry, self.account_id, inputs)
                 except CollectionError:  # cached as failed: the criterion run reports it (ERROR)
-                    part = None
+                    collected = ()
+                for pop in collected:
+                    self.parts[pop.name] = pop
+                part = self.parts.get(name)
         self.parts[name] = part
         return part
 
