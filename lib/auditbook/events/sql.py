@@ -104,8 +104,9 @@ def selection(*predicates: str) -> str:
 
 def partition_days(start: datetime, end: datetime) -> tuple[str, str]:
     """The ``timestamp`` partitions to read: the period's days and the day after (a file delivered after
-    midnight holds the last minutes of the day before)."""
-    return f"{start:%Y/%m/%d}", f"{end + timedelta(days=1):%Y/%m/%d}"
+    midnight holds the last minutes of the day before). ``end`` is exclusive: a period ending at midnight
+    has its last day before it, so the day after is ``end``'s own day, the day the local engine lists last."""
+    return f"{start:%Y/%m/%d}", f"{end - timedelta(microseconds=1) + timedelta(days=1):%Y/%m/%d}"
 
 
 def events_query(table: str, account_id: str, start: datetime, end: datetime, where: str,
@@ -119,12 +120,42 @@ def events_query(table: str, account_id: str, start: datetime, end: datetime, wh
     return _select({"account_id": _quote(account_id), **ATHENA_COLUMNS}, table, conditions, where)
 
 
-def lake_query(event_data_store: str, account_id: str, start: datetime, end: datetime, where: str) -> str:
+def lake_query(event_data_store: str, account_id: str, start: datetime, end: datetime, where: str,
+               regions: list[str] | None = None) -> str:
     """The same query on a CloudTrail Lake event data store (its id is the table name)."""
+    return _select({"account_id": _quote(account_id), **LAKE_COLUMNS}, event_data_store,
+                   _lake_conditions(account_id, start, end, regions), where)
+
+
+def _lake_conditions(account_id: str, start: datetime, end: datetime, regions: list[str] | None) -> list[str]:
     conditions = [f"eventTime >= {_quote(f'{start.astimezone(UTC):%Y-%m-%d %H:%M:%S}')}",
                   f"eventTime < {_quote(f'{end.astimezone(UTC):%Y-%m-%d %H:%M:%S}')}",
                   f"recipientAccountId = {_quote(account_id)}"]
-    return _select({"account_id": _quote(account_id), **LAKE_COLUMNS}, event_data_store, conditions, where)
+    if regions:  # the regions in scope, as the log files' region partitions are on the other engines
+        conditions.append(f"awsRegion IN ({', '.join(_quote(r) for r in regions)})")
+    return conditions
+
+
+def log_files_query(table: str, start: datetime, end: datetime, regions: list[str] | None = None) -> str:
+    """Every log file of the period's partitions with its record count, on the Athena table shape: coverage
+    (files and records per region and day) when the files themselves are not read by auditbook."""
+    first, last = partition_days(start, end)
+    conditions = [f"\"timestamp\" BETWEEN {_quote(first)} AND {_quote(last)}"]
+    if regions:
+        conditions.append(f"region IN ({', '.join(_quote(r) for r in regions)})")
+    return ("SELECT \"$path\" AS path, region, \"timestamp\" AS day, count(*) AS records\n"
+            f"FROM {table}\nWHERE " + "\n  AND ".join(conditions)
+            + "\nGROUP BY \"$path\", region, \"timestamp\"\nORDER BY path")
+
+
+def lake_days_query(event_data_store: str, account_id: str, start: datetime, end: datetime,
+                    regions: list[str] | None = None) -> str:
+    """Events per region and day of the period in a CloudTrail Lake event data store (Lake keeps events, not
+    files: this is its coverage)."""
+    day = "substr(CAST(eventTime AS VARCHAR), 1, 10)"  # yyyy-MM-dd in Trino and DuckDB alike
+    return (f"SELECT awsRegion AS region, {day} AS day, count(*) AS records\nFROM {event_data_store}\nWHERE "
+            + "\n  AND ".join(_lake_conditions(account_id, start, end, regions))
+            + f"\nGROUP BY awsRegion, {day}\nORDER BY region, day")
 
 
 def _select(columns: dict[str, str], table: str, conditions: list[str], where: str) -> str:
