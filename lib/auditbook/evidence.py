@@ -132,8 +132,8 @@ class Collector:
 
         def collect() -> tuple[Population, ...]:
             account = self.connections.aws_account(account_id)
-            answer = entry.collector(account, raw=self.raw, **self._arguments(entry, inputs))
-            return _named(entry, answer)
+            return _with_retries(account, lambda: _named(entry, entry.collector(account, raw=self.raw,
+                                                                                **self._arguments(entry, inputs))))
         return self.cache.get_or_collect(key, collect)[0]
 
     def _arguments(self, entry: Entry, inputs: dict[str, Population]) -> dict[str, Any]:
@@ -148,8 +148,8 @@ class Collector:
             return tuple(combine(name, [p[i] for p in parts]) for i, name in enumerate(names))
         arguments = self._arguments(entry, inputs)
         if entry.fanout == "first_account":
-            answers = [entry.collector(self.connections.aws_account(self.connections.account_ids[0]), raw=self.raw,
-                                       **arguments)]
+            first = self.connections.aws_account(self.connections.account_ids[0])
+            return _with_retries(first, lambda: _named(entry, entry.collector(first, raw=self.raw, **arguments)))
         elif entry.fanout == "org":
             answers = [entry.collector(self.connections.github, org["name"], raw=self.raw, **arguments)
                        for org in self.connections.orgs]
@@ -181,6 +181,23 @@ class Collector:
                           collected_at=iso(utc_now()) or "",
                           notes=[f"Derived by {function} from {', '.join(sources)}."])
         return Population(entry.name, catalog.conform(entry.name, frame), prov)
+
+
+def _with_retries(account: Any, collect: Callable[[], tuple[Population, ...]]) -> tuple[Population, ...]:
+    """An AWS collection, with the retries AWS asked for during it in each population's provenance: a
+    population collected through throttling is complete, and its record says what it took."""
+    from auditbook.sources.aws.session import retry_note
+
+    retries = getattr(account, "retries", None)
+    if retries is None:
+        return collect()
+    before = retries.snapshot()
+    populations = collect()
+    note = retry_note(retries.since(before))
+    if note:
+        for population in populations:
+            population.provenance.notes.append(note)
+    return populations
 
 
 def _named(entry: Entry, answer: Any) -> tuple[Population, ...]:

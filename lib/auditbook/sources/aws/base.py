@@ -28,7 +28,10 @@ def aws_errors(operation: str) -> Iterator[None]:
         yield
     except botocore.exceptions.ClientError as exc:
         err = exc.response.get("Error", {})
-        raise CollectionError(f"{operation}: {err.get('Code', 'Error')}: {err.get('Message', '')}".strip()) from None
+        retries = int((exc.response.get("ResponseMetadata") or {}).get("RetryAttempts") or 0)
+        after = f" (after {retries} retries)" if retries else ""  # throttled beyond the bound says so
+        raise CollectionError(f"{operation}: {err.get('Code', 'Error')}: {err.get('Message', '')}".strip() + after) \
+            from None
     except botocore.exceptions.BotoCoreError as exc:
         raise CollectionError(f"{operation}: {' '.join(str(exc).split())}") from None
     except (ResponseParserError, ElementTree.ParseError) as exc:  # botocore's own parsing of a malformed answer
