@@ -317,6 +317,15 @@ def _client(service: str, endpoint: str):  # noqa: ANN202 - a boto3 client
                         aws_access_key_id="demo", aws_secret_access_key="demo")
 
 
+def _install_query_engines() -> None:
+    """Athena queries run on DuckDB, and CloudTrail Lake exists (moto has neither): the events engines."""
+    from auditbook.demo import moto_athena, moto_lake
+
+    for engine in (moto_athena, moto_lake):
+        engine.install()
+        engine.reset()
+
+
 class DemoAws:
     """An in-process moto server on 127.0.0.1 with a port chosen at start."""
 
@@ -334,6 +343,7 @@ class DemoAws:
         host, port = self._server.get_host_and_port()
         self.endpoint = f"http://{host}:{port}"
         requests.post(f"{self.endpoint}/moto-api/reset", timeout=10).raise_for_status()
+        _install_query_engines()
         trail = Trail(DEMO_ACCOUNT_ID)
         seed_iam(self.endpoint)
         seed_activity(trail)

@@ -73,14 +73,16 @@ class Fault:
     seconds: float = 0.0  # hang: how long; throttle (GitHub): Retry-After
     message: str = ""
     then: Fault | None = None  # truncated: how the request for the missing page is answered
+    code: str = ""  # throttle (AWS): the error code, when not the protocol's usual (TooManyRequestsException)
 
     def describe(self) -> str:
         return f"{self.kind}{f' {self.status}' if self.status else ''}"
 
 
-def throttle(status: int = 0, retry_after: float = 1.0) -> Fault:
-    """AWS: the protocol's throttling error. GitHub: a secondary rate limit (403, or 429) with ``Retry-After``."""
-    return Fault("throttle", status, retry_after, "Rate exceeded")
+def throttle(status: int = 0, retry_after: float = 1.0, code: str = "") -> Fault:
+    """AWS: the protocol's throttling error (or ``code``). GitHub: a secondary rate limit (403, or 429) with
+    ``Retry-After``."""
+    return Fault("throttle", status, retry_after, "Rate exceeded", code=code)
 
 
 def server_error(status: int = 500) -> Fault:
@@ -464,6 +466,8 @@ def _aws_fault(call: Call, fault: Fault) -> tuple[str, list[tuple[str, str]], by
     status = fault.status or status
     if fault.kind == "throttle" and call.service == "s3":
         status, xml_code = fault.status or 503, "SlowDown"
+    if fault.kind == "throttle" and fault.code:
+        xml_code = json_code = fault.code
     message = fault.message
     request_id = "fault-0000-0000"
     if protocol in ("json", "rest-json"):
