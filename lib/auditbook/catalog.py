@@ -26,10 +26,12 @@ from auditbook.controls import a11, a12, cc61, cc62, cc71, cc72, cc81, cc91
 from auditbook.provenance import Collected, CollectionError, Population
 from auditbook.sources import files, incidents
 from auditbook.sources.aws import (
+    athena,
     autoscaling,
     backup,
     cloudformation,
     cloudtrail,
+    cloudtrail_lake,
     cloudwatch,
     ec2,
     ecr,
@@ -91,11 +93,31 @@ def trail_selection() -> str:
                      cc81.CLOUDTRAIL_SELECTION)
 
 
+ENGINES = ("local", "athena", "cloudtrail-lake")  # scope.aws.cloudtrail.engine
+
+
 def _trail_logs(ctx: Context) -> dict[str, Any]:
-    """The period, the regions, what the controls select and whether every log file is copied."""
+    """The engine, the period, the regions, what the controls select, and the engine's own settings (whether
+    every log file is copied; Athena's database and workgroup; the Lake event data store)."""
     cloudtrail = ctx.aws.get("cloudtrail") or {}
-    return {"regions": ctx.regions, "period": ctx.period, "selection": trail_selection(),
-            "copy_all": cloudtrail.get("copy_log_files", "tested") == "all"}
+    engine = cloudtrail.get("engine", "local")
+    common = {"engine": engine, "regions": ctx.regions, "period": ctx.period, "selection": trail_selection()}
+    if engine == "athena":
+        return {**common, "athena": cloudtrail.get("athena") or {}}
+    if engine == "cloudtrail-lake":
+        return {**common, "lake": cloudtrail.get("cloudtrail_lake") or {}}
+    return {**common, "copy_all": cloudtrail.get("copy_log_files", "tested") == "all"}
+
+
+def collect_trail_logs(account: Any, raw: Any, engine: str = "local", **arguments: Any) -> tuple[Collected, Collected]:
+    """``cloudtrail-log-files`` and ``cloudtrail-events`` by the engine params choose: the trail's log files
+    read in the run (local), Amazon Athena over the trail bucket, or a CloudTrail Lake event data store. Each
+    engine runs the same query (auditbook.events.sql) and returns both populations."""
+    collectors = {"local": cloudtrail.collect_trail_logs, "athena": athena.collect_trail_logs,
+                  "cloudtrail-lake": cloudtrail_lake.collect_trail_logs}
+    if engine not in collectors:
+        raise CollectionError(f"scope.aws.cloudtrail.engine: unknown engine {engine!r} ({', '.join(ENGINES)})")
+    return collectors[engine](account, raw, **arguments)
 
 
 def _backup_regions(ctx: Context) -> dict[str, Any]:
@@ -192,10 +214,12 @@ _DECLARED = [
            "account_id region key_id arn aliases description key_manager key_state key_spec key_usage "
            "rotation_enabled:bool? created:time", "account", collector=kms.collect_keys, arguments=_regions),
     # -- AWS: the audit trail and monitoring ------------------------------------------------------------------
+    # Under Athena the files are known by "$path" only (size, ETag, last-modified and hashes empty); under
+    # CloudTrail Lake there are no files: one row per region and day holds its event count.
     _entry("cloudtrail-log-files", "Every log file the trail delivered for the period's days (and the next): "
            "bucket, key, size, ETag, sha256 of the object and of its content, its events and those kept.",
-           "account_id region day bucket key size:int etag last_modified:time sha256 content_sha256 records:int "
-           "kept:int", "account", collector=cloudtrail.collect_trail_logs, arguments=_trail_logs),
+           "account_id region day bucket key size:int? etag last_modified:time sha256 content_sha256 records:int "
+           "kept:int", "account", collector=collect_trail_logs, arguments=_trail_logs),
     _entry("cloudtrail-events", "The period's events the controls read (IAM user removals, secret reads and "
            "rotations, trail changes, every call that is not read-only), selected from every event of the "
            "trail's log files.", _EVENT_COLUMNS, "account", part_of="cloudtrail-log-files"),

@@ -65,9 +65,9 @@ def validate(data: Any, source: str = "params") -> dict[str, Any]:
     errors = sorted(validator.iter_errors(data), key=lambda e: (len(list(e.absolute_path)), str(e.path)))
     if errors:
         raise ParamsError(f"{source}: {_describe(errors[0])}")
-    duplicate = _first_duplicate_scope(data)
-    if duplicate:
-        raise ParamsError(f"{source}: {duplicate}")
+    problem = _first_duplicate_scope(data) or _events_engine_problem(data)
+    if problem:
+        raise ParamsError(f"{source}: {problem}")
     resolved = copy.deepcopy(data)
     _fill_defaults(resolved, schema())
     return resolved
@@ -84,6 +84,25 @@ def _first_duplicate_scope(data: dict[str, Any]) -> str | None:
             if value in seen:
                 return f"{key}: {value} is listed twice"
             seen.add(value)
+    return None
+
+
+def _events_engine_problem(data: dict[str, Any]) -> str | None:
+    """An events engine configured half-way would fail mid-run, or read one account's events for another."""
+    aws = (data.get("scope") or {}).get("aws") or {}
+    trail = aws.get("cloudtrail") or {}
+    engine = trail.get("engine", "local")
+    key = "scope.aws.cloudtrail"
+    for block, owner in (("athena", "athena"), ("cloudtrail_lake", "cloudtrail-lake")):
+        if block in trail and engine != owner:
+            return f"{key}.{block} is set but engine is {engine}: set engine: {owner}, or remove {block}"
+    if engine != "local" and trail.get("copy_log_files") == "all":
+        return (f"{key}.copy_log_files: all needs engine local (engine {engine} reads the events where they are "
+                "and copies no log file)")
+    table = (trail.get("athena") or {}).get("table")
+    if engine == "athena" and table and "{account_id}" not in table and len(aws.get("accounts", [])) > 1:
+        return (f"{key}.athena.table: with {len(aws['accounts'])} accounts in scope the table must name "
+                "{account_id}: each account's events are read from its own table")
     return None
 
 
