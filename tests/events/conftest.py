@@ -5,29 +5,14 @@ from __future__ import annotations
 
 import pytest
 from auditbook.demo import moto_athena, moto_lake
-from auditbook.demo.aws import DEMO_ACCOUNT_ID, DEMO_REGION
-from auditbook.demo.trail import TRAIL_BUCKET, TRAIL_PREFIX
 
-from .engines import DATABASE, RESULTS, WORKGROUP
+from .engines import DATABASE, WORKGROUP, set_up
 
 
 @pytest.fixture(scope="session")
 def engines(demo_env):
     """Athena's workgroup, Glue database and results bucket; a Lake event data store with the trail's events."""
-    import boto3
-
-    moto_athena.install()
-    moto_lake.install()
-    session = boto3.Session(region_name=DEMO_REGION)
-    session.client("s3").create_bucket(Bucket="demo-athena-results")
-    session.client("glue").create_database(DatabaseInput={"Name": DATABASE})
-    session.client("athena").create_work_group(
-        Name=WORKGROUP, Configuration={"ResultConfiguration": {"OutputLocation": RESULTS},
-                                       "EnforceWorkGroupConfiguration": True})
-    store = session.client("cloudtrail").create_event_data_store(Name="demo-org-events", RetentionPeriod=2557)
-    events = moto_lake.import_trail(store["EventDataStoreArn"], DEMO_ACCOUNT_ID, TRAIL_BUCKET, f"{TRAIL_PREFIX}/")
-    assert events > 1000
-    return {"store": store["EventDataStoreArn"]}
+    return set_up()
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from auditbook.events.sql import EVENT_COLUMNS, events_query, log_files_query
 from auditbook.provenance import CollectionError, RawStore
 from auditbook.sources.aws import athena, cloudtrail
 
-from .engines import DATABASE, PERIOD, RESULTS, WORKGROUP
+from .engines import DATABASE, ORG_TABLE, PERIOD, RESULTS, WORKGROUP
 
 TABLE = f'"{DATABASE}"."auditbook_cloudtrail_{DEMO_ACCOUNT_ID}"'
 
@@ -195,11 +195,13 @@ def test_a_named_table_must_exist_and_be_cloudtrails(account, raw, athena_params
         _athena(account, raw, {**athena_params, "table": "other_logs"})
 
 
-def test_an_existing_table_named_with_the_account_id_is_used(account, raw, athena_params, athena_answer):
+def test_the_organizations_table_named_with_the_account_id_is_used(account, raw, athena_params, athena_answer):
     moto_athena.RECEIVED.clear()
-    _, events = _athena(account, raw, {**athena_params, "table": "auditbook_cloudtrail_{account_id}"})
-    assert not any(text.startswith("CREATE") for text in moto_athena.received()), "nothing created"
-    assert len(events.frame) == len(athena_answer[1].frame)
+    _, events = _athena(account, raw, {**athena_params, "table": ORG_TABLE})
+    received = moto_athena.received()
+    assert not any(text.startswith("CREATE") for text in received), "nothing created"
+    assert f'FROM "{DATABASE}"."{ORG_TABLE.format(account_id=DEMO_ACCOUNT_ID)}"' in received[0]
+    pd.testing.assert_frame_equal(catalog.population("cloudtrail-events", events).frame, athena_answer[1].frame)
 
 
 def test_no_result_location_is_refused(account, raw, engines):

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 PAGE_SIZE = 1000
+_NAMESPACE = uuid.UUID("3f0c1e9a-7d2b-4c55-9a1e-5b7a2f4d8c61")
 _INSTALLED = False
 _LOCK = threading.Lock()
 
@@ -183,9 +184,17 @@ def _run(query: _Query, store: _Store) -> None:
 
 
 # -- handlers ------------------------------------------------------------------------------------------
+def store_arn(account: str, region: str, name: str) -> str:
+    """The demo's event data store ids are derived from their names (AWS's are random): the demo stays the same."""
+    store_id = uuid.uuid5(_NAMESPACE, f"{account}/{region}/{name}")
+    return f"arn:aws:cloudtrail:{region}:{account}:eventdatastore/{store_id}"
+
+
 def _create_event_data_store(self: Any) -> Any:
     name = self._get_param("Name")
-    arn = f"arn:aws:cloudtrail:{self.region}:{self.current_account}:eventdatastore/{uuid.uuid4()}"
+    arn = store_arn(self.current_account, self.region, name)
+    if arn in STORES:
+        return _error("EventDataStoreAlreadyExistsException", f"An event data store named {name} already exists.")
     store = _Store(arn, name, datetime.now(UTC), retention=int(self._get_param("RetentionPeriod") or 2557),
                    multi_region=self._get_param("MultiRegionEnabled", True) is not False,
                    organization=bool(self._get_param("OrganizationEnabled", False)))
