@@ -7,11 +7,11 @@ logs (partition projection on ``region`` and ``timestamp``, so only the period's
 and DuckDB answer the same question, and the package says which one did.
 
 The table is the organization's (``athena.table``, which must exist) or auditbook's own (no ``table``:
-created once with :data:`auditbook.events.sql.ATHENA_TABLE_DDL` over the trail's destination; needs the
-optional ``policy/auditbook-athena-table-policy.json``). Every query is started, polled with a bounded
-backoff up to a timeout (then stopped, so it does not keep scanning at the organization's expense), and
-its every result page read; a FAILED or CANCELLED query, or one that never finishes, is a
-:class:`CollectionError` naming its state and reason. Provenance records the query text, its
+created once with :data:`auditbook.events.sql.ATHENA_TABLE_DDL` over the trail's destination: the shipped
+policy's statement ``EventsEngineAthenaCreate...`` grants ``glue:CreateTable`` on that name only). Every query
+is started, polled with a bounded backoff up to a timeout (then stopped, so it does not keep scanning at the
+organization's expense), and its every result page read; a FAILED or CANCELLED query, or one that never
+finishes, is a :class:`CollectionError` naming its state and reason. Provenance records the query text, its
 QueryExecutionId, the workgroup, where Athena wrote the results, the data scanned and the rows returned.
 
 Coverage comes from a second query on the same table (files and records per region and day, from
