@@ -105,7 +105,8 @@ def selection(*predicates: str) -> str:
 def partition_days(start: datetime, end: datetime) -> tuple[str, str]:
     """The ``timestamp`` partitions to read: the period's days and the day after (a file delivered after
     midnight holds the last minutes of the day before)."""
-    return f"{start:%Y/%m/%d}", f"{end + timedelta(days=1):%Y/%m/%d}"
+    last_day = (end - timedelta(microseconds=1)).date() + timedelta(days=1)  # end is exclusive
+    return f"{start:%Y/%m/%d}", f"{last_day:%Y/%m/%d}"
 
 
 def events_query(table: str, account_id: str, start: datetime, end: datetime, where: str,

@@ -226,6 +226,32 @@ def log_file_raw_path(account_id: str, key: str) -> str:
     return f"aws/{account_id}/cloudtrail/{key}"
 
 
+def copy_log_files(account: AwsAccount, raw: RawStore, files: list[tuple[str, str, str]]) -> int:
+    """Copy the log files tested events cite (bucket, key, sha256 when read) into raw/, in parallel; returns how
+    many were copied (a file already there, copied for another test or with every file, is left alone)."""
+    s3 = account.client("s3", pool=FETCH_THREADS)
+    with ThreadPoolExecutor(FETCH_THREADS) as pool:
+        return sum(r is not None for r in pool.map(lambda f: copy_log_file(s3, account.account_id, raw, *f), files))
+
+
+def copy_log_file(s3: Any, account_id: str, raw: RawStore, bucket: str, key: str,
+                  sha256: str) -> dict[str, Any] | None:
+    """One cited log file into raw/, as it was when the events were read (its sha256 then); None when it is
+    already there."""
+    rel = log_file_raw_path(account_id, key)
+    if (raw.root / rel).exists():
+        return None
+    with aws_errors(f"s3:GetObject {key}"):
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    if hashlib.sha256(body).hexdigest() != sha256:
+        raise CollectionError(f"s3:GetObject {key}: the log file changed after its events were read "
+                              f"(sha256 {hashlib.sha256(body).hexdigest()[:12]}…, read as {sha256[:12]}…)")
+    try:
+        return raw.save(rel, body)
+    except FileExistsError:  # another criterion's kernel copied it a moment ago
+        return None
+
+
 def _list_day(s3: Any, bucket: str, region: str, day: date, day_prefix: str) -> tuple[list[_Listed], int]:
     found, pages = [], 0
     with aws_errors("s3:ListObjectsV2"):
