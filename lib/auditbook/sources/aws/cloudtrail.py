@@ -23,6 +23,7 @@ from typing import Any
 
 import pandas as pd
 
+from auditbook.events.local import records_array
 from auditbook.events.sql import EVENT_COLUMNS
 from auditbook.period import Period
 from auditbook.provenance import Collected, CollectionError, RawStore
@@ -271,10 +272,12 @@ def _fetch(s3: Any, bucket: str, listed: _Listed, spool: Path, keep_body: bool) 
     except (OSError, EOFError) as exc:
         raise CollectionError(f"s3:GetObject {listed.key}: not a CloudTrail log file ({type(exc).__name__})") \
             from None
-    if b'"Records"' not in content[:256]:
-        raise CollectionError(f"s3:GetObject {listed.key}: not a CloudTrail log file (no Records)")
+    try:
+        records = records_array(content)
+    except ValueError as exc:
+        raise CollectionError(f"s3:GetObject {listed.key}: not a CloudTrail log file ({exc})") from None
     path = spool / f"{hashlib.sha256(listed.key.encode()).hexdigest()}.json"
-    path.write_bytes(content)
+    path.write_bytes(records)
     return _Fetched(listed, path, hashlib.sha256(body).hexdigest(), hashlib.sha256(content).hexdigest(),
                     body if keep_body else None)
 
