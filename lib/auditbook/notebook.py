@@ -148,9 +148,10 @@ class TestingRun(CriterionRun):
 
     def _keep(self, pop: Population, write_csv: bool) -> None:
         self.populations[pop.name] = pop
+        rel = layout.population_file(pop.name, len(pop.frame))
         if write_csv:  # a population another notebook of this run collected is already written
-            _write_csv(pop.frame, self.run_dir / layout.population_csv(pop.name))
-        display.provenance(pop, layout.population_csv(pop.name))
+            (_write_parquet if rel.endswith(".parquet") else _write_csv)(pop.frame, self.run_dir / rel)
+        display.provenance(pop, rel)
 
     def export_xlsx(self, pop: Population | None) -> None:
         """The same table as the population CSV, as a workbook a reviewer fills in.
@@ -263,8 +264,7 @@ class TestingRun(CriterionRun):
                 dict(criterion=self.criterion, test_id=r.test.test_id, **_plain(row))
                 for r in self.results for row in r.deviations.to_dict("records")
             ],
-            "populations": {n: dict(p.provenance.to_dict(), csv=layout.population_csv(n))
-                            for n, p in self.populations.items()},
+            "populations": {n: _population_record(n, p) for n, p in self.populations.items()},
             "collection_errors": self.collection_errors,
         }
         _write_record(self.run_dir, self.criterion, record)
@@ -346,6 +346,30 @@ class CollectOnlyRun(CriterionRun):
         display.show(f"<p class='ab-note'>Collected the AWS evidence of account {self.account_id} for this run; "
                      "the criterion run tests it.</p>")
         return {}
+
+
+def _population_record(name: str, pop: Population) -> dict[str, Any]:
+    """Provenance and where the complete table is: ``file`` (CSV, or Parquet when large); ``csv`` as well when it
+    is a CSV (what results schema 1.1 readers look for)."""
+    rel = layout.population_file(name, len(pop.frame))
+    record = dict(pop.provenance.to_dict(), file=rel, format="parquet" if rel.endswith(".parquet") else "csv")
+    if record["format"] == "csv":
+        record["csv"] = rel
+    return record
+
+
+def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    """A large population as Parquet (zstd), written by DuckDB: columnar, typed, a tenth of the CSV's size.
+    No spreadsheet opens it, so its text is written as collected (no formula neutralising)."""
+    import duckdb
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect()
+    try:
+        con.register("population", frame)
+        con.execute(f"COPY (SELECT * FROM population) TO '{path}' (FORMAT parquet, COMPRESSION zstd)")
+    finally:
+        con.close()
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:

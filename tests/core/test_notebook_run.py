@@ -216,3 +216,29 @@ def test_no_production_repo_in_any_org_is_error(github, run_dir, tmp_path, monke
     run = start("CC8.1", "2026-Q3", params_file(tmp_path, dict(PARAMS["scope"], github=no_repos)), str(run_dir))
     assert run.evidence("test-pulls") is None
     assert "no production repository in scope" in run.collection_errors["test-pulls"]
+
+
+def test_a_large_population_is_parquet_its_tested_rows_stay_csv(tmp_path, monkeypatch):
+    """Tens of millions of events are neither readable nor small as CSV: above layout.PARQUET_ROWS rows a
+    population is Parquet (typed, compressed); results.json names the file; explore reads either."""
+    import duckdb
+    import pandas as pd
+    from auditbook import explore, layout
+    from auditbook.notebook import _population_record, _write_parquet
+    from auditbook.provenance import Population, Provenance
+
+    monkeypatch.setattr(layout, "PARQUET_ROWS", 2)
+    frame = pd.DataFrame({"event_id": ["a", "b", "=c"], "read_only": [True, None, False],
+                          "event_time": pd.to_datetime(["2026-07-01T00:00:00Z"] * 3, utc=True)})
+    rel = layout.population_file("cloudtrail-events", len(frame))
+    assert rel == "populations/cloudtrail-events.parquet"
+    _write_parquet(frame, tmp_path / rel)
+    back = duckdb.read_parquet(str(tmp_path / rel)).df()
+    assert back["event_id"].tolist() == ["a", "b", "=c"] and back["read_only"].tolist()[::2] == [True, False]
+    assert str(back["event_time"].dt.tz) in ("UTC", "Etc/UTC")
+    pop = Population("cloudtrail-events", frame, Provenance("aws", "e", "s", "c", "t"))
+    assert {k: _population_record("cloudtrail-events", pop)[k] for k in ("file", "format")} == {
+        "file": rel, "format": "parquet"}
+    assert "csv" not in _population_record("cloudtrail-events", pop)
+    assert explore.Package(tmp_path).population("cloudtrail-events")["event_id"].tolist() == ["a", "b", "=c"]
+    assert layout.population_file("small", 2) == "populations/small.csv"
