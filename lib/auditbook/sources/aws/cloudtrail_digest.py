@@ -184,13 +184,20 @@ class _Reader:
         """Every listed digest, read in parallel; the first failure stops the reads not yet started."""
         pool = ThreadPoolExecutor(max_workers=READERS)
         try:
-            futures = [pool.submit(self.get, bucket, key) for key in keys]
+            futures = [pool.submit(self.listed, bucket, key) for key in keys]
             digests = [future.result() for future in futures]
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
         for digest in digests:
-            self.keep(digest)  # type: ignore[arg-type]
-        return digests  # type: ignore[return-value]
+            self.keep(digest)
+        return digests
+
+    def listed(self, bucket: str, key: str) -> _Digest:
+        """A digest the listing named: it must be there."""
+        digest = self.get(bucket, key)
+        if digest is None:  # only a read that allows a missing digest returns None
+            raise CollectionError(f"s3:GetObject {key}: listed but not found")
+        return digest
 
 
 def _public_keys(account: AwsAccount, region: str, start: datetime, end: datetime,
