@@ -9,6 +9,7 @@ in this module.
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -215,18 +216,23 @@ def _short(sha: str) -> str:
     return f"{sha[:12]}..." if sha else "(none)"
 
 
-def _in_period(key: str, start: datetime, end: datetime) -> bool:
-    """A log file's day (from its key) is in the period; a key without one is kept (it must be accounted for)."""
+_DAY_IN_KEY = re.compile(r"/CloudTrail/[a-z0-9-]+/(?P<y>\d{4})/(?P<m>\d{2})/(?P<d>\d{2})/")
+
+
+def _in_scope(key: str, start: datetime, end: datetime) -> bool:
+    """A log file's day (from its key) is one of the period's days or the next (whose first files hold the period's
+    last minutes: cloudtrail-log-files lists those days); a key without a day is kept (it must be accounted for)."""
     found = _DAY_IN_KEY.search(key)
     if not found:
         return True
     day = pd.Timestamp(f"{found['y']}-{found['m']}-{found['d']}", tz="UTC")
-    return pd.Timestamp(start).normalize() <= day < pd.Timestamp(end)
+    return pd.Timestamp(start).normalize() <= day < pd.Timestamp(end) + pd.Timedelta(days=1)
 
 
 def log_integrity(log_files: pd.DataFrame, digests: pd.DataFrame, digest_log_files: pd.DataFrame,
                   period_start: datetime, period_end: datetime) -> pd.DataFrame:
-    """One row per log file of the period, delivered or listed in a digest (``valid``, ``modified``: the content
+    """One row per log file of the period's days and the next, delivered or listed in a digest (``valid``,
+    ``modified``: the content
     hashes otherwise than the digest recorded, ``missing``: listed but not delivered, ``not in a digest``), and one
     per digest whose signature is invalid or whose chain is broken.
 
@@ -246,14 +252,15 @@ def log_integrity(log_files: pd.DataFrame, digests: pd.DataFrame, digest_log_fil
     listings: dict[tuple[str, str], list[Any]] = {}
     doubtful: dict[tuple[str, str], str] = {}
     for f in digest_log_files.itertuples():
-        if not f.key or not _in_period(f.key, period_start, period_end):
+        if not f.key or not _in_scope(f.key, period_start, period_end):
             continue
         if (f.account_id, f.digest_key) in trusted:
             listings.setdefault((f.account_id, f.key), []).append(f)
         elif (f.account_id, f.digest_key) in untrusted:
             doubtful.setdefault((f.account_id, f.key), f.digest_key)
     rows = []
-    delivered = {(f.account_id, f.key): f for f in log_files.itertuples() if f.key}
+    delivered = {(f.account_id, f.key): f for f in log_files.itertuples()
+                 if f.key and _in_scope(f.key, period_start, period_end)}
     for (account, key), f in delivered.items():
         content = str(f.content_sha256 or "").lower()
         base = {"account_id": account, "region": f.region, "kind": "log_file", "key": key,

@@ -7,13 +7,13 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-import re
 from datetime import UTC, datetime, timedelta
 
 import boto3
 import pandas as pd
 import pytest
 from auditbook import catalog
+from auditbook.catalog import trail_selection
 from auditbook.controls import cc71
 from auditbook.demo import moto_extensions
 from auditbook.demo.aws import DEMO_REGION
@@ -29,7 +29,7 @@ from auditbook.demo.trail import (
 from auditbook.period import parse_period
 from auditbook.provenance import CollectionError, RawStore
 from auditbook.results import Status
-from auditbook.sources.aws import cloudtrail_digest
+from auditbook.sources.aws import cloudtrail, cloudtrail_digest
 from auditbook.sources.aws.session import AwsAccount
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -38,9 +38,6 @@ PERIOD = parse_period("2026-08-01..2026-08-03")
 REGIONS = ["us-east-1", "eu-west-1"]
 KNOWN = rsa.generate_private_key(public_exponent=65537, key_size=1024)
 UNKNOWN = rsa.generate_private_key(public_exponent=65537, key_size=1024)
-LOG_FILE_COLUMNS = ["account_id", "region", "day", "bucket", "key", "size", "etag", "last_modified", "sha256",
-                    "content_sha256", "records", "kept"]
-_HOUR = re.compile(r"/CloudTrail/(?P<region>[a-z0-9-]+)/(?P<day>\d{4}/\d{2}/\d{2})/.*_(?P<when>\d{8}T\d{4}Z)_")
 
 
 def bucket_of(account_id: str) -> str:
@@ -65,22 +62,11 @@ def log_files(account_id: str, hours: list[tuple[str, datetime]]) -> dict[str, b
     return {k.replace(TRAIL_BUCKET, bucket_of(account_id)): v for k, v in trail.files().items()}
 
 
-def delivered_frame(account_id: str, files: dict[str, bytes]) -> pd.DataFrame:
-    """What the events collector's ``cloudtrail-log-files`` holds for these files (delivered 5 minutes after the
-    time in their name)."""
-    rows = []
-    for key, body in files.items():
-        found = _HOUR.search(key)
-        content = gzip.decompress(body)
-        records = len(json.loads(content)["Records"])
-        rows.append({"account_id": account_id, "region": found["region"], "day": found["day"].replace("/", "-"),
-                     "bucket": bucket_of(account_id), "key": key, "size": len(body), "etag": "e",
-                     "last_modified": datetime.strptime(found["when"], "%Y%m%dT%H%MZ").replace(tzinfo=UTC)
-                     + timedelta(minutes=5), "sha256": hashlib.sha256(body).hexdigest(),
-                     "content_sha256": hashlib.sha256(content).hexdigest(), "records": records, "kept": records})
-    frame = pd.DataFrame(rows, columns=LOG_FILE_COLUMNS)
-    frame["last_modified"] = pd.to_datetime(frame["last_modified"], utc=True)
-    return frame
+def delivered(account: AwsAccount, period, regions: list[str], tmp_path) -> pd.DataFrame:
+    """The files as the events collector lists and hashes them (cloudtrail-log-files)."""
+    files, _ = cloudtrail.collect_trail_logs(account, RawStore(tmp_path / "trail-raw"), period, regions,
+                                             selection=trail_selection())
+    return catalog.population("cloudtrail-log-files", files).frame
 
 
 def digest_at(digests: dict, region: str, end: str) -> str:
@@ -161,10 +147,11 @@ def test_every_fault_is_found_row_by_row(fixture_trail, collected):
     assert frame["log_files"].sum() == len(listed.frame) == 13 - 1  # the gap's file is listed nowhere read
 
 
-def test_the_integrity_worksheet_and_test_find_each_fault(fixture_trail, collected):
+def test_the_integrity_worksheet_and_test_find_each_fault(fixture_trail, collected, tmp_path):
     digests, listed, _ = collected
-    # cloudtrail-log-files holds the period's files only (the day before is not delivered in it)
-    files = delivered_frame(FIXTURE, {k: v for k, v in fixture_trail["delivered"].items() if "/2026/07/31/" not in k})
+    files = delivered(fixture_trail["account"], PERIOD, REGIONS, tmp_path)
+    tampered = files.set_index("key").loc[fixture_trail["tampered"], "content_sha256"]
+    assert tampered == hashlib.sha256(gzip.decompress(fixture_trail["files"][fixture_trail["tampered"]])).hexdigest()
     sheet = catalog.conform("cloudtrail-log-integrity",
                             cc71.log_integrity(files, digests.frame, listed.frame, PERIOD.start, PERIOD.end))
     status = dict(zip(sheet["key"], sheet["status"], strict=True))
@@ -205,7 +192,8 @@ def test_an_empty_period_has_no_digests_and_nothing_to_test(fixture_trail, tmp_p
                                                         parse_period("2026-05"), REGIONS)
     assert digests.frame.empty and listed.frame.empty
     assert "cloudtrail:ListPublicKeys" not in {o.operation for o in digests.provenance.operations}
-    sheet = cc71.log_integrity(delivered_frame(FIXTURE, {}), catalog.population("cloudtrail-digests", digests).frame,
+    sheet = cc71.log_integrity(delivered(fixture_trail["account"], parse_period("2026-05"), REGIONS, tmp_path),
+                               catalog.population("cloudtrail-digests", digests).frame,
                                catalog.population("cloudtrail-digest-log-files", listed).frame,
                                parse_period("2026-05").start, parse_period("2026-05").end)
     result = cc71.log_files_intact(catalog.conform("cloudtrail-log-integrity", sheet))
@@ -231,7 +219,7 @@ def test_validation_off_leaves_every_file_undigested_and_the_test_fails_saying_s
     assert digests.frame.empty and listed.frame.empty
     assert "log file validation: False" in digests.provenance.notes[0]
     sheet = catalog.conform("cloudtrail-log-integrity", cc71.log_integrity(
-        delivered_frame(VALIDATION_OFF, files), catalog.population("cloudtrail-digests", digests).frame,
+        delivered(account, PERIOD, REGIONS, tmp_path), catalog.population("cloudtrail-digests", digests).frame,
         catalog.population("cloudtrail-digest-log-files", listed).frame, PERIOD.start, PERIOD.end))
     assert set(sheet["status"]) == {"not in a digest"} and len(sheet) == 2
     result = cc71.log_files_intact(sheet)
@@ -258,9 +246,9 @@ def test_no_public_key_for_the_period_is_a_collection_error(fixture_trail, tmp_p
         moto_extensions.publish_public_keys(FIXTURE, [public_key_record(KNOWN)])
 
 
-def test_the_demo_trail_validates_completely(account, raw):
-    """Every digest of the demo quarter verifies and chains; the files they list are exactly the files delivered in
-    the period, each with its content's hash."""
+def test_the_demo_trail_validates_completely(account, raw, tmp_path):
+    """Every digest of the demo quarter (and the day after) verifies and chains; the files they list are exactly the
+    files the events collector read, each with its content's hash."""
     period = parse_period("2026-Q3")
     digests, listed = (catalog.population(name, part) for name, part in zip(
         ("cloudtrail-digests", "cloudtrail-digest-log-files"),
@@ -268,16 +256,9 @@ def test_the_demo_trail_validates_completely(account, raw):
     frame = digests.frame
     assert len(frame) > 700 and frame["signature_valid"].all() and frame["chain_ok"].all()
     assert (frame["problem"] == "").all() and frame["digest_start"].min() < period.start + timedelta(days=1)
-    s3 = account.client("s3")
-    files = {}
-    for page in s3.get_paginator("list_objects_v2").paginate(
-            Bucket=TRAIL_BUCKET, Prefix=f"{TRAIL_PREFIX}/AWSLogs/{account.account_id}/CloudTrail/{DEMO_REGION}/2026/"):
-        for obj in page.get("Contents", []):
-            month = int(obj["Key"].split("/")[-3])
-            if 7 <= month <= 9:
-                files[obj["Key"]] = s3.get_object(Bucket=TRAIL_BUCKET, Key=obj["Key"])["Body"].read()
-    delivered = delivered_frame(account.account_id, files).assign(bucket=TRAIL_BUCKET)
-    sheet = catalog.conform("cloudtrail-log-integrity", cc71.log_integrity(delivered, frame, listed.frame,
+    files = delivered(account, period, [DEMO_REGION], tmp_path)
+    assert files["day"].max() == "2026-10-01"  # the day after holds the period's last minutes
+    sheet = catalog.conform("cloudtrail-log-integrity", cc71.log_integrity(files, frame, listed.frame,
                                                                            period.start, period.end))
     assert set(sheet["status"]) == {"valid"} and len(sheet) == len(files)
     result = cc71.log_files_intact(sheet)

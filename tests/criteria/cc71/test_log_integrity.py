@@ -169,12 +169,16 @@ def test_no_digest_at_all_fails_saying_validation_is_off():
     assert any(note.startswith(f"Log file validation was off in {ACCT}:{REGION}") for note in result.notes)
 
 
-def test_files_listed_outside_the_period_are_not_missing():
-    """The digest at the period's start edge also lists the previous day's last files: not this period's."""
+def test_the_period_s_days_and_the_next_are_checked_and_no_other():
+    """The digest at the period's start edge also lists the previous day's last files: not this period's. The day
+    after the period is checked (its first files hold the period's last minutes: cloudtrail-log-files reads it)."""
     before, inside = key(1, 0).replace("/07/01/", "/06/30/"), key(1, 0)
-    frame = integrity(delivered((inside, sha(inside), "2026-07-01T00:06Z")), digests(digest(1, 1)),
-                      listed((digest_key(1, 1), before, sha(before)), (digest_key(1, 1), inside, sha(inside))))
-    assert statuses(frame) == {inside: "valid"}
+    next_day, later = key(4, 0), key(5, 0)
+    frame = integrity(delivered((inside, sha(inside), "2026-07-01T00:06Z"), (later, sha(later), "2026-07-05T00:06Z")),
+                      digests(digest(1, 1), digest(4, 1)),
+                      listed((digest_key(1, 1), before, sha(before)), (digest_key(1, 1), inside, sha(inside)),
+                             (digest_key(4, 1), next_day, sha(next_day))))
+    assert statuses(frame) == {inside: "valid", next_day: "missing"}
 
 
 def test_regions_and_accounts_are_kept_apart():

@@ -44,7 +44,10 @@ from auditbook.sources.aws.base import aws_errors, provenance
 from auditbook.sources.aws.cloudtrail import trail_destination
 from auditbook.sources.aws.session import AwsAccount
 
-# Digests are listed by the day of their end: a digest ending up to this long after the period covers its edge.
+# The log files checked are those cloudtrail-log-files lists: of the period's days and the next (whose first files
+# hold the period's last minutes). Digests are listed by the day of their end: one ending up to EDGE after that
+# covers its edge.
+AFTER = timedelta(days=1)
 EDGE = timedelta(hours=2)
 REQUIRED = ("digestPublicKeyFingerprint", "digestS3Bucket", "digestS3Object", "digestEndTime", "digestStartTime")
 ALGORITHM = "SHA256withRSA"
@@ -286,14 +289,15 @@ def _check_chain(chain: list[_Digest], reader: _Reader, loaded: dict[tuple[str, 
 
 def collect_digests(account: AwsAccount, raw: RawStore, period: Period, regions: list[str]
                     ) -> tuple[Collected, Collected]:
-    """Every digest file of the trail that covers the period, per region in scope, with its signature and chain
-    checked; and every log file those digests list."""
+    """Every digest file of the trail that covers the period's days and the next (the days cloudtrail-log-files
+    reads), per region in scope, with its signature and chain checked; and every log file those digests list."""
     prov = provenance(account, "aws:cloudtrail+s3")
     trail, bucket, prefix = trail_destination(account)
     prov.add_operation("cloudtrail:DescribeTrails", {"includeShadowTrails": False}, records=1)
     home = trail.get("HomeRegion") or account.region
     s3 = account.client("s3")
-    first_day, last_day = period.start.date(), (period.end + EDGE).date()
+    until = period.end + AFTER  # the end of the last day whose log files are checked
+    first_day, last_day = period.start.date(), (until + EDGE).date()
     raw_doc: dict[str, Any] = {"trail": trail.get("TrailARN"), "bucket": bucket, "prefix": prefix}
     digest_rows: list[dict[str, Any]] = []
     listed_rows: list[dict[str, Any]] = []
@@ -314,19 +318,19 @@ def collect_digests(account: AwsAccount, raw: RawStore, period: Period, regions:
         prov.add_operation("s3:ListObjectsV2", {"Bucket": bucket, "Prefix": f"{base}YYYY/MM/DD/ for each day "
                                                 f"{first_day} to {last_day}"}, pages=pages, records=len(keys))
         ends = {k: _key_time(k) for k in keys if pattern.match(k)}
-        wanted = sorted((k for k, end in ends.items() if end and period.start < end <= period.end + EDGE),
+        wanted = sorted((k for k, end in ends.items() if end and period.start < end <= until + EDGE),
                         key=lambda k: (ends[k], k))
         reader = _Reader(account, raw, pattern)
         digests = reader.read_all(bucket, wanted)
-        digests = [d for d in digests if not (d.start and d.start >= period.end)]  # wholly after the period
+        digests = [d for d in digests if not (d.start and d.start >= until)]  # wholly after the last day
         keys_by_fp: dict[str, bytes] = {}
         if digests:
-            keys_by_fp, key_pages = _public_keys(account, region, period.start, period.end + EDGE, raw_doc)
+            keys_by_fp, key_pages = _public_keys(account, region, period.start, until + EDGE, raw_doc)
             if not keys_by_fp:
                 raise CollectionError(f"cloudtrail:ListPublicKeys ({region}): no public key for {period.label}: the "
                                       "digest signatures cannot be checked")
             prov.add_operation("cloudtrail:ListPublicKeys", {"region": region, "StartTime": iso(period.start),
-                                                             "EndTime": iso(period.end + EDGE)}, pages=key_pages,
+                                                             "EndTime": iso(until + EDGE)}, pages=key_pages,
                                records=len(keys_by_fp))
         for d in digests:
             if d.backfill and d.doc.get("digestPublicKeyFingerprint") not in keys_by_fp:
@@ -352,7 +356,7 @@ def collect_digests(account: AwsAccount, raw: RawStore, period: Period, regions:
                              "oldest_event": _time(log.get("oldestEventTime")),
                              "newest_event": _time(log.get("newestEventTime"))} for log in d.log_files]
         restarts = [d.key for d in digests if d.restarts]
-        prov.notes.append(f"{region}: {len(digests)} digest files cover the period; "
+        prov.notes.append(f"{region}: {len(digests)} digest files cover the period and the day after; "
                           f"{sum(not d.problems for d in digests)} signatures valid; "
                           f"{sum(not d.chain_problems for d in digests)} chained to their previous digest"
                           + (f"; the chain restarts {len(restarts)} times (validation or logging off before "
