@@ -30,6 +30,7 @@ from auditbook.sources.aws import (
     backup,
     cloudformation,
     cloudtrail,
+    cloudtrail_digest,
     cloudwatch,
     ec2,
     ecr,
@@ -205,6 +206,15 @@ _DECLARED = [
            "latest_delivery_time:time latest_delivery_error management_events event_selectors kms_key_id s3_bucket "
            "s3_prefix bucket_versioning bucket_object_lock:bool object_lock_retention bucket_encryption",
            "account", collector=cloudtrail.collect_trails),
+    _entry("cloudtrail-digests", "Every CloudTrail digest file covering the period's days and the next, with its "
+           "signature and its link to the previous digest checked (as `aws cloudtrail validate-logs` does).",
+           "account_id region digest_key digest_start:time digest_end:time previous_digest_key public_key_fingerprint "
+           "signature_valid:bool chain_ok:bool log_files:int problem",
+           "account", collector=cloudtrail_digest.collect_digests, arguments=_period_regions),
+    _entry("cloudtrail-digest-log-files", "Every log file a digest file lists, with the SHA-256 of its content "
+           "CloudTrail recorded.",
+           "account_id region digest_key key content_sha256 oldest_event:time newest_event:time", "account",
+           part_of="cloudtrail-digests"),
     _entry("cloudwatch-alarms", "Every metric and composite alarm with its actions and state.",
            "account_id region alarm_name alarm_arn alarm_type namespace metric_name dimensions actions_enabled:bool "
            "alarm_actions ok_actions state state_updated:time description",
@@ -371,6 +381,13 @@ _DECLARED = [
            "account_id region day log_files:int records:int", "derived", derive=cc71.log_file_coverage,
            inputs={"log_files": "cloudtrail-log-files"},
            arguments=lambda ctx: {**ctx.window, "regions": ctx.regions, "accounts": ctx.account_ids}),
+    _entry("cloudtrail-log-integrity", "Every log file of the period's days and the next (delivered, or listed in a "
+           "digest): valid, modified, missing or in no digest; and every digest whose signature or chain is bad.",
+           "account_id region kind key status digest_key listed_sha256 content_sha256 delivered_at:time "
+           "awaiting_digest:bool detail", "derived", derive=cc71.log_integrity,
+           inputs={"log_files": "cloudtrail-log-files", "digests": "cloudtrail-digests",
+                   "digest_log_files": "cloudtrail-digest-log-files"},
+           arguments=lambda ctx: ctx.window),
     _entry("cloudtrail-trail-changes", "Every call in the period that changed a trail or its bucket.", _EVENT_COLUMNS,
            "derived", derive=cc71.trail_changes, inputs={"events": "cloudtrail-events"}),
     _entry("alarm-coverage", "Each required metric with the alarms that watch it.",

@@ -242,3 +242,25 @@ def test_a_large_population_is_parquet_its_tested_rows_stay_csv(tmp_path, monkey
     assert "csv" not in _population_record("cloudtrail-events", pop)
     assert explore.Package(tmp_path).population("cloudtrail-events")["event_id"].tolist() == ["a", "b", "=c"]
     assert layout.population_file("small", 2) == "populations/small.csv"
+
+
+def test_account_evidence_collected_with_another_is_one_call_per_account(run_dir, tmp_path, monkeypatch):
+    """A collector fanned out per account may return two populations (digests and the log files they list)."""
+    calls = []
+
+    def collector(account, raw):
+        calls.append(account.account_id)
+        return (Collected(pd.DataFrame({"org": [account.account_id], "repo": ["digest"]}),
+                          Provenance("aws", "e", account.account_id, "me", "now")),
+                Collected(pd.DataFrame({"org": [account.account_id] * 2, "repo": ["a", "b"]}),
+                          Provenance("aws", "e", account.account_id, "me", "now")))
+    monkeypatch.setattr(Connections, "aws_account", lambda self, account_id: type("A", (), {"account_id": account_id}))
+    entry(monkeypatch, "test-digests", "account", collector)
+    entry(monkeypatch, "test-listed", "account", None, part_of="test-digests")
+    two = {"aws": {"accounts": [{"id": "111111111111"}, {"id": "222222222222"}], "regions": ["us-east-1"]}}
+    run = start("CC7.1", "2026-Q3", params_file(tmp_path, two), str(run_dir))
+    listed, digests = run.evidence("test-listed"), run.evidence("test-digests")
+    assert calls == ["111111111111", "222222222222"]
+    assert list(digests.frame["org"]) == ["111111111111", "222222222222"] and len(listed.frame) == 4
+    collect_only = start("CC7.1", "2026-Q3", params_file(tmp_path, two), str(run_dir), collect_account="111111111111")
+    assert len(collect_only.evidence("test-listed").frame) == 2 and calls == ["111111111111", "222222222222"]
