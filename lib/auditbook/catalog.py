@@ -104,6 +104,14 @@ def _backup_regions(ctx: Context) -> dict[str, Any]:
     return {"regions": sorted(set(ctx.regions) | set(ctx.settings("A1.2")["copy_regions"]))}
 
 
+# Populations whose every consumer stands on another population's finding (the vouching population and the rule
+# that says why it cannot be relied on): events read from the trail stand on its log files being as CloudTrail wrote
+# them, which the digests show (CC7.1-LOG-INTEGRITY).
+VOUCHED_BY: dict[str, tuple[str, Callable[[pd.DataFrame], str]]] = {
+    "cloudtrail-log-files": ("cloudtrail-log-integrity", cc71.trail_doubt),
+}
+
+
 @dataclass(frozen=True)
 class Entry:
     name: str
@@ -463,6 +471,30 @@ def entry(name: str) -> Entry:
     if name not in ENTRIES:
         raise KeyError(f"no population {name!r} in the evidence catalog")
     return ENTRIES[name]
+
+
+def built_from(names: list[str], ctx: Context) -> set[str]:
+    """Every population these are read, derived or collected from, themselves included."""
+    seen: set[str] = set()
+    todo = list(names)
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        e = entry(name)
+        todo.extend(e.input_names(ctx).values())
+        if e.part_of:
+            todo.append(e.part_of)
+    return seen
+
+
+def vouchers(reads: list[str], ctx: Context) -> list[tuple[str, Callable[[pd.DataFrame], str]]]:
+    """The findings a test reading these populations stands on (``VOUCHED_BY``): none for a test that reads the
+    vouching population itself (it is the test of that finding)."""
+    below = built_from(reads, ctx)
+    return [(voucher, doubt) for vouched, (voucher, doubt) in VOUCHED_BY.items()
+            if vouched in below and voucher not in reads]
 
 
 def empty(name: str) -> pd.DataFrame:

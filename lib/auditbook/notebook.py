@@ -181,6 +181,8 @@ class TestingRun(CriterionRun):
         inputs = [self.evidence(name) for name in test.reads]
         if any(pop is None for pop in inputs):
             result = errored(test, self._missing_cause(test))
+        elif doubt := self._doubt(test):
+            result = errored(test, doubt)
         else:
             try:
                 chosen = {**test.options(self.settings, self.ctx), **options}
@@ -194,6 +196,20 @@ class TestingRun(CriterionRun):
         display.test_result(result, sample, self.samples.get(test.test_id, {}).get("file"), shown,
                             accepted=self._accepted(result), tested_file=self.tested_files.get(test.test_id))
         return result
+
+    def _doubt(self, test: ControlTest) -> str:
+        """Why the evidence this test reads cannot be relied on (catalog.VOUCHED_BY), '' when nothing says so."""
+        for voucher, doubt in catalog.vouchers(test.reads, self.ctx):
+            if not self.applies(voucher):
+                continue
+            found = self.evidence(voucher)
+            if found is None:
+                return (f"evidence for {voucher} could not be collected "
+                        f"({self.collection_errors.get(voucher, 'not collected')}): what {test.test_id} reads "
+                        "cannot be shown to be as its source wrote it")
+            if why := doubt(found.frame):
+                return why
+        return ""
 
     def _cite_log_files(self, result: TestResult) -> TestResult:
         """A tested event's log file goes into the package with it; if it cannot be had as read, ERROR."""

@@ -104,3 +104,15 @@ def test_a_package_csv_reads_back_with_its_kinds(tmp_path):
     back = catalog.read_csv("cloudwatch-log-groups", path)
     pd.testing.assert_frame_equal(back, frame, check_dtype=False)
     assert str(back["retention_days"].dtype) == "Int64" and pd.isna(back.loc[1, "retention_days"])
+
+
+def test_every_test_on_the_trail_s_events_stands_on_log_file_integrity():
+    """A test reading anything built from the trail's log files is vouched for by CC7.1-LOG-INTEGRITY's worksheet;
+    the integrity test itself, and tests on other sources, are not."""
+    from auditbook.controls import cc61, cc71, cc81
+
+    on_trail = {t.test_id for t in all_tests() if catalog.vouchers(list(t.reads), CTX)}
+    assert {cc81.MANUAL_CHANGE.test_id, cc71.CHANGES.test_id, "CC7.1-TRAIL-COVERAGE"} <= on_trail
+    assert cc71.LOG_INTEGRITY.test_id not in on_trail and cc61.MFA.test_id not in on_trail
+    assert all(v == [("cloudtrail-log-integrity", cc71.trail_doubt)]
+               for t in all_tests() if (v := catalog.vouchers(list(t.reads), CTX)))

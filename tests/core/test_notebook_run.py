@@ -264,3 +264,26 @@ def test_account_evidence_collected_with_another_is_one_call_per_account(run_dir
     assert list(digests.frame["org"]) == ["111111111111", "222222222222"] and len(listed.frame) == 4
     collect_only = start("CC7.1", "2026-Q3", params_file(tmp_path, two), str(run_dir), collect_account="111111111111")
     assert len(collect_only.evidence("test-listed").frame) == 2 and calls == ["111111111111", "222222222222"]
+
+
+@pytest.mark.parametrize("voucher_says, expected", [("", Status.PASS), ("2 log files modified", Status.ERROR),
+                                                    (None, Status.ERROR)])
+def test_a_test_whose_evidence_a_finding_puts_in_doubt_is_error(run_dir, tmp_path, source, monkeypatch,
+                                                                  voucher_says, expected):
+    """catalog.VOUCHED_BY: a test reading a vouched population (here FAKE) is ERROR when the voucher's rule doubts
+    it, or when the voucher itself could not be had; not when the voucher finds nothing."""
+    def voucher(raw, **arguments):
+        if voucher_says is None:
+            raise CollectionError("cloudtrail:ListPublicKeys: AccessDenied")
+        return rows(1)
+    monkeypatch.setitem(catalog.ENTRIES, "test-voucher", catalog.Entry(
+        "test-voucher", "for the tests", catalog.columns("id"), "file", collector=voucher))
+    monkeypatch.setattr(catalog, "VOUCHED_BY", {FAKE: ("test-voucher", lambda frame: voucher_says or "")})
+    run = start("CC6.1", "2026-Q3", params_file(tmp_path), str(run_dir))
+    result = run.test(T)
+    assert result.status is expected
+    if voucher_says:
+        assert result.cause == voucher_says
+    elif voucher_says is None:
+        assert result.cause.startswith("evidence for test-voucher could not be collected") and \
+            "AccessDenied" in result.cause

@@ -359,6 +359,26 @@ def log_files_intact(integrity: pd.DataFrame) -> TestResult:
     return evaluate(LOG_INTEGRITY, tested, deviations, threshold, notes)
 
 
+def trail_doubt(integrity: pd.DataFrame) -> str:
+    """Why no event read from the trail can be relied on ('' when nothing says so): a log file that no longer
+    hashes as CloudTrail recorded, or that a digest lists and the bucket no longer holds, means any population
+    of events may have been altered or be incomplete, so every test built on them is ERROR, not PASS or FAIL.
+
+    A file in no digest (validation off, a forged digest) is CC7.1-LOG-INTEGRITY's deviation but proves no
+    change: the tests on events stand, and the report shows that deviation next to them.
+    """
+    if integrity.empty:
+        return ""
+    files = integrity[(integrity["kind"] == "log_file") & ~integrity["awaiting_digest"].astype(bool)]
+    modified, missing = files[files["status"] == MODIFIED], files[files["status"] == MISSING]
+    if modified.empty and missing.empty:
+        return ""
+    named = [*modified["key"].head(3), *missing["key"].head(3)]
+    return (f"the trail's log files are not as CloudTrail wrote them ({len(modified)} modified, {len(missing)} "
+            f"missing; see CC7.1-LOG-INTEGRITY), so events read from them cannot be relied on: "
+            f"{', '.join(named)}{' ...' if len(modified) + len(missing) > len(named) else ''}")
+
+
 # -- log retention --------------------------------------------------------------------------
 def _in_scope_groups(groups: pd.DataFrame, prefixes: list[str]) -> Tested:
     tested = Tested(groups, "cloudwatch-log-groups")

@@ -169,6 +169,9 @@ def test_the_integrity_worksheet_and_test_find_each_fault(fixture_trail, collect
     assert result.status is Status.FAIL
     assert sorted(result.deviations["resource_id"]) == sorted(f"{FIXTURE}:{k}" for k in [*expected, *broken])
     assert result.notes[0].startswith("8 log files validated, 1 modified, 1 missing, digest chain broken")
+    doubt = cc71.trail_doubt(sheet)  # and every test on this trail's events is ERROR, saying why
+    assert "(1 modified, 1 missing; see CC7.1-LOG-INTEGRITY)" in doubt
+    assert fixture_trail["tampered"] in doubt and fixture_trail["missing"] in doubt
 
 
 def test_provenance_and_raw_digests_are_kept(fixture_trail, collected):

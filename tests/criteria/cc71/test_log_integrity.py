@@ -198,3 +198,17 @@ def test_the_derivation_and_rule_are_total(rows):
     assert result.status in (Status.PASS, Status.FAIL)
     if rows == 0:
         assert result.status is Status.PASS and result.notes[0].startswith("No resources in scope")
+
+
+def test_a_modified_or_missing_file_puts_every_event_test_in_doubt_an_undigested_one_does_not():
+    inside, other = key(1, 0), key(1, 1)
+    clean = integrity(delivered((inside, sha(inside), "2026-07-01T00:06Z")), digests(digest(1, 1)),
+                      listed((digest_key(1, 1), inside, sha(inside))))
+    assert cc71.trail_doubt(clean) == "" and cc71.trail_doubt(clean.iloc[0:0]) == ""
+    tampered = integrity(delivered((inside, sha("changed"), "2026-07-01T00:06Z")), digests(digest(1, 1)),
+                         listed((digest_key(1, 1), inside, sha(inside)), (digest_key(1, 1), other, sha(other))))
+    doubt = cc71.trail_doubt(tampered)
+    assert doubt.startswith("the trail's log files are not as CloudTrail wrote them (1 modified, 1 missing")
+    assert inside in doubt and other in doubt
+    undigested = integrity(delivered((inside, sha(inside), "2026-07-01T00:06Z")), digests(), listed())
+    assert set(undigested["status"]) == {cc71.UNDIGESTED} and cc71.trail_doubt(undigested) == ""
