@@ -121,7 +121,9 @@ def test_the_package_holds_exactly_the_log_files_tested_events_cite(demo_run):
         with open(path, newline="") as fh:
             cited |= {(r["account_id"], r["log_file"]) for r in csv.DictReader(fh) if r.get("log_file")}
     assert cited, "the demo's CloudTrail tests cite log files"
-    copied = {p for p in (root / "raw" / "aws").glob("*/cloudtrail/**/*.json.gz")}
+    under = {p for p in (root / "raw" / "aws").glob("*/cloudtrail/**/*.json.gz")}
+    copied = {p for p in under if "/CloudTrail-Digest/" not in str(p)}
+    assert under - copied, "the digest files read (CC7.1-LOG-INTEGRITY's evidence) are kept too"
     assert {str(p.relative_to(root / "raw" / "aws")).split("/", 2)[2] for p in copied} == {k for _, k in cited}
     for path in copied:
         key = str(path.relative_to(root / "raw" / "aws")).split("/", 2)[2]
