@@ -26,12 +26,11 @@ from auditbook.controls import a11, a12, cc61, cc62, cc71, cc72, cc81, cc91
 from auditbook.provenance import Collected, CollectionError, Population
 from auditbook.sources import files, incidents
 from auditbook.sources.aws import (
-    athena,
     autoscaling,
     backup,
     cloudformation,
     cloudtrail,
-    cloudtrail_lake,
+    cloudtrail_digest,
     cloudwatch,
     ec2,
     ecr,
@@ -46,6 +45,7 @@ from auditbook.sources.aws import (
     s3,
     secretsmanager,
     sns,
+    trail_engines,
 )
 from auditbook.sources.github import issues, org, pulls, repos, secret_scanning, security_alerts
 
@@ -93,14 +93,16 @@ def trail_selection() -> str:
                      cc81.CLOUDTRAIL_SELECTION)
 
 
-ENGINES = ("local", "athena", "cloudtrail-lake")  # scope.aws.cloudtrail.engine
+def trail_engine(ctx: Context) -> str:
+    """``scope.aws.cloudtrail.engine``: how the trail's events (and its log files) are read."""
+    return str((ctx.aws.get("cloudtrail") or {}).get("engine", "local"))
 
 
 def _trail_logs(ctx: Context) -> dict[str, Any]:
     """The engine, the period, the regions, what the controls select, and the engine's own settings (whether
     every log file is copied; Athena's database and workgroup; the Lake event data store)."""
     cloudtrail = ctx.aws.get("cloudtrail") or {}
-    engine = cloudtrail.get("engine", "local")
+    engine = trail_engine(ctx)
     common = {"engine": engine, "regions": ctx.regions, "period": ctx.period, "selection": trail_selection()}
     if engine == "athena":
         return {**common, "athena": cloudtrail.get("athena") or {}}
@@ -109,20 +111,22 @@ def _trail_logs(ctx: Context) -> dict[str, Any]:
     return {**common, "copy_all": cloudtrail.get("copy_log_files", "tested") == "all"}
 
 
-def collect_trail_logs(account: Any, raw: Any, engine: str = "local", **arguments: Any) -> tuple[Collected, Collected]:
-    """``cloudtrail-log-files`` and ``cloudtrail-events`` by the engine params choose: the trail's log files
-    read in the run (local), Amazon Athena over the trail bucket, or a CloudTrail Lake event data store. Each
-    engine runs the same query (auditbook.events.sql) and returns both populations."""
-    collectors = {"local": cloudtrail.collect_trail_logs, "athena": athena.collect_trail_logs,
-                  "cloudtrail-lake": cloudtrail_lake.collect_trail_logs}
-    if engine not in collectors:
-        raise CollectionError(f"scope.aws.cloudtrail.engine: unknown engine {engine!r} ({', '.join(ENGINES)})")
-    return collectors[engine](account, raw, **arguments)
-
-
 def _backup_regions(ctx: Context) -> dict[str, Any]:
     """Recovery points are read where copies go too, so a copy in another region is seen."""
     return {"regions": sorted(set(ctx.regions) | set(ctx.settings("A1.2")["copy_regions"]))}
+
+
+# Populations whose every consumer stands on another population's finding (the vouching population and the rule
+# that says why it cannot be relied on): events read from the trail stand on its log files being as CloudTrail wrote
+# them, which the digests show (CC7.1-LOG-INTEGRITY).
+VOUCHED_BY: dict[str, tuple[str, Callable[[pd.DataFrame], str]]] = {
+    "cloudtrail-log-files": ("cloudtrail-log-integrity", cc71.trail_doubt),
+}
+# When a vouching relation holds (always, for one not named here): under CloudTrail Lake the events are read from
+# the event data store (immutable, its integrity Lake's own), not from the trail's files the digests vouch for.
+VOUCHED_WHEN: dict[str, Callable[[Context], bool]] = {
+    "cloudtrail-log-files": lambda ctx: trail_engine(ctx) != "cloudtrail-lake",
+}
 
 
 @dataclass(frozen=True)
@@ -219,7 +223,7 @@ _DECLARED = [
     _entry("cloudtrail-log-files", "Every log file the trail delivered for the period's days (and the next): "
            "bucket, key, size, ETag, sha256 of the object and of its content, its events and those kept.",
            "account_id region day bucket key size:int? etag last_modified:time sha256 content_sha256 records:int "
-           "kept:int", "account", collector=collect_trail_logs, arguments=_trail_logs),
+           "kept:int", "account", collector=trail_engines.collect_trail_logs, arguments=_trail_logs),
     _entry("cloudtrail-events", "The period's events the controls read (IAM user removals, secret reads and "
            "rotations, trail changes, every call that is not read-only), selected from every event of the "
            "trail's log files.", _EVENT_COLUMNS, "account", part_of="cloudtrail-log-files"),
@@ -229,6 +233,15 @@ _DECLARED = [
            "latest_delivery_time:time latest_delivery_error management_events event_selectors kms_key_id s3_bucket "
            "s3_prefix bucket_versioning bucket_object_lock:bool object_lock_retention bucket_encryption",
            "account", collector=cloudtrail.collect_trails),
+    _entry("cloudtrail-digests", "Every CloudTrail digest file covering the period's days and the next, with its "
+           "signature and its link to the previous digest checked (as `aws cloudtrail validate-logs` does).",
+           "account_id region digest_key digest_start:time digest_end:time previous_digest_key public_key_fingerprint "
+           "signature_valid:bool chain_ok:bool log_files:int problem",
+           "account", collector=cloudtrail_digest.collect_digests, arguments=_period_regions),
+    _entry("cloudtrail-digest-log-files", "Every log file a digest file lists, with the SHA-256 of its content "
+           "CloudTrail recorded.",
+           "account_id region digest_key key content_sha256 oldest_event:time newest_event:time", "account",
+           part_of="cloudtrail-digests"),
     _entry("cloudwatch-alarms", "Every metric and composite alarm with its actions and state.",
            "account_id region alarm_name alarm_arn alarm_type namespace metric_name dimensions actions_enabled:bool "
            "alarm_actions ok_actions state state_updated:time description",
@@ -395,6 +408,13 @@ _DECLARED = [
            "account_id region day log_files:int records:int", "derived", derive=cc71.log_file_coverage,
            inputs={"log_files": "cloudtrail-log-files"},
            arguments=lambda ctx: {**ctx.window, "regions": ctx.regions, "accounts": ctx.account_ids}),
+    _entry("cloudtrail-log-integrity", "Every log file of the period's days and the next (delivered, or listed in a "
+           "digest): valid, modified, missing or in no digest; and every digest whose signature or chain is bad.",
+           "account_id region kind key status digest_key listed_sha256 content_sha256 delivered_at:time "
+           "awaiting_digest:bool detail", "derived", derive=cc71.log_integrity,
+           inputs={"log_files": "cloudtrail-log-files", "digests": "cloudtrail-digests",
+                   "digest_log_files": "cloudtrail-digest-log-files"},
+           arguments=lambda ctx: {**ctx.window, "engine": trail_engine(ctx)}),
     _entry("cloudtrail-trail-changes", "Every call in the period that changed a trail or its bucket.", _EVENT_COLUMNS,
            "derived", derive=cc71.trail_changes, inputs={"events": "cloudtrail-events"}),
     _entry("alarm-coverage", "Each required metric with the alarms that watch it.",
@@ -470,6 +490,30 @@ def entry(name: str) -> Entry:
     if name not in ENTRIES:
         raise KeyError(f"no population {name!r} in the evidence catalog")
     return ENTRIES[name]
+
+
+def built_from(names: list[str], ctx: Context) -> set[str]:
+    """Every population these are read, derived or collected from, themselves included."""
+    seen: set[str] = set()
+    todo = list(names)
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        e = entry(name)
+        todo.extend(e.input_names(ctx).values())
+        if e.part_of:
+            todo.append(e.part_of)
+    return seen
+
+
+def vouchers(reads: list[str], ctx: Context) -> list[tuple[str, Callable[[pd.DataFrame], str]]]:
+    """The findings a test reading these populations stands on (``VOUCHED_BY``, where ``VOUCHED_WHEN`` says the
+    relation holds): none for a test that reads the vouching population itself (it is the test of that finding)."""
+    below = built_from(reads, ctx)
+    return [(voucher, doubt) for vouched, (voucher, doubt) in VOUCHED_BY.items()
+            if vouched in below and voucher not in reads and VOUCHED_WHEN.get(vouched, lambda _: True)(ctx)]
 
 
 def empty(name: str) -> pd.DataFrame:

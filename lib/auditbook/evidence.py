@@ -136,6 +136,22 @@ class Collector:
                                                                                 **self._arguments(entry, inputs))))
         return self.cache.get_or_collect(key, collect)[0]
 
+    def copy_cited_log_files(self, cited: pd.DataFrame, log_files: pd.DataFrame) -> int:
+        """Copy into raw/ the trail log files rows of a tested population cite (``account_id``, ``log_file``):
+        the package holds the files behind every tested event, listed by reference otherwise."""
+        from auditbook.sources.aws.cloudtrail import copy_log_files
+
+        wanted = cited.loc[cited["log_file"].astype(str) != "", ["account_id", "log_file"]].drop_duplicates()
+        listed = log_files.set_index(["account_id", "key"])[["bucket", "sha256"]]
+        copied = 0
+        for account_id, keys in wanted.groupby("account_id")["log_file"]:
+            unknown = [k for k in keys if (account_id, k) not in listed.index]
+            if unknown:
+                raise CollectionError(f"{unknown[0]}: cited by a tested event but not among the listed log files")
+            files = [(listed.at[(account_id, k), "bucket"], k, listed.at[(account_id, k), "sha256"]) for k in keys]
+            copied += copy_log_files(self.connections.aws_account(str(account_id)), self.raw, files)
+        return copied
+
     def _arguments(self, entry: Entry, inputs: dict[str, Population]) -> dict[str, Any]:
         return {**entry.arguments(self.ctx), **{param: pop.frame for param, pop in inputs.items()}}
 

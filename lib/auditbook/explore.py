@@ -41,14 +41,23 @@ class Package:
 
     @cached_property
     def population_names(self) -> list[str]:
-        return sorted(p.stem for p in (self.path / layout.POPULATIONS).glob("*.csv"))
+        folder = self.path / layout.POPULATIONS
+        return sorted(p.stem for p in [*folder.glob("*.csv"), *folder.glob("*.parquet")])
 
     def population(self, name: str) -> pd.DataFrame:
+        """A population's table as text, from its CSV or (a large one) its Parquet file."""
         if name not in self._frames:
             csv = self.path / layout.population_csv(name)
-            if not csv.is_file():
+            parquet = csv.with_suffix(".parquet")
+            if csv.is_file():
+                self._frames[name] = cells.restore_frame(pd.read_csv(csv, dtype=str, keep_default_na=False))
+            elif parquet.is_file():
+                import duckdb
+
+                frame = duckdb.read_parquet(str(parquet)).df()
+                self._frames[name] = frame.astype(object).where(frame.notna(), "").astype(str)
+            else:
                 raise KeyError(f"no population {name!r} in {self.path}; there are: {', '.join(self.population_names)}")
-            self._frames[name] = cells.restore_frame(pd.read_csv(csv, dtype=str, keep_default_na=False))
         return self._frames[name]
 
     @cached_property

@@ -23,6 +23,21 @@ from typing import Any
 from jupyter_client.manager import AsyncKernelManager
 
 _LIVE: weakref.WeakSet[IPCKernelManager] = weakref.WeakSet()  # this process's kernels not yet cleaned up
+SOCKET_PATH_MAX = 107  # sockaddr_un.sun_path on Linux, less its NUL (macOS: 103); ipykernel adds "-<n>" to the name
+SHORT_TEMP_ROOTS = ("/tmp", "/var/tmp")
+
+
+def _socket_folder() -> str:
+    """A private folder whose sockets' paths fit ``sun_path``: a long TMPDIR (a CI workspace, a test's tmp_path)
+    would make every kernel fail to bind, so a short system folder is used instead."""
+    folder = tempfile.mkdtemp(prefix="auditbook-kernel-")
+    if len(os.fsencode(folder)) + len("/kernel-99") <= min(SOCKET_PATH_MAX, 103):
+        return folder
+    os.rmdir(folder)
+    for root in SHORT_TEMP_ROOTS:
+        if os.path.isdir(root) and os.access(root, os.W_OK | os.X_OK):
+            return tempfile.mkdtemp(prefix="auditbook-kernel-", dir=root)
+    raise OSError(f"no folder for kernel sockets: {folder!r} is too long for a socket path and /tmp is not writable")
 
 
 class IPCKernelManager(AsyncKernelManager):
@@ -30,7 +45,7 @@ class IPCKernelManager(AsyncKernelManager):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._socket_dir = tempfile.mkdtemp(prefix="auditbook-kernel-")
+        self._socket_dir = _socket_folder()
         self.ip = str(Path(self._socket_dir) / "kernel")
         _LIVE.add(self)
 

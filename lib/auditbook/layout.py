@@ -42,6 +42,16 @@ def population_csv(name: str) -> str:
     return f"{POPULATIONS}/{name}.csv"
 
 
+# A population larger than this is written as Parquet (a CSV of tens of millions of events is neither readable
+# nor small); its tested rows stay CSV (``populations/tested``), whatever their number.
+PARQUET_ROWS = 100_000
+
+
+def population_file(name: str, rows: int) -> str:
+    """The population's file in the package: CSV, or Parquet above :data:`PARQUET_ROWS` rows."""
+    return f"{POPULATIONS}/{name}.parquet" if rows > PARQUET_ROWS else population_csv(name)
+
+
 def population_xlsx(name: str) -> str:
     return f"{POPULATIONS}/{name}.xlsx"
 

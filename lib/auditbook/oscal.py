@@ -94,8 +94,9 @@ class _Document:
 
     def observation(self, name: str, pop: dict[str, Any]) -> dict[str, Any]:
         """One population: its CSV and raw responses as evidence."""
-        rel_evidence = [self.evidence(pop.get("csv", layout.population_csv(name)),
-                                      f"Population {name}, complete (CSV)")]
+        rel = pop.get("file") or pop.get("csv") or layout.population_csv(name)
+        kind = "Parquet" if rel.endswith(".parquet") else "CSV"
+        rel_evidence = [self.evidence(rel, f"Population {name}, complete ({kind})")]
         raw = pop.get("raw_files", [])
         rel_evidence += [self.evidence(r["path"], f"Raw response of {name} as received")
                          for r in raw[:RAW_FILES_LISTED]]

@@ -97,8 +97,8 @@ def _events_engine_problem(data: dict[str, Any]) -> str | None:
         if block in trail and engine != owner:
             return f"{key}.{block} is set but engine is {engine}: set engine: {owner}, or remove {block}"
     if engine != "local" and trail.get("copy_log_files") == "all":
-        return (f"{key}.copy_log_files: all needs engine local (engine {engine} reads the events where they are "
-                "and copies no log file)")
+        return (f"{key}.copy_log_files: all needs engine local (engine {engine} reads the events where they are: "
+                "only the log files tested events cite are copied)")
     table = (trail.get("athena") or {}).get("table")
     if engine == "athena" and table and "{account_id}" not in table and len(aws.get("accounts", [])) > 1:
         return (f"{key}.athena.table: with {len(aws['accounts'])} accounts in scope the table must name "

@@ -16,7 +16,7 @@ import pandas as pd
 
 from auditbook.context import Context
 
-RESULTS_SCHEMA_VERSION = "1.1"
+RESULTS_SCHEMA_VERSION = "1.2"  # 1.2: populations give their file (CSV or Parquet) and format
 DEVIATION_COLUMNS = ["resource_type", "resource_id", "detail"]
 
 

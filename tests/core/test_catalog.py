@@ -3,6 +3,7 @@ declaration is collectable or derivable, and the column contract holds on the wa
 
 from __future__ import annotations
 
+import copy
 import inspect
 
 import pandas as pd
@@ -15,13 +16,14 @@ from auditbook.params import load
 from auditbook.period import parse_period
 from auditbook.provenance import CollectionError
 from auditbook.results import _RULES
+from auditbook.sources.aws import trail_engines
 
 CTX = Context(load(DEMO_PARAMS), parse_period("2026-Q3"))
 
 
 def test_every_test_reads_populations_the_catalog_declares():
     tests = all_tests()
-    assert len(tests) == len({t.test_id for t in tests}) == 60
+    assert len(tests) == len({t.test_id for t in tests}) == 61
     for test in tests:
         assert test.reads, test.test_id
         for name in test.reads:
@@ -43,17 +45,33 @@ def test_every_entry_is_collectable_or_derivable_from_declared_inputs():
             assert source in catalog.ENTRIES, f"{entry.name} reads undeclared {source}"
 
 
+def _accepts(entry: catalog.Entry, ctx: Context) -> None:
+    arguments = entry.arguments(ctx)
+    function = entry.derive or entry.collector
+    if function is None:
+        return
+    if function is trail_engines.collect_trail_logs:  # the engine's collector gets the rest
+        function = trail_engines.COLLECTORS[arguments.pop("engine")]
+    accepted = inspect.signature(function).parameters
+    for name in [*arguments, *entry.input_names(ctx)]:
+        assert name in accepted, f"{entry.name}: {function.__name__} takes no argument {name!r}"
+
+
 def test_every_entry_resolves_its_arguments_and_key_from_the_demo_params():
     keys = {name: catalog.key(name, CTX) for name in catalog.ENTRIES}
     assert len(set(keys.values())) == len([e for e in catalog.ENTRIES.values() if not e.part_of])
     for entry in catalog.ENTRIES.values():
-        arguments = entry.arguments(CTX)
-        function = entry.derive or entry.collector
-        if function is None:
-            continue
-        accepted = inspect.signature(function).parameters
-        for name in [*arguments, *entry.input_names(CTX)]:
-            assert name in accepted, f"{entry.name}: {function.__name__} takes no argument {name!r}"
+        _accepts(entry, CTX)
+
+
+@pytest.mark.parametrize("cloudtrail", [{"engine": "athena", "athena": {"database": "d"}},
+                                        {"engine": "cloudtrail-lake", "cloudtrail_lake": {"event_data_store": "abc"}}])
+def test_each_events_engine_gets_the_arguments_its_collector_takes(cloudtrail):
+    data = copy.deepcopy(CTX.params)
+    data["scope"]["aws"]["cloudtrail"] = cloudtrail
+    ctx = Context(data, CTX.period)
+    for name in ("cloudtrail-log-files", "cloudtrail-log-integrity"):
+        _accepts(catalog.entry(name), ctx)
 
 
 def test_every_test_options_resolve_from_the_demo_params():
@@ -104,3 +122,27 @@ def test_a_package_csv_reads_back_with_its_kinds(tmp_path):
     back = catalog.read_csv("cloudwatch-log-groups", path)
     pd.testing.assert_frame_equal(back, frame, check_dtype=False)
     assert str(back["retention_days"].dtype) == "Int64" and pd.isna(back.loc[1, "retention_days"])
+
+
+def test_every_test_on_the_trail_s_events_stands_on_log_file_integrity():
+    """A test reading anything built from the trail's log files is vouched for by CC7.1-LOG-INTEGRITY's worksheet;
+    the integrity test itself, and tests on other sources, are not."""
+    from auditbook.controls import cc61, cc71, cc81
+
+    on_trail = {t.test_id for t in all_tests() if catalog.vouchers(list(t.reads), CTX)}
+    assert {cc81.MANUAL_CHANGE.test_id, cc71.CHANGES.test_id, "CC7.1-TRAIL-COVERAGE"} <= on_trail
+    assert cc71.LOG_INTEGRITY.test_id not in on_trail and cc61.MFA.test_id not in on_trail
+    assert all(v == [("cloudtrail-log-integrity", cc71.trail_doubt)]
+               for t in all_tests() if (v := catalog.vouchers(list(t.reads), CTX)))
+
+
+@pytest.mark.parametrize(("engine", "vouched"), [("local", True), ("athena", True), ("cloudtrail-lake", False)])
+def test_events_stand_on_the_trail_s_integrity_unless_read_from_cloudtrail_lake(engine, vouched):
+    """Under CloudTrail Lake the events come from the event data store, not from the files the digests vouch for."""
+    from auditbook.controls import cc71
+
+    data = copy.deepcopy(CTX.params)
+    data["scope"]["aws"]["cloudtrail"] = {"engine": engine}
+    ctx = Context(data, CTX.period)
+    assert bool(catalog.vouchers(list(cc71.CHANGES.reads), ctx)) is vouched
+    assert catalog.entry("cloudtrail-log-integrity").arguments(ctx)["engine"] == engine

@@ -216,3 +216,74 @@ def test_no_production_repo_in_any_org_is_error(github, run_dir, tmp_path, monke
     run = start("CC8.1", "2026-Q3", params_file(tmp_path, dict(PARAMS["scope"], github=no_repos)), str(run_dir))
     assert run.evidence("test-pulls") is None
     assert "no production repository in scope" in run.collection_errors["test-pulls"]
+
+
+def test_a_large_population_is_parquet_its_tested_rows_stay_csv(tmp_path, monkeypatch):
+    """Tens of millions of events are neither readable nor small as CSV: above layout.PARQUET_ROWS rows a
+    population is Parquet (typed, compressed); results.json names the file; explore reads either."""
+    import duckdb
+    import pandas as pd
+    from auditbook import explore, layout
+    from auditbook.notebook import _population_record, _write_parquet
+    from auditbook.provenance import Population, Provenance
+
+    monkeypatch.setattr(layout, "PARQUET_ROWS", 2)
+    frame = pd.DataFrame({"event_id": ["a", "b", "=c"], "read_only": [True, None, False],
+                          "event_time": pd.to_datetime(["2026-07-01T00:00:00Z"] * 3, utc=True)})
+    rel = layout.population_file("cloudtrail-events", len(frame))
+    assert rel == "populations/cloudtrail-events.parquet"
+    _write_parquet(frame, tmp_path / rel)
+    back = duckdb.read_parquet(str(tmp_path / rel)).df()
+    assert back["event_id"].tolist() == ["a", "b", "=c"] and back["read_only"].tolist()[::2] == [True, False]
+    assert str(back["event_time"].dt.tz) in ("UTC", "Etc/UTC")
+    pop = Population("cloudtrail-events", frame, Provenance("aws", "e", "s", "c", "t"))
+    assert {k: _population_record("cloudtrail-events", pop)[k] for k in ("file", "format")} == {
+        "file": rel, "format": "parquet"}
+    assert "csv" not in _population_record("cloudtrail-events", pop)
+    assert explore.Package(tmp_path).population("cloudtrail-events")["event_id"].tolist() == ["a", "b", "=c"]
+    assert layout.population_file("small", 2) == "populations/small.csv"
+
+
+def test_account_evidence_collected_with_another_is_one_call_per_account(run_dir, tmp_path, monkeypatch):
+    """A collector fanned out per account may return two populations (digests and the log files they list)."""
+    calls = []
+
+    def collector(account, raw):
+        calls.append(account.account_id)
+        return (Collected(pd.DataFrame({"org": [account.account_id], "repo": ["digest"]}),
+                          Provenance("aws", "e", account.account_id, "me", "now")),
+                Collected(pd.DataFrame({"org": [account.account_id] * 2, "repo": ["a", "b"]}),
+                          Provenance("aws", "e", account.account_id, "me", "now")))
+    monkeypatch.setattr(Connections, "aws_account", lambda self, account_id: type("A", (), {"account_id": account_id}))
+    entry(monkeypatch, "test-digests", "account", collector)
+    entry(monkeypatch, "test-listed", "account", None, part_of="test-digests")
+    two = {"aws": {"accounts": [{"id": "111111111111"}, {"id": "222222222222"}], "regions": ["us-east-1"]}}
+    run = start("CC7.1", "2026-Q3", params_file(tmp_path, two), str(run_dir))
+    listed, digests = run.evidence("test-listed"), run.evidence("test-digests")
+    assert calls == ["111111111111", "222222222222"]
+    assert list(digests.frame["org"]) == ["111111111111", "222222222222"] and len(listed.frame) == 4
+    collect_only = start("CC7.1", "2026-Q3", params_file(tmp_path, two), str(run_dir), collect_account="111111111111")
+    assert len(collect_only.evidence("test-listed").frame) == 2 and calls == ["111111111111", "222222222222"]
+
+
+@pytest.mark.parametrize("voucher_says, expected", [("", Status.PASS), ("2 log files modified", Status.ERROR),
+                                                    (None, Status.ERROR)])
+def test_a_test_whose_evidence_a_finding_puts_in_doubt_is_error(run_dir, tmp_path, source, monkeypatch,
+                                                                  voucher_says, expected):
+    """catalog.VOUCHED_BY: a test reading a vouched population (here FAKE) is ERROR when the voucher's rule doubts
+    it, or when the voucher itself could not be had; not when the voucher finds nothing."""
+    def voucher(raw, **arguments):
+        if voucher_says is None:
+            raise CollectionError("cloudtrail:ListPublicKeys: AccessDenied")
+        return rows(1)
+    monkeypatch.setitem(catalog.ENTRIES, "test-voucher", catalog.Entry(
+        "test-voucher", "for the tests", catalog.columns("id"), "file", collector=voucher))
+    monkeypatch.setattr(catalog, "VOUCHED_BY", {FAKE: ("test-voucher", lambda frame: voucher_says or "")})
+    run = start("CC6.1", "2026-Q3", params_file(tmp_path), str(run_dir))
+    result = run.test(T)
+    assert result.status is expected
+    if voucher_says:
+        assert result.cause == voucher_says
+    elif voucher_says is None:
+        assert result.cause.startswith("evidence for test-voucher could not be collected") and \
+            "AccessDenied" in result.cause

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
+import weakref
 from pathlib import Path
 
 import auditbook
@@ -34,8 +37,11 @@ class Demo:
 
     def __init__(self, tmp_path: Path, out: Path, *args: str) -> None:
         self.marker = f"auditbook-lifecycle-{uuid.uuid4().hex}"
-        self.tmp, self.runtime = tmp_path / f"tmp-{self.marker[-6:]}", tmp_path / f"runtime-{self.marker[-6:]}"
-        self.tmp.mkdir()
+        # the kernels' TMPDIR short and under /tmp: a socket path must fit sun_path, and under a long one the
+        # runner would put its sockets in /tmp, where this test would not see what a kernel left
+        self.tmp = Path(tempfile.mkdtemp(prefix=f"ab-{self.marker[-6:]}-", dir="/tmp"))
+        weakref.finalize(self, shutil.rmtree, self.tmp, True)
+        self.runtime = tmp_path / f"runtime-{self.marker[-6:]}"
         self.runtime.mkdir()
         env = {**os.environ, "PYTHONPATH": str(LIB), "AUDITBOOK_LIFECYCLE_MARK": self.marker, "TMPDIR": str(self.tmp),
                "JUPYTER_RUNTIME_DIR": str(self.runtime), "PYTHONUNBUFFERED": "1"}

@@ -9,6 +9,7 @@ in this module.
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -51,7 +52,14 @@ THREAT_DETECTION = ControlTest(
     "A GuardDuty detector is enabled in every region in scope.", "continuous", ("guardduty-detectors",),
     lambda s, ctx: {"regions": s["threat_detection_regions"] or ctx.regions}, ("account_id", "region"))
 
-TESTS = [TRAIL, COVERAGE, CHANGES, RETENTION, ALARM_COVERAGE, ALARM_ACTIONS, THREAT_DETECTION]
+LOG_INTEGRITY = ControlTest(
+    "CC7.1-LOG-INTEGRITY", "CC7.1", "Audit log files complete and unmodified",
+    "Every CloudTrail log file delivered in the period is listed in a digest file whose signature verifies and "
+    "which chains to the digest before it, and still hashes to the SHA-256 the digest recorded; every log file a "
+    "digest lists was delivered. Validated the way `aws cloudtrail validate-logs` does.", "continuous",
+    ("cloudtrail-log-integrity",), sample_keys=("account_id", "region", "kind", "key"))
+
+TESTS = [TRAIL, COVERAGE, CHANGES, LOG_INTEGRITY, RETENTION, ALARM_COVERAGE, ALARM_ACTIONS, THREAT_DETECTION]
 TRAIL_EVENT_SOURCE = "cloudtrail.amazonaws.com"
 # The CloudTrail events CC7.1 reads (auditbook.events.sql): calls that may change a trail.
 CLOUDTRAIL_SELECTION = f"event_source = '{TRAIL_EVENT_SOURCE}' AND read_only <> 'true' AND event_type = 'AwsApiCall'"
@@ -192,6 +200,205 @@ def trail_not_weakened(changes: pd.DataFrame, trails: pd.DataFrame) -> TestResul
         notes.append(f"{failed} trail configuration calls failed (nothing changed) and are not deviations.")
     threshold = {"weakening": "StopLogging, DeleteTrail, UpdateTrail or PutEventSelectors that records less"}
     return evaluate(CHANGES, Tested(changes, "cloudtrail-trail-changes").annotate(sheet), deviations, threshold, notes)
+
+
+# -- log file integrity ---------------------------------------------------------------------
+DIGEST_INTERVAL = timedelta(hours=1)  # CloudTrail writes a digest per region about every hour
+# A log file delivered after the newest digest is awaiting its digest, not a deviation, for the interval in
+# progress at collection and the one before it (whose digest CloudTrail may still be writing).
+AWAITING_DIGEST = 2 * DIGEST_INTERVAL
+INTEGRITY_COLUMNS = ["account_id", "region", "kind", "key", "status", "digest_key", "listed_sha256",
+                     "content_sha256", "delivered_at", "awaiting_digest", "detail"]
+VALID, MODIFIED, MISSING, UNDIGESTED = "valid", "modified", "missing", "not in a digest"
+# A file a valid digest lists and Athena read in place (engine athena): auditbook never hashed it, so whether it
+# is as CloudTrail wrote it is not known: neither valid nor modified.
+UNVERIFIED = "content not verified"
+
+
+def _short(sha: str) -> str:
+    return f"{sha[:12]}..." if sha else "(none)"
+
+
+_DAY_IN_KEY = re.compile(r"/CloudTrail/[a-z0-9-]+/(?P<y>\d{4})/(?P<m>\d{2})/(?P<d>\d{2})/")
+
+
+def _in_scope(key: str, start: datetime, end: datetime) -> bool:
+    """A log file's day (from its key) is one of the period's days or the next (whose first files hold the period's
+    last minutes: cloudtrail-log-files lists those days); a key without a day is kept (it must be accounted for)."""
+    found = _DAY_IN_KEY.search(key)
+    if not found:
+        return True
+    day = pd.Timestamp(f"{found['y']}-{found['m']}-{found['d']}", tz="UTC")
+    return pd.Timestamp(start).normalize() <= day < pd.Timestamp(end) + pd.Timedelta(days=1)
+
+
+def log_integrity(log_files: pd.DataFrame, digests: pd.DataFrame, digest_log_files: pd.DataFrame,
+                  period_start: datetime, period_end: datetime, engine: str = "local") -> pd.DataFrame:
+    """One row per log file of the period's days and the next, delivered or listed in a digest (``valid``,
+    ``modified``: the content
+    hashes otherwise than the digest recorded, ``missing``: listed but not delivered, ``not in a digest``), and one
+    per digest whose signature is invalid or whose chain is broken.
+
+    Only a digest whose signature verifies vouches for the files it lists: a file listed only in a digest with an
+    invalid signature is ``not in a digest`` (the digest's own row says why), and one such a digest lists but that
+    was not delivered has no row. ``awaiting_digest`` marks a file delivered after the newest valid digest of its
+    region, within :data:`AWAITING_DIGEST` of it: its digest was not yet due when the evidence was collected.
+
+    ``engine`` is how cloudtrail-log-files was read. Under ``athena`` the files are listed from Athena's ``"$path"``
+    and never hashed: a listed file is :data:`UNVERIFIED` (missing files and bad digests are still found). Under
+    ``cloudtrail-lake`` there are no files at all to compare, which is an error, not an empty (passing) check.
+    """
+    if engine == "cloudtrail-lake":
+        raise ValueError("engine cloudtrail-lake reads the events from the event data store, not from the trail's "
+                         "log files: auditbook lists and hashes no log file, so none can be checked against the "
+                         "digests (engine local does)")
+    trusted = {(d.account_id, d.digest_key) for d in digests.itertuples() if d.signature_valid}
+    untrusted = {(d.account_id, d.digest_key) for d in digests.itertuples() if not d.signature_valid}
+    regions_with_digests = {(d.account_id, d.region) for d in digests.itertuples()}
+    newest: dict[tuple[str, str], pd.Timestamp] = {}
+    for d in digests.itertuples():
+        if d.signature_valid and not pd.isna(d.digest_end):
+            here = (d.account_id, d.region)
+            newest[here] = max(newest.get(here, d.digest_end), d.digest_end)
+    listings: dict[tuple[str, str], list[Any]] = {}
+    doubtful: dict[tuple[str, str], str] = {}
+    for f in digest_log_files.itertuples():
+        if not f.key or not _in_scope(f.key, period_start, period_end):
+            continue
+        if (f.account_id, f.digest_key) in trusted:
+            listings.setdefault((f.account_id, f.key), []).append(f)
+        elif (f.account_id, f.digest_key) in untrusted:
+            doubtful.setdefault((f.account_id, f.key), f.digest_key)
+    rows = []
+    delivered = {(f.account_id, f.key): f for f in log_files.itertuples()
+                 if f.key and _in_scope(f.key, period_start, period_end)}
+    for (account, key), f in delivered.items():
+        content = str(f.content_sha256 or "").lower()
+        base = {"account_id": account, "region": f.region, "kind": "log_file", "key": key,
+                "content_sha256": content, "delivered_at": f.last_modified, "awaiting_digest": False}
+        found = listings.get((account, key), [])
+        if found and engine == "athena":
+            rows.append({**base, "status": UNVERIFIED, "digest_key": found[0].digest_key,
+                         "listed_sha256": str(found[0].content_sha256).lower(),
+                         "detail": f"listed in digest {found[0].digest_key}; read in place by Athena (engine athena): "
+                                   "auditbook did not hash its content, so it cannot be compared with the digest"})
+            continue
+        if found:
+            match = next((x for x in found if str(x.content_sha256).lower() == content), None)
+            if match is not None:
+                rows.append({**base, "status": VALID, "digest_key": match.digest_key,
+                             "listed_sha256": content, "detail": ""})
+            else:
+                listed = found[0]
+                rows.append({**base, "status": MODIFIED, "digest_key": listed.digest_key,
+                             "listed_sha256": str(listed.content_sha256).lower(),
+                             "detail": f"the content hashes to {_short(content)}, not to "
+                                       f"{_short(str(listed.content_sha256).lower())} as digest {listed.digest_key} "
+                                       "recorded: the file was changed after delivery"})
+            continue
+        since = newest.get((account, f.region))
+        when = f.last_modified
+        awaiting = bool(since is not None and not pd.isna(when) and since <= when < since + AWAITING_DIGEST)
+        if (account, key) in doubtful:
+            detail = f"listed only in digest {doubtful[(account, key)]}, whose signature is invalid"
+        elif (account, f.region) not in regions_with_digests:
+            detail = f"no digest file for {f.region} covers the period: log file validation was off"
+        elif since is None:
+            detail = f"no digest file for {f.region} with a valid signature"
+        elif awaiting:
+            detail = (f"delivered {when:%Y-%m-%d %H:%M} after the newest digest (ends {since:%Y-%m-%d %H:%M}): its "
+                      "digest was not yet due at collection")
+        elif not pd.isna(when) and when >= since:
+            detail = (f"delivered {when:%Y-%m-%d %H:%M}, after the newest digest (ends {since:%Y-%m-%d %H:%M}): "
+                      "no digest lists it (validation switched off, or the digests since deleted)")
+        else:
+            detail = ("no digest lists it: delivered while log file validation was off, or the digest that listed "
+                      "it is missing")
+        rows.append({**base, "status": UNDIGESTED, "digest_key": "", "listed_sha256": "",
+                     "awaiting_digest": awaiting, "detail": detail})
+    for (account, key), found in listings.items():
+        if (account, key) in delivered:
+            continue
+        listed = found[0]
+        rows.append({"account_id": account, "region": listed.region, "kind": "log_file", "key": key,
+                     "status": MISSING, "digest_key": listed.digest_key,
+                     "listed_sha256": str(listed.content_sha256).lower(), "content_sha256": "",
+                     "delivered_at": None, "awaiting_digest": False,
+                     "detail": f"listed in digest {listed.digest_key} but not in the bucket: deleted or moved"})
+    for d in digests.itertuples():
+        if d.signature_valid and d.chain_ok:
+            continue
+        status = ", ".join(p for p, bad in (("signature invalid", not d.signature_valid),
+                                             ("chain broken", not d.chain_ok)) if bad)
+        rows.append({"account_id": d.account_id, "region": d.region, "kind": "digest", "key": d.digest_key,
+                     "status": status, "digest_key": d.digest_key, "listed_sha256": "", "content_sha256": "",
+                     "delivered_at": None, "awaiting_digest": False, "detail": d.problem})
+    frame = pd.DataFrame(rows, columns=INTEGRITY_COLUMNS)
+    frame["delivered_at"] = pd.to_datetime(frame["delivered_at"], utc=True)
+    return frame.sort_values(["account_id", "region", "kind", "key"], kind="stable").reset_index(drop=True)
+
+
+@LOG_INTEGRITY.rule
+def log_files_intact(integrity: pd.DataFrame) -> TestResult:
+    """Each modified, missing or undigested log file and each bad digest is a deviation; a file awaiting its
+    digest at collection is not tested."""
+    tested = Tested(integrity, "cloudtrail-log-integrity").keep(
+        lambda f: ~f["awaiting_digest"].astype(bool),
+        "without the log files delivered after the newest digest of their region and within two digest "
+        "intervals of it (their digest was not yet due at collection)")
+    rows = tested.frame
+    files, bad_digests = rows[rows["kind"] == "log_file"], rows[rows["kind"] != "log_file"]
+    count = files["status"].value_counts()
+    if count.get(UNVERIFIED, 0):  # fail closed: neither valid nor a deviation, so the test cannot conclude
+        raise ValueError(f"{count[UNVERIFIED]} log files were read in place by Athena and never hashed: their content "
+                         "cannot be compared with the digests (engine local hashes every file); found besides: "
+                         f"{count.get(MISSING, 0)} missing, {count.get(UNDIGESTED, 0)} in no digest, "
+                         f"{len(bad_digests)} bad digests")
+    deviations = [{"resource_type": "cloudtrail_log_file" if r.kind == "log_file" else "cloudtrail_digest",
+                   "resource_id": f"{r.account_id}:{r.key}", "detail": f"{r.status}: {r.detail}"}
+                  for r in rows.itertuples() if r.status != VALID]
+    broken = int(bad_digests["status"].str.contains("chain broken").sum())
+    unsigned = int(bad_digests["status"].str.contains("signature invalid").sum())
+    summary = (f"{count.get(VALID, 0)} log files validated, {count.get(MODIFIED, 0)} modified, "
+               f"{count.get(MISSING, 0)} missing, digest chain {'broken' if broken else 'unbroken'}")
+    extra = [f"{broken} digests do not chain to the digest before them" if broken else "",
+             f"{unsigned} digests with an invalid signature" if unsigned else "",
+             f"{count.get(UNDIGESTED, 0)} log files in no digest" if count.get(UNDIGESTED, 0) else ""]
+    notes = [summary + "".join(f"; {e}" for e in extra if e) + "."]
+    waiting = int(integrity["awaiting_digest"].astype(bool).sum()) if len(integrity) else 0
+    if waiting:
+        notes.append(f"{waiting} log files delivered after the newest digest are awaiting their digest (CloudTrail "
+                     "writes one about every hour): not deviations, and not tested.")
+    listed = rows.groupby(["account_id", "region"])["digest_key"].agg(lambda keys: bool((keys != "").any())) \
+        if len(rows) else pd.Series(dtype=bool)
+    off = [f"{account}:{region}" for (account, region), any_digest in listed.items() if not any_digest]
+    if off:
+        notes.append(f"Log file validation was off in {', '.join(off)}: no digest file lists a log file of the "
+                     "period, so none can be shown complete and unmodified.")
+    threshold = {"log_file": "listed in a validly signed, chained digest and hashing as it recorded",
+                 "digest": "signature verifies (SHA256withRSA) and names the previous digest by hash and signature",
+                 "awaiting_digest": f"delivered within {AWAITING_DIGEST} after the newest digest: not tested"}
+    return evaluate(LOG_INTEGRITY, tested, deviations, threshold, notes)
+
+
+def trail_doubt(integrity: pd.DataFrame) -> str:
+    """Why no event read from the trail can be relied on ('' when nothing says so): a log file that no longer
+    hashes as CloudTrail recorded, or that a digest lists and the bucket no longer holds, means any population
+    of events may have been altered or be incomplete, so every test built on them is ERROR, not PASS or FAIL.
+
+    A file in no digest (validation off, a forged digest) is CC7.1-LOG-INTEGRITY's deviation but proves no
+    change: the tests on events stand, and the report shows that deviation next to them.
+    """
+    if integrity.empty:
+        return ""
+    files = integrity[(integrity["kind"] == "log_file") & ~integrity["awaiting_digest"].astype(bool)]
+    modified, missing = files[files["status"] == MODIFIED], files[files["status"] == MISSING]
+    if modified.empty and missing.empty:
+        return ""
+    named = [*modified["key"].head(3), *missing["key"].head(3)]
+    return (f"the trail's log files are not as CloudTrail wrote them ({len(modified)} modified, {len(missing)} "
+            f"missing; see CC7.1-LOG-INTEGRITY), so events read from them cannot be relied on: "
+            f"{', '.join(named)}{' ...' if len(modified) + len(missing) > len(named) else ''}")
 
 
 # -- log retention --------------------------------------------------------------------------

@@ -255,8 +255,10 @@ def deployments_trace_to_approved_changes(deployments: pd.DataFrame, sheet: pd.D
 
 
 HUMAN_IDENTITIES = {"IAMUser", "Root", "AssumedRole", "IdentityCenterUser"}
-# The CloudTrail events CC8.1 reads (auditbook.events.sql): every API call that is not read-only.
-CLOUDTRAIL_SELECTION = "read_only <> 'true' AND event_type = 'AwsApiCall'"
+# The CloudTrail events CC8.1 reads (auditbook.events.sql): every API call that is not read-only, except those
+# AWS services make on the account's behalf (identity type AWSService: an Auto Scaling launch, an ECS target
+# registration), which are no one's change; the log files' record counts still include them.
+CLOUDTRAIL_SELECTION = "read_only <> 'true' AND event_type = 'AwsApiCall' AND identity_type <> 'AWSService'"
 
 
 def _write_events(events: pd.DataFrame) -> Tested:

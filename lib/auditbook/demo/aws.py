@@ -22,7 +22,7 @@ import boto3
 import requests
 from freezegun import freeze_time
 
-from auditbook.demo import aws_monitoring, aws_resilience, aws_secrets, people, truth_yaml
+from auditbook.demo import aws_monitoring, aws_resilience, aws_secrets, moto_extensions, people, truth_yaml
 from auditbook.demo.trail import (
     PIPELINE_ROLE,
     TRAIL_BUCKET,
@@ -32,6 +32,8 @@ from auditbook.demo.trail import (
     business_hours,
     days,
     deliver,
+    digest_signing_key,
+    public_key_record,
     role_identity,
     service_identity,
     user_identity,
@@ -301,7 +303,10 @@ def seed_ecr(endpoint: str) -> None:
 
 
 def seed_trail(endpoint: str, trail: Trail) -> None:
-    """The trail itself and its bucket, then every log file the trail delivered."""
+    """The trail itself and its bucket, then every log file and digest file the trail delivered (its digest
+    signing key's public part served by ``cloudtrail:ListPublicKeys``)."""
+    moto_extensions.install()
+    moto_extensions.publish_public_keys(trail.account_id, [public_key_record(digest_signing_key())])
     s3 = _client("s3", endpoint)
     s3.create_bucket(Bucket=TRAIL_BUCKET, ObjectLockEnabledForBucket=True)  # immutable logs (CC7.1)
     ct = _client("cloudtrail", endpoint)

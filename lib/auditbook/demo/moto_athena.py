@@ -191,20 +191,19 @@ def _load(con: Any, database: str, table: str, files: list[tuple[str, str, str, 
     """The files as the Athena CloudTrail table ``"database"."table"``, read as the local engine reads them."""
     import pandas as pd
 
-    from auditbook.events.local import _ATHENA_SHAPE, _RECORD_TYPE
+    from auditbook.events.local import _ATHENA_SHAPE, _COLUMNS_ARGUMENT, records_array
 
     rows = []
     for number, (path, region, day, body) in enumerate(files or [("s3://none/none", "", "", b"")]):
         local = spool / f"{number}.json"
-        local.write_bytes(gzip.decompress(body) if body else b'{"Records": []}')
+        local.write_bytes(records_array(gzip.decompress(body)) if body else b"[]")
         rows.append({"filename": str(local), "s3_path": path, "region": region, "day": day})
     spooled = pd.DataFrame(rows)
     con.register("spool", spooled)
     con.execute(f'CREATE SCHEMA IF NOT EXISTS "{database}"')
     con.execute(f"""CREATE OR REPLACE TABLE "{database}"."{table}" AS SELECT {_ATHENA_SHAPE}
-                    FROM (SELECT filename, unnest(Records) AS r
-                          FROM read_json($files, filename = true, format = 'auto', maximum_object_size = 268435456,
-                                         columns = {{'Records': '{_RECORD_TYPE}'}})) AS j
+                    FROM read_json($files, filename = true, format = 'array', maximum_object_size = 268435456,
+                                   columns = {_COLUMNS_ARGUMENT}) AS r
                     JOIN spool USING (filename)""", {"files": spooled["filename"].tolist()})
     con.unregister("spool")
 

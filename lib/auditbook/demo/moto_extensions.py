@@ -6,6 +6,10 @@
 - CloudFormation ``DescribeStackResourceDrifts`` (query protocol): moto has no drift detection.
   A stack's ``DriftInformation`` (returned by moto's own ``DescribeStacks``) and its resource
   drifts are set on moto's stack object by the seeder.
+- CloudTrail ``ListPublicKeys`` (JSON): moto 5.2 does not implement it (an unimplemented operation
+  answers HTTP 500). The public keys of the keys the demo trail signs its digest files with are in
+  :data:`CLOUDTRAIL_PUBLIC_KEYS` per account (served in every region), set by the seeder with
+  :func:`publish_public_keys`.
 
 Requests are parsed and responses serialized from botocore's service model, through moto's own
 routing and serializer, so boto3 clients (and their paginators) see what AWS sends. Nothing
@@ -15,7 +19,7 @@ outside ``demo/`` knows this module: the collectors make plain boto3 calls.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import botocore.session
@@ -24,6 +28,8 @@ from botocore.model import OperationModel
 # (account, region) → records in the shapes of botocore's output members.
 BACKUP_STATE: dict[tuple[str, str], dict[str, list[dict[str, Any]]]] = defaultdict(
     lambda: {"recovery_points": [], "restore_jobs": []})
+# account → public keys in the shape of ListPublicKeys' PublicKeyList members (Value: DER bytes).
+CLOUDTRAIL_PUBLIC_KEYS: dict[str, list[dict[str, Any]]] = {}
 PAGE_SIZE = 100
 _INSTALLED = False
 
@@ -123,6 +129,32 @@ def _describe_stack_resource_drifts(self: Any) -> Any:
     return ActionResult(result)
 
 
+def publish_public_keys(account_id: str, keys: list[dict[str, Any]]) -> None:
+    """The account's CloudTrail digest-signing public keys (replacing any published before)."""
+    CLOUDTRAIL_PUBLIC_KEYS[account_id] = list(keys)
+
+
+def _timestamp(value: Any) -> datetime | None:
+    """A JSON-protocol timestamp member: epoch seconds (what botocore sends) or ISO 8601."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, int | float) or str(value).replace(".", "").isdigit():
+        return datetime.fromtimestamp(float(value), tz=UTC)
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+
+
+def _list_public_keys(self: Any) -> Any:
+    """The keys whose validity overlaps [StartTime, EndTime] (each defaults to now, as AWS documents)."""
+    from moto.core.responses import ActionResult
+
+    now = datetime.now(UTC)
+    start = _timestamp(self._get_param("StartTime")) or now
+    end = _timestamp(self._get_param("EndTime")) or now
+    keys = [k for k in CLOUDTRAIL_PUBLIC_KEYS.get(self.current_account, [])
+            if k["ValidityStartTime"] <= end and (k.get("ValidityEndTime") is None or k["ValidityEndTime"] >= start)]
+    return ActionResult(_page(keys, "PublicKeyList", {"NextToken": self._get_param("NextToken")}))
+
+
 def install() -> None:
     """Register the handlers with moto (once per process, before the server serves these services)."""
     global _INSTALLED
@@ -131,10 +163,12 @@ def install() -> None:
     from moto.backup import urls as backup_urls
     from moto.backup.responses import BackupResponse
     from moto.cloudformation.responses import CloudFormationResponse
+    from moto.cloudtrail.responses import CloudTrailResponse
 
     BackupResponse.list_recovery_points_by_backup_vault = _list_recovery_points_by_backup_vault  # type: ignore[attr-defined]
     BackupResponse.list_restore_jobs = _list_restore_jobs  # type: ignore[attr-defined]
     backup_urls.url_paths["{0}/backup-vaults/(?P<name>[^/]+)/recovery-points/$"] = BackupResponse.dispatch
     backup_urls.url_paths["{0}/restore-jobs/$"] = BackupResponse.dispatch
     CloudFormationResponse.describe_stack_resource_drifts = _describe_stack_resource_drifts  # type: ignore[attr-defined]
+    CloudTrailResponse.list_public_keys = _list_public_keys  # type: ignore[attr-defined]
     _INSTALLED = True

@@ -127,10 +127,10 @@ def _error(code: str, message: str) -> tuple[str, dict[str, int]]:
 # -- running a query on DuckDB --------------------------------------------------------------------------
 def _lake_table(con: Any, store: _Store, spool: Path) -> int:
     """The store's events as a table named by its id, in Lake's column names and types; returns bytes."""
-    from auditbook.events.local import _RECORD_TYPE
+    from auditbook.events.local import _COLUMNS_ARGUMENT
 
     path = spool / "events.json"
-    text = json.dumps({"Records": store.records})
+    text = json.dumps(store.records)  # the records as rows, as the local engine reads a log file's Records array
     path.write_text(text)
     store_id = store.arn.rsplit("/", 1)[-1]
     con.execute(f"""CREATE OR REPLACE TABLE "{store_id}" AS
@@ -143,9 +143,8 @@ def _lake_table(con: Any, store: _Store, spool: Path) -> int:
                r.eventID AS eventID, TRY_CAST(lower(trim(both '"' FROM CAST(r.readOnly AS VARCHAR))) AS BOOLEAN)
                    AS readOnly, r.eventType AS eventType, r.recipientAccountId AS recipientAccountId,
                r.eventCategory AS eventCategory
-        FROM (SELECT unnest(Records) AS r
-              FROM read_json($file, format = 'auto', maximum_object_size = {len(text) + 1024},
-                             columns = {{'Records': '{_RECORD_TYPE}'}}))""",
+        FROM read_json($file, format = 'array', maximum_object_size = {len(text) + 1024},
+                       columns = {_COLUMNS_ARGUMENT}) AS r""",
                 {"file": str(path)})
     return len(text)
 

@@ -106,7 +106,8 @@ def partition_days(start: datetime, end: datetime) -> tuple[str, str]:
     """The ``timestamp`` partitions to read: the period's days and the day after (a file delivered after
     midnight holds the last minutes of the day before). ``end`` is exclusive: a period ending at midnight
     has its last day before it, so the day after is ``end``'s own day, the day the local engine lists last."""
-    return f"{start:%Y/%m/%d}", f"{end - timedelta(microseconds=1) + timedelta(days=1):%Y/%m/%d}"
+    last_day = (end - timedelta(microseconds=1)).date() + timedelta(days=1)
+    return f"{start:%Y/%m/%d}", f"{last_day:%Y/%m/%d}"
 
 
 def events_query(table: str, account_id: str, start: datetime, end: datetime, where: str,

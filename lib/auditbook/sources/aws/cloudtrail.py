@@ -23,6 +23,7 @@ from typing import Any
 
 import pandas as pd
 
+from auditbook.events.local import records_array
 from auditbook.events.sql import EVENT_COLUMNS
 from auditbook.period import Period
 from auditbook.provenance import Collected, CollectionError, RawStore
@@ -226,6 +227,33 @@ def log_file_raw_path(account_id: str, key: str) -> str:
     return f"aws/{account_id}/cloudtrail/{key}"
 
 
+def copy_log_files(account: AwsAccount, raw: RawStore, files: list[tuple[str, str, str]]) -> int:
+    """Copy the log files tested events cite (bucket, key, sha256 when read) into raw/, in parallel; returns how
+    many were copied (a file already there, copied for another test or with every file, is left alone)."""
+    s3 = account.client("s3", pool=FETCH_THREADS)
+    with ThreadPoolExecutor(FETCH_THREADS) as pool:
+        return sum(r is not None for r in pool.map(lambda f: copy_log_file(s3, account.account_id, raw, *f), files))
+
+
+def copy_log_file(s3: Any, account_id: str, raw: RawStore, bucket: str, key: str,
+                  sha256: str) -> dict[str, Any] | None:
+    """One cited log file into raw/, as it was when the events were read (its sha256 then); None when it is
+    already there. ``sha256`` is empty when auditbook did not read the file (engine athena: Athena read it in
+    place): then there is nothing to compare, and the copy is the file as it is now (raw/'s manifest hashes it)."""
+    rel = log_file_raw_path(account_id, key)
+    if (raw.root / rel).exists():
+        return None
+    with aws_errors(f"s3:GetObject {key}"):
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    if sha256 and hashlib.sha256(body).hexdigest() != sha256:
+        raise CollectionError(f"s3:GetObject {key}: the log file changed after its events were read "
+                              f"(sha256 {hashlib.sha256(body).hexdigest()[:12]}…, read as {sha256[:12]}…)")
+    try:
+        return raw.save(rel, body)
+    except FileExistsError:  # another criterion's kernel copied it a moment ago
+        return None
+
+
 def _list_day(s3: Any, bucket: str, region: str, day: date, day_prefix: str) -> tuple[list[_Listed], int]:
     found, pages = [], 0
     with aws_errors("s3:ListObjectsV2"):
@@ -245,10 +273,12 @@ def _fetch(s3: Any, bucket: str, listed: _Listed, spool: Path, keep_body: bool) 
     except (OSError, EOFError) as exc:
         raise CollectionError(f"s3:GetObject {listed.key}: not a CloudTrail log file ({type(exc).__name__})") \
             from None
-    if b'"Records"' not in content[:256]:
-        raise CollectionError(f"s3:GetObject {listed.key}: not a CloudTrail log file (no Records)")
+    try:
+        records = records_array(content)
+    except ValueError as exc:
+        raise CollectionError(f"s3:GetObject {listed.key}: not a CloudTrail log file ({exc})") from None
     path = spool / f"{hashlib.sha256(listed.key.encode()).hexdigest()}.json"
-    path.write_bytes(content)
+    path.write_bytes(records)
     return _Fetched(listed, path, hashlib.sha256(body).hexdigest(), hashlib.sha256(content).hexdigest(),
                     body if keep_body else None)
 
