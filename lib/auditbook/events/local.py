@@ -78,14 +78,18 @@ class LocalEngine:
         if threads:
             config["threads"] = threads
         self.con = duckdb.connect(config=config)
+        self._kept = False
 
-    def select(self, batch: list[SpooledFile], account_id: str, start: datetime, end: datetime, where: str,
-               regions: list[str]) -> tuple[pd.DataFrame, dict[str, int]]:
-        """The batch's selected events (the shared query's columns) and every file's record count."""
+    def keep(self, batch: list[SpooledFile], account_id: str, start: datetime, end: datetime, where: str,
+             regions: list[str]) -> dict[str, int]:
+        """Keep the batch's selected events (the shared query's columns) in the engine; every file's record count.
+
+        The kept events stay in DuckDB (spilling to disk past the memory limit) until :meth:`kept`: no batch's
+        frame is held, concatenated or sorted in pandas."""
         import duckdb
 
         if not batch:
-            return pd.DataFrame(), {}
+            return {}
         spool = pd.DataFrame({"filename": [str(f.path) for f in batch], "s3_path": [f.s3_path for f in batch],
                               "region": [f.region for f in batch], "day": [f.day for f in batch]})
         largest = max(f.path.stat().st_size for f in batch) + 1024  # no record is larger than its file
@@ -110,7 +114,19 @@ class LocalEngine:
                                   "documents as always present: the population cannot be built completely")
         counts = dict(self.con.execute('SELECT "$path", count(*) FROM cloudtrail_logs GROUP BY 1').fetchall())
         query = events_query("cloudtrail_logs", account_id, start, end, where, regions)
-        return self.con.execute(query).df(), {path: int(n) for path, n in counts.items()}
+        if self._kept:
+            self.con.execute(f"INSERT INTO kept_events {query}")
+        else:
+            self.con.execute(f"CREATE TEMP TABLE kept_events AS {query}")
+            self._kept = True
+        return {path: int(n) for path, n in counts.items()}
+
+    def kept(self) -> pd.DataFrame | None:
+        """Every event kept so far, in time order (the same order whichever file was fetched first; None when no
+        batch was read)."""
+        if not self._kept:
+            return None
+        return self.con.execute("SELECT * FROM kept_events ORDER BY event_time, event_id, log_file").df()
 
     def close(self) -> None:
         self.con.close()

@@ -289,7 +289,6 @@ def _read_all(pool: ThreadPoolExecutor, s3: Any, bucket: str, listed: list[_List
     """Fetch with the pool, hand the engine a batch whenever enough content waits, keep what it selects."""
     from auditbook.events.local import SpooledFile
 
-    frames: list[pd.DataFrame] = []
     counts: dict[str, int] = {}
     fetched: list[_Fetched] = []
     waiting: list[_Fetched] = []
@@ -299,10 +298,7 @@ def _read_all(pool: ThreadPoolExecutor, s3: Any, bucket: str, listed: list[_List
         nonlocal waiting, waiting_bytes
         batch = [SpooledFile(f.spooled, f"s3://{bucket}/{f.listed.key}", f.listed.region, f"{f.listed.day:%Y/%m/%d}")
                  for f in waiting]
-        frame, batch_counts = engine.select(batch, account.account_id, period.start, period.end, selection, regions)
-        if not frame.empty:
-            frames.append(frame)
-        counts.update(batch_counts)
+        counts.update(engine.keep(batch, account.account_id, period.start, period.end, selection, regions))
         for f in waiting:
             f.spooled.unlink()
         waiting, waiting_bytes = [], 0
@@ -322,7 +318,7 @@ def _read_all(pool: ThreadPoolExecutor, s3: Any, bucket: str, listed: list[_List
         for future in futures:
             future.cancel()
         raise
-    if not frames:
+    selected = engine.kept()
+    if selected is None:
         return pd.DataFrame(columns=list(EVENT_COLUMNS)), counts, fetched
-    selected = pd.concat(frames, ignore_index=True).sort_values(["event_time", "event_id"], kind="stable")
-    return selected.reset_index(drop=True), counts, fetched
+    return selected, counts, fetched
