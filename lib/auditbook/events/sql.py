@@ -163,7 +163,8 @@ def _select(columns: dict[str, str], table: str, conditions: list[str], where: s
     """The period's rows in the catalog's columns (inner query), then the selection on those columns."""
     select = ",\n         ".join(f"{columns[name]} AS {name}" for name in EVENT_COLUMNS)
     inner = f"SELECT {select}\n  FROM {table}\n  WHERE " + "\n    AND ".join(conditions)
-    return f"SELECT *\nFROM (\n  {inner}\n) AS events\nWHERE {where}\nORDER BY event_time, event_id"
+    # the local engine's order too (auditbook.events.local): the same event in two log files sorts the same everywhere
+    return f"SELECT *\nFROM (\n  {inner}\n) AS events\nWHERE {where}\nORDER BY event_time, event_id, log_file"
 
 
 # AWS's documented table for CloudTrail logs with partition projection (region and day), as Athena DDL.
