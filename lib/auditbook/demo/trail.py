@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from auditbook.demo.moto_state import put_objects
+
 TRAIL_NAME = "org-trail"
 TRAIL_BUCKET = "demo-fintech-cloudtrail"
 TRAIL_PREFIX = "audit"
@@ -111,12 +113,9 @@ class Trail:
         return out
 
 
-def deliver(trail: Trail, s3: Any) -> int:
-    """Write every log file to the trail's bucket; returns the number of files."""
-    files = trail.files()
-    for key, body in files.items():
-        s3.put_object(Bucket=TRAIL_BUCKET, Key=key, Body=body)
-    return len(files)
+def deliver(trail: Trail) -> int:
+    """Write every log file to the trail's bucket (straight into the emulator's S3); returns the number of files."""
+    return put_objects(TRAIL_BUCKET, trail.files(), trail.account_id)
 
 
 def business_hours(rng: random.Random, day: date) -> datetime:
