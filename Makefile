@@ -43,7 +43,7 @@ OUT_IS    := $(PATH_IS)
 RUN_RE    := $(PATH_RE)
 RUN_IS    := $(PATH_IS)
 
-.PHONY: setup demo demo-args out-args test test-slow test-airflow lint quarter quarter-args lab verify verify-args bench clean
+.PHONY: setup demo demo-args out-args test test-slow test-airflow lint quarter quarter-args lab verify verify-args bench bench-large clean
 
 setup: $(STAMP)
 
@@ -105,6 +105,12 @@ test-airflow:
 # Scale figures for the README: AUDITBOOK_BENCH_SCALE=20 make bench (about 2,000 users, 1,000 secrets, 20,000 PRs).
 bench: $(STAMP)
 	$(BIN)/python bench/run_bench.py
+	AUDITBOOK_BENCH_EVENTS=1000000 $(BIN)/python bench/events_bench.py
+	AUDITBOOK_BENCH_EVENTS=10000000 $(BIN)/python bench/events_bench.py
+
+# CloudTrail at 100 million events (about 45 minutes and 10 GB of emulator memory): not part of `make bench`.
+bench-large: $(STAMP)
+	AUDITBOOK_BENCH_EVENTS=100000000 $(BIN)/python bench/events_bench.py
 
 # JupyterLab lives in its own environment: its server dependencies slow every papermill kernel start.
 lab: out-args $(STAMP)

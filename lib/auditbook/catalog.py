@@ -22,7 +22,7 @@ import pandas as pd
 
 from auditbook import cells
 from auditbook.context import Context
-from auditbook.controls import a11, a12, cc61, cc71, cc72, cc81, cc91
+from auditbook.controls import a11, a12, cc61, cc62, cc71, cc72, cc81, cc91
 from auditbook.provenance import Collected, CollectionError, Population
 from auditbook.sources import files, incidents
 from auditbook.sources.aws import (
@@ -81,6 +81,21 @@ def _regions(ctx: Context) -> dict[str, Any]:
 
 def _period_regions(ctx: Context) -> dict[str, Any]:
     return {"regions": ctx.regions, "period": ctx.period}
+
+
+def trail_selection() -> str:
+    """The CloudTrail events any control reads: each criterion declares its own, the query keeps their union."""
+    from auditbook.events.sql import selection
+
+    return selection(cc61.CLOUDTRAIL_SELECTION, cc62.CLOUDTRAIL_SELECTION, cc71.CLOUDTRAIL_SELECTION,
+                     cc81.CLOUDTRAIL_SELECTION)
+
+
+def _trail_logs(ctx: Context) -> dict[str, Any]:
+    """The period, the regions, what the controls select and whether every log file is copied."""
+    cloudtrail = ctx.aws.get("cloudtrail") or {}
+    return {"regions": ctx.regions, "period": ctx.period, "selection": trail_selection(),
+            "copy_all": cloudtrail.get("copy_log_files", "tested") == "all"}
 
 
 def _backup_regions(ctx: Context) -> dict[str, Any]:
@@ -177,8 +192,13 @@ _DECLARED = [
            "account_id region key_id arn aliases description key_manager key_state key_spec key_usage "
            "rotation_enabled:bool? created:time", "account", collector=kms.collect_keys, arguments=_regions),
     # -- AWS: the audit trail and monitoring ------------------------------------------------------------------
-    _entry("cloudtrail-events", "Every event the trail delivered for the period, from its log files in S3.",
-           _EVENT_COLUMNS, "account", collector=cloudtrail.collect_trail_events, arguments=_period_regions),
+    _entry("cloudtrail-log-files", "Every log file the trail delivered for the period's days (and the next): "
+           "bucket, key, size, ETag, sha256 of the object and of its content, its events and those kept.",
+           "account_id region day bucket key size:int etag last_modified:time sha256 content_sha256 records:int "
+           "kept:int", "account", collector=cloudtrail.collect_trail_logs, arguments=_trail_logs),
+    _entry("cloudtrail-events", "The period's events the controls read (IAM user removals, secret reads and "
+           "rotations, trail changes, every call that is not read-only), selected from every event of the "
+           "trail's log files.", _EVENT_COLUMNS, "account", part_of="cloudtrail-log-files"),
     _entry("cloudtrail-trails", "Every trail with its status, selectors and delivery bucket's protection.",
            "account_id trail_name trail_arn home_region multi_region:bool log_file_validation:bool "
            "global_service_events:bool is_logging:bool start_logging_time:time stop_logging_time:time "
@@ -349,7 +369,7 @@ _DECLARED = [
            inputs={"previous": "previous-access-review-worksheet", "current": "access-review-worksheet"}),
     _entry("cloudtrail-coverage", "Log files and records per account, region and day of the period.",
            "account_id region day log_files:int records:int", "derived", derive=cc71.log_file_coverage,
-           inputs={"events": "cloudtrail-events"},
+           inputs={"log_files": "cloudtrail-log-files"},
            arguments=lambda ctx: {**ctx.window, "regions": ctx.regions, "accounts": ctx.account_ids}),
     _entry("cloudtrail-trail-changes", "Every call in the period that changed a trail or its bucket.", _EVENT_COLUMNS,
            "derived", derive=cc71.trail_changes, inputs={"events": "cloudtrail-events"}),

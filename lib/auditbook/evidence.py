@@ -126,15 +126,31 @@ class Collector:
         self.cache.claim(entry.name, key)
         return self.cache.get_or_collect(key, lambda: self._produce(entry, inputs, key))
 
-    def account_part(self, entry: Entry, account_id: str, inputs: dict[str, Population]) -> Population:
-        """One AWS account's part of an entry that fans out per account."""
+    def account_part(self, entry: Entry, account_id: str, inputs: dict[str, Population]) -> tuple[Population, ...]:
+        """One AWS account's part of an entry that fans out per account (with the populations collected with it)."""
         key = f"{catalog.key(entry.name, self.ctx)}@{account_id}"
 
-        def collect() -> Population:
+        def collect() -> tuple[Population, ...]:
             account = self.connections.aws_account(account_id)
             answer = entry.collector(account, raw=self.raw, **self._arguments(entry, inputs))
-            return catalog.population(entry.name, answer)
+            return _named(entry, answer)
         return self.cache.get_or_collect(key, collect)[0]
+
+    def copy_cited_log_files(self, cited: pd.DataFrame, log_files: pd.DataFrame) -> int:
+        """Copy into raw/ the trail log files rows of a tested population cite (``account_id``, ``log_file``):
+        the package holds the files behind every tested event, listed by reference otherwise."""
+        from auditbook.sources.aws.cloudtrail import copy_log_files
+
+        wanted = cited.loc[cited["log_file"].astype(str) != "", ["account_id", "log_file"]].drop_duplicates()
+        listed = log_files.set_index(["account_id", "key"])[["bucket", "sha256"]]
+        copied = 0
+        for account_id, keys in wanted.groupby("account_id")["log_file"]:
+            unknown = [k for k in keys if (account_id, k) not in listed.index]
+            if unknown:
+                raise CollectionError(f"{unknown[0]}: cited by a tested event but not among the listed log files")
+            files = [(listed.at[(account_id, k), "bucket"], k, listed.at[(account_id, k), "sha256"]) for k in keys]
+            copied += copy_log_files(self.connections.aws_account(str(account_id)), self.raw, files)
+        return copied
 
     def _arguments(self, entry: Entry, inputs: dict[str, Population]) -> dict[str, Any]:
         return {**entry.arguments(self.ctx), **{param: pop.frame for param, pop in inputs.items()}}
@@ -142,9 +158,10 @@ class Collector:
     def _produce(self, entry: Entry, inputs: dict[str, Population], key: str) -> tuple[Population, ...]:
         if entry.fanout == "derived":
             return (self._derive(entry, inputs),)
-        if entry.fanout == "account":
-            return (combine(entry.name, [self.account_part(entry, a, inputs) for a in self.connections.account_ids]),)
         names = entry.collected_with()
+        if entry.fanout == "account":
+            parts = [self.account_part(entry, a, inputs) for a in self.connections.account_ids]
+            return tuple(combine(name, [p[i] for p in parts]) for i, name in enumerate(names))
         arguments = self._arguments(entry, inputs)
         if entry.fanout == "first_account":
             answers = [entry.collector(self.connections.aws_account(self.connections.account_ids[0]), raw=self.raw,
@@ -164,11 +181,8 @@ class Collector:
             answers = [entry.collector(self.connections.github, raw=self.raw, **arguments)]
         else:  # file
             answers = [entry.collector(raw=self.raw, **arguments)]
-        parts = [a if isinstance(a, tuple) else (a,) for a in answers]
-        if any(len(p) != len(names) for p in parts):
-            raise CollectionError(f"{entry.name}: the collector returned {len(parts[0])} populations, the catalog "
-                                  f"declares {len(names)} ({', '.join(names)})")
-        return tuple(combine(name, [catalog.population(name, p[i]) for p in parts]) for i, name in enumerate(names))
+        parts = [_named(entry, a) for a in answers]
+        return tuple(combine(name, [p[i] for p in parts]) for i, name in enumerate(names))
 
     def _derive(self, entry: Entry, inputs: dict[str, Population]) -> Population:
         sources = [pop.name for pop in inputs.values()]
@@ -183,6 +197,16 @@ class Collector:
                           collected_at=iso(utc_now()) or "",
                           notes=[f"Derived by {function} from {', '.join(sources)}."])
         return Population(entry.name, catalog.conform(entry.name, frame), prov)
+
+
+def _named(entry: Entry, answer: Any) -> tuple[Population, ...]:
+    """A collector's answer (one ``Collected`` or a tuple) as the catalog's populations, held to their contracts."""
+    names = entry.collected_with()
+    answers = answer if isinstance(answer, tuple) else (answer,)
+    if len(answers) != len(names):
+        raise CollectionError(f"{entry.name}: the collector returned {len(answers)} populations, the catalog "
+                              f"declares {len(names)} ({', '.join(names)})")
+    return tuple(catalog.population(name, collected) for name, collected in zip(names, answers, strict=True))
 
 
 def combine(name: str, parts: list[Population]) -> Population:

@@ -186,11 +186,27 @@ class TestingRun(CriterionRun):
                 result = test.evaluate(*[pop.frame for pop in inputs], **chosen)
             except Exception as exc:
                 result = errored(test, f"the test could not be evaluated: {type(exc).__name__}: {exc}")
+        result = self._cite_log_files(result)
         sample = self._save_tested(result)
         self.results.append(result)
         shown = ["population_row", *test.sample_keys, *(sample_columns or [])]
         display.test_result(result, sample, self.samples.get(test.test_id, {}).get("file"), shown,
                             accepted=self._accepted(result), tested_file=self.tested_files.get(test.test_id))
+        return result
+
+    def _cite_log_files(self, result: TestResult) -> TestResult:
+        """A tested event's log file goes into the package with it; if it cannot be had as read, ERROR."""
+        tested = result.tested
+        if result.status not in (Status.PASS, Status.FAIL) or tested is None or "log_file" not in tested.columns \
+                or tested.empty:
+            return result
+        log_files = self.evidence("cloudtrail-log-files")
+        if log_files is None:
+            return errored(result.test, "the trail's log files the tested events cite could not be listed")
+        try:
+            self.collector.copy_cited_log_files(tested, log_files.frame)
+        except CollectionError as exc:
+            return errored(result.test, f"a log file a tested event cites could not be copied: {exc}")
         return result
 
     def _missing_cause(self, test: ControlTest) -> str:
@@ -303,13 +319,19 @@ class CollectOnlyRun(CriterionRun):
             return self.parts[name]
         entry = catalog.entry(name)
         part = None
+        if entry.part_of:
+            self.evidence(entry.part_of)
+            return self.parts.get(name)
         if entry.fanout == "account" and self.applies(name):
             inputs = {param: self.evidence(source) for param, source in entry.input_names(self.ctx).items()}
             if all(pop is not None for pop in inputs.values()):
                 try:
-                    part = self.collector.account_part(entry, self.account_id, inputs)
+                    collected = self.collector.account_part(entry, self.account_id, inputs)
                 except CollectionError:  # cached as failed: the criterion run reports it (ERROR)
-                    part = None
+                    collected = ()
+                for pop in collected:
+                    self.parts[pop.name] = pop
+                part = self.parts.get(name)
         self.parts[name] = part
         return part
 

@@ -106,3 +106,24 @@ def test_verify_cli_passes_then_names_a_changed_byte(writable_copy, tmp_path, ca
 def test_published_package_is_read_only(demo_run):
     assert not (demo_run.run_dir.stat().st_mode & 0o222)
     assert not ((demo_run.run_dir / "results.json").stat().st_mode & 0o222)
+
+
+def test_the_package_holds_exactly_the_log_files_tested_events_cite(demo_run):
+    """Log files are evidence by reference (cloudtrail-log-files); the ones behind a tested event are in raw/,
+    byte for byte as they were read."""
+    import hashlib
+
+    root = demo_run.run_dir
+    with open(root / "populations" / "cloudtrail-log-files.csv", newline="") as fh:
+        listed = {r["key"]: r for r in csv.DictReader(fh)}
+    cited = set()
+    for path in (root / "populations" / "tested").glob("*.csv"):
+        with open(path, newline="") as fh:
+            cited |= {(r["account_id"], r["log_file"]) for r in csv.DictReader(fh) if r.get("log_file")}
+    assert cited, "the demo's CloudTrail tests cite log files"
+    copied = {p for p in (root / "raw" / "aws").glob("*/cloudtrail/**/*.json.gz")}
+    assert {str(p.relative_to(root / "raw" / "aws")).split("/", 2)[2] for p in copied} == {k for _, k in cited}
+    for path in copied:
+        key = str(path.relative_to(root / "raw" / "aws")).split("/", 2)[2]
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == listed[key]["sha256"]
+    assert len(listed) > len(copied)  # the others stay by reference

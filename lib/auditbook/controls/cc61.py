@@ -259,6 +259,9 @@ REVIEW_REMOVALS = ControlTest(
 TESTS = [MFA, ROOT, DORMANT, ADMIN, USER_POLICIES, PASSWORD_POLICY, GITHUB_2FA, LEAVERS, ORPHANED, REVIEW_COMPLETE,
          REVIEW_INDEPENDENT, REVIEW_REMOVALS]
 REMOVAL_EVENTS = {"DeleteLoginProfile", "DeleteUser"}
+# The CloudTrail events CC6.1 reads (auditbook.events.sql: the query's own column names): IAM user removals.
+CLOUDTRAIL_SELECTION = ("event_source = 'iam.amazonaws.com' AND event_name IN ("
+                        + ", ".join(f"'{name}'" for name in sorted(REMOVAL_EVENTS)) + ")")
 WORKSHEET_COLUMNS = ["system", "account", "identity", "person_id", "person", "privileges", "last_activity",
                      "created_at", "admin", "no_mfa", "dormant", "leaver", "orphaned", "has_access"]
 

@@ -75,6 +75,9 @@ TESTS = [SECRET_ROTATION, ROTATION_FAILURES, SECRET_ACCESS_POLICY, SECRET_READER
 SECRETS_SOURCE = "secretsmanager.amazonaws.com"
 READ_ACTION = "secretsmanager:GetSecretValue"
 ROTATION_EVENTS = ["RotateSecret", "RotationStarted", "RotationSucceeded", "RotationFailed"]
+# The CloudTrail events CC6.2 reads (auditbook.events.sql): secret reads and the rotation's own events.
+CLOUDTRAIL_SELECTION = (f"event_source = '{SECRETS_SOURCE}' AND event_name IN ("
+                        + ", ".join(f"'{name}'" for name in ["GetSecretValue", *ROTATION_EVENTS]) + ")")
 _ALL_SECRETS_ARN = re.compile(r"arn:aws[a-z-]*:secretsmanager:[^:]*:[^:]*:secret:\*")
 ROOT_KEYS_NOTE = "The root user's access keys are tested by CC6.1-ROOT (root must have none) and are not repeated here."
 

@@ -9,7 +9,6 @@ in this module.
 from __future__ import annotations
 
 import json
-import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -54,7 +53,8 @@ THREAT_DETECTION = ControlTest(
 
 TESTS = [TRAIL, COVERAGE, CHANGES, RETENTION, ALARM_COVERAGE, ALARM_ACTIONS, THREAT_DETECTION]
 TRAIL_EVENT_SOURCE = "cloudtrail.amazonaws.com"
-_DAY_IN_KEY = re.compile(r"/CloudTrail/(?P<region>[a-z0-9-]+)/(?P<y>\d{4})/(?P<m>\d{2})/(?P<d>\d{2})/")
+# The CloudTrail events CC7.1 reads (auditbook.events.sql): calls that may change a trail.
+CLOUDTRAIL_SELECTION = f"event_source = '{TRAIL_EVENT_SOURCE}' AND read_only <> 'true' AND event_type = 'AwsApiCall'"
 
 
 # -- the trail ------------------------------------------------------------------------------
@@ -104,18 +104,15 @@ def trail_configured(trails: pd.DataFrame, in_scope: list[str]) -> TestResult:
     return evaluate(TRAIL, tested, deviations, threshold, notes)
 
 
-def log_file_coverage(events: pd.DataFrame, regions: list[str], period_start: datetime, period_end: datetime,
+def log_file_coverage(log_files: pd.DataFrame, regions: list[str], period_start: datetime, period_end: datetime,
                       accounts: list[str] | None = None) -> pd.DataFrame:
-    """One row per account, region and day of the period: how many log files and records the trail delivered."""
+    """One row per account, region and day of the period: how many log files and records the trail delivered
+    (every record of every file, whether or not a control reads it)."""
     days = pd.date_range(pd.Timestamp(period_start).normalize(), pd.Timestamp(period_end) - timedelta(seconds=1),
                          freq="D")
-    accounts = accounts or (sorted(set(events["account_id"])) if not events.empty else [])
-    found = events["log_file"].str.extract(_DAY_IN_KEY) if not events.empty else pd.DataFrame(
-        columns=["region", "y", "m", "d"])
-    stats = pd.DataFrame({"account_id": events["account_id"], "region": found["region"],
-                          "day": found["y"] + "-" + found["m"] + "-" + found["d"], "log_file": events["log_file"]})
-    per_day = stats.groupby(["account_id", "region", "day"]).agg(
-        log_files=("log_file", "nunique"), records=("log_file", "size"))
+    accounts = accounts or (sorted(set(log_files["account_id"])) if not log_files.empty else [])
+    per_day = log_files.groupby(["account_id", "region", "day"]).agg(log_files=("key", "size"),
+                                                                      records=("records", "sum"))
     rows = []
     for account in accounts:
         for region in regions:

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+from auditbook import catalog
 from auditbook.catalog import population as held
 from auditbook.demo import aws_secrets
 from auditbook.demo.aws import DEMO_REGION
@@ -68,8 +69,8 @@ def test_credential_report_holds_the_seeded_keys(account, raw):
 
 
 def test_trail_holds_rotation_history_and_reads(account, raw):
-    frame = held("cloudtrail-events",
-                 cloudtrail.collect_trail_events(account, raw, parse_period("2026-Q3"), [DEMO_REGION])).frame
+    frame = held("cloudtrail-events", cloudtrail.collect_trail_logs(
+        account, raw, parse_period("2026-Q3"), [DEMO_REGION], catalog.trail_selection())[1]).frame
     sm = frame[frame["event_source"] == "secretsmanager.amazonaws.com"]
     outcomes = sm[sm["event_name"].isin(["RotationSucceeded", "RotationFailed"])]
     in_period = [r for s in aws_secrets.SECRETS for r in s.rotations if "2026-07-01" <= r[0] < "2026-10-01"]
@@ -117,7 +118,8 @@ def test_collectors_never_call_an_operation_that_returns_secret_material(account
     held("kms-keys", kms.collect_keys(account, raw, [DEMO_REGION]))
     held("iam-credential-report", iam.collect_credential_report(account, raw))
     held("iam-entitlements", iam.collect_entitlements(account, raw))
-    held("cloudtrail-events", cloudtrail.collect_trail_events(account, raw, parse_period("2026-Q3"), [DEMO_REGION]))
+    held("cloudtrail-events", cloudtrail.collect_trail_logs(account, raw, parse_period("2026-Q3"), [DEMO_REGION],
+                                                            catalog.trail_selection())[1])
     assert {"ListSecrets", "DescribeSecret", "GetResourcePolicy", "ListKeys", "GetKeyRotationStatus",
             "GetCredentialReport", "GetObject"} <= set(called), "the recorder saw the collection"
     assert FORBIDDEN.isdisjoint(called), sorted(FORBIDDEN & set(called))

@@ -103,21 +103,29 @@ def event(when: str, region: str = "us-east-1", key_day: str | None = None, **ov
     return row
 
 
+def log_file(day: str, region: str = "us-east-1", records: int = 1, n: int = 1, account: str = ACCT) -> dict:
+    key = f"AWSLogs/{account}/CloudTrail/{region}/{day.replace('-', '/')}/{account}_{day}_{n}.json.gz"
+    return {"account_id": account, "region": region, "day": day, "bucket": "b", "key": key, "size": 10, "etag": "e",
+            "last_modified": ts(f"{day}T12:00:00"), "sha256": "0" * 64, "content_sha256": "1" * 64,
+            "records": records, "kept": 0}
+
+
 def test_coverage_one_row_per_region_day_and_the_gap():
-    events = pd.DataFrame([event("2026-07-01T10:00:00"), event("2026-07-01T11:00:00"),
-                           event("2026-07-03T23:59:59"), event("2026-07-02T08:00:00", region="eu-west-1")])
-    coverage = cc71.log_file_coverage(events, ["us-east-1", "eu-west-1"], START, END)
+    files = pd.DataFrame([log_file("2026-07-01", records=2), log_file("2026-07-01", records=0, n=2),
+                          log_file("2026-07-03"), log_file("2026-07-02", region="eu-west-1"),
+                          log_file("2026-07-04")])  # the day after the period: read for late events, not counted
+    coverage = cc71.log_file_coverage(files, ["us-east-1", "eu-west-1"], START, END)
     assert len(coverage) == 6
     first = coverage[(coverage["region"] == "us-east-1") & (coverage["day"] == "2026-07-01")].iloc[0]
-    assert (first["log_files"], first["records"]) == (1, 2)
+    assert (first["log_files"], first["records"]) == (2, 2)  # a file with no record still shows delivery
     result = cc71.logging_whole_period(coverage)
     assert sorted(ids(result)) == [f"{ACCT}:eu-west-1:2026-07-01", f"{ACCT}:eu-west-1:2026-07-03",
                                    f"{ACCT}:us-east-1:2026-07-02"]
 
 
 def test_coverage_counts_every_account_in_scope_even_without_events():
-    events = pd.DataFrame([event(f"2026-07-0{d}T10:00:00") for d in (1, 2, 3)])
-    coverage = cc71.log_file_coverage(events, ["us-east-1"], START, END, accounts=[ACCT, "222222222222"])
+    files = pd.DataFrame([log_file(f"2026-07-0{d}") for d in (1, 2, 3)])
+    coverage = cc71.log_file_coverage(files, ["us-east-1"], START, END, accounts=[ACCT, "222222222222"])
     assert ids(cc71.logging_whole_period(coverage)) == [f"222222222222:us-east-1:2026-07-0{d}" for d in (1, 2, 3)]
 
 

@@ -144,7 +144,7 @@ def test_manual_changes_are_human_successful_writes_outside_the_pipeline():
         event("assume", name="AssumeRole"),
         event("service", identity="AWSService", invoked_by="autoscaling.amazonaws.com"),
     ])
-    r = cc81.no_manual_changes(events, ["ci-deploy-role"], ["ConsoleLogin", "AssumeRole"])
+    r = cc81.no_manual_changes(events, covered(2), ["ci-deploy-role"], ["ConsoleLogin", "AssumeRole"])
     assert ids(r) == ["1:breakglass", "1:human"]
     assert r.population_size == 6  # the write calls: read-only and console sign-ins are not in it
 
@@ -167,12 +167,18 @@ def test_reconciliation_adds_up():
     assert list(frame["n"]) == [8, 5, 3, 3, 2, 1, 2, 1]
 
 
+def covered(days: int, gaps: int = 0) -> pd.DataFrame:
+    """CC7.1's coverage worksheet: ``days`` region-days, the last ``gaps`` of them without a log file."""
+    return pd.DataFrame([{"account_id": "1", "region": "us-east-1", "day": f"2026-08-{d:02d}",
+                          "log_files": 0 if d > days - gaps else 3, "records": 10} for d in range(1, days + 1)])
+
+
 def test_days_without_trail_files_are_stated_not_passed_over():
-    events = pd.DataFrame([dict(event("a"), log_file="p/AWSLogs/1/CloudTrail/us-east-1/2026/08/01/f.json.gz"),
-                           dict(event("b"), log_file="p/AWSLogs/1/CloudTrail/us-east-1/2026/08/02/f.json.gz")])
-    note = cc81.no_manual_changes(events, [], [], period_days=3).notes[0]
+    events = pd.DataFrame([event("a"), event("b")])
+    note = cc81.no_manual_changes(events, covered(3, gaps=1), [], []).notes[0]
     assert "2 of 3 region-days" in note
-    assert "every day" in cc81.no_manual_changes(events, [], [], period_days=2).notes[0]
+    assert "every day" in cc81.no_manual_changes(events, covered(2), [], []).notes[0]
+    assert "cannot be ruled out" in cc81.no_manual_changes(events, covered(0), [], []).notes[0]
 
 
 def test_deployments_trace_per_org_even_when_no_change_was_approved_after_merge():

@@ -3,22 +3,31 @@ from the trail's log files in S3.
 
 ``LookupEvents`` keeps only 90 days of management events, so a Type II population comes from
 the files the trail delivers: ``<prefix>/AWSLogs/<account>/CloudTrail/<region>/YYYY/MM/DD/*.json.gz``,
-each ``{"Records": [...]}``. Listing is by month prefix (one paginated listing per region and
-month); every file is kept under ``raw/`` as received. Metadata only: no other object is read.
+each ``{"Records": [...]}``. A quarter of a busy account is tens of millions of events in ~100,000
+files: they are listed per region and day, fetched in parallel, hashed, and parsed by DuckDB in bounded
+batches (:mod:`auditbook.events.local`), keeping only the events the controls select. Metadata only: no
+other object is read.
 """
 
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
+import tempfile
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from auditbook.events.local import records_array
+from auditbook.events.sql import EVENT_COLUMNS
 from auditbook.period import Period
 from auditbook.provenance import Collected, CollectionError, RawStore
-from auditbook.sources.aws.base import absent, aws_errors, clean, provenance, required
+from auditbook.sources.aws.base import absent, aws_errors, clean, provenance
 from auditbook.sources.aws.session import AwsAccount
 
 
@@ -112,60 +121,6 @@ def collect_trails(account: AwsAccount, raw: RawStore) -> Collected:
     return Collected(pd.DataFrame(rows), prov)
 
 
-_RECORD_FIELDS = ("eventTime", "eventID", "eventSource", "eventName", "eventType", "awsRegion")  # in every record
-
-
-def _months(period: Period) -> list[date]:
-    first = period.start.date().replace(day=1)
-    months = []
-    while datetime(first.year, first.month, 1, tzinfo=period.start.tzinfo) < period.end:
-        months.append(first)
-        first = (first + timedelta(days=32)).replace(day=1)
-    return months
-
-
-def _identity(record: dict[str, Any]) -> dict[str, str]:
-    """Who made the call, in the terms the controls use: a user name, or role + session."""
-    ident = record.get("userIdentity", {})
-    kind = ident.get("type", "")
-    arn = ident.get("arn", "")
-    issuer = ident.get("sessionContext", {}).get("sessionIssuer", {})
-    role = issuer.get("userName", "") if kind == "AssumedRole" else ""
-    if kind == "IAMUser":
-        name = ident.get("userName", arn.rsplit("/", 1)[-1])
-    elif kind == "AssumedRole":
-        name = arn.rsplit("/", 1)[-1]  # the session name: often the person
-    elif kind == "Root":
-        name = "root"
-    else:
-        name = ident.get("invokedBy", "") or arn
-    return {"identity_type": kind, "principal_arn": arn, "principal_name": name, "role_name": role,
-            "invoked_by": ident.get("invokedBy", "") or record.get("invokedBy", "")}
-
-
-def _row(account_id: str, record: dict[str, Any], log_file: str) -> dict[str, Any]:
-    return {
-        "account_id": account_id,
-        "event_time": datetime.fromisoformat(record["eventTime"].replace("Z", "+00:00")),
-        "event_id": record["eventID"],
-        "event_source": record.get("eventSource"),
-        "event_name": record.get("eventName"),
-        "read_only": record.get("readOnly"),
-        "event_type": record.get("eventType"),
-        "aws_region": record.get("awsRegion"),
-        **_identity(record),
-        "source_ip": record.get("sourceIPAddress"),
-        "user_agent": record.get("userAgent"),
-        "error_code": record.get("errorCode") or "",
-        "request_parameters": json.dumps(record.get("requestParameters"), sort_keys=True)
-        if record.get("requestParameters") else "",
-        # AWS service events (e.g. Secrets Manager RotationFailed) name their resource here.
-        "additional_event_data": json.dumps(record.get("additionalEventData"), sort_keys=True)
-        if record.get("additionalEventData") else "",
-        "log_file": log_file,
-    }
-
-
 def trail_destination(account: AwsAccount) -> tuple[dict[str, Any], str, str]:
     """The multi-region trail that delivers to S3: (trail, bucket, key prefix)."""
     ct = account.client("cloudtrail")
@@ -179,56 +134,194 @@ def trail_destination(account: AwsAccount) -> tuple[dict[str, Any], str, str]:
     return trail, trail["S3BucketName"], f"{prefix}/" if prefix else ""
 
 
-def collect_trail_events(account: AwsAccount, raw: RawStore, period: Period, regions: list[str]) -> Collected:
+LOG_FILE_COLUMNS = ("account_id", "region", "day", "bucket", "key", "size", "etag", "last_modified", "sha256",
+                    "content_sha256", "records", "kept")
+FETCH_THREADS = 16  # concurrent GetObject calls (the client's connection pool is sized to match)
+BATCH_BYTES = 64 * 2**20  # uncompressed log content handed to the engine at once: bounds memory per batch
+
+
+@dataclass(frozen=True)
+class _Listed:
+    key: str
+    region: str
+    day: date
+    size: int
+    etag: str
+    last_modified: datetime
+
+
+@dataclass
+class _Fetched:
+    listed: _Listed
+    spooled: Path
+    sha256: str  # of the object as stored (gzip): what anyone re-downloading it hashes
+    content_sha256: str  # of the uncompressed log: what CloudTrail's digest files record
+    body: bytes | None  # kept only when every log file is copied into the package
+
+
+def collect_trail_logs(account: AwsAccount, raw: RawStore, period: Period, regions: list[str], selection: str,
+                       copy_all: bool = False) -> tuple[Collected, Collected]:
+    """Every log file the trail delivered for the period, read once, and the events the controls select.
+
+    Files are listed per region and day (the period's days and the next, whose first file holds the last
+    minutes of the period), fetched by a bounded pool of threads, hashed, and read by the local engine in
+    batches; only the selected events are kept, every file's records are counted. The log files are
+    evidence by reference (bucket, key, size, ETag, sha256): the package holds the ones a tested event cites,
+    or all of them with ``copy_all``.
+    """
+    from auditbook.events.local import LocalEngine
+
     prov = provenance(account, "aws:cloudtrail+s3")
     trail, bucket, prefix = trail_destination(account)
     prov.add_operation("cloudtrail:DescribeTrails", {"includeShadowTrails": False}, records=1)
-    s3 = account.client("s3")
-    rows: list[dict[str, Any]] = []
-    days_with_files: set[tuple[str, date]] = set()
-    files = 0
-    for region in regions:
-        for month in _months(period):
-            month_prefix = f"{prefix}AWSLogs/{account.account_id}/CloudTrail/{region}/{month:%Y/%m}/"
-            keys, pages = [], 0
-            with aws_errors("s3:ListObjectsV2"):
-                for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=month_prefix):
-                    pages += 1
-                    keys += [obj["Key"] for obj in page.get("Contents", [])]
-            prov.add_operation("s3:ListObjectsV2", {"Bucket": bucket, "Prefix": month_prefix}, pages=pages,
-                               records=len(keys))
-            for key in sorted(keys):
-                day = _day_of(key, month_prefix)
-                if day is None or not (period.start.date() <= day < period.end.date()):
-                    continue
-                with aws_errors("s3:GetObject"):
-                    body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-                files += 1
-                days_with_files.add((region, day))
-                prov.raw_files.append(raw.save(f"aws/{account.account_id}/cloudtrail/{key}", body))
-                try:
-                    records = json.loads(gzip.decompress(body))["Records"]
-                except (OSError, ValueError, KeyError) as exc:
-                    raise CollectionError(f"s3:GetObject {key}: not a CloudTrail log file ({type(exc).__name__})") \
-                        from None
-                for record in records:
-                    required(record, _RECORD_FIELDS, "s3:GetObject", f"a record of {key}")
-                    rows.append(_row(account.account_id, record, key))
-    prov.add_operation("s3:GetObject", {"Bucket": bucket}, pages=files, records=len(rows))
-    expected_days = len(regions) * period.days
+    s3 = account.client("s3", pool=FETCH_THREADS)
+    days = [period.start.date() + timedelta(days=i) for i in range(period.days + 1)]
+    prefixes = [(region, day, f"{prefix}AWSLogs/{account.account_id}/CloudTrail/{region}/{day:%Y/%m/%d}/")
+                for region in regions for day in days]
+    listed: list[_Listed] = []
+    pages = 0
+    with ThreadPoolExecutor(FETCH_THREADS) as pool:
+        for found, n in pool.map(lambda p: _list_day(s3, bucket, *p), prefixes):
+            listed += found
+            pages += n
+        prov.add_operation("s3:ListObjectsV2", {"Bucket": bucket, "Prefix": f"{prefix}AWSLogs/{account.account_id}"
+                                                "/CloudTrail/<region>/<yyyy/mm/dd>/", "regions": regions,
+                                                "days": f"{days[0]} to {days[-1]}"}, pages=pages, records=len(listed))
+        with tempfile.TemporaryDirectory(prefix="auditbook-trail-") as spool_dir:
+            engine = LocalEngine(Path(spool_dir))
+            try:
+                selected, counts, fetched = _read_all(pool, s3, bucket, listed, Path(spool_dir), engine, account,
+                                                      period, regions, selection, copy_all)
+            finally:
+                engine.close()
+    kept = selected.groupby("log_file").size().to_dict() if not selected.empty else {}
+    rows = []
+    for f in sorted(fetched, key=lambda f: f.listed.key):
+        s3_path = f"s3://{bucket}/{f.listed.key}"
+        rows.append({"account_id": account.account_id, "region": f.listed.region, "day": f"{f.listed.day}",
+                     "bucket": bucket, "key": f.listed.key, "size": f.listed.size, "etag": f.listed.etag,
+                     "last_modified": f.listed.last_modified, "sha256": f.sha256,
+                     "content_sha256": f.content_sha256, "records": counts.get(s3_path, 0),
+                     "kept": int(kept.get(f.listed.key, 0))})
+        if copy_all and f.body is not None:
+            prov.raw_files.append(raw.save(log_file_raw_path(account.account_id, f.listed.key), f.body))
+    records = sum(r["records"] for r in rows)
+    prov.add_operation("s3:GetObject", {"Bucket": bucket}, pages=len(rows), records=records)
+    in_period = {(r["region"], r["day"]) for r in rows if r["day"] < f"{period.end.date()}"}
     prov.notes.append(f"Trail {trail['Name']} (multi-region: {trail.get('IsMultiRegionTrail')}, log file validation: "
                       f"{trail.get('LogFileValidationEnabled')}) delivers to s3://{bucket}/{prefix}")
-    prov.notes.append(f"{files} log files; {len(days_with_files)} of {expected_days} region-days have log files.")
-    rows = sorted((r for r in rows if period.start <= r["event_time"] < period.end),
-                  key=lambda r: (r["event_time"], r["event_id"]))
-    return Collected(pd.DataFrame(rows), prov)
+    prov.notes.append(f"{len(rows)} log files, {records} events; {len(in_period)} of {len(regions) * period.days} "
+                      "region-days have log files.")
+    prov.notes.append("Log files are evidence by reference (bucket, key, size, ETag, sha256 of the object and of "
+                      "its content): " + ("every one is copied under raw/." if copy_all else
+                                          "those a tested event cites are copied under raw/."))
+    files = Collected(pd.DataFrame(rows, columns=list(LOG_FILE_COLUMNS)), prov)
+    event_prov = provenance(account, "aws:cloudtrail+s3")
+    event_prov.operations = list(prov.operations)
+    event_prov.notes = [*prov.notes, f"{len(selected)} of {records} events kept: those of the period the controls "
+                        f"select ({selection}), read by DuckDB with the query in auditbook.events.sql."]
+    return files, Collected(selected.reset_index(drop=True), event_prov)
 
 
-def _day_of(key: str, month_prefix: str) -> date | None:
-    rest = key[len(month_prefix):]
-    day_text = rest.split("/", 1)[0]
-    try:
-        year, month = month_prefix.rstrip("/").split("/")[-2:]
-        return date(int(year), int(month), int(day_text))
-    except ValueError:
+def log_file_raw_path(account_id: str, key: str) -> str:
+    return f"aws/{account_id}/cloudtrail/{key}"
+
+
+def copy_log_files(account: AwsAccount, raw: RawStore, files: list[tuple[str, str, str]]) -> int:
+    """Copy the log files tested events cite (bucket, key, sha256 when read) into raw/, in parallel; returns how
+    many were copied (a file already there, copied for another test or with every file, is left alone)."""
+    s3 = account.client("s3", pool=FETCH_THREADS)
+    with ThreadPoolExecutor(FETCH_THREADS) as pool:
+        return sum(r is not None for r in pool.map(lambda f: copy_log_file(s3, account.account_id, raw, *f), files))
+
+
+def copy_log_file(s3: Any, account_id: str, raw: RawStore, bucket: str, key: str,
+                  sha256: str) -> dict[str, Any] | None:
+    """One cited log file into raw/, as it was when the events were read (its sha256 then); None when it is
+    already there."""
+    rel = log_file_raw_path(account_id, key)
+    if (raw.root / rel).exists():
         return None
+    with aws_errors(f"s3:GetObject {key}"):
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    if hashlib.sha256(body).hexdigest() != sha256:
+        raise CollectionError(f"s3:GetObject {key}: the log file changed after its events were read "
+                              f"(sha256 {hashlib.sha256(body).hexdigest()[:12]}…, read as {sha256[:12]}…)")
+    try:
+        return raw.save(rel, body)
+    except FileExistsError:  # another criterion's kernel copied it a moment ago
+        return None
+
+
+def _list_day(s3: Any, bucket: str, region: str, day: date, day_prefix: str) -> tuple[list[_Listed], int]:
+    found, pages = [], 0
+    with aws_errors("s3:ListObjectsV2"):
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=day_prefix):
+            pages += 1
+            found += [_Listed(obj["Key"], region, day, int(obj["Size"]), str(obj.get("ETag", "")).strip('"'),
+                              obj["LastModified"]) for obj in page.get("Contents", [])
+                      if obj["Key"].endswith(".json.gz")]
+    return found, pages
+
+
+def _fetch(s3: Any, bucket: str, listed: _Listed, spool: Path, keep_body: bool) -> _Fetched:
+    with aws_errors(f"s3:GetObject {listed.key}"):
+        body = s3.get_object(Bucket=bucket, Key=listed.key)["Body"].read()
+    try:
+        content = gzip.decompress(body)
+    except (OSError, EOFError) as exc:
+        raise CollectionError(f"s3:GetObject {listed.key}: not a CloudTrail log file ({type(exc).__name__})") \
+            from None
+    try:
+        records = records_array(content)
+    except ValueError as exc:
+        raise CollectionError(f"s3:GetObject {listed.key}: not a CloudTrail log file ({exc})") from None
+    path = spool / f"{hashlib.sha256(listed.key.encode()).hexdigest()}.json"
+    path.write_bytes(records)
+    return _Fetched(listed, path, hashlib.sha256(body).hexdigest(), hashlib.sha256(content).hexdigest(),
+                    body if keep_body else None)
+
+
+def _read_all(pool: ThreadPoolExecutor, s3: Any, bucket: str, listed: list[_Listed], spool: Path, engine: Any,
+              account: AwsAccount, period: Period, regions: list[str], selection: str,
+              copy_all: bool) -> tuple[pd.DataFrame, dict[str, int], list[_Fetched]]:
+    """Fetch with the pool, hand the engine a batch whenever enough content waits, keep what it selects."""
+    from auditbook.events.local import SpooledFile
+
+    frames: list[pd.DataFrame] = []
+    counts: dict[str, int] = {}
+    fetched: list[_Fetched] = []
+    waiting: list[_Fetched] = []
+    waiting_bytes = 0
+
+    def flush() -> None:
+        nonlocal waiting, waiting_bytes
+        batch = [SpooledFile(f.spooled, f"s3://{bucket}/{f.listed.key}", f.listed.region, f"{f.listed.day:%Y/%m/%d}")
+                 for f in waiting]
+        frame, batch_counts = engine.select(batch, account.account_id, period.start, period.end, selection, regions)
+        if not frame.empty:
+            frames.append(frame)
+        counts.update(batch_counts)
+        for f in waiting:
+            f.spooled.unlink()
+        waiting, waiting_bytes = [], 0
+
+    futures = [pool.submit(_fetch, s3, bucket, item, spool, copy_all) for item in listed]
+    try:
+        for future in as_completed(futures):
+            done = future.result()
+            fetched.append(done)
+            waiting.append(done)
+            waiting_bytes += done.spooled.stat().st_size
+            if waiting_bytes >= BATCH_BYTES:
+                flush()
+        if waiting:
+            flush()
+    except BaseException:
+        for future in futures:
+            future.cancel()
+        raise
+    if not frames:
+        return pd.DataFrame(columns=list(EVENT_COLUMNS)), counts, fetched
+    selected = pd.concat(frames, ignore_index=True).sort_values(["event_time", "event_id"], kind="stable")
+    return selected.reset_index(drop=True), counts, fetched

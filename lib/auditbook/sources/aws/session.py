@@ -34,8 +34,10 @@ class AwsAccount:
     session: boto3.Session
     region: str
 
-    def client(self, service: str, region: str | None = None) -> Any:
-        client = self.session.client(service, region_name=region or self.region, config=RETRY_CONFIG)
+    def client(self, service: str, region: str | None = None, pool: int | None = None) -> Any:
+        """A client with bounded retries; ``pool``: the connections it keeps, for that many threads."""
+        config = RETRY_CONFIG.merge(Config(max_pool_connections=pool)) if pool else RETRY_CONFIG
+        client = self.session.client(service, region_name=region or self.region, config=config)
         client.meta.events.register("before-parse", refuse_unparsable_body)
         return client
 
