@@ -6,6 +6,10 @@ local user could connect to, and ipykernel has nothing to warn about. Each kerne
 
 A worker told to stop (SIGTERM: the runner was interrupted or died) calls :func:`stop_all`: its
 kernels are killed and their socket folders and connection files removed, so nothing outlives the run.
+
+An IPC socket's path must fit in an AF_UNIX address (107 bytes): under a long TMPDIR (a test's, a CI job's)
+the kernel's sockets could not be connected, and the half-connected client then hung its worker for good
+when the garbage collector closed it. The socket folder goes to /tmp instead when TMPDIR is too deep.
 """
 
 from __future__ import annotations
@@ -23,6 +27,21 @@ from typing import Any
 from jupyter_client.manager import AsyncKernelManager
 
 _LIVE: weakref.WeakSet[IPCKernelManager] = weakref.WeakSet()  # this process's kernels not yet cleaned up
+SOCKET_PATH_MAX = 107  # bytes of an ipc:// path zmq accepts: sun_path (108 on Linux) less its NUL
+SOCKET_NAME = "kernel"  # jupyter_client adds "-<n>" for each of the kernel's five channels
+_CHANNEL_SUFFIX = "-99999"  # the longest suffix allowed for
+
+
+def socket_dir(bases: tuple[str | None, ...] = (None, "/tmp")) -> str:
+    """A new private (0700) folder for one kernel's sockets: in the temporary folder, else the first of
+    ``bases`` where the sockets' paths fit in an AF_UNIX address."""
+    for base in bases:
+        folder = tempfile.mkdtemp(prefix="auditbook-kernel-", dir=base)
+        if len(os.fsencode(str(Path(folder) / SOCKET_NAME) + _CHANNEL_SUFFIX)) <= SOCKET_PATH_MAX:
+            return folder
+        os.rmdir(folder)
+    raise RuntimeError(f"no folder for a kernel's sockets has a path short enough for an IPC socket "
+                       f"({SOCKET_PATH_MAX} bytes); set TMPDIR to a shorter path")
 
 
 class IPCKernelManager(AsyncKernelManager):
@@ -30,8 +49,8 @@ class IPCKernelManager(AsyncKernelManager):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._socket_dir = tempfile.mkdtemp(prefix="auditbook-kernel-")
-        self.ip = str(Path(self._socket_dir) / "kernel")
+        self._socket_dir = socket_dir()
+        self.ip = str(Path(self._socket_dir) / SOCKET_NAME)
         _LIVE.add(self)
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
