@@ -92,10 +92,10 @@ def _execute(path: str) -> float:
     import papermill
 
     started = time.monotonic()
-    from auditbook.kernels import KERNEL_MANAGER
+    from auditbook.kernels import KERNEL_MANAGER, SHUTDOWN
 
     papermill.execute_notebook(path, path + ".out.ipynb", kernel_name="python3", progress_bar=False,
-                               kernel_manager_class=KERNEL_MANAGER)  # as the runner starts kernels
+                               kernel_manager_class=KERNEL_MANAGER, shutdown_kernel=SHUTDOWN)  # as the runner
     return time.monotonic() - started
 
 

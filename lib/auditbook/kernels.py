@@ -85,3 +85,8 @@ def stop_all() -> None:
 
 
 KERNEL_MANAGER = f"{__name__}.IPCKernelManager"
+SHUTDOWN = "immediate"
+"""How nbclient stops a kernel once its notebook has run (papermill's ``shutdown_kernel``): killed, not asked to
+exit. A graceful shutdown waits for the kernel's reply and its atexit hooks, and stalled 2.5 to 3 s in 4 of 64
+shutdowns; everything a notebook writes is written and closed by its last cell (papermill saves the outputs on
+this side), so nothing is left for the kernel's exit to flush."""
