@@ -129,7 +129,7 @@ def test_aws_hanging_answer_is_bounded_by_the_read_timeout(account, faults, fast
     monkeypatch.setattr(session, "RETRY_CONFIG", production.merge(Config(read_timeout=0.5)))
     assert session.RETRY_CONFIG.retries == production.retries  # the same attempts, a shorter read timeout
     for source, service, operation in [("secretsmanager-secrets", "secretsmanager", "ListSecrets"),
-                                       ("cloudtrail-events", "s3", "ListObjectsV2")]:
+                                       ("cloudtrail-log-files", "s3", "ListObjectsV2")]:
         faults.aws.clear()
         faults.aws.inject(f.operation(service, operation), f.hang(1.0), times=None)
         started = time.monotonic()
