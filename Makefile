@@ -102,7 +102,8 @@ test-airflow:
 	$(AIRFLOWVENV)/bin/pip install --quiet --disable-pip-version-check -e ".[demo,dev,airflow]"
 	$(AIRFLOWVENV)/bin/pytest -p no:cacheprovider -m "slow or not slow" tests/package/test_pkg_platform.py -k dag
 
-# Scale figures for the README: AUDITBOOK_BENCH_SCALE=20 make bench (about 2,000 users, 1,000 secrets, 20,000 PRs).
+# The demo against its composite floor (seeding + import-only notebooks + PDF export alone), then scale figures
+# for the README: AUDITBOOK_BENCH_SCALE=20 make bench (about 2,000 users, 1,000 secrets, 20,000 PRs).
 bench: $(STAMP)
 	$(BIN)/python bench/run_bench.py
 	AUDITBOOK_BENCH_EVENTS=1000000 $(BIN)/python bench/events_bench.py

@@ -37,7 +37,7 @@ from auditbook import kernels, layout, runinfo
 from auditbook import params as params_mod
 from auditbook import register as register_mod
 from auditbook.criteria import CRITERIA, NOTEBOOK_DIR, implemented
-from auditbook.kernels import KERNEL_MANAGER
+from auditbook.kernels import KERNEL_MANAGER, SHUTDOWN
 from auditbook.locker import unseal_and_remove
 from auditbook.package import CriterionOutcome, RunOutcome, StartedRun, criterion_outcome, seal_and_publish
 from auditbook.period import assert_period_closed, assert_period_length, parse_period
@@ -160,7 +160,7 @@ def execute_criterion(criterion: str, staging: Path, facts: RunFacts, notebook_d
     try:
         papermill.execute_notebook(
             str(source), str(target), cwd=str(staging), kernel_name="python3", progress_bar=False,
-            kernel_manager_class=KERNEL_MANAGER,
+            kernel_manager_class=KERNEL_MANAGER, shutdown_kernel=SHUTDOWN,
             parameters=notebook_parameters(criterion, facts.period.label, facts.run_id),
         )
     except Exception as exc:  # PapermillExecutionError and kernel deaths alike: the notebook is ERROR

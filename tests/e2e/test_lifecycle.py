@@ -4,7 +4,9 @@ next run removes the staging folder of a run that died (never one whose owner is
 The runs here are real ``auditbook demo`` processes. Every process they start (pool workers, Jupyter kernels)
 inherits a marker in its environment, so a process left behind is found even after it was handed to another
 parent; the kernels' socket folders go to a TMPDIR of the test's own and their connection files to a
-JUPYTER_RUNTIME_DIR of its own, so anything left there is theirs.
+JUPYTER_RUNTIME_DIR of its own, so anything left there is theirs. The TMPDIR is a short folder in /tmp, not
+under pytest's (deep) tmp_path: there the kernels would put their sockets in /tmp instead (an IPC socket's
+path is limited to 107 bytes, :func:`auditbook.kernels.socket_dir`), where this test would not see them.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ import sys
 import tempfile
 import time
 import uuid
-import weakref
 from pathlib import Path
 
 import auditbook
@@ -30,6 +31,14 @@ pytestmark = pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason=
 
 STARTUP_SECONDS = 300  # emulators seeded, then a kernel started, on a shared 2-core machine
 LIB = Path(auditbook.__file__).resolve().parents[1]
+_SHORT_TMP: list[Path] = []
+
+
+@pytest.fixture(autouse=True)
+def _remove_short_tmp():
+    yield
+    while _SHORT_TMP:
+        shutil.rmtree(_SHORT_TMP.pop(), ignore_errors=True)
 
 
 class Demo:
@@ -37,10 +46,8 @@ class Demo:
 
     def __init__(self, tmp_path: Path, out: Path, *args: str) -> None:
         self.marker = f"auditbook-lifecycle-{uuid.uuid4().hex}"
-        # the kernels' TMPDIR short and under /tmp: a socket path must fit sun_path, and under a long one the
-        # runner would put its sockets in /tmp, where this test would not see what a kernel left
-        self.tmp = Path(tempfile.mkdtemp(prefix=f"ab-{self.marker[-6:]}-", dir="/tmp"))
-        weakref.finalize(self, shutil.rmtree, self.tmp, True)
+        self.tmp = Path(tempfile.mkdtemp(prefix="ab-lc-", dir="/tmp"))
+        _SHORT_TMP.append(self.tmp)
         self.runtime = tmp_path / f"runtime-{self.marker[-6:]}"
         self.runtime.mkdir()
         env = {**os.environ, "PYTHONPATH": str(LIB), "AUDITBOOK_LIFECYCLE_MARK": self.marker, "TMPDIR": str(self.tmp),

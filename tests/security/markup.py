@@ -98,11 +98,14 @@ class Laid:
 
 
 def lay_out(html_path: Path) -> Laid:
-    """The report laid out by WeasyPrint, as its PDF is written."""
+    """The report laid out by WeasyPrint, as its PDF is written: a criterion report with its paper stylesheet in
+    place of JupyterLab's (``export.for_paper``), the index as it is."""
+    from auditbook.report.export import LAB_CSS, for_paper
     from weasyprint import HTML
     from weasyprint.formatting_structure import boxes
 
-    document = HTML(filename=str(html_path), base_url=str(html_path.parent)).render()
+    text = html_path.read_text(encoding="utf-8")
+    document = HTML(string=for_paper(text) if LAB_CSS[0] in text else text, base_url=str(html_path.parent)).render()
     badges, tables, margins = [], 0, []
     for page in document.pages:
         texts: dict[str, str] = {}

@@ -79,6 +79,11 @@ def test_a_criterion_report_shows_hostile_text_as_text_and_runs_nothing(tmp_path
     assert [img["src"][:22] for img in page.tags("img")] == ["data:image/png;base64,"]  # the chart, allowed by CSP
 
     assert pdf_path.read_bytes().startswith(b"%PDF") and pages == {"test-CC6.1-MFA": pages["test-CC6.1-MFA"]}
+    text = html_path.read_text(encoding="utf-8")
+    paper_text = export.for_paper(text)  # what the PDF is laid out from: JupyterLab's stylesheet swapped out
+    paper = parse(paper_text)
+    assert paper.tags("script") == [] and paper.csp() == [CSP] and paper.visible_text() == page.visible_text()
+    assert len(paper_text) < len(text) - 200_000 and export.PAPER_CSS in paper_text
     laid = lay_out(html_path)
     assert laid.badges and {rgb for text, rgb in laid.badges if text == "FAIL"} == {FAIL_RGB}
     assert laid.tables_shown >= 1  # the deviation table is laid out, not hidden

@@ -314,7 +314,7 @@ def seed_trail(endpoint: str, trail: Trail) -> None:
                     EnableLogFileValidation=True, IncludeGlobalServiceEvents=True)
     ct.start_logging(Name=TRAIL_NAME)
     aws_monitoring.configure_trail(s3, ct)
-    deliver(trail, s3)
+    deliver(trail)
 
 
 def _client(service: str, endpoint: str):  # noqa: ANN202 - a boto3 client

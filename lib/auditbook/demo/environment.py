@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -42,8 +43,10 @@ class DemoEnvironment:
     def __exit__(self, *exc: object) -> None:
         if self._patch is not None:
             self._patch.__exit__(None, None, None)
-        self.github.stop()
+        github = threading.Thread(target=self.github.stop, name="github-emulator-stop")
+        github.start()  # both at once: moto's server takes up to half a second to notice its stop request
         self.aws.stop()
+        github.join()
 
 
 def truth_files() -> list[Path]:

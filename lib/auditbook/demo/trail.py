@@ -32,6 +32,8 @@ from typing import Any
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from auditbook.demo.moto_state import put_objects
+
 TRAIL_NAME = "org-trail"
 TRAIL_BUCKET = "demo-fintech-cloudtrail"
 TRAIL_PREFIX = "audit"
@@ -130,14 +132,12 @@ class Trail:
         return out
 
 
-def deliver(trail: Trail, s3: Any) -> int:
-    """Write every log file to the trail's bucket, then its digest files with their signature metadata; returns
-    the number of log files."""
+def deliver(trail: Trail) -> int:
+    """Write every log file to the trail's bucket, then its digest files with their signature metadata, straight
+    into the emulator's S3 (moto_state.put_objects); returns the number of log files."""
     files = trail.files()
-    for key, body in files.items():
-        s3.put_object(Bucket=TRAIL_BUCKET, Key=key, Body=body)
-    for key, (body, metadata) in build_digests(files, account_id=trail.account_id).items():
-        s3.put_object(Bucket=TRAIL_BUCKET, Key=key, Body=body, Metadata=metadata)
+    put_objects(TRAIL_BUCKET, files, trail.account_id)
+    put_objects(TRAIL_BUCKET, build_digests(files, account_id=trail.account_id), trail.account_id)
     return len(files)
 
 

@@ -35,6 +35,7 @@ from auditbook.demo.github.rest import Renderer
 from auditbook.demo.github.state import GitHubState, Repo, User
 from auditbook.provenance import iso
 
+STOP_POLL_SECONDS = 0.05  # how often the server looks for a stop request (werkzeug's 0.5 s held up every stop)
 DOCS = "https://docs.github.com/rest"
 RATE_LIMIT = 5000
 
@@ -154,7 +155,8 @@ class GitHubEmulator:
 
     def start(self) -> GitHubEmulator:
         self._server = make_server("127.0.0.1", 0, self, threaded=True, request_handler=_QuietHandler)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="github-emulator", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(STOP_POLL_SECONDS,),
+                                        name="github-emulator", daemon=True)
         self._thread.start()
         return self
 

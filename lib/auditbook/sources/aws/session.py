@@ -85,7 +85,11 @@ class AwsAccount:
     retries: RetryLog = field(default_factory=RetryLog, repr=False, compare=False)
 
     def client(self, service: str, region: str | None = None, pool: int | None = None) -> Any:
-        """A client with bounded retries; ``pool``: the connections it keeps, for that many threads."""
+        """A client with bounded retries; ``pool``: the connections it keeps, for that many threads.
+
+        A new one for each collection: botocore's standard retry mode keeps a retry quota per client and stops
+        retrying once it is spent, so a shared client would let one population's failures take away the next
+        one's retries of a transient fault."""
         config = RETRY_CONFIG.merge(Config(max_pool_connections=pool)) if pool else RETRY_CONFIG
         client = self.session.client(service, region_name=region or self.region, config=config)
         client.meta.events.register("before-parse", refuse_unparsable_body)
@@ -93,12 +97,18 @@ class AwsAccount:
         return client
 
     @cached_property
+    def sts(self) -> Any:
+        """The account's one STS client: who the caller is and where the endpoint is, asked for every provenance
+        record (a new client each time was 37 of a demo run's 114)."""
+        return self.client("sts")
+
+    @cached_property
     def caller_arn(self) -> str:
-        return caller_identity(self.session, self.region)["Arn"]
+        return caller_identity(self.sts)["Arn"]
 
     @property
     def endpoint(self) -> str:
-        return self.client("sts").meta.endpoint_url
+        return self.sts.meta.endpoint_url
 
 
 class MalformedResponseError(botocore.exceptions.BotoCoreError):
@@ -128,9 +138,9 @@ def refuse_unparsable_body(operation_model: Any, response_dict: dict[str, Any], 
                                      size=len(body), start=repr(bytes(body[:40]))) from None
 
 
-def caller_identity(session: boto3.Session, region: str) -> dict[str, str]:
+def caller_identity(sts: Any) -> dict[str, str]:  # noqa: ANN401 - an STS client
     try:
-        return session.client("sts", region_name=region, config=RETRY_CONFIG).get_caller_identity()
+        return sts.get_caller_identity()
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
         raise CollectionError(f"AWS credentials: {_one_line(exc)}") from None
 
@@ -176,14 +186,16 @@ def open_account(spec: dict[str, Any], region: str) -> AwsAccount:
     """A session for one account from params: profile, then optional role assumption (refreshing)."""
     try:
         session = open_session(spec, region)
-        identity = session.client("sts", region_name=region, config=RETRY_CONFIG).get_caller_identity()
+        account = AwsAccount(spec["id"], spec.get("name") or spec["id"], session, region)
+        identity = account.sts.get_caller_identity()  # the role is assumed here, on first use
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
         raise CollectionError(f"AWS account {spec['id']}: {_one_line(exc)}") from None
     if identity["Account"] != spec["id"]:
         raise CollectionError(
             f"AWS account {spec['id']}: credentials belong to account {identity['Account']}"
         )
-    return AwsAccount(spec["id"], spec.get("name") or spec["id"], session, region)
+    account.caller_arn = identity["Arn"]  # known now: no second GetCallerIdentity
+    return account
 
 
 def _one_line(exc: Exception) -> str:
