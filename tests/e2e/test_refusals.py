@@ -66,7 +66,7 @@ def test_unreachable_aws_is_refused_before_a_package_is_started(repo_root, out, 
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
     # A1.1 reads AWS only, so the refusal cannot come from the GitHub check, whatever ran before.
     refused(capsys, ["run", "--params", str(DEMO_PARAMS), "--period", "2026-Q3",
-                     "--criteria", "A1.1", "--out", str(out)], "AWS credentials")
+                     "--criteria", "A1.1", "--out", str(out)], "AWS account 123456789012: Could not connect")
     assert not out.exists()
 
 
