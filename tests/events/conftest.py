@@ -38,12 +38,10 @@ def scripted():
 @pytest.fixture
 def quick(monkeypatch):
     """Polls milliseconds apart (the bound on their number and the timeout stay the real logic)."""
-    from auditbook.sources.aws import athena, cloudtrail_lake
+    from auditbook.sources.aws import athena  # both engines poll through athena.wait_for
 
     monkeypatch.setattr(athena, "POLL_FIRST", 0.01)
     monkeypatch.setattr(athena, "POLL_MAX", 0.05)
-    monkeypatch.setattr(cloudtrail_lake, "POLL_FIRST", 0.01)
-    monkeypatch.setattr(cloudtrail_lake, "POLL_MAX", 0.05)
 
 
 @pytest.fixture

@@ -337,9 +337,8 @@ def engine_calls(demo_env, account, tmp_path_factory):
     lake_params = {"event_data_store": store}
     runs = [(athena, athena_params), (athena, {**athena_params, "table": ORG_TABLE}), (cloudtrail_lake, lake_params)]
     with pytest.MonkeyPatch.context() as patch:
-        for engine in (athena, cloudtrail_lake):
-            patch.setattr(engine, "POLL_FIRST", 0.01)
-            patch.setattr(engine, "POLL_MAX", 0.05)
+        patch.setattr(athena, "POLL_FIRST", 0.01)  # both engines poll through athena.wait_for
+        patch.setattr(athena, "POLL_MAX", 0.05)
         recorder.install(patch)
         demo_env.faults.aws.clear()
         for engine, params in runs:

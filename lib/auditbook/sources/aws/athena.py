@@ -92,6 +92,47 @@ def backoff(first: float, most: float) -> Iterator[float]:
         delay = min(delay * 2, most)
 
 
+@dataclass(frozen=True)
+class Polling:
+    """How one engine's query is watched to its end: which call describes it, which state is done and which
+    failed, why it failed, and the call that stops it (Athena's StopQueryExecution, Lake's CancelQuery)."""
+
+    describe: Callable[[], Any]  # the describing call's answer, as received
+    state: Callable[[dict[str, Any]], str]
+    reason: Callable[[dict[str, Any]], Any]
+    done: str
+    failed: tuple[str, ...]
+    stop: Callable[[], Any]
+    stop_call: str  # the stopping call's name, for the error
+    stopped: str  # "stopped", "cancelled"
+
+
+def wait_for(what: str, polling: Polling, timeout_seconds: float, clock: Callable[[], float],
+             sleep: Callable[[float], None]) -> tuple[dict[str, Any], int]:
+    """Poll with a bounded backoff until the query is done (its description, the polls made); a failed state is
+    a one-line error; past the timeout the query is stopped (it would keep scanning, and billing), then fails."""
+    deadline = clock() + timeout_seconds
+    for polls, delay in enumerate(backoff(POLL_FIRST, POLL_MAX), start=1):
+        with aws_errors(what):
+            described = clean(polling.describe()) or {}
+        state = polling.state(described)
+        if state == polling.done:
+            return described, polls
+        if state in polling.failed:
+            reason = " ".join(str(polling.reason(described) or "no reason given").split())[:300]
+            raise CollectionError(f"{what}: {state}: {reason}")
+        if clock() + delay > deadline:
+            try:
+                polling.stop()
+                outcome = f"{polling.stopped} with {polling.stop_call}"
+            except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+                outcome = f"{polling.stop_call} failed too: {' '.join(str(exc).split())[:120]}"
+            raise CollectionError(f"{what}: still {state or 'not started'} after {timeout_seconds / 60:g} min "
+                                  f"(timeout_minutes): {outcome}")
+        sleep(delay)
+    raise AssertionError("unreachable")
+
+
 @dataclass
 class QueryRun:
     """One finished Athena query: what was asked, where it ran, what it cost, what came back."""
@@ -166,35 +207,20 @@ class Athena:
         return QueryRun(text, execution_id, execution, polls, columns, types, rows, pages)
 
     def _wait(self, execution_id: str) -> tuple[dict[str, Any], int]:
-        deadline = self.clock() + self.settings.timeout_seconds
-        for polls, delay in enumerate(backoff(POLL_FIRST, POLL_MAX), start=1):
-            with aws_errors(f"athena:GetQueryExecution {execution_id}"):
-                execution = clean(self.client.get_query_execution(QueryExecutionId=execution_id)) or {}
-            execution = execution.get("QueryExecution") or {}
-            status = execution.get("Status") or {}
-            state = status.get("State", "")
-            if state == "SUCCEEDED":
-                return execution, polls
-            if state in ("FAILED", "CANCELLED"):
-                reason = status.get("StateChangeReason") or (status.get("AthenaError") or {}).get("ErrorMessage") \
-                    or "no reason given"
-                raise CollectionError(f"athena:GetQueryExecution {execution_id}: {state}: "
-                                      f"{' '.join(str(reason).split())[:300]}")
-            if self.clock() + delay > deadline:
-                self._stop(execution_id, state)
-            self.sleep(delay)
-        raise AssertionError("unreachable")
+        def status(described: dict[str, Any]) -> dict[str, Any]:
+            return (described.get("QueryExecution") or {}).get("Status") or {}
 
-    def _stop(self, execution_id: str, state: str) -> None:
-        """Past the timeout: stop the query (it would keep scanning, and billing), then fail."""
-        minutes = self.settings.timeout_seconds / 60
-        try:
-            self.client.stop_query_execution(QueryExecutionId=execution_id)
-            stopped = "stopped with StopQueryExecution"
-        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
-            stopped = f"StopQueryExecution failed too: {' '.join(str(exc).split())[:120]}"
-        raise CollectionError(f"athena:GetQueryExecution {execution_id}: still {state or 'not started'} after "
-                              f"{minutes:g} min (timeout_minutes): {stopped}")
+        polling = Polling(
+            describe=lambda: self.client.get_query_execution(QueryExecutionId=execution_id),
+            state=lambda d: status(d).get("State", ""),
+            reason=lambda d: status(d).get("StateChangeReason") or (status(d).get("AthenaError") or {}).get(
+                "ErrorMessage"),
+            done="SUCCEEDED", failed=("FAILED", "CANCELLED"),
+            stop=lambda: self.client.stop_query_execution(QueryExecutionId=execution_id),
+            stop_call="StopQueryExecution", stopped="stopped")
+        described, polls = wait_for(f"athena:GetQueryExecution {execution_id}", polling,
+                                    self.settings.timeout_seconds, self.clock, self.sleep)
+        return described.get("QueryExecution") or {}, polls
 
     def _results(self, execution_id: str) -> tuple[list[str], list[str], list[list[Any]], list[dict[str, Any]]]:
         """Every page; the first row of the first page is the header (Athena's form for a SELECT)."""

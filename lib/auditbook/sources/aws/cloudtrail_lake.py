@@ -21,13 +21,12 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-import botocore.exceptions
 import pandas as pd
 
 from auditbook.events.sql import EVENT_COLUMNS, lake_days_query, lake_query
 from auditbook.period import Period
 from auditbook.provenance import Collected, CollectionError, Provenance, RawStore
-from auditbook.sources.aws.athena import POLL_FIRST, POLL_MAX, backoff, query_account
+from auditbook.sources.aws.athena import Polling, query_account, wait_for
 from auditbook.sources.aws.base import aws_errors, clean, provenance
 from auditbook.sources.aws.session import AwsAccount, retry_note
 
@@ -94,30 +93,14 @@ class Lake:
         return LakeRun(text, query_id, described, polls, rows, pages)
 
     def _wait(self, query_id: str) -> tuple[dict[str, Any], int]:
-        deadline = self.clock() + self.settings.timeout_seconds
-        for polls, delay in enumerate(backoff(POLL_FIRST, POLL_MAX), start=1):
-            with aws_errors(f"cloudtrail:DescribeQuery {query_id}"):
-                described = clean(self.client.describe_query(QueryId=query_id)) or {}
-            state = described.get("QueryStatus", "")
-            if state == "FINISHED":
-                return described, polls
-            if state in FAILED_STATES:
-                reason = " ".join(str(described.get("ErrorMessage") or "no reason given").split())[:300]
-                raise CollectionError(f"cloudtrail:DescribeQuery {query_id}: {state}: {reason}")
-            if self.clock() + delay > deadline:
-                self._cancel(query_id, state)
-            self.sleep(delay)
-        raise AssertionError("unreachable")
-
-    def _cancel(self, query_id: str, state: str) -> None:
-        """Past the timeout: cancel the query (Lake bills the data it scans), then fail."""
-        try:
-            self.client.cancel_query(QueryId=query_id)
-            cancelled = "cancelled with CancelQuery"
-        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
-            cancelled = f"CancelQuery failed too: {' '.join(str(exc).split())[:120]}"
-        raise CollectionError(f"cloudtrail:DescribeQuery {query_id}: still {state or 'not started'} after "
-                              f"{self.settings.timeout_seconds / 60:g} min (timeout_minutes): {cancelled}")
+        polling = Polling(
+            describe=lambda: self.client.describe_query(QueryId=query_id),
+            state=lambda d: d.get("QueryStatus", ""), reason=lambda d: d.get("ErrorMessage"),
+            done="FINISHED", failed=FAILED_STATES,
+            stop=lambda: self.client.cancel_query(QueryId=query_id),  # Lake bills the data it scans
+            stop_call="CancelQuery", stopped="cancelled")
+        return wait_for(f"cloudtrail:DescribeQuery {query_id}", polling, self.settings.timeout_seconds,
+                        self.clock, self.sleep)
 
     def _results(self, query_id: str, columns: list[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """Every page; a row is a list of one-key dicts (column → text), merged here and held to ``columns``."""
