@@ -56,7 +56,7 @@ LOG_INTEGRITY = ControlTest(
     "CC7.1-LOG-INTEGRITY", "CC7.1", "Audit log files complete and unmodified",
     "Every CloudTrail log file delivered in the period is listed in a digest file whose signature verifies and "
     "which chains to the digest before it, and still hashes to the SHA-256 the digest recorded; every log file a "
-    "digest lists was delivered. Validated the way `aws cloudtrail validate-logs` does.", "continuous",
+    "digest lists was delivered. Validated the way the AWS CLI's cloudtrail validate-logs does.", "continuous",
     ("cloudtrail-log-integrity",), sample_keys=("account_id", "region", "kind", "key"))
 
 TESTS = [TRAIL, COVERAGE, CHANGES, LOG_INTEGRITY, RETENTION, ALARM_COVERAGE, ALARM_ACTIONS, THREAT_DETECTION]
@@ -377,7 +377,8 @@ def log_files_intact(integrity: pd.DataFrame) -> TestResult:
                      "period, so none can be shown complete and unmodified.")
     threshold = {"log_file": "listed in a validly signed, chained digest and hashing as it recorded",
                  "digest": "signature verifies (SHA256withRSA) and names the previous digest by hash and signature",
-                 "awaiting_digest": f"delivered within {AWAITING_DIGEST} after the newest digest: not tested"}
+                 "awaiting_digest": f"delivered within {AWAITING_DIGEST.total_seconds() / 3600:g} hours after the "
+                                    "newest digest: not tested"}
     return evaluate(LOG_INTEGRITY, tested, deviations, threshold, notes)
 
 
