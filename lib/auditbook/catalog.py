@@ -116,16 +116,26 @@ def _backup_regions(ctx: Context) -> dict[str, Any]:
     return {"regions": sorted(set(ctx.regions) | set(ctx.settings("A1.2")["copy_regions"]))}
 
 
-# Populations whose every consumer stands on another population's finding (the vouching population and the rule
-# that says why it cannot be relied on): events read from the trail stand on its log files being as CloudTrail wrote
-# them, which the digests show (CC7.1-LOG-INTEGRITY).
-VOUCHED_BY: dict[str, tuple[str, Callable[[pd.DataFrame], str]]] = {
-    "cloudtrail-log-files": ("cloudtrail-log-integrity", cc71.trail_doubt),
-}
-# When a vouching relation holds (always, for one not named here): under CloudTrail Lake the events are read from
-# the event data store (immutable, its integrity Lake's own), not from the trail's files the digests vouch for.
-VOUCHED_WHEN: dict[str, Callable[[Context], bool]] = {
-    "cloudtrail-log-files": lambda ctx: trail_engine(ctx) != "cloudtrail-lake",
+def _always(_: Context) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class Voucher:
+    """The population whose finding the consumers of another stand on, the rule saying why that one cannot be
+    relied on ('' when it can), and when the relation holds."""
+
+    population: str
+    doubt: Callable[[pd.DataFrame], str]
+    holds: Callable[[Context], bool] = _always
+
+
+# Events read from the trail stand on its log files being as CloudTrail wrote them, which the digests show
+# (CC7.1-LOG-INTEGRITY); not under CloudTrail Lake, whose events come from the event data store (immutable, its
+# integrity Lake's own), not from the files the digests vouch for.
+VOUCHED_BY: dict[str, Voucher] = {
+    "cloudtrail-log-files": Voucher("cloudtrail-log-integrity", cc71.trail_doubt,
+                                    holds=lambda ctx: trail_engine(ctx) != "cloudtrail-lake"),
 }
 
 
@@ -509,11 +519,11 @@ def built_from(names: list[str], ctx: Context) -> set[str]:
 
 
 def vouchers(reads: list[str], ctx: Context) -> list[tuple[str, Callable[[pd.DataFrame], str]]]:
-    """The findings a test reading these populations stands on (``VOUCHED_BY``, where ``VOUCHED_WHEN`` says the
-    relation holds): none for a test that reads the vouching population itself (it is the test of that finding)."""
+    """The findings a test reading these populations stands on (``VOUCHED_BY``, where the relation holds): none for
+    a test that reads the vouching population itself (it is the test of that finding)."""
     below = built_from(reads, ctx)
-    return [(voucher, doubt) for vouched, (voucher, doubt) in VOUCHED_BY.items()
-            if vouched in below and voucher not in reads and VOUCHED_WHEN.get(vouched, lambda _: True)(ctx)]
+    return [(v.population, v.doubt) for vouched, v in VOUCHED_BY.items()
+            if vouched in below and v.population not in reads and v.holds(ctx)]
 
 
 def empty(name: str) -> pd.DataFrame:

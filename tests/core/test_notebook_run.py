@@ -278,7 +278,8 @@ def test_a_test_whose_evidence_a_finding_puts_in_doubt_is_error(run_dir, tmp_pat
         return rows(1)
     monkeypatch.setitem(catalog.ENTRIES, "test-voucher", catalog.Entry(
         "test-voucher", "for the tests", catalog.columns("id"), "file", collector=voucher))
-    monkeypatch.setattr(catalog, "VOUCHED_BY", {FAKE: ("test-voucher", lambda frame: voucher_says or "")})
+    monkeypatch.setattr(catalog, "VOUCHED_BY",
+                        {FAKE: catalog.Voucher("test-voucher", lambda frame: voucher_says or "")})
     run = start("CC6.1", "2026-Q3", params_file(tmp_path), str(run_dir))
     result = run.test(T)
     assert result.status is expected
