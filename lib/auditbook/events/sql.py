@@ -27,6 +27,21 @@ EVENT_COLUMNS = ("account_id", "event_time", "event_id", "event_source", "event_
 # Column expressions in the Athena table's terms (Trino and DuckDB read them alike). NULL and '' are both
 # "absent" in CloudTrail; every text column is normalised to ''.
 _LAST_PATH_PART = "coalesce(nullif(regexp_extract({arn}, '[^/]+$'), ''), '')"
+def _principal_name(identity: str) -> str:
+    """Who acted, from the record's userIdentity (the same rule on every engine; only the column's case differs)."""
+    return (f"CASE {identity}.type"
+            f" WHEN 'IAMUser' THEN coalesce(nullif({identity}.username, ''), "
+            + _LAST_PATH_PART.format(arn=f"{identity}.arn") + ")"
+            " WHEN 'AssumedRole' THEN " + _LAST_PATH_PART.format(arn=f"{identity}.arn")
+            + " WHEN 'Root' THEN 'root'"
+            f" ELSE coalesce(nullif({identity}.invokedby, ''), {identity}.arn, '') END")
+
+
+def _role_name(identity: str, user_name: str) -> str:
+    return (f"CASE WHEN {identity}.type = 'AssumedRole'"
+            f" THEN coalesce({identity}.sessioncontext.sessionissuer.{user_name}, '') ELSE '' END")
+
+
 ATHENA_COLUMNS = {
     "event_time": "eventtime",
     "event_id": "eventid",
@@ -37,14 +52,8 @@ ATHENA_COLUMNS = {
     "aws_region": "awsregion",
     "identity_type": "coalesce(useridentity.type, '')",
     "principal_arn": "coalesce(useridentity.arn, '')",
-    "principal_name": ("CASE useridentity.type"
-                       " WHEN 'IAMUser' THEN coalesce(nullif(useridentity.username, ''), "
-                       + _LAST_PATH_PART.format(arn="useridentity.arn") + ")"
-                       " WHEN 'AssumedRole' THEN " + _LAST_PATH_PART.format(arn="useridentity.arn")
-                       + " WHEN 'Root' THEN 'root'"
-                       " ELSE coalesce(nullif(useridentity.invokedby, ''), useridentity.arn, '') END"),
-    "role_name": ("CASE WHEN useridentity.type = 'AssumedRole'"
-                  " THEN coalesce(useridentity.sessioncontext.sessionissuer.username, '') ELSE '' END"),
+    "principal_name": _principal_name("useridentity"),
+    "role_name": _role_name("useridentity", "username"),
     "invoked_by": "coalesce(useridentity.invokedby, '')",
     "source_ip": "coalesce(sourceipaddress, '')",
     "user_agent": "coalesce(useragent, '')",
@@ -65,14 +74,8 @@ LAKE_COLUMNS = {
     "aws_region": "awsRegion",
     "identity_type": "coalesce(userIdentity.type, '')",
     "principal_arn": "coalesce(userIdentity.arn, '')",
-    "principal_name": ("CASE userIdentity.type"
-                       " WHEN 'IAMUser' THEN coalesce(nullif(userIdentity.username, ''), "
-                       + _LAST_PATH_PART.format(arn="userIdentity.arn") + ")"
-                       " WHEN 'AssumedRole' THEN " + _LAST_PATH_PART.format(arn="userIdentity.arn")
-                       + " WHEN 'Root' THEN 'root'"
-                       " ELSE coalesce(nullif(userIdentity.invokedby, ''), userIdentity.arn, '') END"),
-    "role_name": ("CASE WHEN userIdentity.type = 'AssumedRole'"
-                  " THEN coalesce(userIdentity.sessioncontext.sessionissuer.userName, '') ELSE '' END"),
+    "principal_name": _principal_name("userIdentity"),
+    "role_name": _role_name("userIdentity", "userName"),
     "invoked_by": "coalesce(userIdentity.invokedby, '')",
     "source_ip": "coalesce(sourceIPAddress, '')",
     "user_agent": "coalesce(userAgent, '')",
