@@ -16,11 +16,14 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import pandas as pd
 
-from auditbook import cells
+from auditbook import cells, timeline
+from auditbook.basis import KINDS as BASES
+from auditbook.basis import Retention
 from auditbook.context import Context
 from auditbook.controls import a11, a12, cc61, cc62, cc71, cc72, cc81, cc91
 from auditbook.provenance import Collected, CollectionError, Population
@@ -152,6 +155,11 @@ class Entry:
     inputs: dict[str, str] | Callable[[Context], dict[str, str]] = field(default_factory=dict)
     applies: Callable[[Context], bool] | None = None  # None: always collected; else only when params ask for it
     part_of: str = ""  # collected by another entry's collector, which returns both (pull requests and reviews)
+    # What kind of evidence a collected population is (auditbook.basis): a state read at collection unless
+    # declared events over the period or the organization's records of it.
+    basis: str = "state"
+    retention: Retention | None = None  # the source forgets sooner than a run after the period reads it
+    reference: tuple[str, ...] = ()  # derived: inputs only looked things up in, not part of its evidence basis
 
     def input_names(self, ctx: Context) -> dict[str, str]:
         return self.inputs(ctx) if callable(self.inputs) else dict(self.inputs)
@@ -164,9 +172,13 @@ class Entry:
 def _entry(name: str, description: str, spec: str, fanout: str, **kwargs: Any) -> Entry:
     if fanout not in FANOUTS:
         raise ValueError(f"{name}: unknown fan-out {fanout!r}")
+    if kwargs.get("basis", "state") not in BASES:
+        raise ValueError(f"{name}: unknown evidence basis {kwargs['basis']!r}")
     return Entry(name, description, columns(spec), fanout, **kwargs)
 
 
+ALARM_HISTORY_RETENTION = Retention(30, "CloudWatch keeps alarm history about 30 days")
+HOURLY_METRIC_RETENTION = Retention(455, "CloudWatch keeps hourly metric statistics 455 days")
 _INCIDENT_COLUMNS = ("source incident_id title url severity impact detected_at:time acknowledged_at:time "
                      "resolved_at:time postmortem_url compliance_notified_at:time alarms resolution_delay_reason "
                      "state notes")
@@ -179,6 +191,21 @@ _EVENT_COLUMNS = ("account_id event_time:time event_id event_source event_name r
                   "identity_type principal_arn principal_name role_name invoked_by source_ip user_agent error_code "
                   "request_parameters additional_event_data log_file")
 _FIRING_COLUMNS = "account_id region alarm_name fired_at:time cleared_at:time minutes:float namespace metric_name"
+
+
+def _config_timeline(resource_type: str, to_columns: timeline.Mapper, label: Callable[[Any], str],
+                     existing: Callable[[pd.DataFrame], list[str]]) -> Callable[..., pd.DataFrame]:
+    """A derivation building one resource type's timeline from AWS Config history (auditbook.timeline)."""
+    def derive(history: pd.DataFrame, recorders: pd.DataFrame, current: pd.DataFrame, period_start: datetime,
+               period_end: datetime) -> pd.DataFrame:
+        return timeline.from_config_history(history, recorders, resource_type, period_start, period_end, to_columns,
+                                            label, existing(current))
+    derive.__name__ = derive.__qualname__ = f"timeline of {resource_type}"
+    return derive
+
+
+def _config_inputs(current: str) -> Callable[[Context], dict[str, str]]:
+    return lambda ctx: {"history": "aws-config-history", "recorders": "aws-config-recorders", "current": current}
 
 
 def _incident_sources(ctx: Context) -> dict[str, str]:
@@ -233,10 +260,10 @@ _DECLARED = [
     _entry("cloudtrail-log-files", "Every log file the trail delivered for the period's days (and the next): "
            "bucket, key, size, ETag, sha256 of the object and of its content, its events and those kept.",
            "account_id region day bucket key size:int? etag last_modified:time sha256 content_sha256 records:int "
-           "kept:int", "account", collector=trail_engines.collect_trail_logs, arguments=_trail_logs),
+           "kept:int", "account", collector=trail_engines.collect_trail_logs, arguments=_trail_logs, basis="events"),
     _entry("cloudtrail-events", "The period's events the controls read (IAM user removals, secret reads and "
            "rotations, trail changes, every call that is not read-only), selected from every event of the "
-           "trail's log files.", _EVENT_COLUMNS, "account", part_of="cloudtrail-log-files"),
+           "trail's log files.", _EVENT_COLUMNS, "account", part_of="cloudtrail-log-files", basis="events"),
     _entry("cloudtrail-trails", "Every trail with its status, selectors and delivery bucket's protection.",
            "account_id trail_name trail_arn home_region multi_region:bool log_file_validation:bool "
            "global_service_events:bool is_logging:bool start_logging_time:time stop_logging_time:time "
@@ -247,23 +274,25 @@ _DECLARED = [
            "signature and its link to the previous digest checked (as `aws cloudtrail validate-logs` does).",
            "account_id region digest_key digest_start:time digest_end:time previous_digest_key public_key_fingerprint "
            "signature_valid:bool chain_ok:bool log_files:int problem",
-           "account", collector=cloudtrail_digest.collect_digests, arguments=_period_regions),
+           "account", collector=cloudtrail_digest.collect_digests, arguments=_period_regions, basis="events"),
     _entry("cloudtrail-digest-log-files", "Every log file a digest file lists, with the SHA-256 of its content "
            "CloudTrail recorded.",
            "account_id region digest_key key content_sha256 oldest_event:time newest_event:time", "account",
-           part_of="cloudtrail-digests"),
+           part_of="cloudtrail-digests", basis="events"),
     _entry("cloudwatch-alarms", "Every metric and composite alarm with its actions and state.",
            "account_id region alarm_name alarm_arn alarm_type namespace metric_name dimensions actions_enabled:bool "
            "alarm_actions ok_actions state state_updated:time description",
            "account", collector=cloudwatch.collect_alarms, arguments=_regions),
     _entry("cloudwatch-alarm-history", "Every alarm state change in the period.",
            "account_id region alarm_name timestamp:time old_state new_state summary",
-           "account", collector=cloudwatch.collect_alarm_history, arguments=_period_regions),
+           "account", collector=cloudwatch.collect_alarm_history, arguments=_period_regions,
+           basis="events", retention=ALARM_HISTORY_RETENTION),
     _entry("cloudwatch-capacity-metrics", "Daily maximum and minimum over the period of each capacity alarm's "
            "metric, with the alarm's threshold.",
            "account_id region alarm_name namespace metric_name dimensions threshold:float comparison day:time "
            "maximum:float minimum:float", "account", collector=cloudwatch.collect_alarm_metrics,
-           arguments=_capacity_metrics, inputs={"alarms": "cloudwatch-alarms"}),
+           arguments=_capacity_metrics, inputs={"alarms": "cloudwatch-alarms"},
+           basis="events", retention=HOURLY_METRIC_RETENTION),
     _entry("sns-topics", "Every SNS topic with its confirmed and pending subscriptions.",
            "account_id region topic_arn topic_name confirmed_subscriptions:int pending_subscriptions:int protocols",
            "account", collector=sns.collect_topics, arguments=_regions),
@@ -298,7 +327,7 @@ _DECLARED = [
            arguments=_regions),
     _entry("rds-snapshots", "Every RDS DB snapshot, automated and manual.",
            "account_id region snapshot_id snapshot_arn db_instance snapshot_type status created:time encrypted:bool "
-           "source_region", "account", collector=rds.collect_rds_snapshots, arguments=_regions),
+           "source_region", "account", collector=rds.collect_rds_snapshots, arguments=_regions, basis="events"),
     _entry("ebs-volumes", "Every EBS volume with its size, state and tags.",
            "account_id region volume_id name size_gib:int state availability_zone tags created:time",
            "account", collector=ec2.collect_volumes, arguments=_regions),
@@ -309,14 +338,14 @@ _DECLARED = [
            "go to.",
            "account_id region vault recovery_point_arn resource_arn resource_type resource_name status created:time "
            "completed:time delete_after_days:int? delete_at:time source_vault_arn is_copy:bool",
-           "account", collector=backup.collect_recovery_points, arguments=_backup_regions),
+           "account", collector=backup.collect_recovery_points, arguments=_backup_regions, basis="events"),
     _entry("backup-restore-jobs", "AWS Backup restore jobs created in the period.", _RESTORE_COLUMNS,
            "account", collector=backup.collect_restore_jobs,
-           arguments=lambda ctx: {**_backup_regions(ctx), "period": ctx.period}),
+           arguments=lambda ctx: {**_backup_regions(ctx), "period": ctx.period}, basis="events"),
     _entry("dr-test-records", "The organization's record of disaster-recovery restore tests.",
            _RESTORE_COLUMNS + " data_store", "file", collector=files.collect_dr_tests,
            arguments=lambda ctx: {"path": ctx.settings("A1.2")["dr_test_records"], "folder": "dr_test_records"},
-           applies=lambda ctx: bool(ctx.settings("A1.2")["dr_test_records"])),
+           applies=lambda ctx: bool(ctx.settings("A1.2")["dr_test_records"]), basis="records"),
     # -- AWS: change, vulnerabilities, infrastructure as code -------------------------------------------------
     _entry("ecr-repositories", "Every ECR repository with tag immutability and scan on push.",
            "account_id region repository_name repository_arn tag_mutability scan_on_push:bool encryption "
@@ -348,10 +377,10 @@ _DECLARED = [
     _entry("github-merged-pulls", "Every pull request merged into a production branch in the period.",
            "org repo number:int url title author merged_by created_at:time updated_at:time merged_at:time "
            "base_branch head_branch head_sha merge_commit_sha labels commit_shas commit_count:int review_count:int",
-           "repos", collector=pulls.collect_merged_pulls, arguments=lambda ctx: ctx.window),
+           "repos", collector=pulls.collect_merged_pulls, arguments=lambda ctx: ctx.window, basis="events"),
     _entry("github-pull-reviews", "Every review of those pull requests.",
            "org repo number:int review_id:int reviewer state submitted_at:time commit_sha", "repos",
-           part_of="github-merged-pulls"),
+           part_of="github-merged-pulls", basis="events"),
     _entry("github-branch-protection", "Each production branch's protection and rulesets, strictest layer.",
            "org repo branch source rulesets required_approvals:int dismiss_stale_reviews:bool "
            "require_last_push_approval:bool require_code_owner_reviews:bool enforce_admins:bool bypass_actors "
@@ -359,44 +388,47 @@ _DECLARED = [
     _entry("github-branch-commits", "Every commit on a production branch in the period and the PR that brought it.",
            "org repo branch sha author committer committed_at:time message parent_count:int associated_prs "
            "in_pr:bool", "repos", collector=repos.collect_branch_commits, arguments=lambda ctx: ctx.window,
-           inputs={"merged_pulls": "github-merged-pulls"}),
+           inputs={"merged_pulls": "github-merged-pulls"}, basis="events"),
     _entry("github-deployments", "Deployments to the production environment created in the period, with their "
            "final status.",
            "org repo deployment_id:int sha ref environment creator created_at:time final_state final_state_at:time "
            "final_state_creator status_count:int", "repos", collector=repos.collect_deployments,
-           arguments=lambda ctx: {**ctx.window, "environment": ctx.settings("CC8.1")["deploy_environment"]}),
+           arguments=lambda ctx: {**ctx.window, "environment": ctx.settings("CC8.1")["deploy_environment"]},
+           basis="events"),
     _entry("github-secret-scanning-alerts", "Every secret scanning alert of the production repos.",
            "org repo number:int state secret_type created_at:time resolved_at:time resolution url", "repos",
-           collector=secret_scanning.collect_secret_scanning_alerts),
+           collector=secret_scanning.collect_secret_scanning_alerts, basis="events"),
     _entry("github-dependabot-alerts", "Every Dependabot alert of the production repos.",
            "org repo number:int state severity ecosystem package manifest ghsa_id cve_id summary created_at:time "
            "fixed_at:time dismissed_at:time dismissed_reason url", "repos",
-           collector=security_alerts.collect_dependabot_alerts),
+           collector=security_alerts.collect_dependabot_alerts, basis="events"),
     _entry("github-code-scanning-alerts", "Every code scanning alert of the production repos.",
            "org repo number:int state severity rule_id rule_severity tool description created_at:time fixed_at:time "
-           "dismissed_at:time dismissed_reason url", "repos", collector=security_alerts.collect_code_scanning_alerts),
+           "dismissed_at:time dismissed_reason url", "repos", collector=security_alerts.collect_code_scanning_alerts,
+           basis="events"),
     _entry("github-incident-issues", "Incidents tracked as issues in the incident repositories.", _INCIDENT_COLUMNS,
            "github", collector=issues.collect_incident_issues,
            arguments=lambda ctx: {"repos": ctx.settings("CC7.2")["incident_repos"],
                                   "labels": ctx.settings("CC7.2")["incident_labels"], "since": ctx.period.start,
                                   "severity_prefix": ctx.settings("CC7.2")["severity_label_prefix"],
                                   "impact_prefix": ctx.settings("CC7.2")["impact_label_prefix"]},
-           applies=lambda ctx: bool(ctx.settings("CC7.2")["incident_repos"])),
+           applies=lambda ctx: bool(ctx.settings("CC7.2")["incident_repos"]), basis="events"),
     # -- files the organization provides ----------------------------------------------------------------------
     _entry("hr-roster", "The HR roster: every person with their accounts and termination date.",
            "person_id name email github_login aws_user_names start_date:time termination_date:time manager",
            "file", collector=files.load_roster,
-           arguments=lambda ctx: {"path": ctx.settings("CC6.1")["hr_roster"], "folder": "hr_roster"}),
+           arguments=lambda ctx: {"path": ctx.settings("CC6.1")["hr_roster"], "folder": "hr_roster"}, basis="records"),
     _entry("access-review-decisions", "The reviewers' keep/remove decision on each worksheet line.",
            "system account identity decision reviewer reviewed_at:time", "file", collector=files.load_review_decisions,
-           arguments=lambda ctx: {"path": ctx.settings("CC6.1")["review_decisions"], "folder": "review_decisions"}),
+           arguments=lambda ctx: {"path": ctx.settings("CC6.1")["review_decisions"], "folder": "review_decisions"},
+           basis="records"),
     _entry("previous-access-review-worksheet", "The previous review's worksheet (params, or the newest earlier "
            "package).", _WORKSHEET_COLUMNS, "file", collector=files.load_previous_worksheet,
-           arguments=_previous_worksheet, applies=lambda ctx: bool(_previous_worksheet(ctx)["path"])),
+           arguments=_previous_worksheet, applies=lambda ctx: bool(_previous_worksheet(ctx)["path"]), basis="records"),
     _entry("incident-log-csv", "Incidents from the organization's incident log (CSV).", _INCIDENT_COLUMNS, "file",
            collector=incidents.read_incident_csv,
            arguments=lambda ctx: {"path": ctx.settings("CC7.2")["incident_csv"], "folder": "incident_csv"},
-           applies=lambda ctx: bool(ctx.settings("CC7.2")["incident_csv"])),
+           applies=lambda ctx: bool(ctx.settings("CC7.2")["incident_csv"]), basis="records"),
     # -- derived worksheets -----------------------------------------------------------------------------------
     _entry("access-review-worksheet", "One line per account (IAM, Identity Center, GitHub) with its person, "
            "privileges and the flags a reviewer needs.", _WORKSHEET_COLUMNS, "derived", derive=cc61.review_worksheet,
@@ -414,6 +446,15 @@ _DECLARED = [
     _entry("access-changes", "Accounts added and removed, administrators gained or lost, since the previous review.",
            "change line person privileges", "derived", derive=cc61.changes_since,
            inputs={"previous": "previous-access-review-worksheet", "current": "access-review-worksheet"}),
+    # -- state timelines: configuration at every moment of the period --------------------------------------
+    _entry("cloudtrail-trail-timeline", "Each trail's multi-region, log file validation, global events and bucket "
+           "settings at every moment of the period (AWS Config history).",
+           timeline.columns("trail_name multi_region:bool? log_file_validation:bool? global_service_events:bool? "
+                            "s3_bucket"), "derived",
+           derive=_config_timeline("AWS::CloudTrail::Trail", cloudtrail.trail_from_config,
+                                   lambda item: f"{item['account_id']}:{item['resource_name']}",
+                                   lambda trails: [f"{t.account_id}:{t.trail_name}" for t in trails.itertuples()]),
+           inputs=_config_inputs("cloudtrail-trails"), arguments=lambda ctx: ctx.window, basis="timeline"),
     _entry("cloudtrail-coverage", "Log files and records per account, region and day of the period.",
            "account_id region day log_files:int records:int", "derived", derive=cc71.log_file_coverage,
            inputs={"log_files": "cloudtrail-log-files"},
@@ -437,7 +478,7 @@ _DECLARED = [
            "derived", derive=cc71.alarm_worksheet, inputs={"alarms": "cloudwatch-alarms", "topics": "sns-topics"}),
     _entry("alarm-firings", "Every time an alarm went into ALARM in the period, and for how long.", _FIRING_COLUMNS,
            "derived", derive=cc71.alarm_firings,
-           inputs={"history": "cloudwatch-alarm-history", "alarms": "cloudwatch-alarms"}),
+           inputs={"history": "cloudwatch-alarm-history", "alarms": "cloudwatch-alarms"}, reference=("alarms",)),
     _entry("incidents", "Incidents from every source detected in the period, with response times.",
            _INCIDENT_COLUMNS + " minutes_to_acknowledge:float hours_to_resolve:float", "derived",
            derive=cc72.incident_population, inputs=_incident_sources, arguments=lambda ctx: ctx.window),
@@ -448,7 +489,8 @@ _DECLARED = [
     _entry("business-alarm-firings", "Firings of the business alarms incidents must answer.", _FIRING_COLUMNS,
            "derived", derive=cc72.business_alarm_firings,
            inputs={"history": "cloudwatch-alarm-history", "alarms": "cloudwatch-alarms"},
-           arguments=lambda ctx: {"namespaces": ctx.settings("CC7.2")["incident_alarm_namespaces"]}),
+           arguments=lambda ctx: {"namespaces": ctx.settings("CC7.2")["incident_alarm_namespaces"]},
+           reference=("alarms",)),
     _entry("change-worksheet", "One line per change merged in the period: approvals, emergency, deployments.",
            "change org repo number:int url title author merged_by merged_at:time head_sha merge_commit_sha "
            "commit_shas labels emergency:bool approvers first_approval_at:time approved_before_merge:bool "
@@ -516,6 +558,23 @@ def built_from(names: list[str], ctx: Context) -> set[str]:
         if e.part_of:
             todo.append(e.part_of)
     return seen
+
+
+def evidence_leaves(reads: list[str], ctx: Context) -> list[str]:
+    """The collected populations a conclusion drawn from ``reads`` stands on: through derived populations'
+    inputs, except those they only look things up in (``Entry.reference``). A collected population is a leaf, and
+    so is a state timeline (what it is built from is its own affair: its unknown intervals are its gaps)."""
+    leaves: list[str] = []
+    todo = list(reads)
+    while todo:
+        name = todo.pop(0)
+        e = entry(name)
+        if e.derive is None or e.basis == "timeline":
+            if name not in leaves:
+                leaves.append(name)
+            continue
+        todo.extend(source for param, source in e.input_names(ctx).items() if param not in e.reference)
+    return leaves
 
 
 def vouchers(reads: list[str], ctx: Context) -> list[tuple[str, Callable[[pd.DataFrame], str]]]:

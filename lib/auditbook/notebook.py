@@ -26,13 +26,23 @@ import pandas as pd
 
 from auditbook import catalog, cells, layout, runinfo
 from auditbook import params as params_mod
+from auditbook.basis import Basis, Leaf, basis_of
 from auditbook.context import Context
 from auditbook.criteria import CRITERIA
 from auditbook.evidence import Collector, Connections, EvidenceCache
 from auditbook.period import Period, parse_period
 from auditbook.provenance import CollectionError, Population, RawStore, iso, utc_now
 from auditbook.report import display
-from auditbook.results import RESULTS_SCHEMA_VERSION, ControlTest, Status, TestResult, errored, not_applicable, worst
+from auditbook.results import (
+    RESULTS_SCHEMA_VERSION,
+    ControlTest,
+    Status,
+    TestResult,
+    errored,
+    not_applicable,
+    with_basis,
+    worst,
+)
 from auditbook.runinfo import RunFacts
 from auditbook.sampling import Sample, draw, in_order, sample_size
 from auditbook.trends import RUN_ID
@@ -190,12 +200,24 @@ class TestingRun(CriterionRun):
             except Exception as exc:
                 result = errored(test, f"the test could not be evaluated: {type(exc).__name__}: {exc}")
         result = self._cite_log_files(result)
+        if result.status in (Status.PASS, Status.FAIL):
+            result = with_basis(result, self.basis(test))
         sample = self._save_tested(result)
         self.results.append(result)
         shown = ["population_row", *test.sample_keys, *(sample_columns or [])]
         display.test_result(result, sample, self.samples.get(test.test_id, {}).get("file"), shown,
                             accepted=self._accepted(result), tested_file=self.tested_files.get(test.test_id))
         return result
+
+    def basis(self, test: ControlTest) -> Basis:
+        """What the test's conclusion stands on in this run (auditbook.basis), with params' acceptance."""
+        leaves = []
+        for name in catalog.evidence_leaves([r for r in test.reads if r not in test.reference], self.ctx):
+            e, pop = catalog.entry(name), self.populations.get(name)
+            read_at = _utc(pop.provenance.collected_at) if pop is not None and pop.provenance.collected_at else None
+            leaves.append(Leaf(name, e.basis, read_at, e.retention))
+        accepted = (self.params.get("coverage") or {}).get("accept", {}).get(test.test_id, "")
+        return basis_of(leaves, self.period.start, self.period.end, accepted)
 
     def _doubt(self, test: ControlTest) -> str:
         """Why the evidence this test reads cannot be relied on (catalog.VOUCHED_BY), '' when nothing says so."""
@@ -372,6 +394,11 @@ def _population_record(name: str, pop: Population) -> dict[str, Any]:
     if record["format"] == "csv":
         record["csv"] = rel
     return record
+
+
+def _utc(text: str) -> datetime:
+    stamp = pd.Timestamp(text)
+    return (stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")).to_pydatetime()
 
 
 def _write_parquet(frame: pd.DataFrame, path: Path) -> None:

@@ -132,6 +132,17 @@ class _Document:
             state, reason = "not-satisfied", "other"
             label = "Evidence could not be collected completely" if status == "ERROR" else "Not applicable"
             summary = f"{label}: {t.get('cause') or 'no cause recorded'}."
+        basis = t.get("basis")
+        basis_props = []
+        if basis:
+            summary = (f"As of {basis['as_of'][:16].replace('T', ' ')} UTC, " if basis["as_of"] else "") + summary
+            summary += f" Evidence basis ({basis['kind']}): {basis['statement']}."
+            if basis.get("accepted"):
+                summary += f" Accepted in params for this test: {basis['accepted']}."
+            basis_props = [_prop("evidence-basis", basis["kind"]),
+                           _prop("covers-period", "true" if basis["covers_period"] else "false")]
+            if basis["as_of"]:
+                basis_props.append(_prop("evidence-as-of", basis["as_of"]))
         finding: dict[str, Any] = {
             "uuid": self.ids("finding", t["id"]),
             "title": _line(f"{t['id']} {t['title']}"),
@@ -139,7 +150,7 @@ class _Document:
             "props": [_prop("status", status), _prop("criterion", crit["criterion"]),
                       _prop("frequency", t["frequency"]), _prop("population-size", t["population_size"]),
                       _prop("deviation-count", t["deviation_count"]),
-                      _prop("accepted-count", t.get("accepted_count", 0))],
+                      _prop("accepted-count", t.get("accepted_count", 0)), *basis_props],
             "target": {"type": "objective-id", "target-id": _token(t["id"]),
                        "status": {"state": state, "reason": reason}},
         }

@@ -14,9 +14,10 @@ from typing import Any
 
 import pandas as pd
 
+from auditbook.basis import REMEDY, Basis
 from auditbook.context import Context
 
-RESULTS_SCHEMA_VERSION = "1.2"  # 1.2: populations give their file (CSV or Parquet) and format
+RESULTS_SCHEMA_VERSION = "1.3"  # 1.3: every test states its evidence basis; 1.2: populations give their file
 DEVIATION_COLUMNS = ["resource_type", "resource_id", "detail"]
 
 
@@ -64,6 +65,7 @@ class ControlTest:
     reads: tuple[str, ...]
     options: Options = no_options
     sample_keys: tuple[str, ...] = ()
+    reference: tuple[str, ...] = ()  # reads only looked things up in: not part of the evidence basis
 
     @property
     def population(self) -> str:
@@ -139,6 +141,8 @@ class TestResult:
     cause: str | None = None  # why ERROR or NOT_APPLICABLE
     notes: list[str] = field(default_factory=list)
     steps: list[Step] = field(default_factory=list)  # from the catalog population to the tested rows
+    basis: Basis | None = None  # what the conclusion stands on, and whether it covers the period
+    gaps: list[str] = field(default_factory=list)  # unknown intervals of the timelines the rule read
 
     __test__ = False  # not a pytest test class
 
@@ -166,15 +170,18 @@ class TestResult:
             "cause": self.cause,
             "notes": self.notes,
             "steps": [{"step": s.description, "rows": s.rows} for s in self.steps],
+            "basis": self.basis.to_dict() if self.basis else None,
         }
 
 
 def evaluate(test: ControlTest, population: pd.DataFrame | Tested, deviations: list[dict[str, Any]],
-             threshold: dict[str, Any] | None = None, notes: list[str] | None = None) -> TestResult:
+             threshold: dict[str, Any] | None = None, notes: list[str] | None = None,
+             gaps: list[str] | None = None) -> TestResult:
     """The one place a result's status is decided from its deviations.
 
     ``population`` is the tested rows: a :class:`Tested` with its steps, or a whole catalog population.
-    An empty one passes with a note saying nothing was in scope, never silently.
+    An empty one passes with a note saying nothing was in scope, never silently. ``gaps``: the intervals of the
+    tested resources' timelines whose state is unknown (:func:`with_basis` keeps them from passing).
     """
     tested = population if isinstance(population, Tested) else Tested(population, test.population)
     frame = pd.DataFrame(deviations, columns=None if deviations else DEVIATION_COLUMNS)
@@ -187,7 +194,33 @@ def evaluate(test: ControlTest, population: pd.DataFrame | Tested, deviations: l
     if not len(tested) and status is Status.PASS:
         notes.insert(0, f"No resources in scope: {_nothing_left(tested)}; nothing to test.")
     return TestResult(test, status, len(tested), tested.frame.reset_index(drop=True),
-                      frame.reset_index(drop=True), dict(threshold or {}), notes=notes, steps=list(tested.steps))
+                      frame.reset_index(drop=True), dict(threshold or {}), notes=notes, steps=list(tested.steps),
+                      gaps=list(gaps or []))
+
+
+def with_basis(result: TestResult, basis: Basis) -> TestResult:
+    """The result with its evidence basis: a PASS stands only on evidence covering the period.
+
+    Without it the test is ERROR naming what is not covered and the remedy, unless params accept that for
+    this test (then PASS, saying so). Deviations stand whatever the coverage: an exception seen is one.
+    """
+    basis.gaps.extend(result.gaps)
+    result.basis = basis
+    uncovered = basis.uncovered()
+    if result.status is Status.PASS and uncovered:
+        if basis.accepted:
+            result.notes.append(f"Evidence does not cover the whole period ({'; '.join(uncovered)}); params accept "
+                                f"that for this test: {basis.accepted}")
+            return result
+        errored_result = errored(result.test, f"the evidence does not cover the period: {'; '.join(uncovered)}. "
+                                              f"A PASS needs the whole period: {REMEDY}, or accept this evidence "
+                                              f"for {result.test.test_id} in params (coverage.accept)")
+        errored_result.basis = basis
+        return errored_result
+    if result.status is Status.FAIL and uncovered:
+        result.notes.append(f"The deviations stand; the evidence does not cover the whole period "
+                            f"({'; '.join(uncovered)}), so other deviations may not have been seen.")
+    return result
 
 
 def _nothing_left(tested: Tested) -> str:

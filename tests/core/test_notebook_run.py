@@ -36,14 +36,15 @@ def rows(n: int) -> Collected:
 
 @pytest.fixture
 def source(monkeypatch):
-    """A catalog entry the tests control: ``source["answer"]`` is what its collector does, ``calls`` counts."""
+    """A catalog entry the tests control: ``source["answer"]`` is what its collector does, ``calls`` counts. It is
+    a file of records over the period, so coverage is not what these tests are about."""
     state = {"answer": lambda: rows(3), "calls": 0}
 
     def collector(raw, **arguments):
         state["calls"] += 1
         return state["answer"]()
     monkeypatch.setitem(catalog.ENTRIES, FAKE, catalog.Entry(FAKE, "for the tests", catalog.columns("id"), "file",
-                                                             collector=collector))
+                                                             collector=collector, basis="records"))
     return state
 
 
@@ -288,3 +289,39 @@ def test_a_test_whose_evidence_a_finding_puts_in_doubt_is_error(run_dir, tmp_pat
     elif voucher_says is None:
         assert result.cause.startswith("evidence for test-voucher could not be collected") and \
             "AccessDenied" in result.cause
+
+
+@pytest.fixture
+def state_source(monkeypatch):
+    """The same entry, read at collection (configuration): a point in time."""
+    def collector(raw, **arguments):
+        return rows(3)
+    monkeypatch.setitem(catalog.ENTRIES, FAKE, catalog.Entry(FAKE, "configuration", catalog.columns("id"), "file",
+                                                             collector=collector))
+
+
+def test_a_point_in_time_pass_is_error_naming_the_gap_and_the_remedy(run_dir, tmp_path, state_source):
+    run = start("CC6.1", "2026-Q3", params_file(tmp_path), str(run_dir))
+    result = run.test(T)
+    assert result.status is Status.ERROR
+    assert "configuration read once, at" in result.cause and "auditbook snapshot" in result.cause
+    assert "coverage.accept" in result.cause
+    assert result.to_dict()["basis"]["kind"] == "point in time"
+
+
+def test_params_can_accept_a_point_in_time_reading_and_the_result_says_so(run_dir, tmp_path, state_source):
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump(dict(PARAMS, coverage={"accept": {"CC6.1-T": "managed as code"}})))
+    result = start("CC6.1", "2026-Q3", str(path), str(run_dir)).test(T)
+    assert result.status is Status.PASS
+    basis = result.to_dict()["basis"]
+    assert basis["accepted"] == "managed as code" and basis["covers_period"] is False and basis["as_of"]
+    assert any("params accept that for this test: managed as code" in n for n in result.notes)
+
+
+def test_deviations_found_at_a_point_in_time_stand(run_dir, tmp_path, state_source):
+    failing = ControlTest("CC6.1-T-FAILS", "CC6.1", "t", "d", "continuous", (FAKE,))
+    failing.rule(lambda frame: evaluate(failing, frame, [{"resource_type": "r", "resource_id": "r0", "detail": "x"}]))
+    result = start("CC6.1", "2026-Q3", params_file(tmp_path), str(run_dir)).test(failing)
+    assert result.status is Status.FAIL and result.deviation_count == 1
+    assert any("other deviations may not have been seen" in n for n in result.notes)

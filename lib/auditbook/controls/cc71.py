@@ -15,14 +15,16 @@ from typing import Any
 
 import pandas as pd
 
+from auditbook import timeline
 from auditbook.results import ControlTest, Tested, TestResult, evaluate
 
 TRAIL = ControlTest(
     "CC7.1-TRAIL", "CC7.1", "Audit trail configured and immutable",
     "Every CloudTrail trail in scope is multi-region, validates its log files, is logging, records all read and "
     "write management events, and delivers to an S3 bucket with versioning, object lock and default encryption "
-    "(or a KMS key on the trail).", "continuous", ("cloudtrail-trails",), lambda s, ctx: {"in_scope": s["trails"]},
-    ("account_id", "trail_name"))
+    "(or a KMS key on the trail); multi-region and log file validation hold at every moment of the period, not "
+    "only at collection.", "continuous", ("cloudtrail-trails", "cloudtrail-trail-timeline"),
+    lambda s, ctx: {"in_scope": s["trails"]}, ("account_id", "trail_name"))
 COVERAGE = ControlTest(
     "CC7.1-TRAIL-COVERAGE", "CC7.1", "Audit logging on for the whole period",
     "Every region in scope has CloudTrail log files for every day of the period (a day without any log file is "
@@ -32,7 +34,7 @@ CHANGES = ControlTest(
     "No successful call in the period stopped or deleted a trail, or updated a trail or its event selectors in a "
     "way that records less (log file validation, multi-region or global events switched off, delivery "
     "redirected, management events excluded).", "per_event", ("cloudtrail-trail-changes", "cloudtrail-trails"),
-    sample_keys=("event_time", "event_id"))
+    sample_keys=("event_time", "event_id"), reference=("cloudtrail-trails",))
 RETENTION = ControlTest(
     "CC7.1-LOG-RETENTION", "CC7.1", "Logs retained long enough",
     "Every CloudWatch Logs log group in scope keeps its logs at least the minimum retention; a group that never "
@@ -90,26 +92,50 @@ def trail_problems(t: Any) -> list[str]:
     return problems
 
 
+def interval_problems(interval: Any) -> list[str]:
+    """What a known interval of a trail's timeline shows wrong (the settings Config history records)."""
+    problems = []
+    if interval.multi_region is False:
+        problems.append("not multi-region")
+    if interval.log_file_validation is False:
+        problems.append("log file validation off")
+    return problems
+
+
+def _intervals_of(history: pd.DataFrame, label: str) -> list[Any]:
+    return list(timeline.known(history[history["resource"] == label]).itertuples()) if len(history) else []
+
+
 @TRAIL.rule
-def trail_configured(trails: pd.DataFrame, in_scope: list[str]) -> TestResult:
-    """Every trail in scope (all when ``in_scope`` is empty) meets every requirement; no trail at all deviates."""
+def trail_configured(trails: pd.DataFrame, history: pd.DataFrame, in_scope: list[str]) -> TestResult:
+    """Every trail in scope (all when ``in_scope`` is empty) meets every requirement at collection, and its
+    timeline shows no moment of the period without multi-region or log file validation; no trail deviates."""
     tested = Tested(trails, "cloudtrail-trails")
     if in_scope:
         tested = tested.keep(lambda f: f["trail_name"].isin(in_scope),
                              f"the trails params name ({', '.join(in_scope)})")
     scoped = tested.frame
-    deviations = [{"resource_type": "cloudtrail_trail", "resource_id": f"{t.account_id}:{t.trail_name}",
-                   "detail": "; ".join(trail_problems(t))} for t in scoped.itertuples() if trail_problems(t)]
+    deviations = []
+    for t in scoped.itertuples():
+        label = f"{t.account_id}:{t.trail_name}"
+        problems = trail_problems(t) + [f"{p} {timeline.during(i)}" for i in _intervals_of(history, label)
+                                        for p in interval_problems(i)]
+        if problems:
+            deviations.append({"resource_type": "cloudtrail_trail", "resource_id": label,
+                               "detail": "; ".join(problems)})
     accounts = set(trails["account_id"]) if not trails.empty else set()
     missing = sorted(set(in_scope) - set(scoped["trail_name"])) if in_scope else []
     deviations += [{"resource_type": "cloudtrail_trail", "resource_id": f"{a}:{name}",
                     "detail": "trail named in params does not exist"} for a in sorted(accounts) for name in missing]
     threshold = {"trails": in_scope or "all", "multi_region": True, "log_file_validation": True,
+                 "over the period": "multi-region and log file validation at every moment",
                  "management_events": "All", "bucket": "versioning + object lock + encryption"}
     notes = [] if not trails.empty else ["no trail found in the account: nothing records API activity"]
     if trails.empty:
         deviations.append({"resource_type": "cloudtrail_trail", "resource_id": "(none)", "detail": notes[0]})
-    return evaluate(TRAIL, tested, deviations, threshold, notes)
+    watched = history[history["resource"].isin([f"{t.account_id}:{t.trail_name}" for t in scoped.itertuples()])] \
+        if len(history) else history
+    return evaluate(TRAIL, tested, deviations, threshold, notes, gaps=timeline.gaps(watched))
 
 
 def log_file_coverage(log_files: pd.DataFrame, regions: list[str], period_start: datetime, period_end: datetime,

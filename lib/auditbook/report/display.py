@@ -16,6 +16,7 @@ import pandas as pd
 from IPython.display import HTML, display
 
 from auditbook import layout
+from auditbook.basis import Basis, conclusion_prefix
 from auditbook.provenance import Population
 from auditbook.results import Status, TestResult
 from auditbook.sampling import Sample
@@ -102,11 +103,14 @@ def test_result(result: TestResult, sample: Sample | None = None, sample_file: s
         label = "Evidence incomplete" if result.status is Status.ERROR else "Not applicable"
         parts.append(f"<p class='ab-cause'><b>{label}:</b> {_esc(result.cause)}</p>")
     else:
-        parts.append(f"<p class='ab-count'><b>{result.deviation_count} of {result.population_size}</b> "
+        parts.append(f"<p class='ab-count'>{_esc(conclusion_prefix(result.basis))}"
+                     f"<b>{result.deviation_count} of {result.population_size}</b> "
                      f"{_esc(t.population)} rows deviate"
                      + (f"; {len(accepted)} of them accepted by management (exception register)" if accepted else "")
                      + ".</p>")
         parts.append(tested_population(result, tested_file))
+    if result.basis is not None:
+        parts.append(evidence_basis(result.basis))
     if result.threshold:
         parts.append(key_values({"Threshold " + k: _json(v) for k, v in result.threshold.items()}, "kv small"))
     if result.deviation_count:
@@ -122,6 +126,13 @@ def test_result(result: TestResult, sample: Sample | None = None, sample_file: s
         parts.append(table(sample.frame, columns=sample_columns, max_rows=PDF_ROWS, csv_name=sample_file))
     parts.append("</div>")
     show("".join(parts))
+
+
+def evidence_basis(basis: Basis) -> str:
+    """What the conclusion stands on, next to the result: a point in time is never shown as the period."""
+    accepted = f" Accepted in params for this test: {_esc(basis.accepted)}." if basis.accepted else ""
+    return (f"<p class='ab-basis'><b>Evidence basis — {_esc(basis.kind)}:</b> {_esc(basis.sentence())}."
+            f"{accepted}</p>")
 
 
 def tested_population(result: TestResult, tested_file: dict[str, Any] | None) -> str:

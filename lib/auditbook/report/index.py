@@ -66,14 +66,25 @@ def matrix(results: dict[str, Any], for_pdf: bool) -> str:
                 outcome = f"<small>{_esc(t.get('cause'))}</small>"
             rows.append(
                 f"<tr><td>{_esc(t['id'])}</td><td>{_esc(t['title'])}</td>"
-                f"<td>{_esc(t['frequency'])}</td><td>{_esc(t['population'])}</td>"
+                f"<td>{_esc(t['frequency'])}{_basis_label(t)}</td><td>{_esc(t['population'])}</td>"
                 f"<td class='num'>{_esc(t['population_size']) if tested else ''}</td><td class='num'>{_esc(size)}</td>"
                 f"<td>{_badge(t['status'])}</td><td class='num'>{outcome}</td>"
                 f"<td class='num'>{_report_link(crit, t, for_pdf)}</td></tr>"
             )
-    return ("<table class='ab-table ab-matrix'><thead><tr><th>Test</th><th>Title</th><th>Frequency</th>"
+    return ("<table class='ab-table ab-matrix'><thead><tr><th>Test</th><th>Title</th><th>Frequency / basis</th>"
             "<th>Population</th><th>N</th><th>Sample</th><th>Status</th><th>Deviations (n of N)</th>"
             "<th>Report</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
+
+
+def _basis_label(test: dict[str, Any]) -> str:
+    """Under the frequency: what the result stands on ("point in time, 2026-12-02"), never "continuous" alone."""
+    basis = test.get("basis")
+    if not basis:
+        return ""
+    label = basis["kind"] + (f", {basis['as_of'][:10]}" if basis.get("as_of") else "")
+    if not basis["covers_period"]:
+        label += "; accepted" if basis.get("accepted") else "; period not covered"
+    return f"<br><small class='ab-basis'>{_esc(label)}</small>"
 
 
 def register_section(results: dict[str, Any]) -> str:

@@ -121,6 +121,16 @@ def collect_trails(account: AwsAccount, raw: RawStore) -> Collected:
     return Collected(pd.DataFrame(rows), prov)
 
 
+def trail_from_config(configuration: dict[str, Any], supplementary: dict[str, Any]) -> dict[str, Any]:
+    """A trail's settings as an AWS Config configuration item records them (``AWS::CloudTrail::Trail``: the
+    ``DescribeTrails`` fields in camelCase), in the columns ``cloudtrail-trails`` gives them."""
+    return {"trail_name": configuration.get("name", ""),
+            "multi_region": configuration.get("isMultiRegionTrail"),
+            "log_file_validation": configuration.get("logFileValidationEnabled"),
+            "global_service_events": configuration.get("includeGlobalServiceEvents"),
+            "s3_bucket": configuration.get("s3BucketName") or ""}
+
+
 def trail_destination(account: AwsAccount) -> tuple[dict[str, Any], str, str]:
     """The multi-region trail that delivers to S3: (trail, bucket, key prefix)."""
     ct = account.client("cloudtrail")

@@ -1,0 +1,126 @@
+"""State timelines: a resource's configuration at every moment of the period, not once after it.
+
+A timeline row is one resource in one interval ``[valid_from, valid_to)`` of the period, with the settings it
+had then (the columns of the state population it stands for), and whether they are known. It is built from
+AWS Config's configuration history: the item in effect at a moment is the last one captured at or before it.
+
+An interval is *unknown* when nothing shows the state then: before a resource's first configuration item
+(unless Config discovered the resource while recording, i.e. it did not exist before), while the recorder did
+not record the resource type, or after an item Config marks as not recorded. A test never passes over an
+unknown interval (``gaps``: the evidence basis turns them into an ERROR unless deviations were found).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+
+TIMELINE_COLUMNS = ("resource", "valid_from:time", "valid_to:time", "known:bool", "evidence")
+# Config item statuses: present and recorded, gone, or not recorded (the state is not shown).
+_PRESENT = {"OK", "ResourceDiscovered"}
+_GONE = {"ResourceDeleted", "ResourceDeletedNotRecorded"}
+
+Mapper = Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]  # (configuration, supplementary) → columns
+
+
+def columns(state_spec: str) -> str:
+    """A timeline's column contract: the resource label and interval, then the settings it follows (kinds that
+    allow a missing value: an unknown interval has none)."""
+    return " ".join(TIMELINE_COLUMNS) + " " + state_spec
+
+
+def from_config_history(history: pd.DataFrame, recorders: pd.DataFrame, resource_type: str, start: datetime,
+                        end: datetime, to_columns: Mapper, label: Callable[[Any], str],
+                        existing: list[str]) -> pd.DataFrame:
+    """One row per resource and interval of ``[start, end)`` from its Config history (see the module doc).
+
+    ``to_columns`` maps an item's configuration (and supplementary configuration) to the state population's
+    columns; ``label`` names a resource from its item (e.g. ``account:trail``), as ``existing`` names the
+    resources read at collection: one of those with no history at all is unknown over the whole period.
+    """
+    start, end = pd.Timestamp(start), pd.Timestamp(end)
+    mine = history[history["resource_type"] == resource_type].sort_values("capture_time", kind="stable")
+    recording = _recording(recorders, resource_type)
+    rows: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for (account, region, _), items in mine.groupby(["account_id", "region", "resource_id"], sort=True):
+        items = items.reset_index(drop=True)
+        seen.add(label(items.iloc[-1]))
+        rows += _intervals(items, start, end, recording.get((account, region)), to_columns, label)
+    for name in sorted(set(existing) - seen):
+        rows.append(_unknown(name, start, end, f"AWS Config holds no {resource_type} history of it"))
+    return pd.DataFrame(rows)  # no rows: no columns either, and the catalog gives the contract's
+
+
+def _recording(recorders: pd.DataFrame, resource_type: str) -> dict[tuple[str, str], pd.Timestamp | None]:
+    """(account, region) → since when the type has been recorded without a break (None: not recorded)."""
+    out: dict[tuple[str, str], pd.Timestamp | None] = {}
+    for r in recorders[recorders["resource_type"] == resource_type].itertuples():
+        out[(r.account_id, r.region)] = r.recording_since if r.recorded and r.recording else None
+    return out
+
+
+def _intervals(items: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, since: pd.Timestamp | None,
+               to_columns: Mapper, label: Callable[[pd.Series], str]) -> list[dict[str, Any]]:
+    name = label(items.iloc[-1])
+    rows: list[dict[str, Any]] = []
+    first = items.iloc[0]
+    if first["capture_time"] > start:
+        discovered_while_recording = (first["status"] == "ResourceDiscovered" and since is not None
+                                      and pd.notna(since) and since <= first["capture_time"])
+        if not discovered_while_recording:
+            why = ("the type was not recorded" if since is None or pd.isna(since)
+                   else f"no configuration item before {first['capture_time']:%Y-%m-%d %H:%M}")
+            rows.append(_unknown(name, start, min(first["capture_time"], end), why))
+    for i, item in items.iterrows():
+        valid_from = max(item["capture_time"], start)
+        valid_to = items.iloc[i + 1]["capture_time"] if i + 1 < len(items) else end
+        valid_to = min(valid_to, end)
+        if valid_from >= valid_to:
+            continue
+        status = item["status"]
+        if status in _GONE:
+            continue
+        evidence = f"AWS Config item {item['capture_time']:%Y-%m-%dT%H:%M:%SZ} ({status})"
+        if status not in _PRESENT:
+            rows.append(_unknown(name, valid_from, valid_to, f"Config marks the item {status}"))
+            continue
+        rows.append({"resource": name, "valid_from": valid_from, "valid_to": valid_to, "known": True,
+                     "evidence": evidence, **to_columns(_json(item["configuration"]), _json(item["supplementary"]))})
+    return rows
+
+
+def _unknown(name: str, valid_from: pd.Timestamp, valid_to: pd.Timestamp, why: str) -> dict[str, Any]:
+    return {"resource": name, "valid_from": valid_from, "valid_to": valid_to, "known": False,
+            "evidence": f"unknown: {why}"}
+
+
+def _json(text: Any) -> dict[str, Any]:
+    if isinstance(text, dict):
+        return text
+    if not text or (isinstance(text, float) and pd.isna(text)):
+        return {}
+    value = json.loads(text)
+    return value if isinstance(value, dict) else {}
+
+
+def gaps(timeline: pd.DataFrame) -> list[str]:
+    """The unknown intervals of a timeline, one sentence each (what the evidence basis reports)."""
+    if timeline.empty or "known" not in timeline:
+        return []
+    return [f"{r.resource}: {r.valid_from:%Y-%m-%d %H:%M} to {r.valid_to:%Y-%m-%d %H:%M} {r.evidence}"
+            for r in timeline[~timeline["known"].astype(bool)].itertuples()]
+
+
+def known(timeline: pd.DataFrame) -> pd.DataFrame:
+    """The intervals whose state is shown."""
+    return timeline[timeline["known"].astype(bool)] if len(timeline) else timeline
+
+
+def during(row: Any) -> str:
+    """An interval in a deviation's words."""
+    return f"from {row.valid_from:%Y-%m-%d %H:%M} to {row.valid_to:%Y-%m-%d %H:%M} UTC"
