@@ -8,7 +8,10 @@ kind of evidence it is (``catalog.Entry.basis``):
   the run reads it (``catalog.Entry.retention``): then the days it no longer holds are a gap.
 - ``records``: the organization's own records of the period (HR roster, incident log, review decisions).
 - ``state``: configuration read once, at collection: a point in time, not the period.
-- ``timeline``: configuration over the period (state at every moment, built from history or snapshots).
+- ``timeline``: configuration over the period (state at every moment, built from AWS Config history).
+
+A test on state read at collection is evaluated again on every snapshot taken during the period
+(``auditbook.over_snapshots``); the snapshots then stand in for that state, with the days they cover.
 
 A derived population stands on its inputs, except those it only looks things up in (``Entry.reference``);
 a test on its reads, except its ``reference`` reads. The weakest part decides: one state part makes the
@@ -31,9 +34,10 @@ import pandas as pd
 KINDS = ("events", "records", "timeline", "state")
 # How each kind reads in a report.
 _SAYS = {"events": "events over the period", "records": "the organization's records of the period",
-         "timeline": "state over the period", "state": "state at a point in time"}
-REMEDY = ("read configuration while the period runs: schedule `auditbook snapshot` at least daily, or record "
-          "the resource types in AWS Config")
+         "timeline": "state over the period", "state": "state at a point in time",
+         "snapshots": "snapshots taken during the period"}
+REMEDY = ("read configuration while the period runs: schedule `auditbook snapshot` daily, or record the resource "
+          "types in AWS Config")
 
 
 @dataclass(frozen=True)
@@ -60,8 +64,8 @@ class Part:
         names = ", ".join(self.populations)
         if self.kind == "state":
             return f"state as of {_minute(self.as_of)} ({names})"
-        if self.kind == "timeline":
-            return f"state over the period ({names}{'; ' + self.how if self.how else ''})"
+        if self.kind in ("timeline", "snapshots"):
+            return f"{_SAYS[self.kind]} ({names}{'; ' + self.how if self.how else ''})"
         return f"{_SAYS[self.kind]} ({names})"
 
 
@@ -79,6 +83,8 @@ class Basis:
         kinds = {p.kind for p in self.parts}
         if "state" in kinds:
             return "point in time"
+        if "snapshots" in kinds:
+            return "snapshots"
         if "timeline" in kinds:
             return "state over the period"
         if "events" in kinds:
@@ -93,6 +99,11 @@ class Basis:
     @property
     def covers_period(self) -> bool:
         return self.kind != "point in time" and not self.gaps
+
+    def with_snapshots(self, snapshots: Part, gaps: list[str]) -> None:
+        """Snapshots taken during the period stand in for the state read at collection (their days, their gaps)."""
+        self.parts = [p for p in self.parts if p.kind != "state"] + [snapshots]
+        self.gaps.extend(gaps)
 
     def uncovered(self) -> list[str]:
         """Why the evidence does not show the whole period, one sentence each."""

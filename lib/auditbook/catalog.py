@@ -455,6 +455,13 @@ _DECLARED = [
                                    lambda item: f"{item['account_id']}:{item['resource_name']}",
                                    lambda trails: [f"{t.account_id}:{t.trail_name}" for t in trails.itertuples()]),
            inputs=_config_inputs("cloudtrail-trails"), arguments=lambda ctx: ctx.window, basis="timeline"),
+    _entry("autoscaling-group-timeline", "Each Auto Scaling group's zones and minimum size at every moment of the "
+           "period (AWS Config history).",
+           timeline.columns("name availability_zones az_count:int? min_size:int?"), "derived",
+           derive=_config_timeline("AWS::AutoScaling::AutoScalingGroup", autoscaling.group_from_config,
+                                   lambda item: f"{item['account_id']}:{item['resource_name']}",
+                                   lambda groups: [f"{g.account_id}:{g.name}" for g in groups.itertuples()]),
+           inputs=_config_inputs("autoscaling-groups"), arguments=lambda ctx: ctx.window, basis="timeline"),
     _entry("cloudtrail-coverage", "Log files and records per account, region and day of the period.",
            "account_id region day log_files:int records:int", "derived", derive=cc71.log_file_coverage,
            inputs={"log_files": "cloudtrail-log-files"},

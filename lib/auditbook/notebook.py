@@ -24,8 +24,9 @@ from typing import Any
 
 import pandas as pd
 
-from auditbook import catalog, cells, layout, runinfo
+from auditbook import catalog, cells, layout, over_snapshots, runinfo
 from auditbook import params as params_mod
+from auditbook import snapshots as snapshots_mod
 from auditbook.basis import Basis, Leaf, basis_of
 from auditbook.context import Context
 from auditbook.criteria import CRITERIA
@@ -121,6 +122,7 @@ class TestingRun(CriterionRun):
         super().__init__(*args, **kwargs)
         self.samples: dict[str, dict[str, Any]] = {}
         self.tested_files: dict[str, dict[str, Any]] = {}
+        self._snapshots: list[snapshots_mod.Snapshot] | None = None
 
     def evidence(self, name: str) -> Population | None:
         """A population of the catalog (collected or derived once per run); None when it could not be had."""
@@ -189,6 +191,7 @@ class TestingRun(CriterionRun):
         ``sample_columns`` are the columns the report shows of the sample (its CSV has them all).
         """
         inputs = [self.evidence(name) for name in test.reads]
+        over = None
         if any(pop is None for pop in inputs):
             result = errored(test, self._missing_cause(test))
         elif doubt := self._doubt(test):
@@ -197,17 +200,37 @@ class TestingRun(CriterionRun):
             try:
                 chosen = {**test.options(self.settings, self.ctx), **options}
                 result = test.evaluate(*[pop.frame for pop in inputs], **chosen)
+                over = over_snapshots.evaluate(test, self.ctx, self.snapshots(), chosen, self._frame)
             except Exception as exc:
                 result = errored(test, f"the test could not be evaluated: {type(exc).__name__}: {exc}")
         result = self._cite_log_files(result)
         if result.status in (Status.PASS, Status.FAIL):
-            result = with_basis(result, self.basis(test))
+            basis = self.basis(test)
+            if over is not None:
+                result = over_snapshots.merge(result, over)
+                basis.with_snapshots(over.part, over.gaps)
+            result = with_basis(result, basis)
         sample = self._save_tested(result)
         self.results.append(result)
         shown = ["population_row", *test.sample_keys, *(sample_columns or [])]
         display.test_result(result, sample, self.samples.get(test.test_id, {}).get("file"), shown,
                             accepted=self._accepted(result), tested_file=self.tested_files.get(test.test_id))
         return result
+
+    def snapshots(self) -> list[snapshots_mod.Snapshot]:
+        """The usable snapshots of this organization taken during the period (``<out>/snapshots/``), found once;
+        a snapshot that does not verify is left out with a line saying why."""
+        if self._snapshots is None:
+            found, problems = snapshots_mod.find(self.run_dir.parent.parent, self.params["organization"],
+                                                 self.period.start, self.period.end)
+            self._snapshots = found
+            for problem in problems:
+                display.show(f"<p class='ab-note'>Snapshot not used: {display.escape(problem)}</p>")
+        return self._snapshots
+
+    def _frame(self, name: str) -> pd.DataFrame | None:
+        pop = self.evidence(name)
+        return None if pop is None else pop.frame
 
     def basis(self, test: ControlTest) -> Basis:
         """What the test's conclusion stands on in this run (auditbook.basis), with params' acceptance."""

@@ -43,7 +43,8 @@ def from_config_history(history: pd.DataFrame, recorders: pd.DataFrame, resource
     resources read at collection: one of those with no history at all is unknown over the whole period.
     """
     start, end = pd.Timestamp(start), pd.Timestamp(end)
-    mine = history[history["resource_type"] == resource_type].sort_values("capture_time", kind="stable")
+    mine = history[history["resource_type"] == resource_type].sort_values("capture_time", kind="stable") \
+        if len(history) else pd.DataFrame(columns=["account_id", "region", "resource_id"])
     recording = _recording(recorders, resource_type)
     rows: list[dict[str, Any]] = []
     seen: set[str] = set()
@@ -108,17 +109,21 @@ def _json(text: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def gaps(timeline: pd.DataFrame) -> list[str]:
-    """The unknown intervals of a timeline, one sentence each (what the evidence basis reports)."""
-    if timeline.empty or "known" not in timeline:
+def gaps(timeline: pd.DataFrame, resources: list[str]) -> list[str]:
+    """The unknown intervals of these resources' timelines, one sentence each (what the evidence basis reports)."""
+    if timeline.empty:
         return []
+    unknown = timeline[~timeline["known"].astype(bool) & timeline["resource"].isin(resources)]
     return [f"{r.resource}: {r.valid_from:%Y-%m-%d %H:%M} to {r.valid_to:%Y-%m-%d %H:%M} {r.evidence}"
-            for r in timeline[~timeline["known"].astype(bool)].itertuples()]
+            for r in unknown.itertuples()]
 
 
-def known(timeline: pd.DataFrame) -> pd.DataFrame:
-    """The intervals whose state is shown."""
-    return timeline[timeline["known"].astype(bool)] if len(timeline) else timeline
+def known_intervals(timeline: pd.DataFrame, resource: str) -> list[Any]:
+    """A resource's intervals whose state is shown, in time order (rows with the state's columns)."""
+    if timeline.empty:
+        return []
+    mine = timeline[(timeline["resource"] == resource) & timeline["known"].astype(bool)]
+    return list(mine.sort_values("valid_from").itertuples())
 
 
 def during(row: Any) -> str:

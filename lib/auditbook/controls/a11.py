@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from auditbook import timeline
 from auditbook.controls.cc91 import tagged
 from auditbook.results import ControlTest, Tested, TestResult, evaluate
 
@@ -29,7 +30,8 @@ DNS_HEALTH = ControlTest(
 ASG = ControlTest(
     "A1.1-ASG", "A1.1", "Auto scaling groups survive the loss of a zone",
     "Every auto scaling group in scope spans at least the minimum number of availability zones and keeps at "
-    "least the minimum number of instances.", "continuous", ("autoscaling-groups",),
+    "least the minimum number of instances, at every moment of the period.", "continuous",
+    ("autoscaling-groups", "autoscaling-group-timeline"),
     lambda s, ctx: {"scope_tag": s["scope_tag"], "min_availability_zones": s["min_availability_zones"],
                     "min_instances": s["min_asg_instances"]}, ("account_id", "region", "name"))
 DB_MULTI_AZ = ControlTest(
@@ -109,23 +111,34 @@ def _in_scope(frame: pd.DataFrame, source: str, scope_tag: dict[str, str] | None
 
 
 @ASG.rule
-def asg_resilience(groups: pd.DataFrame, scope_tag: dict[str, str] | None, min_availability_zones: int,
-                   min_instances: int) -> TestResult:
+def asg_resilience(groups: pd.DataFrame, history: pd.DataFrame, scope_tag: dict[str, str] | None,
+                   min_availability_zones: int, min_instances: int) -> TestResult:
+    """At collection and in every known interval of the group's timeline (AWS Config history)."""
     tested = _in_scope(groups, "autoscaling-groups", scope_tag)
     scoped = tested.frame
     deviations = []
-    for g in scoped.itertuples():
-        problems = []
-        if g.az_count < min_availability_zones:
-            problems.append(f"spans {g.az_count} availability zone{'s' if g.az_count != 1 else ''} "
-                            f"({g.availability_zones}); at least {min_availability_zones} required")
-        if g.min_size < min_instances:
-            problems.append(f"minimum size {g.min_size}; at least {min_instances} required")
+    labels = [f"{g.account_id}:{g.name}" for g in scoped.itertuples()]
+    for g, label in zip(scoped.itertuples(), labels, strict=True):
+        problems = _asg_problems(g, min_availability_zones, min_instances)
+        for interval in timeline.known_intervals(history, label):
+            problems += [f"{p} {timeline.during(interval)}"
+                         for p in _asg_problems(interval, min_availability_zones, min_instances)]
         if problems:
-            deviations.append({"resource_type": "autoscaling_group", "resource_id": f"{g.account_id}:{g.name}",
+            deviations.append({"resource_type": "autoscaling_group", "resource_id": label,
                                "detail": "; ".join(problems)})
     return evaluate(ASG, tested, deviations, {"min_availability_zones": min_availability_zones,
-                                              "min_instances": min_instances, "scope_tag": scope_tag})
+                                              "min_instances": min_instances, "scope_tag": scope_tag},
+                    gaps=timeline.gaps(history, labels))
+
+
+def _asg_problems(g: Any, min_availability_zones: int, min_instances: int) -> list[str]:
+    problems = []
+    if pd.notna(g.az_count) and g.az_count < min_availability_zones:
+        problems.append(f"spans {g.az_count} availability zone{'s' if g.az_count != 1 else ''} "
+                        f"({g.availability_zones}); at least {min_availability_zones} required")
+    if pd.notna(g.min_size) and g.min_size < min_instances:
+        problems.append(f"minimum size {g.min_size}; at least {min_instances} required")
+    return problems
 
 
 @DB_MULTI_AZ.rule

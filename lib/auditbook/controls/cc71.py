@@ -102,10 +102,6 @@ def interval_problems(interval: Any) -> list[str]:
     return problems
 
 
-def _intervals_of(history: pd.DataFrame, label: str) -> list[Any]:
-    return list(timeline.known(history[history["resource"] == label]).itertuples()) if len(history) else []
-
-
 @TRAIL.rule
 def trail_configured(trails: pd.DataFrame, history: pd.DataFrame, in_scope: list[str]) -> TestResult:
     """Every trail in scope (all when ``in_scope`` is empty) meets every requirement at collection, and its
@@ -118,7 +114,7 @@ def trail_configured(trails: pd.DataFrame, history: pd.DataFrame, in_scope: list
     deviations = []
     for t in scoped.itertuples():
         label = f"{t.account_id}:{t.trail_name}"
-        problems = trail_problems(t) + [f"{p} {timeline.during(i)}" for i in _intervals_of(history, label)
+        problems = trail_problems(t) + [f"{p} {timeline.during(i)}" for i in timeline.known_intervals(history, label)
                                         for p in interval_problems(i)]
         if problems:
             deviations.append({"resource_type": "cloudtrail_trail", "resource_id": label,
@@ -133,9 +129,8 @@ def trail_configured(trails: pd.DataFrame, history: pd.DataFrame, in_scope: list
     notes = [] if not trails.empty else ["no trail found in the account: nothing records API activity"]
     if trails.empty:
         deviations.append({"resource_type": "cloudtrail_trail", "resource_id": "(none)", "detail": notes[0]})
-    watched = history[history["resource"].isin([f"{t.account_id}:{t.trail_name}" for t in scoped.itertuples()])] \
-        if len(history) else history
-    return evaluate(TRAIL, tested, deviations, threshold, notes, gaps=timeline.gaps(watched))
+    return evaluate(TRAIL, tested, deviations, threshold, notes,
+                    gaps=timeline.gaps(history, [f"{t.account_id}:{t.trail_name}" for t in scoped.itertuples()]))
 
 
 def log_file_coverage(log_files: pd.DataFrame, regions: list[str], period_start: datetime, period_end: datetime,

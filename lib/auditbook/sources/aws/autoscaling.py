@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
 from auditbook.provenance import Collected, RawStore
@@ -26,3 +28,11 @@ def collect_autoscaling_groups(account: AwsAccount, raw: RawStore, regions: list
             "created": g.get("CreatedTime"),
         })
     return Collected(pd.DataFrame(rows), prov)
+
+
+def group_from_config(configuration: dict[str, Any], supplementary: dict[str, Any]) -> dict[str, Any]:
+    """An Auto Scaling group's zones and sizes as an AWS Config item records them
+    (``AWS::AutoScaling::AutoScalingGroup``: the ``DescribeAutoScalingGroups`` fields in camelCase)."""
+    zones = sorted(set(configuration.get("availabilityZones") or []))
+    return {"name": configuration.get("autoScalingGroupName", ""), "availability_zones": ";".join(zones),
+            "az_count": len(zones), "min_size": configuration.get("minSize")}

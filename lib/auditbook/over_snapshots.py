@@ -1,0 +1,124 @@
+"""A point-in-time test evaluated again on every snapshot taken during the period (``auditbook snapshot``).
+
+A test that reads configuration at collection sees one moment, weeks after the period. Snapshots taken while
+the period ran hold the same populations as they were then: the same rule on each shows what held on each
+day. A deviation seen on any day stands (with the days it was seen); the days with a snapshot are the test's
+coverage, and the days without one are gaps that keep it from passing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any, Protocol
+
+import pandas as pd
+
+from auditbook import catalog
+from auditbook.basis import Part
+from auditbook.context import Context
+from auditbook.results import ControlTest, Status, TestResult
+
+
+class SnapshotLike(Protocol):
+    taken_at: datetime
+
+    def population(self, name: str) -> pd.DataFrame | None: ...
+
+
+@dataclass
+class OverSnapshots:
+    """What the snapshots add to a test: deviations seen on days, which days were covered, and the gaps."""
+
+    part: Part
+    gaps: list[str]
+    deviations: pd.DataFrame = field(default_factory=pd.DataFrame)  # one row per resource, with the days seen
+
+
+def state_leaves(test: ControlTest, ctx: Context) -> list[str]:
+    """The populations a test reads at a point in time (the ones a snapshot holds)."""
+    leaves = catalog.evidence_leaves([r for r in test.reads if r not in test.reference], ctx)
+    return [n for n in leaves if catalog.entry(n).basis == "state"]
+
+
+def rebuild(name: str, ctx: Context, snapshot: SnapshotLike,
+            from_run: Callable[[str], pd.DataFrame | None]) -> pd.DataFrame | None:
+    """A population as it was when the snapshot was taken: its state leaves from the snapshot, the rest (events,
+    records) from the run, derived populations derived again. None when the snapshot lacks a leaf."""
+    e = catalog.entry(name)
+    if e.derive is None or e.basis == "timeline":
+        return snapshot.population(name) if e.basis == "state" else from_run(name)
+    inputs = {}
+    for param, source in e.input_names(ctx).items():
+        frame = rebuild(source, ctx, snapshot, from_run)
+        if frame is None:
+            return None
+        inputs[param] = frame
+    return catalog.conform(name, e.derive(**inputs, **e.arguments(ctx)))
+
+
+def evaluate(test: ControlTest, ctx: Context, snapshots: list[SnapshotLike], options: dict[str, Any],
+             from_run: Callable[[str], pd.DataFrame | None]) -> OverSnapshots | None:
+    """The test's rule on every snapshot of the period; None when there is none (the test stays point in time)."""
+    leaves = state_leaves(test, ctx)
+    if not leaves or not snapshots:
+        return None
+    seen: dict[str, dict[str, Any]] = {}
+    covered: set[date] = set()
+    for snap in sorted(snapshots, key=lambda s: s.taken_at):
+        frames = [rebuild(name, ctx, snap, from_run) for name in test.reads]
+        if any(f is None for f in frames):
+            continue
+        result = test.evaluate(*frames, **options)
+        if result.status not in (Status.PASS, Status.FAIL):
+            continue
+        day = pd.Timestamp(snap.taken_at).date()
+        covered.add(day)
+        for row in result.deviations.to_dict("records"):
+            first = seen.setdefault(row["resource_id"], {**row, "days": []})
+            first["days"].append(day)
+    days = _days(ctx.period.start, ctx.period.end)
+    missing = [d for d in days if d not in covered]
+    part = Part("snapshots", tuple(leaves), how=f"{len(days) - len(missing)} of {len(days)} days of the period "
+                                                 "covered by a snapshot")
+    gaps = [f"no snapshot of {', '.join(leaves)} {_stretch(a, b)}" for a, b in _stretches(missing)]
+    rows = [{**{k: v for k, v in row.items() if k != "days"}, "seen": f"snapshots {_dates(row['days'])}"}
+            for row in seen.values()]
+    return OverSnapshots(part, gaps, pd.DataFrame(rows))
+
+
+def merge(result: TestResult, over: OverSnapshots) -> TestResult:
+    """The collection-time result with the deviations only the snapshots saw, one row per resource."""
+    if over.deviations.empty:
+        return result
+    now = result.deviations.assign(seen="at collection")
+    extra = over.deviations[~over.deviations["resource_id"].isin(set(now["resource_id"]))]
+    if extra.empty:
+        return result
+    result.deviations = pd.concat([now, extra], ignore_index=True)
+    result.status = Status.FAIL
+    return result
+
+
+def _days(start: datetime, end: datetime) -> list[date]:
+    first, last = pd.Timestamp(start).date(), (pd.Timestamp(end) - timedelta(microseconds=1)).date()
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def _stretches(days: list[date]) -> list[tuple[date, date]]:
+    out: list[tuple[date, date]] = []
+    for d in days:
+        if out and (d - out[-1][1]).days == 1:
+            out[-1] = (out[-1][0], d)
+        else:
+            out.append((d, d))
+    return out
+
+
+def _stretch(a: date, b: date) -> str:
+    return f"on {a:%Y-%m-%d}" if a == b else f"from {a:%Y-%m-%d} to {b:%Y-%m-%d}"
+
+
+def _dates(days: list[date]) -> str:
+    return "; ".join(_stretch(a, b).removeprefix("on ").removeprefix("from ") for a, b in _stretches(sorted(days)))
