@@ -23,8 +23,9 @@ def item(when: str, validation: bool = True, status: str = "OK", name: str = "or
 
 def recorders(since: str | None = "2026-05-01") -> pd.DataFrame:
     return pd.DataFrame([{"account_id": "1", "region": "us-east-1", "resource_type": TRAIL,
-                          "recorded": since is not None, "recording": since is not None, "recording_since": pd.Timestamp(since, tz="UTC")
-                          if since else None, "recorder_name": "default", "detail": ""}])
+                          "recorded": since is not None, "recording": since is not None,
+                          "recording_since": pd.Timestamp(since, tz="UTC") if since else None,
+                          "recorder_name": "default", "detail": ""}])
 
 
 def build(items: list[dict], rec: pd.DataFrame | None = None, existing: tuple[str, ...] = ("1:org-trail",)):
