@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ class Context:
     period: Period
     # the same population in the newest earlier package of this organization (the previous review), if any
     earlier_population: Callable[[str], Path | None] = field(default=_no_earlier_package, compare=False)
+    run_at: datetime | None = None  # when the run started: what a source's retention is measured back from
 
     def settings(self, criterion: str) -> dict[str, Any]:
         """One criterion's params (thresholds), defaults filled."""

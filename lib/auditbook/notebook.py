@@ -537,7 +537,8 @@ def start(criterion: str, period: str, params_file: str = "", run_dir: str = "",
         folder.mkdir(parents=True, exist_ok=True)
         folder = folder.resolve()
         facts = RunFacts.describe(run_id, now, parsed, resolved, params_file)
-    ctx = Context(resolved, parsed, earlier_population(folder, resolved["organization"], parsed, facts.run_id))
+    ctx = Context(resolved, parsed, earlier_population(folder, resolved["organization"], parsed, facts.run_id),
+                  run_at=runinfo.generated_at(facts))
     if collect_account:
         return CollectOnlyRun(criterion, ctx, folder, facts, account_id=collect_account)
     if ctx.settings(criterion).get("not_applicable"):

@@ -111,3 +111,11 @@ class RunFacts:
     def read(cls, path: Path) -> RunFacts:
         data = json.loads(Path(path).read_text())
         return cls(**{**data, "period": parse_period(data["period"]["label"])})
+
+
+def generated_at(facts: RunFacts) -> datetime | None:
+    """When the run started, as a time (None when run.json does not say, e.g. a hand-made one)."""
+    try:
+        return datetime.fromisoformat(facts.generated_at.replace("Z", "+00:00")).astimezone(UTC)
+    except ValueError:
+        return None

@@ -91,20 +91,42 @@ def _backups(stores: pd.DataFrame, snapshots: pd.DataFrame, points: pd.DataFrame
 
 
 def daily_coverage(stores: pd.DataFrame, snapshots: pd.DataFrame, points: pd.DataFrame, period_start: datetime,
-                   period_end: datetime) -> pd.DataFrame:
-    """One row per (store, day of the period): whether a backup was taken that day, and by what."""
+                   period_end: datetime, read_at: datetime | None = None) -> pd.DataFrame:
+    """One row per (store, day of the period): whether a backup was taken that day, and by what.
+
+    ``shown``: whether a backup made that day would still exist when the evidence was read (``read_at``): RDS
+    keeps automated snapshots for the instance's retention, AWS Backup its recovery points for their lifecycle.
+    A day with no backup that would have expired anyway is not evidence of a missed backup, only of a gap.
+    """
     backups = _backups(stores, snapshots, points)
     backups["day"] = backups["created"].dt.floor("D")
     by_day = backups.groupby(["store_id", "day"])["source"].agg(lambda s: ";".join(sorted(set(s))))
     days = pd.date_range(pd.Timestamp(period_start), pd.Timestamp(period_end), freq="D", inclusive="left")
+    kept = _kept_days(stores, points)
     rows = []
     for s in stores.itertuples():
         first = pd.Timestamp(s.created).floor("D") + pd.Timedelta(days=1) if pd.notna(s.created) else days[0]
+        keep = kept.get(s.store_id)
         for day in days:
             sources = by_day.get((s.store_id, day), "")
+            shown = read_at is None or keep is None or day + pd.Timedelta(days=keep + 1) > pd.Timestamp(read_at)
             rows.append({"store_id": s.store_id, "day": day, "required": day >= first, "covered": bool(sources),
-                         "sources": sources})
-    return pd.DataFrame(rows, columns=["store_id", "day", "required", "covered", "sources"])
+                         "shown": shown, "sources": sources})
+    return pd.DataFrame(rows, columns=["store_id", "day", "required", "covered", "shown", "sources"])
+
+
+def _kept_days(stores: pd.DataFrame, points: pd.DataFrame) -> dict[str, float | None]:
+    """Store → the longest any of its mechanisms keeps a backup, in days (None: until deleted; 0: no mechanism)."""
+    kept: dict[str, float | None] = {}
+    for s in stores.itertuples():
+        longest: float | None = float(s.rds_retention_days) if s.kind == "rds" and pd.notna(s.rds_retention_days) \
+            else 0.0
+        mine = points[(points["resource_arn"] == s.arn) & ~points["is_copy"].astype(bool)] if len(points) else points
+        if len(mine):
+            lifecycle = mine["delete_after_days"]
+            longest = None if lifecycle.isna().any() else max(longest, float(lifecycle.max()))
+        kept[s.store_id] = longest
+    return kept
 
 
 def _day_ranges(days: list[pd.Timestamp]) -> str:
@@ -123,12 +145,17 @@ def daily_backup(coverage: pd.DataFrame) -> TestResult:
         lambda f: f["required"], "store-days from the day after each store was created")
     required = tested.frame
     deviations = []
-    for store, group in required[~required["covered"]].groupby("store_id", sort=True):
+    missed = required[~required["covered"] & required["shown"].astype(bool)]
+    for store, group in missed.groupby("store_id", sort=True):
         deviations.append({"resource_type": store.split(":")[1] + "_data_store", "resource_id": store,
                            "detail": f"no backup on {len(group)} day{'s' if len(group) != 1 else ''} of the "
                                      f"period: {_day_ranges(list(group['day']))}",
                            "missing_days": len(group)})
-    return evaluate(DAILY_BACKUP, tested, deviations, {"backups_per_day": ">= 1"})
+    expired = required[~required["covered"] & ~required["shown"].astype(bool)]
+    gaps = [f"{store}: no backup of {_day_ranges(list(group['day']))} is left to show, and one taken then would "
+            "have expired before the evidence was read (its retention is shorter than the time since)"
+            for store, group in expired.groupby("store_id", sort=True)]
+    return evaluate(DAILY_BACKUP, tested, deviations, {"backups_per_day": ">= 1"}, gaps=gaps)
 
 
 def retention_worksheet(stores: pd.DataFrame, points: pd.DataFrame, period_start: datetime,

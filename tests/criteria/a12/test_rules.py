@@ -144,3 +144,24 @@ def test_restore_tests_from_dr_records_and_failed_jobs():
     assert a12.restore_tested(s, both, 4, 24).status is Status.PASS
     none = a12.restore_tests(s, failed.iloc[0:0], period_start=START, period_end=END)
     assert a12.restore_tested(s, none, 4, 24).deviations["detail"][0] == "no restore test in the period"
+
+
+def test_a_day_whose_backup_would_have_expired_before_the_run_is_a_gap_not_a_deviation():
+    """db keeps automated snapshots 35 days; read 40 days after the week, a missing day cannot be told from an
+    expired one. The volume's AWS Backup points are kept 120 days: its missing day is still a deviation."""
+    s = stores()
+    snaps = snapshots(*[("db", "automated", "available", f"2026-07-0{d} 03:00") for d in (1, 2, 4, 5, 6, 7)],
+                      *[("new", "automated", "available", f"2026-07-0{d} 03:00") for d in (5, 6, 7)])
+    rp = points(*[("arn:aws:ec2:r:1:volume/vol-1", f"2026-07-0{d} 05:00", "COMPLETED", 120, False, "r", "1", "v")
+                  for d in (1, 2, 3, 5, 6, 7)])
+    read_at = datetime(2026, 8, 12, tzinfo=UTC)
+    coverage = a12.daily_coverage(s, snaps, rp, START, END, read_at=read_at)
+    assert not coverage[coverage["store_id"] == "1:rds:db"]["shown"].any()
+    assert coverage[coverage["store_id"] == "1:ebs:files"]["shown"].all()
+    result = a12.daily_backup(coverage)
+    assert list(result.deviations["resource_id"]) == ["1:ebs:files"]
+    assert result.gaps == ["1:rds:db: no backup of 2026-07-03 is left to show, and one taken then would have "
+                           "expired before the evidence was read (its retention is shorter than the time since)"]
+    soon = a12.daily_coverage(s, snaps, rp, START, END, read_at=datetime(2026, 7, 8, tzinfo=UTC))
+    assert soon["shown"].all() and sorted(a12.daily_backup(soon).deviations["resource_id"]) == ["1:ebs:files",
+                                                                                                "1:rds:db"]
