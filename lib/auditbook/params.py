@@ -65,7 +65,7 @@ def validate(data: Any, source: str = "params") -> dict[str, Any]:
     errors = sorted(validator.iter_errors(data), key=lambda e: (len(list(e.absolute_path)), str(e.path)))
     if errors:
         raise ParamsError(f"{source}: {_describe(errors[0])}")
-    problem = _first_duplicate_scope(data) or _events_engine_problem(data)
+    problem = _first_duplicate_scope(data) or _events_engine_problem(data) or _unknown_accepted_test(data)
     if problem:
         raise ParamsError(f"{source}: {problem}")
     resolved = copy.deepcopy(data)
@@ -84,6 +84,17 @@ def _first_duplicate_scope(data: dict[str, Any]) -> str | None:
             if value in seen:
                 return f"{key}: {value} is listed twice"
             seen.add(value)
+    return None
+
+
+def _unknown_accepted_test(data: dict[str, Any]) -> str | None:
+    """Accepting incomplete evidence for a test that does not exist (a typo) would accept nothing, silently."""
+    from auditbook.controls import a11, a12, cc61, cc62, cc71, cc72, cc81, cc91
+
+    known = {t.test_id for module in (a11, a12, cc61, cc62, cc71, cc72, cc81, cc91) for t in module.TESTS}
+    for test_id in (data.get("coverage") or {}).get("accept") or {}:
+        if test_id not in known:
+            return f"coverage.accept.{test_id}: no such test"
     return None
 
 

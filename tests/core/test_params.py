@@ -21,6 +21,8 @@ def test_defaults_are_filled_from_the_schema():
     (lambda p: p.update(criteria={"CC9.9": {}}), "unknown key criteria.CC9.9"),
     (lambda p: p["scope"]["aws"]["accounts"][0].update(id="12345"), "scope.aws.accounts.0.id"),
     (lambda p: p.pop("organization"), "'organization' is a required property"),
+    (lambda p: p.update(coverage={"accept": {"CC6.1-MFAA": "typo"}}), "coverage.accept.CC6.1-MFAA: no such test"),
+    (lambda p: p.update(coverage={"accept": {"CC6.1-MFA": ""}}), "coverage.accept.CC6.1-MFA"),
 ])
 def test_bad_params_name_the_key(change, message):
     data = yaml.safe_load(yaml.safe_dump(MINIMAL))
