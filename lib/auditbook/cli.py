@@ -1,4 +1,4 @@
-"""``auditbook init | run | verify | lab | demo | demo-env``.
+"""``auditbook init | run | snapshot | verify | sample | lab | demo | demo-env``.
 
 Exit status: 0 every criterion PASS/FAIL/NOT_APPLICABLE (or PASS only with ``--fail-on-deviation``);
 1 a test is ERROR (or FAIL with ``--fail-on-deviation``), or ``verify`` found a difference;
@@ -115,6 +115,25 @@ def cmd_run(args: argparse.Namespace) -> int:
             return _run(args, args.params)
     except (RunInterrupted, KeyboardInterrupt) as exc:
         return _stopped(exc)
+
+
+def cmd_snapshot(args: argparse.Namespace) -> int:
+    """One snapshot of the configuration now: exit 0 all collected, 1 some population could not be (the rest is
+    still written and sealed: evidence of the rest), 2 refused (nothing written)."""
+    from auditbook.params import ParamsError
+    from auditbook.signing import Signer
+    from auditbook.snapshots import SnapshotError, take
+
+    try:
+        signer = Signer.parse(args.sign_with) if args.sign_with else None
+        folder, errors = take(args.params, Path(args.out), signer)
+    except (ParamsError, SnapshotError, ValueError, OSError) as exc:
+        print(f"auditbook: {' '.join(str(exc).split())}", file=sys.stderr)
+        return EXIT_REFUSED
+    code = EXIT_FINDINGS if errors else EXIT_OK
+    print(f"snapshot: {folder} errors={len(errors)} exit={code}"
+          + "".join(f"\n  {name}: {' '.join(why.split())[:200]}" for name, why in sorted(errors.items())))
+    return code
 
 
 DEMO_EXTRA = "the demo needs auditbook's demo extra (its emulators): pip install 'auditbook[demo]'"
@@ -293,6 +312,13 @@ def parser() -> argparse.ArgumentParser:
                                         "(default: params signing)")
     run_options(sp, None)
     sp.set_defaults(func=cmd_run)
+
+    sp = sub.add_parser("snapshot", help="read the configuration now into a sealed snapshot (schedule it daily "
+                                         "while the period runs)")
+    sp.add_argument("--params", required=True, help="params YAML (see params/example.yaml)")
+    sp.add_argument("--out", default="outputs", help="snapshots go to OUT/snapshots/<taken-at>/")
+    sp.add_argument("--sign-with", help="sign the snapshot: ssh:<private key file> or kms:<key id or ARN>")
+    sp.set_defaults(func=cmd_snapshot)
 
     sp = sub.add_parser("demo", help="run the demo company's quarter against the embedded emulators")
     run_options(sp, "2026-Q3")

@@ -245,6 +245,8 @@ def consistency(root: Path, manifest: dict[str, Any], present: set[str]) -> list
     import csv
 
     problems: list[str] = []
+    if manifest.get("kind") == "snapshot":  # a snapshot holds populations only: its hashes are what is checked
+        return problems
     if layout.RESULTS_JSON not in present:  # the hash check names it missing (or the folder is no run package)
         return [] if layout.RESULTS_JSON in manifest.get("files", {}) else [f"{layout.RESULTS_JSON} is missing"]
     results = _read_json(root / layout.RESULTS_JSON)

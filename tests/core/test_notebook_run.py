@@ -310,9 +310,9 @@ def test_a_point_in_time_pass_is_error_naming_the_gap_and_the_remedy(run_dir, tm
 
 
 def test_params_can_accept_a_point_in_time_reading_and_the_result_says_so(run_dir, tmp_path, state_source):
-    path = tmp_path / "p.yaml"
-    path.write_text(yaml.safe_dump(dict(PARAMS, coverage={"accept": {"CC6.1-T": "managed as code"}})))
-    result = start("CC6.1", "2026-Q3", str(path), str(run_dir)).test(T)
+    run = start("CC6.1", "2026-Q3", params_file(tmp_path), str(run_dir))
+    run.params["coverage"]["accept"] = {"CC6.1-T": "managed as code"}  # params refuse a test id that is not real
+    result = run.test(T)
     assert result.status is Status.PASS
     basis = result.to_dict()["basis"]
     assert basis["accepted"] == "managed as code" and basis["covers_period"] is False and basis["as_of"]

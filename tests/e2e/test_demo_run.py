@@ -129,3 +129,22 @@ def test_the_package_holds_exactly_the_log_files_tested_events_cite(demo_run):
         key = str(path.relative_to(root / "raw" / "aws")).split("/", 2)[2]
         assert hashlib.sha256(path.read_bytes()).hexdigest() == listed[key]["sha256"]
     assert len(listed) > len(copied)  # the others stay by reference
+
+
+def test_every_test_states_its_evidence_basis_and_none_passes_on_a_point_in_time_unaccepted(demo_run):
+    """What each PASS stands on (issue 15): events, records, a timeline or snapshots covering the period, or a
+    point in time the demo's params accept with a reason; never a reading after the period called continuous."""
+    results = json.loads((demo_run.run_dir / "results.json").read_text())
+    bases = {t["id"]: t["basis"] for c in results["criteria"] for t in c["tests"]}
+    assert all(bases.values()), [k for k, v in bases.items() if not v]
+    for test_id, basis in bases.items():
+        if basis["kind"] == "point in time":
+            assert basis["as_of"] and not basis["covers_period"], test_id
+        if not basis["covers_period"]:
+            status = next(t["status"] for c in results["criteria"] for t in c["tests"] if t["id"] == test_id)
+            assert status == "FAIL" or basis["accepted"], (test_id, basis)
+    assert bases["CC8.1-APPROVED"]["kind"] == "events over the period"
+    assert bases["CC6.1-MFA"]["kind"] in ("point in time", "snapshots")
+    alert = bases["CC7.2-ALERT-INCIDENT"]
+    assert any(g.startswith("cloudwatch-alarm-history: CloudWatch keeps alarm history about 30 days") for g in
+               alert["gaps"]), alert
