@@ -25,10 +25,12 @@ def demo_env():
 def demo_run(demo_env, tmp_path_factory):
     """The whole demo quarter, run once for the session like `make demo` does."""
     from auditbook.demo.signing_key import demo_signer
+    from auditbook.demo.snapshots import take_all
     from auditbook.runner import run
 
     out = tmp_path_factory.mktemp("outputs")
     signer, allowed = demo_signer(out)  # signed like `auditbook demo` signs
+    take_all(demo_env, str(DEMO_PARAMS), out)  # and with the demo company's daily snapshots, as `auditbook demo`
     demo_env.faults.clear()  # the emulators' request log then holds exactly what the run called (tests/security)
     outcome = run(DEMO_PARAMS, DEMO_PERIOD, out_dir=out, signer=signer)
     outcome.allowed_signers = allowed

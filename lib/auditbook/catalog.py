@@ -35,6 +35,7 @@ from auditbook.sources.aws import (
     cloudtrail,
     cloudtrail_digest,
     cloudwatch,
+    config,
     ec2,
     ecr,
     elbv2,
@@ -177,6 +178,11 @@ def _entry(name: str, description: str, spec: str, fanout: str, **kwargs: Any) -
     return Entry(name, description, columns(spec), fanout, **kwargs)
 
 
+# The settings each timeline follows (the columns of its state population that AWS Config items record).
+_TRAIL_TIMELINE = "trail_name multi_region:bool? log_file_validation:bool? global_service_events:bool? s3_bucket"
+_ASG_TIMELINE = "name availability_zones az_count:int? min_size:int?"
+# The resource types AWS Config history is read for: those a timeline is built from.
+TIMELINE_TYPES = ("AWS::CloudTrail::Trail", "AWS::AutoScaling::AutoScalingGroup")
 ALARM_HISTORY_RETENTION = Retention(30, "CloudWatch keeps alarm history about 30 days")
 HOURLY_METRIC_RETENTION = Retention(455, "CloudWatch keeps hourly metric statistics 455 days")
 _INCIDENT_COLUMNS = ("source incident_id title url severity impact detected_at:time acknowledged_at:time "
@@ -193,19 +199,34 @@ _EVENT_COLUMNS = ("account_id event_time:time event_id event_source event_name r
 _FIRING_COLUMNS = "account_id region alarm_name fired_at:time cleared_at:time minutes:float namespace metric_name"
 
 
-def _config_timeline(resource_type: str, to_columns: timeline.Mapper, label: Callable[[Any], str],
+def config_enabled(ctx: Context) -> bool:
+    """``scope.aws.config.enabled``: whether AWS Config history is read (default yes)."""
+    return bool((ctx.aws.get("config") or {}).get("enabled", True))
+
+
+def _config_types(ctx: Context) -> dict[str, Any]:
+    return {"regions": ctx.regions, "period": ctx.period,
+            "resource_types": list((ctx.aws.get("config") or {}).get("resource_types") or TIMELINE_TYPES)}
+
+
+def _config_timeline(resource_type: str, spec: str, to_columns: timeline.Mapper, label: Callable[[Any], str],
                      existing: Callable[[pd.DataFrame], list[str]]) -> Callable[..., pd.DataFrame]:
-    """A derivation building one resource type's timeline from AWS Config history (auditbook.timeline)."""
-    def derive(history: pd.DataFrame, recorders: pd.DataFrame, current: pd.DataFrame, period_start: datetime,
-               period_end: datetime) -> pd.DataFrame:
-        return timeline.from_config_history(history, recorders, resource_type, period_start, period_end, to_columns,
-                                            label, existing(current))
+    """A derivation building one resource type's timeline from AWS Config history (auditbook.timeline); without
+    Config (params turn it off) every resource's timeline is unknown."""
+    def derive(current: pd.DataFrame, period_start: datetime, period_end: datetime,
+               history: pd.DataFrame | None = None, recorders: pd.DataFrame | None = None) -> pd.DataFrame:
+        frame = timeline.from_config_history(
+            empty("aws-config-history") if history is None else history,
+            empty("aws-config-recorders") if recorders is None else recorders,
+            resource_type, period_start, period_end, to_columns, label, existing(current))
+        return frame.reindex(columns=list(columns(timeline.columns(spec))))  # all unknown: no setting columns
     derive.__name__ = derive.__qualname__ = f"timeline of {resource_type}"
     return derive
 
 
 def _config_inputs(current: str) -> Callable[[Context], dict[str, str]]:
-    return lambda ctx: {"history": "aws-config-history", "recorders": "aws-config-recorders", "current": current}
+    return lambda ctx: {"current": current, **({"history": "aws-config-history", "recorders": "aws-config-recorders"}
+                                              if config_enabled(ctx) else {})}
 
 
 def _incident_sources(ctx: Context) -> dict[str, str]:
@@ -446,19 +467,27 @@ _DECLARED = [
     _entry("access-changes", "Accounts added and removed, administrators gained or lost, since the previous review.",
            "change line person privileges", "derived", derive=cc61.changes_since,
            inputs={"previous": "previous-access-review-worksheet", "current": "access-review-worksheet"}),
+    _entry("aws-config-history", "Each recorded resource's AWS Config configuration items: the one in effect at "
+           "the period start and every one since.",
+           "account_id region resource_type resource_id resource_name capture_time:time status configuration "
+           "supplementary arn", "account", collector=config.collect_config_history, arguments=_config_types,
+           applies=config_enabled, basis="events"),
+    _entry("aws-config-recorders", "Whether a configuration recorder records each resource type, is recording, "
+           "and since when.",
+           "account_id region resource_type recorded:bool recording:bool recording_since:time recorder_name detail",
+           "account", part_of="aws-config-history", applies=config_enabled, basis="events"),
     # -- state timelines: configuration at every moment of the period --------------------------------------
     _entry("cloudtrail-trail-timeline", "Each trail's multi-region, log file validation, global events and bucket "
            "settings at every moment of the period (AWS Config history).",
-           timeline.columns("trail_name multi_region:bool? log_file_validation:bool? global_service_events:bool? "
-                            "s3_bucket"), "derived",
-           derive=_config_timeline("AWS::CloudTrail::Trail", cloudtrail.trail_from_config,
+           timeline.columns(_TRAIL_TIMELINE), "derived",
+           derive=_config_timeline("AWS::CloudTrail::Trail", _TRAIL_TIMELINE, cloudtrail.trail_from_config,
                                    lambda item: f"{item['account_id']}:{item['resource_name']}",
                                    lambda trails: [f"{t.account_id}:{t.trail_name}" for t in trails.itertuples()]),
            inputs=_config_inputs("cloudtrail-trails"), arguments=lambda ctx: ctx.window, basis="timeline"),
     _entry("autoscaling-group-timeline", "Each Auto Scaling group's zones and minimum size at every moment of the "
            "period (AWS Config history).",
-           timeline.columns("name availability_zones az_count:int? min_size:int?"), "derived",
-           derive=_config_timeline("AWS::AutoScaling::AutoScalingGroup", autoscaling.group_from_config,
+           timeline.columns(_ASG_TIMELINE), "derived",
+           derive=_config_timeline("AWS::AutoScaling::AutoScalingGroup", _ASG_TIMELINE, autoscaling.group_from_config,
                                    lambda item: f"{item['account_id']}:{item['resource_name']}",
                                    lambda groups: [f"{g.account_id}:{g.name}" for g in groups.itertuples()]),
            inputs=_config_inputs("autoscaling-groups"), arguments=lambda ctx: ctx.window, basis="timeline"),

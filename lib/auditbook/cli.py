@@ -162,7 +162,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
             signer, allowed = demo_signer(Path(args.out))
             print("auditbook: starting the embedded demo environment (AWS and GitHub emulators)", file=sys.stderr)
-            with environment():
+            with environment() as env:
+                from auditbook.demo.snapshots import take_all
+
+                made = take_all(env, str(demo_params()), Path(args.out))
+                print(f"auditbook: the demo company's daily snapshots: {len(made)} taken into "
+                      f"{Path(args.out) / 'snapshots'}", file=sys.stderr)
                 code = _run(args, demo_params(), signer)
     except (RunInterrupted, KeyboardInterrupt) as exc:
         return _stopped(exc)

@@ -49,13 +49,17 @@ def rebuild(name: str, ctx: Context, snapshot: SnapshotLike,
     e = catalog.entry(name)
     if e.derive is None or e.basis == "timeline":
         return snapshot.population(name) if e.basis == "state" else from_run(name)
+    cache = getattr(snapshot, "cache", {})
+    if f"derived:{name}" in cache:
+        return cache[f"derived:{name}"]
     inputs = {}
     for param, source in e.input_names(ctx).items():
         frame = rebuild(source, ctx, snapshot, from_run)
         if frame is None:
             return None
         inputs[param] = frame
-    return catalog.conform(name, e.derive(**inputs, **e.arguments(ctx)))
+    cache[f"derived:{name}"] = frame = catalog.conform(name, e.derive(**inputs, **e.arguments(ctx)))
+    return frame
 
 
 def evaluate(test: ControlTest, ctx: Context, snapshots: list[SnapshotLike], options: dict[str, Any],

@@ -119,12 +119,16 @@ class Snapshot:
     organization: str
     populations: dict[str, str] = field(default_factory=dict)  # name → file
     errors: dict[str, str] = field(default_factory=dict)
+    cache: dict[str, pd.DataFrame | None] = field(default_factory=dict, repr=False)  # read (or rebuilt) once a run
 
     def population(self, name: str) -> pd.DataFrame | None:
         """A population as it was read then (None when this snapshot does not hold it)."""
         if name not in self.populations or name in self.errors:
             return None
-        return catalog.read_csv(name, self.root / self.populations[name])
+        key = f"read:{name}"
+        if key not in self.cache:
+            self.cache[key] = catalog.read_csv(name, self.root / self.populations[name])
+        return self.cache[key]
 
 
 def find(out_root: Path, organization: str, start: datetime, end: datetime) -> tuple[list[Snapshot], list[str]]:

@@ -22,7 +22,16 @@ import boto3
 import requests
 from freezegun import freeze_time
 
-from auditbook.demo import aws_monitoring, aws_resilience, aws_secrets, moto_extensions, people, truth_yaml
+from auditbook.demo import (
+    aws_config,
+    aws_monitoring,
+    aws_resilience,
+    aws_secrets,
+    moto_config,
+    moto_extensions,
+    people,
+    truth_yaml,
+)
 from auditbook.demo.trail import (
     PIPELINE_ROLE,
     TRAIL_BUCKET,
@@ -153,6 +162,7 @@ def demo_truth() -> list[dict[str, str]]:
     truth += aws_secrets.truth()
     truth += aws_monitoring.truth()  # CC7.1, CC7.2 alarm firings, and the CC8.1 manual UpdateTrail
     truth += aws_resilience.truth()  # CC9.1 IaC and container findings, A1.1, A1.2
+    truth += aws_config.truth()  # in-period changes only AWS Config history shows (CC7.1-TRAIL, A1.1-ASG)
     return truth_yaml.in_order(truth)
 
 
@@ -348,6 +358,7 @@ class DemoAws:
         host, port = self._server.get_host_and_port()
         self.endpoint = f"http://{host}:{port}"
         requests.post(f"{self.endpoint}/moto-api/reset", timeout=10).raise_for_status()
+        moto_config.reset()
         _install_query_engines()
         trail = Trail(DEMO_ACCOUNT_ID)
         seed_iam(self.endpoint)
@@ -357,7 +368,9 @@ class DemoAws:
         seed_ecr(self.endpoint)
         aws_monitoring.seed(self.endpoint, trail)
         aws_resilience.seed(self.endpoint)
+        aws_config.record_calls(trail)
         seed_trail(self.endpoint, trail)
+        aws_config.seed(self.endpoint)
         return self
 
     def stop(self) -> None:
