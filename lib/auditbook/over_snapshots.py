@@ -89,6 +89,9 @@ def evaluate(test: ControlTest, ctx: Context, snapshots: list[SnapshotLike], opt
     gaps = [f"no snapshot of {', '.join(leaves)} {_stretch(a, b)}" for a, b in _stretches(missing)]
     rows = [{**{k: v for k, v in row.items() if k != "days"}, "seen": f"snapshots {_dates(row['days'])}"}
             for row in seen.values()]
+    for row in rows:
+        row["detail"] = f"{row['detail']} (in the snapshots of {row['seen'].removeprefix('snapshots ')}, not at " \
+                        "collection)"
     return OverSnapshots(part, gaps, pd.DataFrame(rows))
 
 

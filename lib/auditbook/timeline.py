@@ -129,3 +129,15 @@ def known_intervals(timeline: pd.DataFrame, resource: str) -> list[Any]:
 def during(row: Any) -> str:
     """An interval in a deviation's words."""
     return f"from {row.valid_from:%Y-%m-%d %H:%M} to {row.valid_to:%Y-%m-%d %H:%M} UTC"
+
+
+def problems_over_time(at_collection: list[str], intervals: list[Any],
+                       problems_of: Callable[[Any], list[str]]) -> list[str]:
+    """A resource's problems at collection and in each known interval, each problem once with when it held:
+    "spans 1 zone (at collection; from 2026-07-20 13:00 to 2026-07-22 09:00 UTC)"."""
+    when: dict[str, list[str]] = {p: ["at collection"] for p in at_collection}
+    for interval in intervals:
+        for problem in problems_of(interval):
+            when.setdefault(problem, []).append(during(interval))
+    return [f"{problem} ({'; '.join(times)})" if times != ["at collection"] else problem
+            for problem, times in when.items()]

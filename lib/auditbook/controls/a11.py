@@ -119,10 +119,9 @@ def asg_resilience(groups: pd.DataFrame, history: pd.DataFrame, scope_tag: dict[
     deviations = []
     labels = [f"{g.account_id}:{g.name}" for g in scoped.itertuples()]
     for g, label in zip(scoped.itertuples(), labels, strict=True):
-        problems = _asg_problems(g, min_availability_zones, min_instances)
-        for interval in timeline.known_intervals(history, label):
-            problems += [f"{p} {timeline.during(interval)}"
-                         for p in _asg_problems(interval, min_availability_zones, min_instances)]
+        problems = timeline.problems_over_time(
+            _asg_problems(g, min_availability_zones, min_instances), timeline.known_intervals(history, label),
+            lambda interval: _asg_problems(interval, min_availability_zones, min_instances))
         if problems:
             deviations.append({"resource_type": "autoscaling_group", "resource_id": label,
                                "detail": "; ".join(problems)})

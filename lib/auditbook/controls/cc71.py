@@ -114,8 +114,8 @@ def trail_configured(trails: pd.DataFrame, history: pd.DataFrame, in_scope: list
     deviations = []
     for t in scoped.itertuples():
         label = f"{t.account_id}:{t.trail_name}"
-        problems = trail_problems(t) + [f"{p} {timeline.during(i)}" for i in timeline.known_intervals(history, label)
-                                        for p in interval_problems(i)]
+        problems = timeline.problems_over_time(trail_problems(t), timeline.known_intervals(history, label),
+                                               interval_problems)
         if problems:
             deviations.append({"resource_type": "cloudtrail_trail", "resource_id": label,
                                "detail": "; ".join(problems)})

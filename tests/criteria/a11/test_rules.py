@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+from auditbook import catalog
 from auditbook.controls import a11
 
 PROD = {"key": "environment", "value": "production"}
@@ -48,7 +49,7 @@ def test_asg_zone_count_and_min_size_edges_in_scope_only():
          "min_size": size, "tags": tags}
         for n, azs, size, tags in [("two", 2, 2, "environment=production"), ("one", 1, 2, "environment=production"),
                                    ("small", 3, 1, "environment=production"), ("dev", 1, 0, "environment=dev")]])
-    result = a11.asg_resilience(groups, PROD, 2, 2)
+    result = a11.asg_resilience(groups, catalog.empty("autoscaling-group-timeline"), PROD, 2, 2)
     assert ids(result) == ["1:one", "1:small"] and result.population_size == 3
 
 

@@ -23,7 +23,7 @@ TOPIC_COLUMNS = list(catalog.entry("sns-topics").columns)
 START = datetime(2026, 7, 1, tzinfo=UTC)
 END = datetime(2026, 7, 4, tzinfo=UTC)  # a three-day period keeps the coverage frames small
 ACCT = "111111111111"
-
+NO_HISTORY = catalog.empty("cloudtrail-trail-timeline")  # no AWS Config history: the state at collection only
 
 def ts(text: str) -> pd.Timestamp:
     return pd.Timestamp(text, tz="UTC")
@@ -44,7 +44,7 @@ def trail(**overrides) -> dict:
 
 
 def test_compliant_trail_passes():
-    result = cc71.trail_configured(pd.DataFrame([trail()]), [])
+    result = cc71.trail_configured(pd.DataFrame([trail()]), NO_HISTORY, [])
     assert result.status is Status.PASS and result.population_size == 1
 
 
@@ -59,24 +59,24 @@ def test_compliant_trail_passes():
     ({"latest_delivery_error": "AccessDenied"}, "delivery error"),
 ])
 def test_each_trail_requirement(overrides, words):
-    result = cc71.trail_configured(pd.DataFrame([trail(**overrides)]), [])
+    result = cc71.trail_configured(pd.DataFrame([trail(**overrides)]), NO_HISTORY, [])
     assert ids(result) == [f"{ACCT}:main"] and words in result.deviations["detail"][0]
 
 
 def test_kms_key_on_the_trail_counts_as_encryption():
-    assert cc71.trail_configured(pd.DataFrame([trail(bucket_encryption="", kms_key_id="arn:kms")]), []).status \
-        is Status.PASS
+    frame = pd.DataFrame([trail(bucket_encryption="", kms_key_id="arn:kms")])
+    assert cc71.trail_configured(frame, NO_HISTORY, []).status is Status.PASS
 
 
 def test_trails_in_scope_only_and_a_named_trail_that_is_missing():
     frame = pd.DataFrame([trail(), trail(trail_name="data-events", multi_region=False)])
-    assert cc71.trail_configured(frame, ["main"]).status is Status.PASS
-    result = cc71.trail_configured(frame, ["main", "org-trail"])
+    assert cc71.trail_configured(frame, NO_HISTORY, ["main"]).status is Status.PASS
+    result = cc71.trail_configured(frame, NO_HISTORY, ["main", "org-trail"])
     assert ids(result) == [f"{ACCT}:org-trail"]
 
 
 def test_no_trail_at_all_deviates():
-    result = cc71.trail_configured(pd.DataFrame(columns=TRAIL_COLUMNS), [])
+    result = cc71.trail_configured(pd.DataFrame(columns=TRAIL_COLUMNS), NO_HISTORY, [])
     assert result.status is Status.FAIL and ids(result) == ["(none)"]
 
 
@@ -262,3 +262,22 @@ def test_guardduty_in_every_region():
     result = cc71.threat_detection_on(detectors, ["us-east-1", "eu-west-1", "eu-central-1"])
     assert sorted(ids(result)) == [f"{ACCT}:eu-central-1", f"{ACCT}:eu-west-1"]
     assert cc71.threat_detection_on(detectors, ["us-east-1"]).status is Status.PASS
+
+
+def test_validation_off_inside_the_period_and_on_at_collection_is_a_deviation_with_its_interval():
+    """AWS Config history shows what the state at collection hides; an unknown interval is a gap, not a pass."""
+    def interval(start, end, validation, known=True):
+        return {"resource": f"{ACCT}:org-trail", "valid_from": pd.Timestamp(start, tz="UTC"),
+                "valid_to": pd.Timestamp(end, tz="UTC"), "known": known, "evidence": "e", "trail_name": "org-trail",
+                "multi_region": True if known else None, "log_file_validation": validation if known else None,
+                "global_service_events": True if known else None, "s3_bucket": "b"}
+    history = catalog.from_rows("cloudtrail-trail-timeline", [
+        interval("2026-07-01", "2026-07-02T10:00", True), interval("2026-07-02T10:00", "2026-07-03T09:00", False),
+        interval("2026-07-03T09:00", "2026-07-04", True)])
+    result = cc71.trail_configured(pd.DataFrame([trail(trail_name="org-trail")]), history, [])
+    assert result.status is Status.FAIL and result.gaps == []
+    assert result.deviations.iloc[0]["detail"] == ("log file validation off (from 2026-07-02 10:00 to 2026-07-03 "
+                                                   "09:00 UTC)")
+    unknown = catalog.from_rows("cloudtrail-trail-timeline", [interval("2026-07-01", "2026-07-04", None, False)])
+    passed = cc71.trail_configured(pd.DataFrame([trail(trail_name="org-trail")]), unknown, [])
+    assert passed.status is Status.PASS and passed.gaps[0].startswith(f"{ACCT}:org-trail: 2026-07-01 00:00 to")
