@@ -67,3 +67,13 @@ def test_a_snapshot_without_the_population_covers_nothing_and_no_snapshot_leaves
     over = over_snapshots.evaluate(cc61.MFA, CTX, [broken], {}, lambda name: None)
     assert over.part.how.startswith("0 of 92")
     assert over_snapshots.evaluate(cc61.MFA, CTX, [], {}, lambda name: None) is None
+
+
+def test_the_demo_snapshot_truth_file_is_up_to_date_and_each_change_falls_on_snapshot_days():
+    from auditbook.demo import snapshots as demo_snapshots
+
+    assert demo_snapshots.TRUTH_PATH.read_text() == demo_snapshots.render_truth(), \
+        "run: python -m auditbook.demo.snapshots --write-truth"
+    for change in demo_snapshots.CHANGES:
+        assert change.days_seen(), change  # a change no snapshot saw would be seeded but unfindable
+        assert not set(change.days_seen()) & demo_snapshots.MISSED
