@@ -28,6 +28,7 @@ SIGN_WITH_IS := ssh:<private key file> or kms:<key id or ARN>
 SIGNER_RE    := $(PATH_RE)
 SIGNER_IS    := an allowed-signers file or a KMS key id or ARN
 QUARTER_USAGE := make quarter PARAMS=params/x.yaml PERIOD=2026-Q3 [OUT=outputs] [CRITERIA=CC6.1,CC8.1] [SIGN_WITH=kms:KEY]
+SNAPSHOT_USAGE := make snapshot PARAMS=params/x.yaml [OUT=outputs] [SIGN_WITH=kms:KEY]
 VERIFY_USAGE  := make verify RUN=outputs/<period>/<run-id> [SIGNER=allowed_signers|KMS-KEY]
 DEMO_USAGE    := make demo [PERIOD=2026-Q3] [OUT=outputs]
 OUT_USAGE     := make test|lab [OUT=outputs]
@@ -43,7 +44,7 @@ OUT_IS    := $(PATH_IS)
 RUN_RE    := $(PATH_RE)
 RUN_IS    := $(PATH_IS)
 
-.PHONY: setup demo demo-args out-args test test-slow test-airflow lint quarter quarter-args lab verify verify-args bench bench-large clean
+.PHONY: setup demo demo-args out-args test test-slow test-airflow lint quarter quarter-args snapshot snapshot-args lab verify verify-args bench bench-large clean
 
 setup: $(STAMP)
 
@@ -73,6 +74,16 @@ quarter-args:
 	$(call check,OUT,required,$(QUARTER_USAGE))
 	$(call check,CRITERIA,optional,$(QUARTER_USAGE))
 	$(call check,SIGN_WITH,optional,$(QUARTER_USAGE))
+
+# Daily while a period runs: the configuration read now, sealed into OUT/snapshots/<taken-at>/ (exit 1 when a
+# population could not be read; the rest is still kept). The quarterly run uses every snapshot of its period.
+snapshot: snapshot-args $(STAMP)
+	"$(BIN)/auditbook" snapshot --params "$$AB_PARAMS" --out "$$AB_OUT" $${AB_SIGN_WITH:+--sign-with "$$AB_SIGN_WITH"}
+
+snapshot-args:
+	$(call check,PARAMS,required,$(SNAPSHOT_USAGE))
+	$(call check,OUT,required,$(SNAPSHOT_USAGE))
+	$(call check,SIGN_WITH,optional,$(SNAPSHOT_USAGE))
 
 verify: verify-args $(STAMP)
 	"$(BIN)/auditbook" verify "$$AB_RUN" $${AB_SIGNER:+--expect-signer "$$AB_SIGNER" --require-signature}

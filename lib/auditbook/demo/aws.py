@@ -197,6 +197,33 @@ def _install_root_row() -> None:
 
     get_credential_report._auditbook_root = True  # type: ignore[attr-defined]
     models.IAMBackend.get_credential_report = get_credential_report  # type: ignore[method-assign]
+    _install_report_time()
+
+
+# When the demo account's credential report was generated: moto answers a fixed 2015 time. None: at the last
+# GenerateCredentialReport, as AWS does for a report it (re)generates; a test sets an old time to see it refused.
+REPORT_GENERATED_AT: dict[str, datetime | None] = {"override": None}
+
+
+def _install_report_time() -> None:
+    from moto.core.responses import ActionResult
+    from moto.iam import models
+    from moto.iam.responses import IamResponse
+
+    original = models.IAMBackend.generate_report
+
+    def generate_report(self: Any) -> None:
+        original(self)
+        self._auditbook_generated_at = datetime.now(UTC)
+
+    def get_credential_report(self: Any) -> Any:
+        result = {"Content": self.backend.get_credential_report(), "ReportFormat": "text/csv"}
+        when = REPORT_GENERATED_AT["override"] or getattr(self.backend, "_auditbook_generated_at", None)
+        result["GeneratedTime"] = (when or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return ActionResult(result)
+
+    models.IAMBackend.generate_report = generate_report  # type: ignore[method-assign]
+    IamResponse.get_credential_report = get_credential_report  # type: ignore[method-assign]
 
 
 def seed_iam(endpoint: str) -> None:

@@ -10,13 +10,14 @@ from __future__ import annotations
 import io
 import json
 import time
+from datetime import timedelta
 from typing import Any
 from urllib.parse import unquote
 
 import botocore.exceptions
 import pandas as pd
 
-from auditbook.provenance import Collected, CollectionError, RawStore, iso
+from auditbook.provenance import Collected, CollectionError, RawStore, iso, utc_now
 from auditbook.sources.aws.base import all_pages, aws_errors, provenance
 from auditbook.sources.aws.session import AwsAccount
 
@@ -44,7 +45,13 @@ def parse_credential_report(content: bytes) -> pd.DataFrame:
     return frame
 
 
+REPORT_FRESH_FOR = timedelta(hours=4)  # AWS regenerates a report older than this when asked to generate one
+
+
 def collect_credential_report(account: AwsAccount, raw: RawStore) -> Collected:
+    """The credential report as AWS generates it now: one generated more than 4 h before this collection started
+    is stale (GenerateCredentialReport would have replaced it), and stale evidence is refused, never tested."""
+    started = utc_now()
     iam = account.client("iam")
     prov = provenance(account, "aws:iam")
     deadline = time.monotonic() + REPORT_WAIT_SECONDS
@@ -66,7 +73,12 @@ def collect_credential_report(account: AwsAccount, raw: RawStore) -> Collected:
     prov.raw_files.append(raw.save(f"aws/{account.account_id}/iam/credential-report.csv", content))
     frame = parse_credential_report(content)
     prov.add_operation("iam:GetCredentialReport", records=len(frame))
-    prov.notes.append(f"Credential report generated at {iso(report['GeneratedTime'])} "
+    generated = report["GeneratedTime"]
+    if generated < started - REPORT_FRESH_FOR:
+        raise CollectionError(f"iam:GetCredentialReport: the report is stale: generated {iso(generated)}, more than "
+                              f"4 h before this collection started ({iso(started)}); AWS regenerates an older one, "
+                              "so it is not the account's state now")
+    prov.notes.append(f"Credential report generated at {iso(generated)} "
                       "(AWS regenerates it at most every 4 h).")
     if ROOT_ROW not in set(frame["user"]):
         raise CollectionError("iam:GetCredentialReport: the report has no <root_account> row; root cannot be tested")
