@@ -148,3 +148,23 @@ def test_every_test_states_its_evidence_basis_and_none_passes_on_a_point_in_time
     alert = bases["CC7.2-ALERT-INCIDENT"]
     assert any(g.startswith("cloudwatch-alarm-history: CloudWatch keeps alarm history about 30 days") for g in
                alert["gaps"]), alert
+
+
+def test_configuration_changed_inside_the_quarter_is_found_with_its_dates_and_the_coverage_is_stated(demo_run):
+    """Changes put back before collection (issue 15): AWS Config history gives their exact interval, the daily
+    snapshots the mornings they were seen; the snapshots' coverage of the period is stated on every test."""
+    with open(demo_run.run_dir / "exceptions.csv", newline="") as fh:
+        detail = {(r["test_id"], r["resource_id"]): r["detail"] for r in csv.DictReader(fh)}
+    assert detail[("CC7.1-TRAIL", "123456789012:org-trail")] == \
+        "log file validation off (from 2026-09-10 14:05 to 2026-09-11 09:31 UTC)"
+    assert detail[("A1.1-ASG", "123456789012:payments-api-asg")] == ("spans 1 availability zone (us-east-1a); at "
+                                                                     "least 2 required (from 2026-07-20 13:00 to "
+                                                                     "2026-07-22 09:00 UTC)")
+    assert detail[("CC6.1-MFA", "123456789012:carol.eng")].endswith(
+        "(in the snapshots of 2026-08-13 to 2026-08-15, not at collection)")
+    assert "2026-08-23 to 2026-08-26" in detail[("CC6.2-KMS-ROTATION", "123456789012:alias/payments-data")]
+    assert "2026-08-25 to 2026-08-31" in detail[("CC8.1-PROTECTION", "demo-fintech/payments-api:main")]
+    results = json.loads((demo_run.run_dir / "results.json").read_text())
+    mfa = next(t for c in results["criteria"] for t in c["tests"] if t["id"] == "CC6.1-MFA")["basis"]
+    assert mfa["kind"] == "snapshots" and "19 of 92 days of the period covered by a snapshot" in mfa["statement"]
+    assert "no snapshot of iam-credential-report from 2026-08-18 to 2026-08-20" in mfa["gaps"]
