@@ -47,8 +47,12 @@ ALARM_COVERAGE = ControlTest(
     "alarm on it.", "continuous", ("alarm-coverage",), sample_keys=("namespace", "metric"))
 ALARM_ACTIONS = ControlTest(
     "CC7.1-ALARM-ACTIONS", "CC7.1", "Alarms reach the on-call",
-    "Every alarm has its actions enabled and at least one alarm action that is an SNS topic with a confirmed "
-    "subscription.", "continuous", ("alarm-actions",), sample_keys=("account_id", "region", "alarm_name"))
+    "Every alarm on a metric that must be alarmed (required metrics, business metrics incidents answer) has its "
+    "actions enabled and at least one alarm action that is an SNS topic with a confirmed subscription; other "
+    "alarms (an auto scaling policy's, say) are listed as information.", "continuous", ("alarm-actions",),
+    lambda s, ctx: {"required": s["required_alarms"],
+                    "business_namespaces": ctx.settings("CC7.2").get("incident_alarm_namespaces") or []},
+    ("account_id", "region", "alarm_name"))
 THREAT_DETECTION = ControlTest(
     "CC7.1-THREAT-DETECTION", "CC7.1", "Threat detection enabled in every region",
     "A GuardDuty detector is enabled in every region in scope.", "continuous", ("guardduty-detectors",),
@@ -504,10 +508,33 @@ def alarm_worksheet(alarms: pd.DataFrame, topics: pd.DataFrame) -> pd.DataFrame:
     return sheet
 
 
+def on_watched_metric(alarms: pd.DataFrame, required: list[dict[str, Any]], business_namespaces: list[str]) \
+        -> pd.Series:
+    """Alarms someone must hear: on a metric params require, or in a namespace of business metrics incidents must
+    answer (metric-math alarms by any of their metrics)."""
+    def watched(a: Any) -> bool:
+        metrics, spaces = str(a.metric_name).split(";"), str(a.namespace).split(";")
+        return any(r["metric"] in metrics and r["namespace"] in spaces for r in required) \
+            or any(n in spaces for n in business_namespaces)
+    return pd.Series([watched(a) for a in alarms.itertuples()], index=alarms.index, dtype=bool)
+
+
 @ALARM_ACTIONS.rule
-def alarms_reach_oncall(sheet: pd.DataFrame) -> TestResult:
+def alarms_reach_oncall(sheet: pd.DataFrame, required: list[dict[str, Any]],
+                        business_namespaces: list[str]) -> TestResult:
+    """The notification rule applies to the alarms that must be heard; an alarm that scales a group on a metric
+    nobody required is not a monitoring deviation (listed as information when it notifies nobody)."""
+    watched = on_watched_metric(sheet, required, business_namespaces) if len(sheet) else pd.Series(dtype=bool)
+    tested = Tested(sheet, "alarm-actions").keep(watched, "alarms on a required metric (criteria.CC7.1.required_alarms)"
+                                                          " or a business namespace (CC7.2 incident_alarm_namespaces)")
+    others = sheet[~watched] if len(sheet) else sheet
+    silent = others[~others["reaches_subscriber"].astype(bool)] if len(others) else others
+    notes = [f"{len(silent)} other alarm{'s notify' if len(silent) != 1 else ' notifies'} nobody (information, not "
+             "deviations: "
+             f"on no required or business metric): {', '.join(sorted(silent['alarm_name'])[:10])}"
+             + (" ..." if len(silent) > 10 else "")] if len(silent) else []
     deviations = []
-    for a in sheet.itertuples():
+    for a in tested.frame.itertuples():
         problems = []
         if not a.actions_enabled:
             problems.append("alarm actions disabled")
@@ -518,8 +545,9 @@ def alarms_reach_oncall(sheet: pd.DataFrame) -> TestResult:
         if problems:
             deviations.append({"resource_type": "cloudwatch_alarm", "resource_id": f"{a.account_id}:{a.region}:"
                                f"{a.alarm_name}", "detail": "; ".join(problems)})
-    return evaluate(ALARM_ACTIONS, sheet, deviations, {"actions_enabled": True,
-                                                       "alarm_action": "SNS topic with a confirmed subscription"})
+    return evaluate(ALARM_ACTIONS, tested, deviations, {"actions_enabled": True,
+                                                        "alarm_action": "SNS topic with a confirmed subscription"},
+                    notes)
 
 
 def alarm_firings(history: pd.DataFrame, alarms: pd.DataFrame) -> pd.DataFrame:

@@ -231,10 +231,30 @@ def test_alarm_actions_disabled_missing_or_unreachable():
                            alarm("gone", actions="arn:aws:sns:r:1:deleted"),
                            alarm("autoscale", actions="arn:aws:autoscaling:r:1:scalingPolicy:x")])
     sheet = cc71.alarm_worksheet(alarms, pd.DataFrame([topic("t", 1), topic("empty", 0)]))
-    result = cc71.alarms_reach_oncall(sheet)
+    result = cc71.alarms_reach_oncall(sheet, REQUIRED_CPU, [])
     got = dict(zip(result.deviations["resource_id"], result.deviations["detail"], strict=True))
     assert set(got) == {f"{ACCT}:us-east-1:{n}" for n in ("off", "none", "nobody", "gone", "autoscale")}
     assert "missing topic" in got[f"{ACCT}:us-east-1:gone"] and "0 subscribed" in got[f"{ACCT}:us-east-1:nobody"]
+
+
+REQUIRED_CPU = [{"namespace": "AWS/EC2", "metric": "CPUUtilization", "category": "infrastructure"}]
+
+
+def test_only_alarms_someone_must_hear_are_held_to_the_notification_rule():
+    """A scaling alarm on a metric nobody required is information, not a monitoring deviation; a required-metric
+    alarm and a business alarm without a subscriber are deviations."""
+    alarms = pd.DataFrame([
+        alarm("cpu-silent", actions="arn:aws:autoscaling:r:1:scalingPolicy:x"),
+        alarm("scale-out", namespace="AWS/SQS", metric="ApproximateAgeOfOldestMessage",
+              actions="arn:aws:autoscaling:r:1:scalingPolicy:y"),
+        alarm("payments-low", namespace="Biz/Payments", metric="SuccessRate", actions="")])
+    sheet = cc71.alarm_worksheet(alarms, pd.DataFrame([topic("t", 1)]))
+    result = cc71.alarms_reach_oncall(sheet, REQUIRED_CPU, ["Biz/Payments"])
+    assert sorted(result.deviations["resource_id"]) == [f"{ACCT}:us-east-1:cpu-silent",
+                                                        f"{ACCT}:us-east-1:payments-low"]
+    assert result.population_size == 2 and result.steps[-1].rows == 2
+    assert result.notes == ["1 other alarm notifies nobody (information, not deviations: on no required or "
+                            "business metric): scale-out"]
 
 
 def test_firings_pair_alarm_and_ok_and_keep_an_open_one():
