@@ -32,10 +32,11 @@ RETENTION = ControlTest(
     ("store_id", "mechanism"))
 COPIES = ControlTest(
     "A1.2-COPIES", "A1.2", "Critical backups are copied to another region or account",
-    "Every critical data store has a completed copy of its backups in another region or account, the latest "
-    "made no more than the allowed days before the period end.", "weekly",
+    "Every critical data store has a completed copy of its backups in another region or account, and at no "
+    "moment of the period is its newest copy older than the allowed days.", "weekly",
     ("backup-data-stores", "backup-recovery-points"),
-    lambda s, ctx: {"period_end": ctx.period.end, "max_copy_age_days": s["max_copy_age_days"],
+    lambda s, ctx: {"period_start": ctx.period.start, "period_end": ctx.period.end,
+                    "max_copy_age_days": s["max_copy_age_days"],
                     "required": s["copy_required"]}, ("store_id",))
 S3_VERSIONING = ControlTest(
     "A1.2-S3-VERSIONING", "A1.2", "Buckets in scope keep object versions",
@@ -187,36 +188,52 @@ def retention(sheet: pd.DataFrame, min_retention_days: int) -> TestResult:
 
 
 @COPIES.rule
-def copies(stores: pd.DataFrame, points: pd.DataFrame, period_end: datetime, max_copy_age_days: int,
-           required: bool = True) -> TestResult:
-    """Population: the critical stores, with their latest copy in another region or account."""
+def copies(stores: pd.DataFrame, points: pd.DataFrame, period_start: datetime, period_end: datetime,
+           max_copy_age_days: int, required: bool = True) -> TestResult:
+    """Population: the critical stores. The control operates every week: at no moment of the period may a
+    store's newest copy in another region or account be older than ``max_copy_age_days`` (a copy taken before
+    the period counts for its first days), so every stretch without a fresh copy is named with its dates."""
     if not required:
         return not_applicable(COPIES, "params criteria.A1.2.copy_required is false")
     tested = _critical(stores)
     critical = tested.frame.copy()
-    end = pd.Timestamp(period_end)
-    latest, where = [], []
+    start, end, limit = pd.Timestamp(period_start), pd.Timestamp(period_end), pd.Timedelta(days=max_copy_age_days)
+    latest, counted, deviations = [], [], []
     for s in critical.itertuples():
         mine = points[(points["resource_arn"] == s.arn) & (points["status"] == "COMPLETED") & points["is_copy"]
                       & ((points["region"] != s.region) | (points["account_id"] != s.account_id))
-                      & (points["created"] < end)]
-        newest = mine.sort_values("created").iloc[-1] if len(mine) else None
-        latest.append(newest["created"] if newest is not None else pd.NaT)
-        where.append(f"{newest['account_id']}/{newest['region']}/{newest['vault']}" if newest is not None else "")
-    critical["latest_copy"] = pd.to_datetime(pd.Series(latest, index=critical.index), utc=True)
-    critical["copy_location"] = pd.Series(where, index=critical.index, dtype=str)
-    deviations = []
-    for s in critical.itertuples():
-        if pd.isna(s.latest_copy):
+                      & (points["created"] < end)].sort_values("created")
+        times = list(mine["created"])
+        latest.append(times[-1] if times else pd.NaT)
+        counted.append(sum(1 for t in times if t >= start))
+        since = max(start, pd.Timestamp(s.created)) if pd.notna(s.created) else start
+        stale = _stale_stretches([t for t in times], since, end, limit)
+        if not times:
             detail = "no backup copy in another region or account"
-        elif (end - s.latest_copy) > pd.Timedelta(days=max_copy_age_days):
-            detail = (f"latest copy {s.latest_copy:%Y-%m-%d} ({s.copy_location}), older than {max_copy_age_days} "
-                      f"days at {end:%Y-%m-%d}")
+        elif stale:
+            detail = "no copy fresher than {} days {}".format(max_copy_age_days, "; ".join(
+                f"from {a:%Y-%m-%d %H:%M} to {b:%Y-%m-%d %H:%M} UTC" for a, b in stale))
         else:
             continue
         deviations.append({"resource_type": f"{s.kind}_data_store", "resource_id": s.store_id, "detail": detail})
-    return evaluate(COPIES, tested.annotate(critical), deviations, {"max_copy_age_days": max_copy_age_days,
-                                                   "copy_to": "another region or account"})
+    critical["latest_copy"] = pd.to_datetime(pd.Series(latest, index=critical.index), utc=True)
+    critical["copies_in_period"] = pd.Series(counted, index=critical.index, dtype="int64")
+    return evaluate(COPIES, tested.annotate(critical), deviations,
+                    {"max_copy_age_days": max_copy_age_days, "copy_to": "another region or account",
+                     "over the period": "the newest copy never older than max_copy_age_days"})
+
+
+def _stale_stretches(times: list[pd.Timestamp], since: pd.Timestamp, end: pd.Timestamp,
+                     limit: pd.Timedelta) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
+    """The stretches of ``[since, end)`` in which the newest copy was older than ``limit`` (or there was none)."""
+    stretches = []
+    previous = [t for t in times if t < since]
+    fresh_until = (previous[-1] + limit) if previous else since
+    for t in [t for t in times if t >= since] + [end]:
+        if t > fresh_until and fresh_until < end:
+            stretches.append((max(fresh_until, since), min(t, end)))
+        fresh_until = max(fresh_until, t + limit)
+    return [(a, b) for a, b in stretches if b > a]
 
 
 def _critical(stores: pd.DataFrame) -> Tested:

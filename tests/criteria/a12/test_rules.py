@@ -96,11 +96,24 @@ def test_retention_per_mechanism_at_threshold():
 def test_copies_need_another_region_or_account_and_recent():
     s = stores()
     base = [("arn:rds:db", "2026-07-01", "COMPLETED", 35, True, "r", "1", "same-region-copy")]
-    assert a12.copies(s, points(*base), END, 7).deviation_count == 1
+    assert a12.copies(s, points(*base), START, END, 7).deviation_count == 1
     ok = base + [("arn:rds:db", "2026-07-01", "COMPLETED", 35, True, "r2", "1", "dr")]  # exactly 7 days
-    assert a12.copies(s, points(*ok), END, 7).status is Status.PASS
-    assert a12.copies(s, points(*ok), END, 6).deviation_count == 1
-    assert a12.copies(s, points(*base), END, 7, required=False).status is Status.NOT_APPLICABLE
+    assert a12.copies(s, points(*ok), START, END, 7).status is Status.PASS
+    assert a12.copies(s, points(*ok), START, END, 6).deviation_count == 1
+    assert a12.copies(s, points(*base), START, END, 7, required=False).status is Status.NOT_APPLICABLE
+
+
+def test_a_week_without_a_fresh_copy_inside_the_period_is_a_deviation_with_its_dates():
+    """Weekly copies with one missed: the newest copy was too old from a week after the last one until the next,
+    though the copy at the period end is fresh."""
+    s = stores()
+    weekly = [("arn:rds:db", day, "COMPLETED", 365, True, "r2", "1", "dr")
+              for day in ("2026-06-28 07:00", "2026-07-05 07:00", "2026-07-19 07:00", "2026-07-26 07:00")]
+    start, end = datetime(2026, 7, 1, tzinfo=UTC), datetime(2026, 8, 1, tzinfo=UTC)
+    result = a12.copies(s, points(*weekly), start, end, 7)
+    assert list(result.deviations["detail"]) == ["no copy fresher than 7 days from 2026-07-12 07:00 to 2026-07-19 "
+                                                 "07:00 UTC"]
+    assert int(result.tested.loc[0, "copies_in_period"]) == 3
 
 
 def test_bucket_versioning_in_scope():
