@@ -16,7 +16,6 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import pandas as pd
@@ -211,17 +210,8 @@ def _config_types(ctx: Context) -> dict[str, Any]:
 
 def _config_timeline(resource_type: str, spec: str, to_columns: timeline.Mapper, label: Callable[[Any], str],
                      existing: Callable[[pd.DataFrame], list[str]]) -> Callable[..., pd.DataFrame]:
-    """A derivation building one resource type's timeline from AWS Config history (auditbook.timeline); without
-    Config (params turn it off) every resource's timeline is unknown."""
-    def derive(current: pd.DataFrame, period_start: datetime, period_end: datetime,
-               history: pd.DataFrame | None = None, recorders: pd.DataFrame | None = None) -> pd.DataFrame:
-        frame = timeline.from_config_history(
-            empty("aws-config-history") if history is None else history,
-            empty("aws-config-recorders") if recorders is None else recorders,
-            resource_type, period_start, period_end, to_columns, label, existing(current))
-        return frame.reindex(columns=list(columns(timeline.columns(spec))))  # all unknown: no setting columns
-    derive.__name__ = derive.__qualname__ = f"timeline of {resource_type}"
-    return derive
+    return timeline.config_timeline(resource_type, list(columns(timeline.columns(spec))), to_columns, label, existing,
+                                    lambda: empty("aws-config-history"), lambda: empty("aws-config-recorders"))
 
 
 def _config_inputs(current: str) -> Callable[[Context], dict[str, str]]:

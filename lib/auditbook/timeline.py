@@ -57,6 +57,21 @@ def from_config_history(history: pd.DataFrame, recorders: pd.DataFrame, resource
     return pd.DataFrame(rows)  # no rows: no columns either, and the catalog gives the contract's
 
 
+def config_timeline(resource_type: str, contract: list[str], to_columns: Mapper, label: Callable[[Any], str],
+                    existing: Callable[[pd.DataFrame], list[str]], no_history: Callable[[], pd.DataFrame],
+                    no_recorders: Callable[[], pd.DataFrame]) -> Callable[..., pd.DataFrame]:
+    """The catalog's derivation of one resource type's timeline (columns ``contract``); without Config history
+    (params turn it off) every resource read at collection is unknown over the whole period."""
+    def derive(current: pd.DataFrame, period_start: datetime, period_end: datetime,
+               history: pd.DataFrame | None = None, recorders: pd.DataFrame | None = None) -> pd.DataFrame:
+        frame = from_config_history(no_history() if history is None else history,
+                                    no_recorders() if recorders is None else recorders, resource_type, period_start,
+                                    period_end, to_columns, label, existing(current))
+        return frame.reindex(columns=contract)  # all unknown: the setting columns are empty
+    derive.__name__ = derive.__qualname__ = f"timeline of {resource_type}"
+    return derive
+
+
 def _recording(recorders: pd.DataFrame, resource_type: str) -> dict[tuple[str, str], pd.Timestamp | None]:
     """(account, region) → since when the type has been recorded without a break (None: not recorded)."""
     out: dict[tuple[str, str], pd.Timestamp | None] = {}

@@ -86,9 +86,24 @@ def test_the_scheduled_package_is_signed_verified_against_the_key_and_attested(w
 def test_crontab_line_runs_the_same_target_on_the_same_schedule(repo_root):
     lines = [line for line in (repo_root / "deploy" / "crontab").read_text().splitlines()
              if line.strip() and not line.startswith("#") and "=" not in line.split()[0]]
-    assert len(lines) == 1
+    assert len(lines) == 2
     assert lines[0].startswith(QUARTERLY + " ") and "make quarter PARAMS=" in lines[0]
-    assert "%" not in lines[0]  # cron turns % into a newline
+    assert lines[1].startswith("30 5 * * * ") and "make snapshot PARAMS=" in lines[1]  # daily, before the quarter's
+    assert not any("%" in line for line in lines)  # cron turns % into a newline
+
+
+def test_the_daily_snapshot_workflow_is_signed_and_kept_where_the_quarterly_run_reads_it(repo_root):
+    daily = yaml.safe_load((repo_root / ".github" / "workflows" / "snapshot.yml").read_text())
+    quarterly = yaml.safe_load((repo_root / ".github" / "workflows" / "quarterly.yml").read_text())
+    assert daily[True]["schedule"] == [{"cron": "30 5 * * *"}]  # PyYAML reads the key `on` as True
+    steps = daily["jobs"]["snapshot"]["steps"]
+    take = next(s for s in steps if "make snapshot" in s.get("run", ""))
+    assert 'SIGN_WITH="kms:$SIGNING_KEY"' in take["run"] and "${{" not in take["run"]
+    upload = next(s for s in steps if "aws s3 cp" in s.get("run", ""))
+    fetch = next(s for s in quarterly["jobs"]["evidence"]["steps"] if "outputs/snapshots" in s.get("run", ""))
+    assert "s3://$BUCKET/outputs/snapshots/" in upload["run"] and "s3://$BUCKET/outputs/snapshots/" in fetch["run"]
+    names = [s.get("name") for s in quarterly["jobs"]["evidence"]["steps"]]
+    assert names.index(fetch["name"]) < names.index("Run the quarter")
 
 
 def test_dag_file_compiles_and_uses_the_papermill_provider(repo_root):
