@@ -63,13 +63,14 @@ def call(operation: str, method: Callable[..., dict[str, Any]], **kwargs: Any) -
 
 
 def absent(operation: str, method: Callable[[], dict[str, Any]], absent_codes: set[str]) -> dict[str, Any] | None:
-    """Call an API whose "not configured" answer is an error code: None when it is not configured."""
-    try:
-        return clean(method())
-    except botocore.exceptions.ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in absent_codes:
-            return None
-        with aws_errors(operation):
+    """Call an API whose "not configured" answer is an error code: None when it is not configured; any other
+    failure (an error code, an answer that does not parse) is a collection error."""
+    with aws_errors(operation):
+        try:
+            return clean(method())
+        except botocore.exceptions.ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in absent_codes:
+                return None
             raise
 
 

@@ -79,11 +79,12 @@ def _history(account: AwsAccount, client: Any, raw: RawStore, prov: Any, region:
     for resource in resources:
         resource_id = resource["resourceId"]
         label = f"config:GetResourceConfigHistory ({region} {resource_type} {resource_id})"
+        during = all_pages(client, "get_resource_config_history", label, resourceType=resource_type,
+                           resourceId=resource_id, earlierTime=period.start, chronologicalOrder="Forward")
+        # One page of one item on purpose: the newest before the start is the one in effect at it.
         before = absent(label, lambda rid=resource_id: client.get_resource_config_history(
             resourceType=resource_type, resourceId=rid, laterTime=period.start, chronologicalOrder="Reverse",
             limit=1), NOT_DISCOVERED)
-        during = all_pages(client, "get_resource_config_history", label, resourceType=resource_type,
-                           resourceId=resource_id, earlierTime=period.start, chronologicalOrder="Forward")
         found = (before or {}).get("configurationItems", [])[:1] + items(during, "configurationItems")
         pages += 1 + len(during)
         raw.save(f"aws/{account.account_id}/config/{region}/{slug}/{_safe(resource_id)}.json",
