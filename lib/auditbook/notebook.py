@@ -393,6 +393,9 @@ class CollectOnlyRun(CriterionRun):
                 for pop in collected:
                     self.parts[pop.name] = pop
                 part = self.parts.get(name)
+        elif entry.derive is not None:  # derived by the criterion run: what it is built from is collected here
+            for source in entry.input_names(self.ctx).values():
+                self.evidence(source)
         self.parts[name] = part
         return part
 

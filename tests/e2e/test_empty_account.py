@@ -8,6 +8,7 @@ import json
 
 import yaml
 from auditbook import params as params_mod
+from auditbook.controls import a11, a12, cc61, cc62, cc71, cc72, cc81, cc91
 from auditbook.demo.environment import DEMO_PARAMS
 from auditbook.runner import run
 
@@ -19,6 +20,11 @@ def test_an_empty_account_runs_every_criterion_without_a_crash(demo_env, tmp_pat
     params["scope"]["aws"]["accounts"] = [{"id": EMPTY, "name": "empty",
                                            "role_arn": f"arn:aws:iam::{EMPTY}:role/auditbook-readonly"}]
     params["criteria"]["CC9.1"]["terraform_state_files"] = []
+    # Nothing was read during the period: an empty population at collection passes only where params accept a
+    # point-in-time reading (here every test: the run must not crash, whatever it finds).
+    params["coverage"] = {"accept": {t.test_id: "an empty account: point-in-time reading accepted"
+                                     for module in (a11, a12, cc61, cc62, cc71, cc72, cc81, cc91)
+                                     for t in module.TESTS}}
     path = tmp_path / "empty.yaml"
     path.write_text(yaml.safe_dump(params))
     outcome = run(path, "2026-Q3", out_dir=tmp_path / "out")

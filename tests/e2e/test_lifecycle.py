@@ -96,7 +96,8 @@ class Demo:
 
 def _explained(err: str) -> list[str]:
     """stderr without the progress lines a run prints while it goes."""
-    progress = ("auditbook: starting the embedded demo environment", "auditbook: running ", "  [")
+    progress = ("auditbook: starting the embedded demo environment", "auditbook: the demo company's daily snapshots",
+                "auditbook: running ", "  [")
     return [line for line in err.splitlines() if line.strip() and not line.startswith(progress)]
 
 

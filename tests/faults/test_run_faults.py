@@ -8,6 +8,7 @@ and the package must say it is incomplete: status ERROR, exit status 1, never PA
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 from auditbook import locker
@@ -42,6 +43,8 @@ def results_by_test(run_dir):
 
 def test_faults_make_exactly_the_tests_that_needed_the_evidence_error(demo_run, demo_env, faults, tmp_path, capsys):
     clean_results, clean = results_by_test(demo_run.run_dir)
+    # The same daily snapshots as the clean run: the faulted run differs from it only by the faults.
+    shutil.copytree(demo_run.run_dir.parent.parent / "snapshots", tmp_path / "out" / "snapshots")
     for system, match, fault, times, _, _ in SCENARIO:
         getattr(faults, system).inject(match, fault, times=times)
 
