@@ -116,7 +116,7 @@ def test_sigterm_stops_the_run_like_ctrl_c(tmp_path):
     assert len(explained) == 1 and explained[0].startswith("auditbook: stopped by SIGTERM"), err
     assert "Traceback" not in err
     assert not staging.exists() and not list(out.glob("*/.staging-*")), "staging folder left"
-    assert not list(out.glob("*/2*")), "a package was published"
+    assert not list(out.glob("2026-Q3/2*")), "a package was published"
     assert demo.leftovers() == {}, "a worker or kernel outlived the run"
     assert demo.kernel_files() == [], "a kernel's sockets or connection file left"
 

@@ -53,7 +53,7 @@ def test_faults_make_exactly_the_tests_that_needed_the_evidence_error(demo_run, 
     out = capsys.readouterr().out
     assert code == 1, out
     assert "status: ERROR exit=1" in out
-    run_dir = next((tmp_path / "out").glob("*/*"))
+    run_dir = next((tmp_path / "out" / DEMO_PERIOD).glob("*"))
     results, faulted = results_by_test(run_dir)
     assert results["status"] == "ERROR"
     clean = {tid: v for tid, v in clean.items() if v[0] in CRITERIA}
