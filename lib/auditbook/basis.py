@@ -36,8 +36,8 @@ KINDS = ("events", "records", "timeline", "state")
 _SAYS = {"events": "events over the period", "records": "the organization's records of the period",
          "timeline": "state over the period", "state": "state at a point in time",
          "snapshots": "snapshots taken during the period"}
-REMEDY = ("read configuration while the period runs: schedule `auditbook snapshot` daily, or record the resource "
-          "types in AWS Config")
+REMEDY = ("read the evidence while the period runs: schedule `auditbook snapshot` daily (at least as often as the "
+          "shortest retention of a source it reads), or record the resource types in AWS Config")
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,7 @@ class Retention:
 
     days: int
     source: str  # the sentence naming the source's limit
+    time_column: str = "timestamp"  # the population's column saying when each row happened
 
     def covers_from(self, read_at: datetime) -> datetime:
         return read_at - timedelta(days=self.days)
@@ -125,14 +126,43 @@ class Basis:
                            "how": p.how or None} for p in self.parts]}
 
 
-def retention_gap(name: str, retention: Retention, read_at: datetime, start: datetime, end: datetime) -> str:
-    """The part of the period a short-retention source no longer held when it was read ('' when none)."""
+Window = tuple[datetime, datetime]
+
+
+def retention_gap(name: str, retention: Retention, read_at: datetime, start: datetime, end: datetime,
+                  snapshots: tuple[Window, ...] = ()) -> str:
+    """The part of the period a short-retention source no longer held when it was read, nor any snapshot that read
+    it while it still did ('' when none)."""
     since = retention.covers_from(read_at)
-    if since <= start:
+    windows = [(since, max(read_at, end)), *snapshots]  # nothing of the period happens after it is read
+    missing = uncovered(pd.Timestamp(start), pd.Timestamp(end), windows)
+    if not missing:
         return ""
-    until = min(since, end)
-    return (f"{name}: {retention.source}; read {_minute(read_at)}, it holds nothing before {_minute(since)}, "
-            f"so {start:%Y-%m-%d} to {until:%Y-%m-%d} of the period is not shown")
+    keep = f"`auditbook snapshot` at least every {retention.days} days keeps it"
+    if not snapshots:
+        until = min(since, end)
+        return (f"{name}: {retention.source}; read {_minute(read_at)}, it holds nothing before {_minute(since)}, "
+                f"so {start:%Y-%m-%d} to {until:%Y-%m-%d} of the period is not shown ({keep})")
+    stretches = " and ".join(f"{_minute(a)} to {_minute(b)}" for a, b in missing)
+    return (f"{name}: {retention.source}; neither the read at {_minute(read_at)} nor the {len(snapshots)} "
+            f"snapshot(s) that read it during or after the period show {stretches} ({keep})")
+
+
+def uncovered(start: pd.Timestamp, end: pd.Timestamp, windows: list[Window]) -> list[tuple[pd.Timestamp,
+                                                                                          pd.Timestamp]]:
+    """The stretches of ``[start, end)`` that no window covers, in time order."""
+    out, at = [], start
+    for a, b in sorted((pd.Timestamp(a), pd.Timestamp(b)) for a, b in windows):
+        if b <= at:
+            continue
+        if a > at:
+            out.append((at, min(a, end)))
+        at = max(at, b)
+        if at >= end:
+            break
+    if at < end:
+        out.append((at, end))
+    return [(a, b) for a, b in out if a < b]
 
 
 def conclusion_prefix(basis: Basis | None) -> str:
@@ -159,6 +189,7 @@ class Leaf:
     read_at: datetime | None
     retention: Retention | None = None
     how: str = ""
+    snapshots: tuple[Window, ...] = ()  # retention sources: what snapshots read of them (from, taken at)
 
 
 def basis_of(leaves: list[Leaf], start: datetime, end: datetime, accepted: str = "") -> Basis:
@@ -173,5 +204,5 @@ def basis_of(leaves: list[Leaf], start: datetime, end: datetime, accepted: str =
                           as_of=min(times) if kind == "state" and times else None,
                           how="; ".join(leaf.how for leaf in mine if leaf.how)))
     gaps = [gap for leaf in leaves if leaf.retention and leaf.read_at
-            for gap in [retention_gap(leaf.name, leaf.retention, leaf.read_at, start, end)] if gap]
+            for gap in [retention_gap(leaf.name, leaf.retention, leaf.read_at, start, end, leaf.snapshots)] if gap]
     return Basis(parts, gaps, accepted)

@@ -183,7 +183,7 @@ _ASG_TIMELINE = "name availability_zones az_count:int? min_size:int?"
 # The resource types AWS Config history is read for: those a timeline is built from.
 TIMELINE_TYPES = ("AWS::CloudTrail::Trail", "AWS::AutoScaling::AutoScalingGroup")
 ALARM_HISTORY_RETENTION = Retention(30, "CloudWatch keeps alarm history about 30 days")
-HOURLY_METRIC_RETENTION = Retention(455, "CloudWatch keeps hourly metric statistics 455 days")
+HOURLY_METRIC_RETENTION = Retention(455, "CloudWatch keeps hourly metric statistics 455 days", time_column="day")
 _INCIDENT_COLUMNS = ("source incident_id title url severity impact detected_at:time acknowledged_at:time "
                      "resolved_at:time postmortem_url compliance_notified_at:time alarms resolution_delay_reason "
                      "state notes")
@@ -515,7 +515,7 @@ _DECLARED = [
     _entry("business-alarm-firings", "Firings of the business alarms incidents must answer.", _FIRING_COLUMNS,
            "derived", derive=cc72.business_alarm_firings,
            inputs={"history": "cloudwatch-alarm-history", "alarms": "cloudwatch-alarms"},
-           arguments=lambda ctx: {"namespaces": ctx.settings("CC7.2")["incident_alarm_namespaces"]},
+           arguments=lambda ctx: {"namespaces": ctx.settings("CC7.2")["incident_alarm_namespaces"], **ctx.window},
            reference=("alarms",)),
     _entry("change-worksheet", "One line per change merged in the period: approvals, emergency, deployments.",
            "change org repo number:int url title author merged_by merged_at:time head_sha merge_commit_sha "

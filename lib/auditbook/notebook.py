@@ -123,6 +123,7 @@ class TestingRun(CriterionRun):
         self.samples: dict[str, dict[str, Any]] = {}
         self.tested_files: dict[str, dict[str, Any]] = {}
         self._snapshots: list[snapshots_mod.Snapshot] | None = None
+        self.retained_windows: dict[str, tuple[Any, ...]] = {}  # population → what snapshots read of it
 
     def evidence(self, name: str) -> Population | None:
         """A population of the catalog (collected or derived once per run); None when it could not be had."""
@@ -150,8 +151,18 @@ class TestingRun(CriterionRun):
                 self._failed(other, str(exc))
             return None
         for pop in pops:
-            self._keep(pop, write_csv=collected_here)
+            self._keep(self._with_retained(pop), write_csv=collected_here)
         return self.populations[name]
+
+    def _with_retained(self, pop: Population) -> Population:
+        """A source that forgets, with the rows of the period that snapshots read while it still held them."""
+        retention = catalog.entry(pop.name).retention
+        if retention is None or not pop.provenance.collected_at:
+            return pop
+        pop, windows = snapshots_mod.with_retained(pop, retention, self.snapshots(after_the_end=True),
+                                                   self.period.start, self.period.end, self.run_dir)
+        self.retained_windows[pop.name] = windows
+        return pop
 
     def _failed(self, name: str, cause: str) -> None:
         self.collection_errors[name] = cause
@@ -217,16 +228,17 @@ class TestingRun(CriterionRun):
                             accepted=self._accepted(result), tested_file=self.tested_files.get(test.test_id))
         return result
 
-    def snapshots(self) -> list[snapshots_mod.Snapshot]:
+    def snapshots(self, after_the_end: bool = False) -> list[snapshots_mod.Snapshot]:
         """The usable snapshots of this organization taken during the period (``<out>/snapshots/``), found once;
-        a snapshot that does not verify is left out with a line saying why."""
+        a snapshot that does not verify is left out with a line saying why. ``after_the_end``: also those taken up
+        to ``snapshots.WINDOW`` after it, which still read a short-retention source's last days of the period."""
         if self._snapshots is None:
             found, problems = snapshots_mod.find(self.run_dir.parent.parent, self.params["organization"],
-                                                 self.period.start, self.period.end)
+                                                 self.period.start, self.period.end + snapshots_mod.WINDOW)
             self._snapshots = found
             for problem in problems:
                 display.show(f"<p class='ab-note'>Snapshot not used: {display.escape(problem)}</p>")
-        return self._snapshots
+        return self._snapshots if after_the_end else [s for s in self._snapshots if s.taken_at < self.period.end]
 
     def _frame(self, name: str) -> pd.DataFrame | None:
         pop = self.evidence(name)
@@ -238,7 +250,7 @@ class TestingRun(CriterionRun):
         for name in catalog.evidence_leaves([r for r in test.reads if r not in test.reference], self.ctx):
             e, pop = catalog.entry(name), self.populations.get(name)
             read_at = _utc(pop.provenance.collected_at) if pop is not None and pop.provenance.collected_at else None
-            leaves.append(Leaf(name, e.basis, read_at, e.retention))
+            leaves.append(Leaf(name, e.basis, read_at, e.retention, snapshots=self.retained_windows.get(name, ())))
         accepted = (self.params.get("coverage") or {}).get("accept", {}).get(test.test_id, "")
         return basis_of(leaves, self.period.start, self.period.end, accepted)
 

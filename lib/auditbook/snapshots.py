@@ -10,6 +10,7 @@ on configuration again on every verified snapshot of its period (:mod:`auditbook
 
 from __future__ import annotations
 
+import copy
 import json
 import shutil
 from dataclasses import dataclass, field
@@ -21,10 +22,11 @@ import pandas as pd
 
 from auditbook import catalog, layout, locker, signing
 from auditbook import params as params_mod
+from auditbook.basis import Retention, Window
 from auditbook.context import Context
 from auditbook.evidence import Collector, Connections, EvidenceCache
 from auditbook.period import Period
-from auditbook.provenance import CollectionError, Population, RawStore, iso, utc_now
+from auditbook.provenance import CollectionError, Population, RawStore, iso, sha256_bytes, utc_now
 
 FOLDER = "snapshots"
 SNAPSHOT_JSON = "snapshot.json"
@@ -164,3 +166,61 @@ def describe(snapshots: list[Snapshot]) -> dict[str, Any]:
     """For results.json: which snapshots the run used."""
     return {"count": len(snapshots), "taken_at": [iso(s.taken_at) for s in snapshots],
             "folders": [s.root.name for s in snapshots]}
+
+
+def with_retained(pop: Population, retention: Retention, snapshots: list[Snapshot], start: datetime, end: datetime,
+                  run_dir: Path) -> tuple[Population, tuple[Window, ...]]:
+    """A short-retention source read at collection, with the rows of the period only snapshots still held.
+
+    Each time is taken from the freshest read that held it: the collection's own read holds the source's last
+    ``retention.days``; each snapshot, newest first, adds the rows before what newer reads already hold (within
+    what it read: ``WINDOW`` back, or the source's retention if shorter). Every snapshot's population file is
+    copied to ``raw/snapshots/<snapshot>/`` so the package carries the rows it adds. Returns the population and
+    the windows the snapshots read (for the evidence basis: what they cover of the period).
+    """
+    read_at = pd.Timestamp(pop.provenance.collected_at)
+    column = retention.time_column
+    covered_from = pd.Timestamp(retention.covers_from(read_at))
+    added, windows, used = [], [], []
+    for snap in sorted(snapshots, key=lambda s: s.taken_at, reverse=True):
+        frame = snap.population(pop.name)
+        taken = pd.Timestamp(snap.taken_at)
+        if frame is None or taken >= read_at:
+            continue
+        window_start = taken - timedelta(days=min(retention.days, WINDOW.days))
+        windows.append((window_start.to_pydatetime(), taken.to_pydatetime()))
+        times = frame[column]
+        rows = frame[(times >= max(window_start, pd.Timestamp(start))) & (times < min(covered_from, taken))
+                     & (times < pd.Timestamp(end))]
+        covered_from = min(covered_from, window_start)
+        if len(rows):
+            added.append(rows)
+        used.append((snap, len(rows)))
+    if not windows:
+        return pop, ()
+    frame = pd.concat([pop.frame, *added], ignore_index=True) if added else pop.frame
+    frame = frame.drop_duplicates().sort_values(column, kind="stable").reset_index(drop=True)
+    provenance = copy.deepcopy(pop.provenance)
+    for snap, _ in used:
+        provenance.raw_files.append(_carry(snap, pop.name, run_dir))
+    n = sum(count for _, count in used)
+    provenance.notes.append(
+        f"{n} row(s) of the period come from {len(used)} snapshot(s) read while the source still held them "
+        f"({', '.join(s.root.name for s, _ in sorted(used, key=lambda u: u[0].taken_at))}); each time is taken "
+        "from the freshest read holding it; their population files are under raw/snapshots/, as sealed in each "
+        "snapshot package")
+    return Population(pop.name, frame, provenance), tuple(sorted(windows))
+
+
+def _carry(snap: Snapshot, name: str, run_dir: Path) -> dict[str, Any]:
+    """A snapshot's population file copied into the run's raw folder (once, whichever notebook gets there)."""
+    data = (snap.root / snap.populations[name]).read_bytes()
+    rel = f"{layout.RAW}/snapshots/{snap.root.name}/{name}.csv"
+    target = Path(run_dir) / rel
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with open(target, "xb") as fh:
+            fh.write(data)
+    except FileExistsError:
+        pass
+    return {"path": rel, "sha256": sha256_bytes(data), "bytes": len(data)}

@@ -31,7 +31,7 @@ def test_a_source_that_forgets_sooner_than_the_run_reads_it_is_a_gap():
     assert not basis.covers_period
     assert basis.gaps == ["cloudwatch-alarm-history: CloudWatch keeps alarm history about 30 days; read 2026-12-02 "
                           "09:14 UTC, it holds nothing before 2026-11-02 09:14 UTC, so 2026-07-01 to 2026-10-01 of "
-                          "the period is not shown"]
+                          "the period is not shown (`auditbook snapshot` at least every 30 days keeps it)"]
     soon = basis_of([Leaf("h", "events", datetime(2026, 7, 20, tzinfo=UTC), history.retention)], START, END)
     assert soon.covers_period  # read 19 days into the period: it still holds all of it
 

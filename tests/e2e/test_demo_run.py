@@ -146,8 +146,18 @@ def test_every_test_states_its_evidence_basis_and_none_passes_on_a_point_in_time
     assert bases["CC8.1-APPROVED"]["kind"] == "events over the period"
     assert bases["CC6.1-MFA"]["kind"] in ("point in time", "snapshots")
     alert = bases["CC7.2-ALERT-INCIDENT"]
-    assert any(g.startswith("cloudwatch-alarm-history: CloudWatch keeps alarm history about 30 days") for g in
-               alert["gaps"]), alert
+    # Alarm history: the run (weeks later) holds none of the period; the snapshots of 08-10..08-31 read it while
+    # CloudWatch still did, from 07-11 06:00 to 08-31 06:00; the rest of the period is named as not shown.
+    assert any(g.startswith("cloudwatch-alarm-history: CloudWatch keeps alarm history about 30 days") and
+               g.endswith("the 19 snapshot(s) that read it during or after the period show 2026-07-01 00:00 UTC "
+                          "to 2026-07-11 06:00 UTC and 2026-08-31 06:00 UTC to 2026-10-01 00:00 UTC (`auditbook "
+                          "snapshot` at least every 30 days keeps it)") for g in alert["gaps"]), alert
+    carried = sorted((demo_run.run_dir / "raw" / "snapshots").glob("*/cloudwatch-alarm-history.csv"))
+    assert len(carried) == 19
+    with open(demo_run.run_dir / "exceptions.csv", newline="") as fh:
+        alert_rows = [r for r in csv.DictReader(fh) if r["test_id"] == "CC7.2-ALERT-INCIDENT"]
+    assert [r["resource_id"] for r in alert_rows] == ["123456789012:us-east-1:settlement-delay-high@"
+                                                      "2026-08-14T03:40:00Z"]
 
 
 def test_configuration_changed_inside_the_quarter_is_found_with_its_dates_and_the_coverage_is_stated(demo_run):

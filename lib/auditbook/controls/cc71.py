@@ -550,22 +550,29 @@ def alarms_reach_oncall(sheet: pd.DataFrame, required: list[dict[str, Any]],
                     notes)
 
 
-def alarm_firings(history: pd.DataFrame, alarms: pd.DataFrame) -> pd.DataFrame:
-    """Each time an alarm went into ALARM in the period, with the alarm's metric and how long it lasted."""
+def alarm_firings(history: pd.DataFrame, alarms: pd.DataFrame, period_start: datetime | None = None,
+                  period_end: datetime | None = None) -> pd.DataFrame:
+    """Each time an alarm went into ALARM in the period, with the alarm's metric and how long it lasted.
+
+    An alarm ``DescribeAlarms`` shows in ALARM since a moment of the period is a firing even when the history no
+    longer holds it (CloudWatch forgets alarm history after about 30 days): it is still firing, not cleared.
+    """
     columns = ["account_id", "region", "alarm_name", "fired_at", "cleared_at", "minutes", "namespace", "metric_name"]
-    if history.empty:
-        return pd.DataFrame(columns=columns)
-    ordered = history.sort_values(["account_id", "region", "alarm_name", "timestamp"])
     rows = []
-    for (account, region, name), changes in ordered.groupby(["account_id", "region", "alarm_name"], sort=True):
-        changes = changes.reset_index(drop=True)
-        for i, change in changes.iterrows():
-            if change["new_state"] != "ALARM":
-                continue
-            later = changes.iloc[i + 1:]
-            cleared = later[later["new_state"] != "ALARM"]["timestamp"].min() if len(later) else pd.NaT
-            rows.append({"account_id": account, "region": region, "alarm_name": name, "fired_at": change["timestamp"],
-                         "cleared_at": cleared})
+    if not history.empty:
+        ordered = history.sort_values(["account_id", "region", "alarm_name", "timestamp"])
+        for (account, region, name), changes in ordered.groupby(["account_id", "region", "alarm_name"], sort=True):
+            changes = changes.reset_index(drop=True)
+            for i, change in changes.iterrows():
+                if change["new_state"] != "ALARM":
+                    continue
+                later = changes.iloc[i + 1:]
+                cleared = later[later["new_state"] != "ALARM"]["timestamp"].min() if len(later) else pd.NaT
+                rows.append({"account_id": account, "region": region, "alarm_name": name,
+                             "fired_at": change["timestamp"], "cleared_at": cleared})
+    rows += _firing_now(alarms, rows, period_start, period_end)
+    if not rows:
+        return pd.DataFrame(columns=columns)
     frame = pd.DataFrame(rows, columns=["account_id", "region", "alarm_name", "fired_at", "cleared_at"])
     for column in ("fired_at", "cleared_at"):  # a column of missing times has no dtype of its own
         frame[column] = pd.to_datetime(frame[column], utc=True)
@@ -573,6 +580,25 @@ def alarm_firings(history: pd.DataFrame, alarms: pd.DataFrame) -> pd.DataFrame:
     meta = alarms[["account_id", "region", "alarm_name", "namespace", "metric_name"]]
     return frame.merge(meta, on=["account_id", "region", "alarm_name"], how="left").fillna(
         {"namespace": "", "metric_name": ""}).sort_values(["fired_at", "alarm_name"]).reset_index(drop=True)
+
+
+def _firing_now(alarms: pd.DataFrame, found: list[dict[str, Any]], start: datetime | None,
+                end: datetime | None) -> list[dict[str, Any]]:
+    """Alarms in ALARM at collection since a moment of the period that the history shows no firing at."""
+    if start is None or end is None or alarms.empty:
+        return []
+    out = []
+    firing = alarms[(alarms["state"] == "ALARM") & alarms["state_updated"].notna()]
+    for a in firing.itertuples():
+        since = pd.Timestamp(a.state_updated)
+        if not pd.Timestamp(start) <= since < pd.Timestamp(end):
+            continue
+        if any(f["alarm_name"] == a.alarm_name and f["account_id"] == a.account_id and f["region"] == a.region
+               and abs(pd.Timestamp(f["fired_at"]) - since) <= pd.Timedelta(minutes=1) for f in found):
+            continue
+        out.append({"account_id": a.account_id, "region": a.region, "alarm_name": a.alarm_name,
+                    "fired_at": since, "cleared_at": pd.NaT})
+    return out
 
 
 # -- threat detection -----------------------------------------------------------------------

@@ -227,9 +227,10 @@ def business_firings(firings: pd.DataFrame, namespaces: list[str]) -> pd.DataFra
     return firings[firings["namespace"].map(business)].reset_index(drop=True)
 
 
-def business_alarm_firings(history: pd.DataFrame, alarms: pd.DataFrame, namespaces: list[str]) -> pd.DataFrame:
+def business_alarm_firings(history: pd.DataFrame, alarms: pd.DataFrame, namespaces: list[str],
+                           period_start: datetime | None = None, period_end: datetime | None = None) -> pd.DataFrame:
     """Every firing of a business-metric alarm in the period (see :func:`cc71.alarm_firings`)."""
-    return business_firings(alarm_firings(history, alarms), namespaces)
+    return business_firings(alarm_firings(history, alarms, period_start, period_end), namespaces)
 
 
 @ALERT_INCIDENT.rule

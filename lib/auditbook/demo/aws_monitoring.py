@@ -8,7 +8,9 @@ encryption (:func:`configure_trail`, called by ``seed_trail`` once the trail and
 
 moto has no ``DescribeAlarmHistory``: :func:`install_alarm_history` adds it to moto's CloudWatch
 responses in the real API's shape, built from the state changes moto itself records when
-``SetAlarmState`` is called. The collectors do not know.
+``SetAlarmState`` is called, and keeping them as long as CloudWatch does (:data:`ALARM_HISTORY_DAYS`:
+a quarterly run weeks after the period gets none of it; the demo's daily snapshots read it in time).
+The collectors do not know.
 
 **The seeded logging gap, decided.** The trail's log files are missing for one whole day
 (:data:`GAP_DAY`): delivery to the bucket failed, so the trail has no ``StopLogging`` record for it
@@ -34,6 +36,7 @@ from auditbook.demo.trail import PIPELINE_ROLE, TRAIL_BUCKET, TRAIL_NAME, Trail,
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 GAP_DAY = date(2026, 8, 17)
+ALARM_HISTORY_DAYS = 30  # CloudWatch: "alarm history is retained for 30 days"
 CREATED = "2025-11-03T09:00:00"
 
 
@@ -88,13 +91,15 @@ ALARMS = [
               "LessThanThreshold", 98, fired=[("2026-07-21T14:00:00", 160), ("2026-09-08T09:13:00", 150)]),
     DemoAlarm("ledger-reconciliation-accuracy-low", "business", "DemoFintech/Ledger", "ReconciliationAccuracy",
               "LessThanThreshold", 99.9, fired=[("2026-08-26T06:28:00", 360)]),
-    # Fired before the period (not tested), in it with an incident, and once in it with none (a deviation).
+    # Fired before the period (not tested), in it with an incident, and once in it with none (a deviation):
+    # only inside the period, so only the snapshots taken then still hold it when the quarter is audited.
     DemoAlarm("settlement-delay-high", "business", "DemoFintech/Settlement", "SettlementDelayMinutes",
               "GreaterThanThreshold", 60,
-              fired=[("2026-06-20T02:00:00", 60), ("2026-07-09T02:08:00", 240), ("2026-09-14T03:40:00", 70)]),
+              fired=[("2026-06-20T02:00:00", 60), ("2026-07-09T02:08:00", 240), ("2026-08-14T03:40:00", 70)]),
 ]
-UNANSWERED_FIRING = ("settlement-delay-high", "2026-09-14T03:40:00",
-                     "business-metric alarm fired 2026-09-14 03:40; no incident references it")
+UNANSWERED_FIRING = ("settlement-delay-high", "2026-08-14T03:40:00",
+                     "business-metric alarm fired 2026-08-14 03:40; no incident references it (alarm history "
+                     "from the daily snapshots)")
 
 # name → (retention days or None = never expire, why it deviates)
 LOG_GROUPS: dict[str, tuple[int | None, str]] = {
@@ -263,10 +268,12 @@ def _describe_alarm_history(self: Any) -> Any:
     name = self._get_param("AlarmName")
     kind = self._get_param("HistoryItemType")
     start, end = _as_utc(self._get_param("StartDate")), _as_utc(self._get_param("EndDate"))
+    now = datetime.now(UTC)  # the demo seeds the whole quarter at once; a reading on a date sees what had happened
+    kept_from = now - timedelta(days=ALARM_HISTORY_DAYS)  # older history is gone, as in CloudWatch
     alarms = [a for n, a in sorted(backend.alarms.items()) if not name or n == name]
     items = [i for a in alarms for i in alarm_history_items(a)
-             if (not kind or i["HistoryItemType"] == kind) and (start is None or i["Timestamp"] >= start)
-             and (end is None or i["Timestamp"] <= end)]
+             if (not kind or i["HistoryItemType"] == kind) and kept_from <= i["Timestamp"] <= now
+             and (start is None or i["Timestamp"] >= start) and (end is None or i["Timestamp"] <= end)]
     items.sort(key=lambda i: (i["Timestamp"], i["AlarmName"]),
                reverse=self._get_param("ScanBy", "TimestampDescending") == "TimestampDescending")
     offset = int(self._get_param("NextToken") or 0)

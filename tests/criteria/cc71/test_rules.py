@@ -272,6 +272,25 @@ def test_firings_pair_alarm_and_ok_and_keep_an_open_one():
     assert cc71.alarm_firings(history.iloc[0:0], pd.DataFrame([alarm("a")])).empty
 
 
+def test_an_alarm_still_in_alarm_since_the_period_is_a_firing_the_history_no_longer_holds():
+    """CloudWatch forgets alarm history after ~30 days; DescribeAlarms still says since when an alarm is in ALARM."""
+    start, end = ts("2026-07-01T00:00"), ts("2026-10-01T00:00")
+    firing = {**alarm("rate", namespace="Biz", metric="Rate"), "state": "ALARM",
+              "state_updated": ts("2026-09-14T03:40")}
+    before = {**alarm("old"), "state": "ALARM", "state_updated": ts("2026-06-30T23:00")}
+    quiet = {**alarm("ok"), "state": "OK", "state_updated": ts("2026-09-01T00:00")}
+    alarms = pd.DataFrame([firing, before, quiet])
+    empty = pd.DataFrame(columns=HISTORY_COLUMNS)
+    firings = cc71.alarm_firings(empty, alarms, start, end)
+    assert [(f.alarm_name, f"{f.fired_at:%m-%d %H:%M}", pd.isna(f.cleared_at)) for f in firings.itertuples()] == [
+        ("rate", "09-14 03:40", True)]
+    held = pd.DataFrame([{"account_id": ACCT, "region": "us-east-1", "alarm_name": "rate",
+                          "timestamp": ts("2026-09-14T03:40"), "old_state": "OK", "new_state": "ALARM",
+                          "summary": ""}], columns=HISTORY_COLUMNS)
+    assert len(cc71.alarm_firings(held, alarms, start, end)) == 1  # the history's firing, not a second one
+    assert cc71.alarm_firings(empty, alarms).empty  # without the period nothing is assumed
+
+
 # -- threat detection ---------------------------------------------------------------------------
 def test_guardduty_in_every_region():
     detectors = pd.DataFrame([

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from auditbook.catalog import population as held
 from auditbook.demo import aws_monitoring
 from auditbook.demo.aws import DEMO_REGION
 from auditbook.demo.trail import TRAIL_BUCKET, TRAIL_NAME
 from auditbook.period import parse_period
+from auditbook.provenance import RawStore
 from auditbook.sources.aws import cloudtrail, cloudwatch, guardduty, logs, sns
 from auditbook.sources.incidents import CSV_REQUIRED
+from freezegun import freeze_time
 
 PERIOD = parse_period("2026-Q3")
 HEADER = ",".join(CSV_REQUIRED)
@@ -26,7 +30,7 @@ def test_trail_population_has_status_selectors_and_bucket_facts(account, raw):
         "cloudtrail:GetTrailStatus", "cloudtrail:GetEventSelectors", "s3:GetObjectLockConfiguration"}
 
 
-def test_alarms_and_their_history_in_the_period(account, raw):
+def test_alarms_and_their_history_as_long_as_cloudwatch_keeps_it(account, raw, tmp_path):
     alarms = held("cloudwatch-alarms",
                   cloudwatch.collect_alarms(account, raw, [DEMO_REGION])).frame.set_index("alarm_name")
     for alarm in aws_monitoring.ALARMS:
@@ -34,27 +38,40 @@ def test_alarms_and_their_history_in_the_period(account, raw):
         assert (row["namespace"], row["metric_name"], bool(row["actions_enabled"])) == (
             alarm.namespace, alarm.metric, alarm.enabled)
         assert bool(row["alarm_actions"]) == bool(alarm.actions)
-    history = held("cloudwatch-alarm-history",
-                   cloudwatch.collect_alarm_history(account, raw, [DEMO_REGION], PERIOD)).frame
-    fired = history[history["new_state"] == "ALARM"]
-    expected = sorted((a.name, w) for a in aws_monitoring.ALARMS for w, _ in a.fired if w.startswith("2026-0")
-                      and "2026-07-01" <= w < "2026-10-01")
     seeded = {a.name for a in aws_monitoring.ALARMS}
-    got = sorted((r.alarm_name, f"{r.timestamp:%Y-%m-%dT%H:%M:%S}") for r in fired.itertuples()
-                 if r.alarm_name in seeded)
-    assert got == expected
-    assert history["timestamp"].min() >= PERIOD.start  # the June firing is outside
+
+    def fired_when_read_at(moment: str, name: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+        with freeze_time(moment, tick=True):
+            history = held("cloudwatch-alarm-history",
+                           cloudwatch.collect_alarm_history(account, RawStore(tmp_path / name), [DEMO_REGION],
+                                                            PERIOD)).frame
+        kept = datetime.fromisoformat(moment) - timedelta(days=aws_monitoring.ALARM_HISTORY_DAYS)
+        kept_from = f"{kept:%Y-%m-%dT%H:%M}"
+        expected = sorted((a.name, w) for a in aws_monitoring.ALARMS for w, _ in a.fired
+                          if max("2026-07-01", kept_from) <= w < min("2026-10-01", moment))
+        fired = history[history["new_state"] == "ALARM"]
+        got = sorted((r.alarm_name, f"{r.timestamp:%Y-%m-%dT%H:%M:%S}") for r in fired.itertuples()
+                     if r.alarm_name in seeded)
+        assert history.empty or history["timestamp"].min() >= PERIOD.start  # the June firing is outside
+        return got, expected
+
+    got, expected = fired_when_read_at("2026-08-20T06:00:00", "early")  # holds 2026-07-21 on: July's firings
+    assert got == expected and ("settlement-delay-high", "2026-07-09T02:08:00") not in got and len(got) == 5
+    got, expected = fired_when_read_at("2026-10-05T06:00:00", "after")  # days after the period: September only
+    assert got == expected and all(w >= "2026-09-05" for _, w in got) and got
+    assert fired_when_read_at(f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%S}", "now")[0] == []  # weeks later: nothing
 
 
 def test_alarm_history_extension_paginates_like_aws(account):
     cw = account.client("cloudwatch")
-    pages = list(cw.get_paginator("describe_alarm_history").paginate(
-        AlarmName="payments-transaction-success-rate-low", HistoryItemType="StateUpdate",
-        PaginationConfig={"PageSize": 3}))
+    with freeze_time("2026-08-01T00:00:00", tick=True):  # within 30 days of its two July changes
+        pages = list(cw.get_paginator("describe_alarm_history").paginate(
+            AlarmName="payments-transaction-success-rate-low", HistoryItemType="StateUpdate",
+            PaginationConfig={"PageSize": 1}))
     items = [i for p in pages for i in p["AlarmHistoryItems"]]
-    assert len(pages) == 2 and len(items) == 4
-    assert [i["HistorySummary"] for i in items[:2]] == ["Alarm updated from ALARM to OK",
-                                                         "Alarm updated from OK to ALARM"]
+    assert len(pages) == 2 and len(items) == 2
+    assert [i["HistorySummary"] for i in items] == ["Alarm updated from ALARM to OK",
+                                                    "Alarm updated from OK to ALARM"]
 
 
 def test_topics_log_groups_and_detectors(account, raw):
