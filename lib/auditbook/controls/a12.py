@@ -37,7 +37,7 @@ COPIES = ControlTest(
     ("backup-data-stores", "backup-recovery-points"),
     lambda s, ctx: {"period_start": ctx.period.start, "period_end": ctx.period.end,
                     "max_copy_age_days": s["max_copy_age_days"],
-                    "required": s["copy_required"]}, ("store_id",))
+                    "required": s["copy_required"], "read_at": ctx.run_at}, ("store_id",))
 S3_VERSIONING = ControlTest(
     "A1.2-S3-VERSIONING", "A1.2", "Buckets in scope keep object versions",
     "Every S3 bucket in scope has versioning enabled, so an overwritten or deleted object can be recovered.",
@@ -110,7 +110,8 @@ def daily_coverage(stores: pd.DataFrame, snapshots: pd.DataFrame, points: pd.Dat
         keep = kept.get(s.store_id)
         for day in days:
             sources = by_day.get((s.store_id, day), "")
-            shown = read_at is None or keep is None or day + pd.Timedelta(days=keep + 1) > pd.Timestamp(read_at)
+            # Shown only if a backup made at any time of the day, even its first minute, would still exist.
+            shown = read_at is None or keep is None or day + pd.Timedelta(days=keep) > pd.Timestamp(read_at)
             rows.append({"store_id": s.store_id, "day": day, "required": day >= first, "covered": bool(sources),
                          "shown": shown, "sources": sources})
     return pd.DataFrame(rows, columns=["store_id", "day", "required", "covered", "shown", "sources"])
@@ -189,16 +190,20 @@ def retention(sheet: pd.DataFrame, min_retention_days: int) -> TestResult:
 
 @COPIES.rule
 def copies(stores: pd.DataFrame, points: pd.DataFrame, period_start: datetime, period_end: datetime,
-           max_copy_age_days: int, required: bool = True) -> TestResult:
+           max_copy_age_days: int, required: bool = True, read_at: datetime | None = None) -> TestResult:
     """Population: the critical stores. The control operates every week: at no moment of the period may a
     store's newest copy in another region or account be older than ``max_copy_age_days`` (a copy taken before
-    the period counts for its first days), so every stretch without a fresh copy is named with its dates."""
+    the period counts for its first days), so every stretch without a fresh copy is named with its dates.
+
+    A copy's lifecycle deletes it: where a copy made in a stretch would already have been deleted when the points
+    were read (``read_at``), its absence shows nothing; that part is a gap in the evidence, not a deviation.
+    """
     if not required:
         return not_applicable(COPIES, "params criteria.A1.2.copy_required is false")
     tested = _critical(stores)
     critical = tested.frame.copy()
     start, end, limit = pd.Timestamp(period_start), pd.Timestamp(period_end), pd.Timedelta(days=max_copy_age_days)
-    latest, counted, deviations = [], [], []
+    latest, counted, deviations, gaps = [], [], [], []
     for s in critical.itertuples():
         mine = points[(points["resource_arn"] == s.arn) & (points["status"] == "COMPLETED") & points["is_copy"]
                       & ((points["region"] != s.region) | (points["account_id"] != s.account_id))
@@ -207,12 +212,15 @@ def copies(stores: pd.DataFrame, points: pd.DataFrame, period_start: datetime, p
         latest.append(times[-1] if times else pd.NaT)
         counted.append(sum(1 for t in times if t >= start))
         since = max(start, pd.Timestamp(s.created)) if pd.notna(s.created) else start
-        stale = _stale_stretches([t for t in times], since, end, limit)
+        stale, unseen = _split_unseen(_stale_stretches(list(times), since, end, limit),
+                                      _shown_from(mine["delete_after_days"], read_at))
+        gaps += [f"{s.store_id}: no copy of {_between(a, b)} is left to show, and one made then would have been "
+                 "deleted by its lifecycle before the points were read" for a, b in unseen]
         if not times:
             detail = "no backup copy in another region or account"
         elif stale:
             detail = "no copy fresher than {} days {}".format(max_copy_age_days, "; ".join(
-                f"from {a:%Y-%m-%d %H:%M} to {b:%Y-%m-%d %H:%M} UTC" for a, b in stale))
+                f"from {_between(a, b)}" for a, b in stale))
         else:
             continue
         deviations.append({"resource_type": f"{s.kind}_data_store", "resource_id": s.store_id, "detail": detail})
@@ -220,7 +228,28 @@ def copies(stores: pd.DataFrame, points: pd.DataFrame, period_start: datetime, p
     critical["copies_in_period"] = pd.Series(counted, index=critical.index, dtype="int64")
     return evaluate(COPIES, tested.annotate(critical), deviations,
                     {"max_copy_age_days": max_copy_age_days, "copy_to": "another region or account",
-                     "over the period": "the newest copy never older than max_copy_age_days"})
+                     "over the period": "the newest copy never older than max_copy_age_days"}, gaps=gaps)
+
+
+def _between(a: pd.Timestamp, b: pd.Timestamp) -> str:
+    return f"{a:%Y-%m-%d %H:%M} to {b:%Y-%m-%d %H:%M} UTC"
+
+
+def _shown_from(lifecycles: pd.Series, read_at: datetime | None) -> pd.Timestamp | None:
+    """The earliest moment a copy made then would still exist at ``read_at`` (None: every copy would)."""
+    if read_at is None or lifecycles.empty or lifecycles.isna().any():
+        return None
+    return pd.Timestamp(read_at) - pd.Timedelta(days=float(lifecycles.max()))
+
+
+def _split_unseen(stretches: list[tuple[pd.Timestamp, pd.Timestamp]], shown_from: pd.Timestamp | None
+                  ) -> tuple[list[tuple[pd.Timestamp, pd.Timestamp]], list[tuple[pd.Timestamp, pd.Timestamp]]]:
+    """Stale stretches split into what the points can show and what a lifecycle would have deleted since."""
+    if shown_from is None:
+        return stretches, []
+    seen = [(max(a, shown_from), b) for a, b in stretches if b > shown_from]
+    unseen = [(a, min(b, shown_from)) for a, b in stretches if a < shown_from]
+    return seen, unseen
 
 
 def _stale_stretches(times: list[pd.Timestamp], since: pd.Timestamp, end: pd.Timestamp,

@@ -81,6 +81,13 @@ def _aware(bound: datetime, like: datetime) -> datetime:
     return bound if bound.tzinfo or not like.tzinfo else bound.replace(tzinfo=like.tzinfo)
 
 
+def _deleted_at(point: dict[str, Any]) -> datetime:
+    """When AWS Backup deletes a point: its lifecycle's end (the demo seeds the whole history at once; a listing
+    on a date shows the points that exist then, as AWS would)."""
+    delete_at = (point.get("CalculatedLifecycle") or {}).get("DeleteAt")
+    return delete_at if delete_at is not None else datetime.max.replace(tzinfo=UTC)
+
+
 def _list_recovery_points_by_backup_vault(self: Any) -> Any:
     from moto.core.responses import ActionResult
 
@@ -91,7 +98,8 @@ def _list_recovery_points_by_backup_vault(self: Any) -> Any:
               if p["BackupVaultName"] == vault
               and (not args.get("ByResourceArn") or p["ResourceArn"] == args["ByResourceArn"])
               and (not args.get("ByResourceType") or p["ResourceType"] == args["ByResourceType"])
-              and _within(p["CreationDate"], args.get("ByCreatedAfter"), args.get("ByCreatedBefore"))]
+              and _within(p["CreationDate"], args.get("ByCreatedAfter"), args.get("ByCreatedBefore"))
+              and p["CreationDate"] <= datetime.now(UTC) < _deleted_at(p)]  # created by now, not yet deleted
     points.sort(key=lambda p: p["CreationDate"], reverse=True)  # newest first, as AWS lists them
     return ActionResult(_page(points, "RecoveryPoints", args))
 

@@ -116,6 +116,22 @@ def test_a_week_without_a_fresh_copy_inside_the_period_is_a_deviation_with_its_d
     assert int(result.tested.loc[0, "copies_in_period"]) == 3
 
 
+def test_a_stretch_whose_copies_a_lifecycle_would_have_deleted_before_the_read_is_a_gap_not_a_deviation():
+    """Copies kept 30 days, read on 2026-08-20: nothing made before 07-21 could still be listed, so the missing
+    copies of early July show nothing; from 07-21 the listing can show them, and their absence is a deviation."""
+    s = stores()
+    listed = [("arn:rds:db", "2026-07-26 07:00", "COMPLETED", 30, True, "r2", "1", "dr")]
+    start, end = datetime(2026, 7, 1, tzinfo=UTC), datetime(2026, 8, 1, tzinfo=UTC)
+    read = datetime(2026, 8, 20, tzinfo=UTC)
+    result = a12.copies(s, points(*listed), start, end, 7, read_at=read)
+    assert list(result.deviations["detail"]) == ["no copy fresher than 7 days from 2026-07-21 00:00 to 2026-07-26 "
+                                                 "07:00 UTC"]
+    assert result.gaps == ["1:rds:db: no copy of 2026-07-01 00:00 to 2026-07-21 00:00 UTC is left to show, and one "
+                           "made then would have been deleted by its lifecycle before the points were read"]
+    kept = [("arn:rds:db", "2026-07-26 07:00", "COMPLETED", None, True, "r2", "1", "dr")]  # no lifecycle: kept
+    assert a12.copies(s, points(*kept), start, end, 7, read_at=read).gaps == []
+
+
 def test_bucket_versioning_in_scope():
     buckets = pd.DataFrame([{"account_id": "1", "bucket": b, "versioning": v, "tags": t} for b, v, t in [
         ("a", "Enabled", "environment=production"), ("b", "Suspended", "environment=production"),
@@ -175,6 +191,6 @@ def test_a_day_whose_backup_would_have_expired_before_the_run_is_a_gap_not_a_dev
     assert list(result.deviations["resource_id"]) == ["1:ebs:files"]
     assert result.gaps == ["1:rds:db: no backup of 2026-07-03 is left to show, and one taken then would have "
                            "expired before the evidence was read (its retention is shorter than the time since)"]
-    soon = a12.daily_coverage(s, snaps, rp, START, END, read_at=datetime(2026, 7, 8, tzinfo=UTC))
+    soon = a12.daily_coverage(s, snaps, rp, START, END, read_at=datetime(2026, 7, 7, 12, tzinfo=UTC))
     assert soon["shown"].all() and sorted(a12.daily_backup(soon).deviations["resource_id"]) == ["1:ebs:files",
                                                                                                 "1:rds:db"]

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import boto3
+import pandas as pd
 import pytest
 from auditbook.catalog import population as held
 from auditbook.demo import aws_resilience, moto_extensions
 from auditbook.demo.aws import DEMO_REGION
 from auditbook.demo.github.company import PRODUCTION_BRANCHES
 from auditbook.period import parse_period
-from auditbook.provenance import CollectionError
+from auditbook.provenance import CollectionError, RawStore
 from auditbook.sources import files
 from auditbook.sources.aws import backup
+from freezegun import freeze_time
 
 PERIOD = parse_period("2026-Q3")
 REPOS = list(PRODUCTION_BRANCHES)
@@ -35,6 +38,34 @@ def test_backup_extension_serves_recovery_points_and_restore_jobs_by_page(accoun
     jobs = held("backup-restore-jobs", backup.collect_restore_jobs(account, raw, [DEMO_REGION], PERIOD)).frame
     assert len(jobs) == 2  # the May restore job is outside ByCreatedAfter/ByCreatedBefore
     assert set(jobs["status"]) == {"COMPLETED"} and jobs["duration_minutes"].tolist() == [25.0, 70.0]
+
+
+def test_the_listing_holds_the_points_that_exist_when_it_is_read(account, tmp_path):
+    """AWS Backup deletes a point when its lifecycle ends: read on 2026-09-15, the primary points (kept 120 days)
+    go back to mid-May and none is from after the read; read now, none is older than 120 days."""
+    with freeze_time("2026-09-15T12:00:00", tick=True):
+        then = backup.collect_recovery_points(account, RawStore(tmp_path / "then"), [DEMO_REGION]).frame
+    assert then["created"].max() < pd.Timestamp("2026-09-15T12:00:00Z")
+    assert then["created"].min() >= pd.Timestamp("2026-05-18T12:00:00Z")
+    now = backup.collect_recovery_points(account, RawStore(tmp_path / "now"), [DEMO_REGION]).frame
+    assert (now["delete_at"] > pd.Timestamp.now(tz="UTC")).all()
+
+
+def test_a_listing_with_points_past_their_deletion_or_deleted_before_created_is_inconsistent():
+    read = datetime(2026, 12, 3, tzinfo=UTC)
+
+    def point(created: str, delete_at: str, status: str = "COMPLETED") -> dict:
+        return {"recovery_point_arn": f"arn:rp:{created}", "status": status,
+                "created": datetime.fromisoformat(created).replace(tzinfo=UTC),
+                "delete_at": datetime.fromisoformat(delete_at).replace(tzinfo=UTC)}
+
+    assert backup.inconsistent_points([point("2026-08-01", "2026-11-29")], read) == ""  # deletion may lag a little
+    assert backup.inconsistent_points([point("2026-08-01", "2026-11-20", "EXPIRED")], read) == ""  # AWS says so
+    stale = backup.inconsistent_points([point("2026-07-01", "2026-10-29"), point("2026-07-02", "2026-10-30")], read)
+    assert stale.startswith("2 recovery point(s) still COMPLETED more than 7 days after their lifecycle deleted "
+                            "them (e.g. arn:rp:2026-07-01") and stale.endswith("the listing is stale")
+    assert backup.inconsistent_points([point("2026-08-01", "2026-07-01")], read).startswith(
+        "1 recovery point(s) deleted before they were created")
 
 
 def test_backup_extension_answers_like_aws_for_an_unknown_vault(demo_env):

@@ -5,10 +5,13 @@ period (``ByCreatedAfter``/``ByCreatedBefore``, restore-testing jobs included).
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from typing import Any
+
 import pandas as pd
 
 from auditbook.period import Period
-from auditbook.provenance import Collected, RawStore, iso
+from auditbook.provenance import Collected, CollectionError, RawStore, iso, utc_now
 from auditbook.sources.aws.base import all_pages, items, provenance, recorded_items
 from auditbook.sources.aws.session import AwsAccount
 
@@ -42,7 +45,33 @@ def collect_recovery_points(account: AwsAccount, raw: RawStore, regions: list[st
                     "source_vault_arn": p.get("SourceBackupVaultArn", ""),
                     "is_copy": bool(p.get("SourceBackupVaultArn")),
                 })
+    if problems := inconsistent_points(rows, utc_now()):
+        raise CollectionError(f"backup:ListRecoveryPointsByBackupVault: the answer is inconsistent: {problems}")
     return Collected(pd.DataFrame(rows), prov)
+
+
+# AWS Backup deletes a recovery point when its lifecycle ends (status DELETING, then gone; EXPIRED when it could
+# not). A listing that still shows a point as available long after that is not the vault as it is now.
+DELETION_GRACE = timedelta(days=7)
+_LIVE = {"COMPLETED", "AVAILABLE", "PARTIAL"}
+
+
+def inconsistent_points(rows: list[dict[str, Any]], read_at: datetime) -> str:
+    """Why a listing of recovery points cannot be the vaults' true state ('' when it can): a point deleted before
+    it was created, or one still live more than ``DELETION_GRACE`` after the lifecycle deleted it."""
+    backwards = [r for r in rows if r["delete_at"] and r["created"] and r["delete_at"] < r["created"]]
+    overdue = [r for r in rows if r["delete_at"] and r["status"] in _LIVE and r["delete_at"] < read_at - DELETION_GRACE]
+    out = []
+    if backwards:
+        r = backwards[0]
+        out.append(f"{len(backwards)} recovery point(s) deleted before they were created (e.g. "
+                   f"{r['recovery_point_arn']}: created {iso(r['created'])}, delete at {iso(r['delete_at'])})")
+    if overdue:
+        r = overdue[0]
+        out.append(f"{len(overdue)} recovery point(s) still {r['status']} more than {DELETION_GRACE.days} days after "
+                   f"their lifecycle deleted them (e.g. {r['recovery_point_arn']}: delete at {iso(r['delete_at'])}, "
+                   f"read {iso(read_at)}): the listing is stale")
+    return "; ".join(out)
 
 
 def collect_restore_jobs(account: AwsAccount, raw: RawStore, regions: list[str], period: Period) -> Collected:
