@@ -113,6 +113,27 @@ def test_dag_file_compiles_and_uses_the_papermill_provider(repo_root):
     assert "PapermillOperator" in text and f'SCHEDULE = "{QUARTERLY}"' in text
 
 
+def test_the_daily_snapshot_dag_keeps_the_workflow_and_crontab_schedule_and_takes_a_snapshot(repo_root):
+    dag = repo_root / "deploy" / "airflow" / "auditbook_snapshot_dag.py"
+    py_compile.compile(str(dag), doraise=True)
+    text = dag.read_text()
+    daily = yaml.safe_load((repo_root / ".github" / "workflows" / "snapshot.yml").read_text())[True]["schedule"]
+    crontab = (repo_root / "deploy" / "crontab").read_text()
+    assert f'SCHEDULE = "{daily[0]["cron"]}"' in text and f"{daily[0]['cron']} cd /opt/auditbook" in crontab
+    assert "take(str(PARAMS), OUT)" in text and "raise RuntimeError" in text and "catchup=False" in text
+
+
+def test_the_snapshot_dag_imports_when_airflow_is_installed(repo_root, monkeypatch):
+    pytest.importorskip("airflow", reason="Apache Airflow is not installed in .venv (it is not a dependency of "
+                                          "auditbook); install apache-airflow to run this")
+    monkeypatch.setenv("AUDITBOOK_PARAMS", str(repo_root / "params" / "demo.yaml"))
+    path = repo_root / "deploy" / "airflow" / "auditbook_snapshot_dag.py"
+    spec = importlib.util.spec_from_file_location("auditbook_snapshot_dag", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.dag.dag_id == "auditbook_snapshot" and set(module.dag.task_ids) == {"snapshot"}
+
+
 def test_dag_imports_when_airflow_is_installed(repo_root, monkeypatch):
     pytest.importorskip("airflow", reason="Apache Airflow is not installed in .venv (it is not a dependency of "
                                           "auditbook); install apache-airflow and its Papermill provider to run this")
