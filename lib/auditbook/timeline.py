@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -156,3 +157,88 @@ def problems_over_time(at_collection: list[str], intervals: list[Any],
             when.setdefault(problem, []).append(during(interval))
     return [f"{problem} ({'; '.join(times)})" if times != ["at collection"] else problem
             for problem, times in when.items()]
+
+
+# -- timelines from change events between known states ---------------------------------------------------------
+@dataclass(frozen=True)
+class Known:
+    """A moment the setting's value is known: read then (collection, a snapshot), or set then by a change event.
+
+    ``before`` is what a change implies held just before it (e.g. an MFA device deactivated was active), else None.
+    """
+
+    at: pd.Timestamp
+    value: Any  # None: the event cannot be interpreted, so what held after it is unknown
+    evidence: str
+    change: bool = False
+    before: Any = None
+
+
+def replay(known: list[Known], blind: list[tuple[pd.Timestamp, pd.Timestamp]], start: datetime,
+           end: datetime) -> list[dict[str, Any]]:
+    """One setting of one resource at every moment of ``[start, end)``: intervals with ``value`` and whether known.
+
+    A value holds forward from a moment it was known (a reading, or the change that set it) and backward from a
+    later reading (or a change implying what held before it), as long as no *blind* stretch lies between (days
+    without CloudTrail log files, or after the events read): there a change could have happened unseen. Forward
+    and backward disagreeing is unknown too (the events and a reading contradict each other).
+    """
+    start, end = pd.Timestamp(start), pd.Timestamp(end)
+    known = sorted(known, key=lambda k: (k.at, k.change))
+    cuts = {start, end} | {k.at for k in known if start < k.at < end}
+    cuts |= {t for a, b in blind for t in (a, b) if start < t < end}
+    edges = sorted(cuts)
+    rows: list[dict[str, Any]] = []
+    for p, q in zip(edges, edges[1:], strict=False):
+        rows.append(_segment(p, q, known, blind))
+    merged: list[dict[str, Any]] = []
+    for row in rows:
+        last = merged[-1] if merged else None
+        if last and last["known"] == row["known"] and (not row["known"] or last["value"] == row["value"]) \
+                and (row["known"] or last["evidence"] == row["evidence"]):
+            last["valid_to"] = row["valid_to"]
+        else:
+            merged.append(row)
+    return merged
+
+
+def _blind_between(a: pd.Timestamp, b: pd.Timestamp, blind: list[tuple[pd.Timestamp, pd.Timestamp]]) -> bool:
+    return any(x < b and y > a for x, y in blind)
+
+
+def _segment(p: pd.Timestamp, q: pd.Timestamp, known: list[Known],
+             blind: list[tuple[pd.Timestamp, pd.Timestamp]]) -> dict[str, Any]:
+    row = {"valid_from": p, "valid_to": q}
+    forward = next((k for k in reversed(known) if k.at <= p), None)
+    backward = next((k for k in known if k.at >= q), None)
+    ahead = None if forward is None or forward.value is None or _blind_between(forward.at, q, blind) else \
+        (forward.value, forward.evidence)
+    later = backward.before if backward is not None and backward.change else \
+        (backward.value if backward is not None else None)
+    behind = None if backward is None or later is None or _blind_between(p, backward.at, blind) else \
+        (later, f"{'before ' if backward.change else ''}{backward.evidence}"
+                f"{'' if backward.change else ', no change in between'}")
+    if ahead and behind and ahead[0] != behind[0]:
+        return {**row, "known": False, "value": None,
+                "evidence": f"unknown: {ahead[1]} and {behind[1]} disagree"}
+    if ahead or behind:
+        value, evidence = ahead or behind
+        return {**row, "known": True, "value": value, "evidence": evidence}
+    if _blind_between(p, q, blind):
+        why = "no CloudTrail events are read for this stretch (no log files, or after the events read)"
+    elif forward is not None and forward.value is None:
+        why = f"{forward.evidence} cannot be interpreted"
+    else:
+        why = "no reading or change of it reaches this stretch without a gap in the events"
+    return {**row, "known": False, "value": None, "evidence": f"unknown: {why}"}
+
+
+def blind_days(coverage: pd.DataFrame, account: str, region: str, events_until: datetime,
+               read_at: datetime | None) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
+    """When CloudTrail cannot show a change in one account and region: each day of the coverage without a log
+    file, and everything from the end of the events read to the collection (or on, when it is not known)."""
+    mine = coverage[(coverage["account_id"] == account) & (coverage["region"] == region)] if len(coverage) else \
+        coverage
+    out = [(pd.Timestamp(d), pd.Timestamp(d) + pd.Timedelta(days=1)) for d in mine.loc[mine["log_files"] == 0, "day"]]
+    later = pd.Timestamp(read_at) if read_at is not None else pd.Timestamp.max.tz_localize("UTC")
+    return out + [(pd.Timestamp(events_until), max(later, pd.Timestamp(events_until)) + pd.Timedelta(seconds=1))]

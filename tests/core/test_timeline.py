@@ -63,3 +63,71 @@ def test_a_deleted_resource_has_no_interval_after_its_deletion():
     tl = build([item("2026-05-02", name="old"), item("2026-08-01", status="ResourceDeleted", name="old")],
                existing=())
     assert len(tl) == 1 and tl.iloc[0]["valid_to"] == pd.Timestamp("2026-08-01", tz="UTC")
+
+
+# -- timelines replayed from change events between known states ---------------------------------------------------
+def t(text: str) -> pd.Timestamp:
+    return pd.Timestamp(text, tz="UTC")
+
+
+def spans(rows: list[dict]) -> list[tuple[str, str, object]]:
+    return [(f"{r['valid_from']:%m-%d %H:%M}", f"{r['valid_to']:%m-%d %H:%M}", r["value"] if r["known"] else "?")
+            for r in rows]
+
+
+READ = t("2026-12-03 06:00")
+AFTER_EVENTS = [(t("2026-10-01"), READ + pd.Timedelta(seconds=1))]  # the events read end with the period
+
+
+def test_changes_inside_the_period_are_known_from_each_change_on_and_unknown_before_the_first():
+    """Rotation switched off and on again in August: known from the first change on; before it nothing shows
+    the state (the collection's reading is beyond the events read)."""
+    known = [timeline.Known(t("2026-08-22 09:00"), False, "DisableKeyRotation", change=True),
+             timeline.Known(t("2026-08-26 11:30"), True, "EnableKeyRotation", change=True),
+             timeline.Known(READ, True, "state at collection")]
+    rows = timeline.replay(known, AFTER_EVENTS, START, END)
+    assert spans(rows) == [("07-01 00:00", "08-22 09:00", "?"), ("08-22 09:00", "08-26 11:30", False),
+                           ("08-26 11:30", "10-01 00:00", True)]
+    assert rows[1]["evidence"] == "DisableKeyRotation"
+
+
+def test_a_snapshot_reaches_back_to_the_period_start_and_forward_until_a_day_without_log_files():
+    snap = timeline.Known(t("2026-08-10 06:00"), True, "snapshot 2026-08-10 06:00")
+    off = timeline.Known(t("2026-08-12 15:20"), False, "DeactivateMFADevice", change=True, before=True)
+    on = timeline.Known(t("2026-08-15 10:05"), True, "EnableMFADevice", change=True)
+    gap = [(t("2026-08-17"), t("2026-08-18"))]
+    rows = timeline.replay([snap, off, on], gap + AFTER_EVENTS, START, END)
+    assert spans(rows) == [("07-01 00:00", "08-12 15:20", True), ("08-12 15:20", "08-15 10:05", False),
+                           ("08-15 10:05", "08-17 00:00", True), ("08-17 00:00", "08-18 00:00", "?"),
+                           ("08-18 00:00", "10-01 00:00", "?")]  # the day without logs, then nothing reaches
+    assert rows[0]["evidence"] == "snapshot 2026-08-10 06:00, no change in between"  # back to 07-01, then on
+    later = timeline.Known(t("2026-08-21 06:00"), True, "snapshot 2026-08-21 06:00")
+    rows = timeline.replay([snap, off, on, later], gap + AFTER_EVENTS, START, END)
+    assert spans(rows)[-3:] == [("08-15 10:05", "08-17 00:00", True), ("08-17 00:00", "08-18 00:00", "?"),
+                                ("08-18 00:00", "10-01 00:00", True)]
+    assert rows[-2]["evidence"].startswith("unknown: no CloudTrail events are read")
+
+
+def test_a_change_implying_what_held_before_it_reaches_back():
+    off = timeline.Known(t("2026-08-12 15:20"), None, "DeactivateMFADevice", change=True, before=True)
+    rows = timeline.replay([off], AFTER_EVENTS, START, END)
+    assert spans(rows) == [("07-01 00:00", "08-12 15:20", True), ("08-12 15:20", "10-01 00:00", "?")]
+    assert rows[0]["evidence"] == "before DeactivateMFADevice"
+    assert "cannot be interpreted" in rows[1]["evidence"]
+
+
+def test_a_reading_the_events_contradict_is_unknown_and_with_events_to_collection_the_state_reaches_back():
+    snap = timeline.Known(t("2026-08-10 06:00"), False, "snapshot")
+    on = timeline.Known(t("2026-08-01 00:00"), True, "EnableKeyRotation", change=True)
+    rows = timeline.replay([on, snap], AFTER_EVENTS, START, END)
+    assert spans(rows)[1] == ("08-01 00:00", "08-10 06:00", "?") and "disagree" in rows[1]["evidence"]
+    assert spans(timeline.replay([timeline.Known(READ, True, "state at collection")], [], START, END)) == [
+        ("07-01 00:00", "10-01 00:00", True)]  # every event read to the collection, none changed it
+
+
+def test_blind_days_are_the_days_without_log_files_and_everything_after_the_events_read():
+    coverage = pd.DataFrame([{"account_id": "1", "region": "r", "day": t("2026-08-17"), "log_files": 0},
+                             {"account_id": "1", "region": "r", "day": t("2026-08-18"), "log_files": 3},
+                             {"account_id": "1", "region": "other", "day": t("2026-08-19"), "log_files": 0}])
+    blind = timeline.blind_days(coverage, "1", "r", END, READ)
+    assert blind == [(t("2026-08-17"), t("2026-08-18")), (t("2026-10-01"), READ + pd.Timedelta(seconds=1))]
