@@ -26,7 +26,7 @@ from auditbook.basis import Retention
 from auditbook.context import Context
 from auditbook.controls import a11, a12, cc61, cc62, cc71, cc72, cc81, cc91
 from auditbook.provenance import Collected, CollectionError, Population
-from auditbook.sources import files, incidents
+from auditbook.sources import files, incidents, snapshot_states
 from auditbook.sources.aws import (
     autoscaling,
     backup,
@@ -60,7 +60,7 @@ FANOUTS = {
     "org": "collector(github, org, raw=, **arguments) for every GitHub org in scope",
     "repos": "collector(github, org, branch_by_repo, raw=, **arguments) for every org with production repos",
     "github": "collector(github, raw=, **arguments) once",
-    "file": "collector(raw=, **arguments) once: a file the organization provides",
+    "file": "collector(raw=, **arguments) once: a file the organization provides, or the run's snapshot packages",
     "derived": "derive(**inputs, **arguments): a worksheet built from other populations",
 }
 
@@ -160,6 +160,9 @@ class Entry:
     basis: str = "state"
     retention: Retention | None = None  # the source forgets sooner than a run after the period reads it
     reference: tuple[str, ...] = ()  # derived: inputs only looked things up in, not part of its evidence basis
+    # timeline: the state population it follows completely (every setting a test of that population checks), so
+    # a test reading both stands on the timeline, not on the reading at collection
+    follows: str = ""
 
     def input_names(self, ctx: Context) -> dict[str, str]:
         return self.inputs(ctx) if callable(self.inputs) else dict(self.inputs)
@@ -177,6 +180,9 @@ def _entry(name: str, description: str, spec: str, fanout: str, **kwargs: Any) -
     return Entry(name, description, columns(spec), fanout, **kwargs)
 
 
+_KMS_KEYS = ("account_id region key_id arn aliases description key_manager key_state key_spec key_usage "
+             "rotation_enabled:bool? created:time")
+_KMS_TIMELINE = timeline.columns("rotation_enabled:bool?")
 # The settings each timeline follows (the columns of its state population that AWS Config items record).
 _TRAIL_TIMELINE = "trail_name multi_region:bool? log_file_validation:bool? global_service_events:bool? s3_bucket"
 _ASG_TIMELINE = "name availability_zones az_count:int? min_size:int?"
@@ -263,8 +269,11 @@ _DECLARED = [
            "rotation_lambda_arn rotation_days:float rotation_schedule next_rotation:time kms_key_id resource_policy "
            "tags", "account", collector=secretsmanager.collect_secrets, arguments=_regions),
     _entry("kms-keys", "Every customer-managed KMS key with its spec, usage, state and rotation status.",
-           "account_id region key_id arn aliases description key_manager key_state key_spec key_usage "
-           "rotation_enabled:bool? created:time", "account", collector=kms.collect_keys, arguments=_regions),
+           _KMS_KEYS, "account", collector=kms.collect_keys, arguments=_regions),
+    _entry("kms-keys-in-snapshots", "Every snapshot's reading of the KMS keys: the moments their rotation is known "
+           "between CloudTrail's change events.", "taken_at:time " + _KMS_KEYS, "file",
+           collector=snapshot_states.collect_states,
+           arguments=lambda ctx: {"population": "kms-keys", "folders": list(ctx.snapshot_folders)}, basis="events"),
     # -- AWS: the audit trail and monitoring ------------------------------------------------------------------
     # Under Athena the files are known by "$path" only (size, ETag, last-modified and hashes empty); under
     # CloudTrail Lake there are no files: one row per region and day holds its event count.
@@ -474,6 +483,16 @@ _DECLARED = [
                                    lambda item: f"{item['account_id']}:{item['resource_name']}",
                                    lambda trails: [f"{t.account_id}:{t.trail_name}" for t in trails.itertuples()]),
            inputs=_config_inputs("cloudtrail-trails"), arguments=lambda ctx: ctx.window, basis="timeline"),
+    _entry("kms-rotation-timeline", "Each customer-managed key's automatic rotation at every moment of the period: "
+           "CloudTrail's EnableKeyRotation and DisableKeyRotation replayed between the readings at collection and "
+           "in the snapshots.", _KMS_TIMELINE, "derived",
+           derive=timeline.events_timeline("rotation_enabled",
+                                           lambda k: timeline.resource_label(k.account_id, k.region, k.key_id),
+                                           lambda k: None if pd.isna(k.rotation_enabled) else bool(k.rotation_enabled),
+                                           kms.rotation_changes, list(columns(_KMS_TIMELINE))),
+           inputs={"current": "kms-keys", "readings": "kms-keys-in-snapshots", "events": "cloudtrail-events",
+                   "coverage": "cloudtrail-coverage"},
+           arguments=lambda ctx: {**ctx.window, "read_at": ctx.run_at}, basis="timeline", follows="kms-keys"),
     _entry("autoscaling-group-timeline", "Each Auto Scaling group's zones and minimum size at every moment of the "
            "period (AWS Config history).",
            timeline.columns(_ASG_TIMELINE), "derived",
@@ -601,6 +620,12 @@ def evidence_leaves(reads: list[str], ctx: Context) -> list[str]:
             continue
         todo.extend(source for param, source in e.input_names(ctx).items() if param not in e.reference)
     return leaves
+
+
+def followed(leaves: list[str]) -> set[str]:
+    """The state populations among a conclusion's leaves that a timeline among them follows completely: the
+    conclusion stands on the timeline for them, not on their reading at collection."""
+    return {entry(name).follows for name in leaves if entry(name).follows in leaves}
 
 
 def vouchers(reads: list[str], ctx: Context) -> list[tuple[str, Callable[[pd.DataFrame], str]]]:

@@ -26,6 +26,9 @@ class Context:
     # the same population in the newest earlier package of this organization (the previous review), if any
     earlier_population: Callable[[str], Path | None] = field(default=_no_earlier_package, compare=False)
     run_at: datetime | None = None  # when the run started: what a source's retention is measured back from
+    # the verified snapshot packages of this organization from the period (and the weeks after it), oldest first:
+    # readings of the configuration a timeline replays change events from (auditbook.snapshots)
+    snapshot_folders: tuple[str, ...] = ()
 
     def settings(self, criterion: str) -> dict[str, Any]:
         """One criterion's params (thresholds), defaults filled."""

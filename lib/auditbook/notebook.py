@@ -15,6 +15,7 @@ record of the criterion is ``results/<criterion>.json`` in the run folder, read 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from collections.abc import Callable
@@ -124,6 +125,10 @@ class TestingRun(CriterionRun):
         self.tested_files: dict[str, dict[str, Any]] = {}
         self._snapshots: list[snapshots_mod.Snapshot] | None = None
         self.retained_windows: dict[str, tuple[Any, ...]] = {}  # population → what snapshots read of it
+        if not self.ctx.snapshot_folders:  # the timelines replay change events from the snapshots' readings
+            self.ctx = dataclasses.replace(self.ctx, snapshot_folders=tuple(
+                str(s.root) for s in self.snapshots(after_the_end=True)))
+            self.collector.ctx = self.ctx
 
     def evidence(self, name: str) -> Population | None:
         """A population of the catalog (collected or derived once per run); None when it could not be had."""
@@ -247,7 +252,9 @@ class TestingRun(CriterionRun):
     def basis(self, test: ControlTest) -> Basis:
         """What the test's conclusion stands on in this run (auditbook.basis), with params' acceptance."""
         leaves = []
-        for name in catalog.evidence_leaves([r for r in test.reads if r not in test.reference], self.ctx):
+        read = catalog.evidence_leaves([r for r in test.reads if r not in test.reference], self.ctx)
+        timelined = catalog.followed(read)
+        for name in [n for n in read if n not in timelined]:
             e, pop = catalog.entry(name), self.populations.get(name)
             read_at = _utc(pop.provenance.collected_at) if pop is not None and pop.provenance.collected_at else None
             leaves.append(Leaf(name, e.basis, read_at, e.retention, snapshots=self.retained_windows.get(name, ())))

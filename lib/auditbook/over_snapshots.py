@@ -39,7 +39,8 @@ class OverSnapshots:
 def state_leaves(test: ControlTest, ctx: Context) -> list[str]:
     """The populations a test reads at a point in time (the ones a snapshot holds)."""
     leaves = catalog.evidence_leaves([r for r in test.reads if r not in test.reference], ctx)
-    return [n for n in leaves if catalog.entry(n).basis == "state"]
+    timelined = catalog.followed(leaves)  # their timelines already replay the snapshots' readings
+    return [n for n in leaves if catalog.entry(n).basis == "state" and n not in timelined]
 
 
 def rebuild(name: str, ctx: Context, snapshot: SnapshotLike,

@@ -239,6 +239,61 @@ def blind_days(coverage: pd.DataFrame, account: str, region: str, events_until: 
     file, and everything from the end of the events read to the collection (or on, when it is not known)."""
     mine = coverage[(coverage["account_id"] == account) & (coverage["region"] == region)] if len(coverage) else \
         coverage
-    out = [(pd.Timestamp(d), pd.Timestamp(d) + pd.Timedelta(days=1)) for d in mine.loc[mine["log_files"] == 0, "day"]]
+    days = [_utc_day(d) for d in mine.loc[mine["log_files"] == 0, "day"]]  # the coverage names days as dates
+    out = [(d, d + pd.Timedelta(days=1)) for d in days]
     later = pd.Timestamp(read_at) if read_at is not None else pd.Timestamp.max.tz_localize("UTC")
     return out + [(pd.Timestamp(events_until), max(later, pd.Timestamp(events_until)) + pd.Timedelta(seconds=1))]
+
+
+def _utc_day(day: Any) -> pd.Timestamp:
+    stamp = pd.Timestamp(day)
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp
+
+
+CHANGE_COLUMNS = ["account_id", "region", "resource", "at", "value", "before", "evidence"]
+
+
+def resource_label(account_id: str, region: str, resource_id: str) -> str:
+    """How a regional resource is named on an events timeline (by the id its change events name)."""
+    return f"{account_id}:{region}:{resource_id}"
+
+
+def events_timeline(setting: str, resource_of: Callable[[Any], str], value_of: Callable[[Any], Any],
+                    changes_of: Callable[[pd.DataFrame], pd.DataFrame], contract: list[str]
+                    ) -> Callable[..., pd.DataFrame]:
+    """The catalog's derivation of one setting's timeline from CloudTrail change events between readings.
+
+    ``resource_of``/``value_of`` read a state row (at collection, or in a snapshot: ``taken_at``);
+    ``changes_of`` interprets the events (:data:`CHANGE_COLUMNS`; ``resource`` empty: an event that concerns
+    every resource of its account and region but cannot be attributed, so it makes them unknown). A resource
+    created in the period has no state before its creation.
+    """
+    def derive(current: pd.DataFrame, readings: pd.DataFrame, events: pd.DataFrame, coverage: pd.DataFrame,
+               period_start: datetime, period_end: datetime, read_at: datetime | None = None) -> pd.DataFrame:
+        start, end = pd.Timestamp(period_start), pd.Timestamp(period_end)
+        changes = changes_of(events)
+        rows: list[dict[str, Any]] = []
+        for state in current.itertuples():
+            name = resource_of(state)
+            known = [Known(pd.Timestamp(read_at), value_of(state), "state at collection")] \
+                if read_at is not None and value_of(state) is not None else []
+            for reading in readings[[resource_of(r) == name for r in readings.itertuples()]].itertuples() \
+                    if len(readings) else []:
+                if value_of(reading) is not None:
+                    known.append(Known(pd.Timestamp(reading.taken_at), value_of(reading),
+                                       f"snapshot {pd.Timestamp(reading.taken_at):%Y-%m-%d %H:%M}"))
+            mine = changes[((changes["resource"] == name) | (changes["resource"] == ""))
+                           & (changes["account_id"] == state.account_id) & (changes["region"] == state.region)]
+            known += [Known(pd.Timestamp(c.at), c.value, c.evidence, change=True, before=c.before)
+                      for c in mine.itertuples()]
+            created = getattr(state, "created", None)
+            since = max(start, pd.Timestamp(created)) if created is not None and pd.notna(created) else start
+            if since >= end:
+                continue
+            blind = blind_days(coverage, state.account_id, state.region, end, read_at)
+            for interval in replay(known, blind, since, end):
+                value = interval.pop("value")
+                rows.append({"resource": name, **interval, setting: value})
+        return pd.DataFrame(rows).reindex(columns=contract)
+    derive.__name__ = derive.__qualname__ = f"timeline of {setting} from CloudTrail events"
+    return derive

@@ -77,3 +77,14 @@ def test_the_demo_snapshot_truth_file_is_up_to_date_and_each_change_falls_on_sna
     for change in demo_snapshots.CHANGES:
         assert change.days_seen(), change  # a change no snapshot saw would be seeded but unfindable
         assert not set(change.days_seen()) & demo_snapshots.MISSED
+
+
+def test_a_state_a_timeline_follows_completely_stands_on_the_timeline_not_on_snapshots():
+    """CC6.2-KMS-ROTATION reads the keys and their rotation timeline (which replays the snapshots' readings): the
+    keys at collection are not its basis, and the snapshots are not evaluated again on their own."""
+    from auditbook.controls import cc62
+
+    leaves = catalog.evidence_leaves(list(cc62.KMS_ROTATION.reads), CTX)
+    assert leaves == ["kms-keys", "kms-rotation-timeline"] and catalog.followed(leaves) == {"kms-keys"}
+    assert over_snapshots.state_leaves(cc62.KMS_ROTATION, CTX) == []
+    assert catalog.followed(["kms-keys"]) == set()  # without its timeline the reading stands for itself

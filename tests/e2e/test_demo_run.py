@@ -172,9 +172,17 @@ def test_configuration_changed_inside_the_quarter_is_found_with_its_dates_and_th
                                                                      "2026-07-22 09:00 UTC)")
     assert detail[("CC6.1-MFA", "123456789012:carol.eng")].endswith(
         "(in the snapshots of 2026-08-13 to 2026-08-15, not at collection)")
-    assert "2026-08-23 to 2026-08-26" in detail[("CC6.2-KMS-ROTATION", "123456789012:alias/payments-data")]
+    # The key's rotation timeline: CloudTrail's calls replayed between the snapshots' readings give the hours.
+    assert detail[("CC6.2-KMS-ROTATION", "123456789012:alias/payments-data")].startswith(
+        "automatic rotation disabled (from 2026-08-22 09:00 to 2026-08-26 11:30 UTC) (key ")
     assert "2026-08-25 to 2026-08-31" in detail[("CC8.1-PROTECTION", "demo-fintech/payments-api:main")]
     results = json.loads((demo_run.run_dir / "results.json").read_text())
     mfa = next(t for c in results["criteria"] for t in c["tests"] if t["id"] == "CC6.1-MFA")["basis"]
     assert mfa["kind"] == "snapshots" and "19 of 92 days of the period covered by a snapshot" in mfa["statement"]
     assert "no snapshot of iam-credential-report from 2026-08-18 to 2026-08-20" in mfa["gaps"]
+    kms = next(t for c in results["criteria"] for t in c["tests"] if t["id"] == "CC6.2-KMS-ROTATION")["basis"]
+    assert kms["kind"] == "state over the period" and [p["populations"] for p in kms["parts"]] == [
+        ["kms-rotation-timeline"]]
+    # the day without log files is the one stretch the events cannot show, for each key that must rotate
+    assert kms["gaps"] and all("2026-08-17 00:00 to 2026-08-18 00:00 unknown: no CloudTrail events" in g
+                               for g in kms["gaps"])

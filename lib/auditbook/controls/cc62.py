@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from auditbook import timeline
 from auditbook.results import ControlTest, Tested, TestResult, evaluate
 
 SECRET_ROTATION = ControlTest(
@@ -60,8 +61,9 @@ KEY_COUNT = ControlTest(
     "continuous", ("iam-credential-report",), lambda s, ctx: {"as_of": ctx.period.end}, ("account_id", "user"))
 KMS_ROTATION = ControlTest(
     "CC6.2-KMS-ROTATION", "CC6.2", "KMS keys rotate automatically",
-    "Every customer-managed symmetric encryption KMS key has automatic key rotation enabled.",
-    "continuous", ("kms-keys",), sample_keys=("account_id", "key_id"))
+    "Every customer-managed symmetric encryption KMS key has automatic key rotation enabled, at every moment of "
+    "the period (its rotation timeline), not only at collection.",
+    "continuous", ("kms-keys", "kms-rotation-timeline"), sample_keys=("account_id", "key_id"))
 LEAKED_SECRETS = ControlTest(
     "CC6.2-LEAKED-SECRETS", "CC6.2", "Leaked secrets are revoked promptly",
     "Every GitHub secret scanning alert open at any time in the period was resolved within the allowed days; "
@@ -411,22 +413,29 @@ def rotation_eligible(key_spec: str, key_usage: str, key_state: str) -> bool:
 
 
 @KMS_ROTATION.rule
-def kms_rotation(keys: pd.DataFrame) -> TestResult:
-    """Population: customer-managed symmetric encryption keys not pending deletion or import."""
+def kms_rotation(keys: pd.DataFrame, history: pd.DataFrame) -> TestResult:
+    """Population: customer-managed symmetric encryption keys not pending deletion or import. A key whose rotation
+    was off for any known interval of the period deviates (with the interval); an unknown one is a gap."""
     eligible = Tested(keys, "kms-keys").keep(
         lambda f: [rotation_eligible(s, u, st) for s, u, st in zip(f["key_spec"], f["key_usage"], f["key_state"],
                                                                    strict=True)],
         "symmetric encryption keys (SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT) not pending deletion or import")
-    deviations = []
+    deviations, labels = [], []
     for k in eligible.frame.itertuples():
-        if k.rotation_enabled is True:
-            continue
-        problem = "automatic rotation disabled" if k.rotation_enabled is False else "rotation status not reported"
-        deviations.append({"resource_type": "kms_key", "resource_id": f"{k.account_id}:{kms_key_name(k)}",
-                           "detail": f"{problem} (key {k.key_id}, {k.region}, state {k.key_state})"})
+        label = timeline.resource_label(k.account_id, k.region, k.key_id)
+        labels.append(label)
+        now = [] if k.rotation_enabled is True else \
+            ["automatic rotation disabled" if k.rotation_enabled is False else "rotation status not reported"]
+        problems = timeline.problems_over_time(now, timeline.known_intervals(history, label),
+                                               lambda i: [] if i.rotation_enabled else ["automatic rotation disabled"])
+        if problems:
+            deviations.append({"resource_type": "kms_key", "resource_id": f"{k.account_id}:{kms_key_name(k)}",
+                               "detail": f"{'; '.join(problems)} (key {k.key_id}, {k.region}, state {k.key_state})"})
     notes = [f"{len(keys) - len(eligible)} customer-managed keys are asymmetric, HMAC or pending deletion: "
              "automatic rotation does not apply to them."] if len(keys) > len(eligible) else []
-    return evaluate(KMS_ROTATION, eligible, deviations, {"rotation_required": True}, notes)
+    return evaluate(KMS_ROTATION, eligible, deviations, {"rotation_required": True,
+                                                         "over the period": "rotation on at every moment"},
+                    notes, gaps=timeline.gaps(history, labels))
 
 
 # -- GitHub secret scanning ----------------------------------------------------------------------

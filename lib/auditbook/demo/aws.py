@@ -396,6 +396,9 @@ class DemoAws:
         aws_monitoring.seed(self.endpoint, trail)
         aws_resilience.seed(self.endpoint)
         aws_config.record_calls(trail)
+        from auditbook.demo import snapshots as demo_snapshots  # it names this module's account
+
+        demo_snapshots.record_calls(self.endpoint, trail)
         seed_trail(self.endpoint, trail)
         aws_config.seed(self.endpoint)
         return self

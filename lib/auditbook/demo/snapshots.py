@@ -6,7 +6,9 @@ three days, a KMS key's rotation switched off for four, a production branch with
 The quarterly run reads none of that at collection; the snapshots show it, on the days they were taken.
 
 Each snapshot is a real ``snapshots.take`` against the emulators, on a clock set to that morning, with the
-emulators' state as it was then (each change applied through the API, then undone).
+emulators' state as it was then (each change applied through the API, then undone). The AWS changes are on the
+trail as well (:func:`record_calls`): the quarterly run replays them between the snapshots' readings, so the
+KMS key's rotation timeline shows the exact hours it was off.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from auditbook import snapshots
 from auditbook.demo import truth_yaml
 from auditbook.demo.aws import DEMO_ACCOUNT_ID, DEMO_REGION
 from auditbook.demo.github.company import ORG
+from auditbook.demo.trail import PIPELINE_ROLE, Trail, role_identity, user_identity
 
 FIRST, LAST = date(2026, 8, 10), date(2026, 8, 31)
 MISSED = {date(2026, 8, 18), date(2026, 8, 19), date(2026, 8, 20)}  # the schedule did not run
@@ -43,6 +46,7 @@ class Change:
     apply: Callable[[Any], None]
     undo: Callable[[Any], None]
     why: str
+    on_the_trail: bool = False  # the calls are on the trail: the run's timeline gives the change's exact interval
 
     def active(self, at: datetime) -> bool:
         return self.start <= at < self.end
@@ -103,12 +107,29 @@ CHANGES = [
            _mfa_off, _mfa_on, "MFA device deactivated on 2026-08-12 and enabled again on 2026-08-15"),
     Change(("CC6.2-KMS-ROTATION",), f"{DEMO_ACCOUNT_ID}:alias/payments-data", _t("2026-08-22T09:00:00"),
            _t("2026-08-26T11:30:00"), _rotation(False), _rotation(True),
-           "automatic rotation switched off on 2026-08-22 and on again on 2026-08-26"),
+           "automatic rotation switched off on 2026-08-22 and on again on 2026-08-26", on_the_trail=True),
     Change(("CC8.1-PROTECTION", "CC9.1-SCANNERS"), f"{ORG}/payments-api:main", _t("2026-08-24T10:00:00"),
            _t("2026-08-31T10:00:00"), _protection(True), _protection(False),
            "branch protection (with its required checks, the scanners among them) removed on 2026-08-24 and "
            "restored a week later"),
 ]
+
+
+def record_calls(endpoint: str, trail: Trail) -> None:
+    """The API calls that made and undid the AWS changes, as the trail delivered them: carol.eng deactivating and
+    enabling her MFA device, the pipeline switching the key's rotation off and on (a Terraform change reverted)."""
+    kms = boto3.client("kms", endpoint_url=endpoint, region_name=DEMO_REGION, aws_access_key_id="demo",
+                       aws_secret_access_key="demo")
+    key = kms.describe_key(KeyId="alias/payments-data")["KeyMetadata"]["KeyId"]
+    mfa, rotation = CHANGES[0], CHANGES[1]
+    carol = user_identity(DEMO_ACCOUNT_ID, "carol.eng")
+    device = {"userName": "carol.eng", "serialNumber": f"arn:aws:iam::{DEMO_ACCOUNT_ID}:mfa/carol.eng"}
+    trail.record(mfa.start, "iam.amazonaws.com", "DeactivateMFADevice", carol, read_only=False, params=device)
+    trail.record(mfa.end, "iam.amazonaws.com", "EnableMFADevice", carol, read_only=False, params=device)
+    for when, name, session in ((rotation.start, "DisableKeyRotation", "gha-terraform-4702"),
+                                (rotation.end, "EnableKeyRotation", "gha-terraform-4719")):
+        trail.record(when, "kms.amazonaws.com", name, role_identity(DEMO_ACCOUNT_ID, PIPELINE_ROLE, session),
+                     read_only=False, region=DEMO_REGION, params={"keyId": key})
 
 
 def _morning(day: date) -> datetime:
@@ -139,8 +160,12 @@ def take_all(env: Any, params_file: str, out_root: Path) -> list[Path]:
 
 def truth() -> list[dict[str, str]]:
     """The deviations only the snapshots show, as the reports must find them."""
-    return [{"test": test, "resource": c.resource, "why": f"{c.why} (seen in the snapshots of {c.days_seen()[0]} "
-                                                          f"to {c.days_seen()[-1]})"}
+    def found(c: Change) -> str:
+        if c.on_the_trail:
+            return f"its timeline: CloudTrail's calls from {c.start:%Y-%m-%d %H:%M} to {c.end:%Y-%m-%d %H:%M} " \
+                   "between the snapshots' readings"
+        return f"seen in the snapshots of {c.days_seen()[0]} to {c.days_seen()[-1]}"
+    return [{"test": test, "resource": c.resource, "why": f"{c.why} ({found(c)})"}
             for c in CHANGES for test in c.tests]
 
 

@@ -310,9 +310,33 @@ def test_kms_rotation_only_for_symmetric_encryption_keys():
                                                                              usage="GENERATE_VERIFY_MAC"),
         kms_key("deleting", None, state="PendingDeletion"),
     ], columns=KEY_COLUMNS)
-    result = cc62.kms_rotation(frame)
+    result = cc62.kms_rotation(frame, NO_TIMELINE)
     assert result.population_size == 3
     assert ids(result) == [f"{ACCT}:alias/b", f"{ACCT}:k-no-alias"]
+
+
+NO_TIMELINE = catalog.empty("kms-rotation-timeline")
+
+
+def rotation_interval(key_id: str, start: str, end: str, on: bool | None) -> dict:
+    return {"resource": f"{ACCT}:eu-west-1:{key_id}", "valid_from": ts(start), "valid_to": ts(end),
+            "known": on is not None, "evidence": "e" if on is not None else "unknown: no log files",
+            "rotation_enabled": on}
+
+
+def test_kms_rotation_off_inside_the_period_deviates_with_its_interval_and_an_unknown_one_is_a_gap():
+    frame = pd.DataFrame([kms_key("k-back", True), kms_key("k-blind", True)], columns=KEY_COLUMNS)
+    history = pd.DataFrame([rotation_interval("k-back", "2026-07-01", "2026-08-22T09:00", True),
+                            rotation_interval("k-back", "2026-08-22T09:00", "2026-08-26T11:30", False),
+                            rotation_interval("k-back", "2026-08-26T11:30", "2026-10-01", True),
+                            rotation_interval("k-blind", "2026-07-01", "2026-08-17", True),
+                            rotation_interval("k-blind", "2026-08-17", "2026-08-18", None),
+                            rotation_interval("k-blind", "2026-08-18", "2026-10-01", True)])
+    result = cc62.kms_rotation(frame, history)
+    assert ids(result) == [f"{ACCT}:k-back"]
+    assert result.deviations["detail"].iloc[0] == ("automatic rotation disabled (from 2026-08-22 09:00 to "
+                                                   "2026-08-26 11:30 UTC) (key k-back, eu-west-1, state Enabled)")
+    assert result.gaps == [f"{ACCT}:eu-west-1:k-blind: 2026-08-17 00:00 to 2026-08-18 00:00 unknown: no log files"]
 
 
 # -- GitHub secret scanning ----------------------------------------------------------------------
