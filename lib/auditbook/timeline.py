@@ -241,8 +241,12 @@ def blind_days(coverage: pd.DataFrame, account: str, region: str, events_until: 
         coverage
     days = [_utc_day(d) for d in mine.loc[mine["log_files"] == 0, "day"]]  # the coverage names days as dates
     out = [(d, d + pd.Timedelta(days=1)) for d in days]
-    later = pd.Timestamp(read_at) if read_at is not None else pd.Timestamp.max.tz_localize("UTC")
-    return out + [(pd.Timestamp(events_until), max(later, pd.Timestamp(events_until)) + pd.Timedelta(seconds=1))]
+    until = pd.Timestamp(events_until)
+    later = pd.Timestamp(read_at) + pd.Timedelta(seconds=1) if read_at is not None else _NEVER
+    return out + [(until, max(later, until + pd.Timedelta(seconds=1)))]
+
+
+_NEVER = pd.Timestamp("2200-01-01", tz="UTC")  # no reading after the events: blind for ever
 
 
 def _utc_day(day: Any) -> pd.Timestamp:
