@@ -48,6 +48,9 @@ def hostile_run(demo_env, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("hostile")
     params = yaml.safe_load(DEMO_PARAMS.read_text())
     params["organization"] = HOSTILE_ORGANIZATION
+    # Another organization: the demo company's snapshots are not its own, so the alarm history it reads weeks after
+    # the quarter is empty; coverage is not this test's topic.
+    params["coverage"]["accept"]["CC7.2-ALERT-INCIDENT"] = "alarm history not retained: accepted for this test"
     params["exceptions_file"] = str(DEMO_PARAMS.parent / params["exceptions_file"])
     for settings in params["criteria"].values():
         for name, value in settings.items():
