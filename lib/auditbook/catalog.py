@@ -182,7 +182,31 @@ def _entry(name: str, description: str, spec: str, fanout: str, **kwargs: Any) -
 
 _KMS_KEYS = ("account_id region key_id arn aliases description key_manager key_state key_spec key_usage "
              "rotation_enabled:bool? created:time")
-_KMS_TIMELINE = timeline.columns("rotation_enabled:bool?")
+_BUCKETS = "account_id bucket region versioning mfa_delete tags created:time"
+
+
+def _in_snapshots(population: str, spec: str) -> Entry:
+    """Every snapshot's reading of a state population: the moments it is known between CloudTrail's events."""
+    return _entry(f"{population}-in-snapshots", f"Every snapshot's reading of {population}: the moments it is known "
+                  "between CloudTrail's change events.", "taken_at:time " + spec, "file",
+                  collector=snapshot_states.collect_states,
+                  arguments=lambda ctx: {"population": population, "folders": list(ctx.snapshot_folders)},
+                  basis="events")
+
+
+def _events_timeline(name: str, description: str, current: str, setting_spec: str, resource_of: Callable[[Any], str],
+                     value_of: Callable[[Any], Any], changes_of: Callable[[pd.DataFrame], pd.DataFrame]) -> Entry:
+    """A setting of a state population at every moment of the period, replayed from CloudTrail's change events
+    between the readings at collection and in the snapshots; it follows the population completely (see Entry)."""
+    spec = timeline.columns(setting_spec)
+    setting = setting_spec.split(":")[0]
+    return _entry(name, description, spec, "derived",
+                  derive=timeline.events_timeline(setting, resource_of, value_of, changes_of, list(columns(spec))),
+                  inputs={"current": current, "readings": f"{current}-in-snapshots", "events": "cloudtrail-events",
+                          "coverage": "cloudtrail-coverage"},
+                  arguments=lambda ctx: {**ctx.window, "read_at": ctx.run_at}, basis="timeline", follows=current)
+
+
 # The settings each timeline follows (the columns of its state population that AWS Config items record).
 _TRAIL_TIMELINE = "trail_name multi_region:bool? log_file_validation:bool? global_service_events:bool? s3_bucket"
 _ASG_TIMELINE = "name availability_zones az_count:int? min_size:int?"
@@ -270,10 +294,7 @@ _DECLARED = [
            "tags", "account", collector=secretsmanager.collect_secrets, arguments=_regions),
     _entry("kms-keys", "Every customer-managed KMS key with its spec, usage, state and rotation status.",
            _KMS_KEYS, "account", collector=kms.collect_keys, arguments=_regions),
-    _entry("kms-keys-in-snapshots", "Every snapshot's reading of the KMS keys: the moments their rotation is known "
-           "between CloudTrail's change events.", "taken_at:time " + _KMS_KEYS, "file",
-           collector=snapshot_states.collect_states,
-           arguments=lambda ctx: {"population": "kms-keys", "folders": list(ctx.snapshot_folders)}, basis="events"),
+    _in_snapshots("kms-keys", _KMS_KEYS),
     # -- AWS: the audit trail and monitoring ------------------------------------------------------------------
     # Under Athena the files are known by "$path" only (size, ETag, last-modified and hashes empty); under
     # CloudTrail Lake there are no files: one row per region and day holds its event count.
@@ -351,9 +372,9 @@ _DECLARED = [
     _entry("ebs-volumes", "Every EBS volume with its size, state and tags.",
            "account_id region volume_id name size_gib:int state availability_zone tags created:time",
            "account", collector=ec2.collect_volumes, arguments=_regions),
-    _entry("s3-bucket-versioning", "Every S3 bucket with its versioning status and tags.",
-           "account_id bucket region versioning mfa_delete tags created:time",
+    _entry("s3-bucket-versioning", "Every S3 bucket with its versioning status and tags.", _BUCKETS,
            "account", collector=s3.collect_bucket_versioning),
+    _in_snapshots("s3-bucket-versioning", _BUCKETS),
     _entry("backup-recovery-points", "Every AWS Backup recovery point, in the regions in scope and those copies "
            "go to.",
            "account_id region vault recovery_point_arn resource_arn resource_type resource_name status created:time "
@@ -483,16 +504,16 @@ _DECLARED = [
                                    lambda item: f"{item['account_id']}:{item['resource_name']}",
                                    lambda trails: [f"{t.account_id}:{t.trail_name}" for t in trails.itertuples()]),
            inputs=_config_inputs("cloudtrail-trails"), arguments=lambda ctx: ctx.window, basis="timeline"),
-    _entry("kms-rotation-timeline", "Each customer-managed key's automatic rotation at every moment of the period: "
-           "CloudTrail's EnableKeyRotation and DisableKeyRotation replayed between the readings at collection and "
-           "in the snapshots.", _KMS_TIMELINE, "derived",
-           derive=timeline.events_timeline("rotation_enabled",
-                                           lambda k: timeline.resource_label(k.account_id, k.region, k.key_id),
-                                           lambda k: None if pd.isna(k.rotation_enabled) else bool(k.rotation_enabled),
-                                           kms.rotation_changes, list(columns(_KMS_TIMELINE))),
-           inputs={"current": "kms-keys", "readings": "kms-keys-in-snapshots", "events": "cloudtrail-events",
-                   "coverage": "cloudtrail-coverage"},
-           arguments=lambda ctx: {**ctx.window, "read_at": ctx.run_at}, basis="timeline", follows="kms-keys"),
+    _events_timeline("kms-rotation-timeline", "Each customer-managed key's automatic rotation at every moment of the "
+                     "period: CloudTrail's EnableKeyRotation and DisableKeyRotation replayed between the readings at "
+                     "collection and in the snapshots.", "kms-keys", "rotation_enabled:bool?",
+                     lambda k: timeline.resource_label(k.account_id, k.region, k.key_id),
+                     lambda k: None if pd.isna(k.rotation_enabled) else bool(k.rotation_enabled), kms.rotation_changes),
+    _events_timeline("s3-versioning-timeline", "Each bucket's versioning status at every moment of the period: "
+                     "CloudTrail's PutBucketVersioning and CreateBucket replayed between the readings at collection "
+                     "and in the snapshots.", "s3-bucket-versioning", "versioning",
+                     lambda b: timeline.resource_label(b.account_id, b.region, b.bucket),
+                     lambda b: b.versioning or None, s3.versioning_changes),
     _entry("autoscaling-group-timeline", "Each Auto Scaling group's zones and minimum size at every moment of the "
            "period (AWS Config history).",
            timeline.columns(_ASG_TIMELINE), "derived",

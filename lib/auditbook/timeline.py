@@ -257,6 +257,11 @@ def _utc_day(day: Any) -> pd.Timestamp:
 CHANGE_COLUMNS = ["account_id", "region", "resource", "at", "value", "before", "evidence"]
 
 
+def _value(value: Any) -> Any:
+    """A change's value as the replay reads it: a missing one (None, or the NaN a frame makes of it) is None."""
+    return None if value is None or (isinstance(value, float) and pd.isna(value)) else value
+
+
 def resource_label(account_id: str, region: str, resource_id: str) -> str:
     """How a regional resource is named on an events timeline (by the id its change events name)."""
     return f"{account_id}:{region}:{resource_id}"
@@ -288,7 +293,7 @@ def events_timeline(setting: str, resource_of: Callable[[Any], str], value_of: C
                                        f"snapshot {pd.Timestamp(reading.taken_at):%Y-%m-%d %H:%M}"))
             mine = changes[((changes["resource"] == name) | (changes["resource"] == ""))
                            & (changes["account_id"] == state.account_id) & (changes["region"] == state.region)]
-            known += [Known(pd.Timestamp(c.at), c.value, c.evidence, change=True, before=c.before)
+            known += [Known(pd.Timestamp(c.at), _value(c.value), c.evidence, change=True, before=_value(c.before))
                       for c in mine.itertuples()]
             created = getattr(state, "created", None)
             since = max(start, pd.Timestamp(created)) if created is not None and pd.notna(created) else start

@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from auditbook import timeline
 from auditbook.controls.cc91 import tagged
 from auditbook.results import ControlTest, Tested, TestResult, evaluate, not_applicable
 
@@ -40,8 +41,10 @@ COPIES = ControlTest(
                     "required": s["copy_required"], "read_at": ctx.run_at}, ("store_id",))
 S3_VERSIONING = ControlTest(
     "A1.2-S3-VERSIONING", "A1.2", "Buckets in scope keep object versions",
-    "Every S3 bucket in scope has versioning enabled, so an overwritten or deleted object can be recovered.",
-    "continuous", ("s3-bucket-versioning",), lambda s, ctx: {"scope_tag": s["scope_tag"]}, ("account_id", "bucket"))
+    "Every S3 bucket in scope has versioning enabled, so an overwritten or deleted object can be recovered, at "
+    "every moment of the period (its versioning timeline), not only at collection.",
+    "continuous", ("s3-bucket-versioning", "s3-versioning-timeline"), lambda s, ctx: {"scope_tag": s["scope_tag"]},
+    ("account_id", "bucket"))
 RESTORE_TEST = ControlTest(
     "A1.2-RESTORE-TEST", "A1.2", "Critical data stores are restored in a test",
     "Every critical data store was restored successfully at least once in the period (AWS Backup restore job or "
@@ -270,16 +273,27 @@ def _critical(stores: pd.DataFrame) -> Tested:
 
 
 @S3_VERSIONING.rule
-def bucket_versioning(buckets: pd.DataFrame, scope_tag: dict[str, str] | None) -> TestResult:
+def bucket_versioning(buckets: pd.DataFrame, history: pd.DataFrame, scope_tag: dict[str, str] | None) -> TestResult:
+    """A bucket in scope without versioning at collection or in any known interval of the period deviates (with the
+    interval); an interval its timeline cannot show is a gap."""
     tested = Tested(buckets, "s3-bucket-versioning")
     if scope_tag:
         tested = tested.keep(lambda f: [tagged(t, scope_tag) for t in f["tags"]],
                              f"tagged {scope_tag['key']}={scope_tag['value']} (in scope)")
-    scoped = tested.frame
-    deviations = [{"resource_type": "s3_bucket", "resource_id": f"{b.account_id}:s3:{b.bucket}",
-                   "detail": f"versioning {b.versioning}"}
-                  for b in scoped[scoped["versioning"] != "Enabled"].itertuples()]
-    return evaluate(S3_VERSIONING, tested, deviations, {"versioning": "Enabled", "scope_tag": scope_tag})
+    deviations, labels = [], []
+    for b in tested.frame.itertuples():
+        label = timeline.resource_label(b.account_id, b.region, b.bucket)
+        labels.append(label)
+        problems = timeline.problems_over_time([f"versioning {b.versioning}"] if b.versioning != "Enabled" else [],
+                                               timeline.known_intervals(history, label),
+                                               lambda i: [] if i.versioning == "Enabled" else
+                                               [f"versioning {i.versioning}"])
+        if problems:
+            deviations.append({"resource_type": "s3_bucket", "resource_id": f"{b.account_id}:s3:{b.bucket}",
+                               "detail": "; ".join(problems)})
+    return evaluate(S3_VERSIONING, tested, deviations, {"versioning": "Enabled", "scope_tag": scope_tag,
+                                                        "over the period": "versioning on at every moment"},
+                    gaps=timeline.gaps(history, labels))
 
 
 def restore_tests(stores: pd.DataFrame, restore_jobs: pd.DataFrame, dr_tests: pd.DataFrame | None = None, *,

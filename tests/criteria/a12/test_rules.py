@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pandas as pd
+from auditbook import catalog
 from auditbook.controls import a12
 from auditbook.results import Status
 
@@ -133,11 +134,27 @@ def test_a_stretch_whose_copies_a_lifecycle_would_have_deleted_before_the_read_i
 
 
 def test_bucket_versioning_in_scope():
-    buckets = pd.DataFrame([{"account_id": "1", "bucket": b, "versioning": v, "tags": t} for b, v, t in [
+    buckets = pd.DataFrame([{"account_id": "1", "bucket": b, "region": "r", "versioning": v, "tags": t} for b, v, t in [
         ("a", "Enabled", "environment=production"), ("b", "Suspended", "environment=production"),
         ("c", "Never enabled", "environment=dev")]])
-    result = a12.bucket_versioning(buckets, PROD)
+    result = a12.bucket_versioning(buckets, catalog.empty("s3-versioning-timeline"), PROD)
     assert list(result.deviations["resource_id"]) == ["1:s3:b"] and result.population_size == 2
+
+
+def test_versioning_suspended_inside_the_period_deviates_with_its_interval():
+    buckets = pd.DataFrame([{"account_id": "1", "bucket": "a", "region": "r", "versioning": "Enabled",
+                             "tags": "environment=production"}])
+    history = pd.DataFrame([
+        {"resource": "1:r:a", "valid_from": ts("2026-07-01"), "valid_to": ts("2026-08-03T10:00"), "known": True,
+         "evidence": "e", "versioning": "Enabled"},
+        {"resource": "1:r:a", "valid_from": ts("2026-08-03T10:00"), "valid_to": ts("2026-08-04T08:00"),
+         "known": True, "evidence": "e", "versioning": "Suspended"},
+        {"resource": "1:r:a", "valid_from": ts("2026-08-04T08:00"), "valid_to": ts("2026-10-01"), "known": False,
+         "evidence": "unknown: no log files", "versioning": None}])
+    result = a12.bucket_versioning(buckets, history, PROD)
+    assert list(result.deviations["detail"]) == ["versioning Suspended (from 2026-08-03 10:00 to 2026-08-04 08:00 "
+                                                 "UTC)"]
+    assert result.gaps == ["1:r:a: 2026-08-04 08:00 to 2026-10-01 00:00 unknown: no log files"]
 
 
 def restore_frame(*rows, dr=False):
