@@ -183,6 +183,7 @@ def _entry(name: str, description: str, spec: str, fanout: str, **kwargs: Any) -
 _KMS_KEYS = ("account_id region key_id arn aliases description key_manager key_state key_spec key_usage "
              "rotation_enabled:bool? created:time")
 _BUCKETS = "account_id bucket region versioning mfa_delete tags created:time"
+_DETECTORS = "account_id region detector_id status finding_frequency created:time updated:time"
 
 
 def _in_snapshots(population: str, spec: str) -> Entry:
@@ -340,10 +341,10 @@ _DECLARED = [
     _entry("cloudwatch-log-groups", "Every log group with its retention (missing: never expires).",
            "account_id region log_group retention_days:int? created:time stored_bytes:int kms_key_id",
            "account", collector=logs.collect_log_groups, arguments=_regions),
-    _entry("guardduty-detectors", "The GuardDuty detector of each region (none: status NONE).",
-           "account_id region detector_id status finding_frequency created:time updated:time",
+    _entry("guardduty-detectors", "The GuardDuty detector of each region (none: status NONE).", _DETECTORS,
            "account", collector=guardduty.collect_detectors,
            arguments=lambda ctx: {"regions": ctx.settings("CC7.1")["threat_detection_regions"] or ctx.regions}),
+    _in_snapshots("guardduty-detectors", _DETECTORS),
     # -- AWS: availability and recovery -----------------------------------------------------------------------
     _entry("elbv2-target-groups", "Every load balancer target group with its health check and targets' health.",
            "account_id region target_group_name target_group_arn protocol port:int? target_type load_balancers "
@@ -509,6 +510,11 @@ _DECLARED = [
                      "collection and in the snapshots.", "kms-keys", "rotation_enabled:bool?",
                      lambda k: timeline.resource_label(k.account_id, k.region, k.key_id),
                      lambda k: None if pd.isna(k.rotation_enabled) else bool(k.rotation_enabled), kms.rotation_changes),
+    _events_timeline("guardduty-timeline", "Each region's GuardDuty status at every moment of the period: "
+                     "CloudTrail's CreateDetector, UpdateDetector and DeleteDetector replayed between the readings at "
+                     "collection and in the snapshots.", "guardduty-detectors", "status",
+                     lambda d: timeline.resource_label(d.account_id, d.region, "guardduty"),
+                     lambda d: d.status or None, guardduty.detector_changes),
     _events_timeline("s3-versioning-timeline", "Each bucket's versioning status at every moment of the period: "
                      "CloudTrail's PutBucketVersioning and CreateBucket replayed between the readings at collection "
                      "and in the snapshots.", "s3-bucket-versioning", "versioning",

@@ -145,3 +145,19 @@ def test_versioning_calls_set_a_buckets_status_and_a_new_bucket_has_none():
     frame = catalog.conform("s3-versioning-timeline", frame)
     assert [(f"{r.valid_from:%m-%d}", r.versioning if r.known else "?") for r in frame.itertuples()] == [
         ("07-01", "Enabled"), ("09-15", "Suspended"), ("09-17", "?")]  # a call it cannot read: unknown after
+
+
+def test_detector_calls_set_a_regions_guardduty_status():
+    from auditbook.sources.aws import guardduty
+
+    def call(name: str, when: str, request: dict | None) -> dict:
+        return {**event(name, when, None), "event_source": "guardduty.amazonaws.com",
+                "request_parameters": json.dumps(request) if request is not None else ""}
+
+    changes = guardduty.detector_changes(catalog.from_rows("cloudtrail-events", [
+        call("CreateDetector", "2026-07-02T00:00", {"enable": True}),
+        call("UpdateDetector", "2026-07-03T00:00", {"detectorId": "d", "findingPublishingFrequency": "SIX_HOURS"}),
+        call("UpdateDetector", "2026-07-04T00:00", {"detectorId": "d", "enable": False}),
+        call("DeleteDetector", "2026-07-05T00:00", {"detectorId": "d"})]))
+    assert list(zip(changes["resource"], changes["value"], strict=True)) == [
+        ("1:r:guardduty", "ENABLED"), ("1:r:guardduty", "DISABLED"), ("1:r:guardduty", "NONE")]

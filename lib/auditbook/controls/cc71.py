@@ -55,7 +55,8 @@ ALARM_ACTIONS = ControlTest(
     ("account_id", "region", "alarm_name"))
 THREAT_DETECTION = ControlTest(
     "CC7.1-THREAT-DETECTION", "CC7.1", "Threat detection enabled in every region",
-    "A GuardDuty detector is enabled in every region in scope.", "continuous", ("guardduty-detectors",),
+    "A GuardDuty detector is enabled in every region in scope, at every moment of the period (its status "
+    "timeline), not only at collection.", "continuous", ("guardduty-detectors", "guardduty-timeline"),
     lambda s, ctx: {"regions": s["threat_detection_regions"] or ctx.regions}, ("account_id", "region"))
 
 LOG_INTEGRITY = ControlTest(
@@ -603,15 +604,26 @@ def _firing_now(alarms: pd.DataFrame, found: list[dict[str, Any]], start: dateti
 
 # -- threat detection -----------------------------------------------------------------------
 @THREAT_DETECTION.rule
-def threat_detection_on(detectors: pd.DataFrame, regions: list[str]) -> TestResult:
+def threat_detection_on(detectors: pd.DataFrame, history: pd.DataFrame, regions: list[str]) -> TestResult:
+    """An enabled detector in every region in scope at collection and in every known interval of the period; an
+    interval the timeline cannot show is a gap."""
     enabled = set(detectors[detectors["status"] == "ENABLED"][["account_id", "region"]].itertuples(index=False,
                                                                                                    name=None))
-    deviations = []
+    deviations, labels = [], []
     for account in sorted(set(detectors["account_id"])):
         for region in regions:
+            label = timeline.resource_label(account, region, "guardduty")
+            labels.append(label)
+            now = []
             if (account, region) not in enabled:
                 states = detectors[(detectors["account_id"] == account) & (detectors["region"] == region)]["status"]
-                state = ", ".join(sorted(set(states))) or "not collected"
+                now = [f"no enabled GuardDuty detector (status: {', '.join(sorted(set(states))) or 'not collected'})"]
+            problems = timeline.problems_over_time(now, timeline.known_intervals(history, label),
+                                                   lambda i: [] if i.status == "ENABLED" else
+                                                   [f"no enabled GuardDuty detector (status: {i.status})"])
+            if problems:
                 deviations.append({"resource_type": "guardduty_region", "resource_id": f"{account}:{region}",
-                                   "detail": f"no enabled GuardDuty detector (status: {state})"})
-    return evaluate(THREAT_DETECTION, detectors, deviations, {"detector": "GuardDuty ENABLED", "regions": regions})
+                                   "detail": "; ".join(problems)})
+    return evaluate(THREAT_DETECTION, detectors, deviations, {"detector": "GuardDuty ENABLED", "regions": regions,
+                                                              "over the period": "enabled at every moment"},
+                    gaps=timeline.gaps(history, labels))

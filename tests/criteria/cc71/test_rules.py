@@ -298,9 +298,27 @@ def test_guardduty_in_every_region():
         {"account_id": ACCT, "region": "eu-west-1", "detector_id": "d2", "status": "DISABLED"},
         {"account_id": ACCT, "region": "eu-central-1", "detector_id": "", "status": "NONE"},
     ], columns=DETECTOR_COLUMNS)
-    result = cc71.threat_detection_on(detectors, ["us-east-1", "eu-west-1", "eu-central-1"])
+    none = catalog.empty("guardduty-timeline")
+    result = cc71.threat_detection_on(detectors, none, ["us-east-1", "eu-west-1", "eu-central-1"])
     assert sorted(ids(result)) == [f"{ACCT}:eu-central-1", f"{ACCT}:eu-west-1"]
-    assert cc71.threat_detection_on(detectors, ["us-east-1"]).status is Status.PASS
+    assert cc71.threat_detection_on(detectors, none, ["us-east-1"]).status is Status.PASS
+
+
+def test_guardduty_disabled_for_a_while_inside_the_period_is_a_deviation_with_its_interval():
+    detectors = pd.DataFrame([{"account_id": ACCT, "region": "us-east-1", "detector_id": "d1", "status": "ENABLED"}],
+                             columns=DETECTOR_COLUMNS)
+    label = f"{ACCT}:us-east-1:guardduty"
+    history = pd.DataFrame([
+        {"resource": label, "valid_from": ts("2026-07-01T00:00"), "valid_to": ts("2026-09-02T10:00"), "known": True,
+         "evidence": "e", "status": "ENABLED"},
+        {"resource": label, "valid_from": ts("2026-09-02T10:00"), "valid_to": ts("2026-09-03T10:00"), "known": True,
+         "evidence": "e", "status": "DISABLED"},
+        {"resource": label, "valid_from": ts("2026-09-03T10:00"), "valid_to": ts("2026-10-01T00:00"), "known": False,
+         "evidence": "unknown: no log files", "status": None}])
+    result = cc71.threat_detection_on(detectors, history, ["us-east-1"])
+    assert list(result.deviations["detail"]) == ["no enabled GuardDuty detector (status: DISABLED) (from "
+                                                 "2026-09-02 10:00 to 2026-09-03 10:00 UTC)"]
+    assert result.gaps == [f"{label}: 2026-09-03 10:00 to 2026-10-01 00:00 unknown: no log files"]
 
 
 def test_validation_off_inside_the_period_and_on_at_collection_is_a_deviation_with_its_interval():

@@ -35,3 +35,40 @@ def collect_detectors(account: AwsAccount, raw: RawStore, regions: list[str]) ->
         prov.raw_files.append(raw.save(f"aws/{account.account_id}/guardduty/{region}/detectors.json",
                                        {"ListDetectors": pages, "GetDetector": details}))
     return Collected(pd.DataFrame(rows), prov)
+
+
+def detector_changes(events: pd.DataFrame) -> pd.DataFrame:
+    """Successful detector calls as changes of a region's GuardDuty status: ``CreateDetector`` (ENABLED unless its
+    request says ``enable: false``), ``UpdateDetector`` with ``enable`` (ENABLED or DISABLED) and ``DeleteDetector``
+    (NONE). A region has one detector, so the region is the resource."""
+    import json
+
+    from auditbook.timeline import CHANGE_COLUMNS, resource_label
+
+    if events.empty:
+        return pd.DataFrame(columns=CHANGE_COLUMNS)
+    mine = events[(events["event_source"] == "guardduty.amazonaws.com")
+                  & events["event_name"].isin(["CreateDetector", "UpdateDetector", "DeleteDetector"])
+                  & (events["error_code"].fillna("") == "")]
+    rows = []
+    for e in mine.itertuples():
+        try:
+            request = json.loads(e.request_parameters) if e.request_parameters else {}
+        except ValueError:
+            request = None
+        enable = request.get("enable") if isinstance(request, dict) else None
+        if e.event_name == "DeleteDetector":
+            status = "NONE"
+        elif e.event_name == "CreateDetector":
+            status = None if request is None else ("DISABLED" if enable is False else "ENABLED")
+        else:  # UpdateDetector without enable changes other settings only
+            if isinstance(request, dict) and enable is None:
+                continue
+            status = None if request is None else ("ENABLED" if enable else "DISABLED")
+        when = pd.Timestamp(e.event_time)
+        rows.append({"account_id": e.account_id, "region": e.aws_region,
+                     "resource": resource_label(e.account_id, e.aws_region, "guardduty"), "at": when,
+                     "value": status, "before": None,
+                     "evidence": f"CloudTrail {e.event_name} {when:%Y-%m-%d %H:%M} by {e.principal_name or '?'} "
+                                 f"(event {e.event_id})"})
+    return pd.DataFrame(rows, columns=CHANGE_COLUMNS)
