@@ -182,6 +182,13 @@ def _entry(name: str, description: str, spec: str, fanout: str, **kwargs: Any) -
 
 _KMS_KEYS = ("account_id region key_id arn aliases description key_manager key_state key_spec key_usage "
              "rotation_enabled:bool? created:time")
+_CREDENTIAL_REPORT = (
+    "account_id user is_root:bool arn user_creation_time:time password_enabled:bool password_last_used:time "
+    "password_last_changed:time password_next_rotation:time mfa_active:bool access_key_1_active:bool "
+    "access_key_1_last_rotated:time access_key_1_last_used_date:time access_key_1_last_used_region "
+    "access_key_1_last_used_service access_key_2_active:bool access_key_2_last_rotated:time "
+    "access_key_2_last_used_date:time access_key_2_last_used_region access_key_2_last_used_service "
+    "cert_1_active:bool cert_1_last_rotated:time cert_2_active:bool cert_2_last_rotated:time")
 _BUCKETS = "account_id bucket region versioning mfa_delete tags created:time"
 _DETECTORS = "account_id region detector_id status finding_frequency created:time updated:time"
 
@@ -196,16 +203,20 @@ def _in_snapshots(population: str, spec: str) -> Entry:
 
 
 def _events_timeline(name: str, description: str, current: str, setting_spec: str, resource_of: Callable[[Any], str],
-                     value_of: Callable[[Any], Any], changes_of: Callable[[pd.DataFrame], pd.DataFrame]) -> Entry:
+                     value_of: Callable[[Any], Any], changes_of: Callable[[pd.DataFrame], pd.DataFrame],
+                     follows: bool = True, **where: Callable[[Any], Any]) -> Entry:
     """A setting of a state population at every moment of the period, replayed from CloudTrail's change events
-    between the readings at collection and in the snapshots; it follows the population completely (see Entry)."""
+    between the readings at collection and in the snapshots. ``follows``: the setting is all a test of the
+    population checks (see Entry.follows); ``where``: region_of / created_of (see timeline.events_timeline)."""
     spec = timeline.columns(setting_spec)
     setting = setting_spec.split(":")[0]
     return _entry(name, description, spec, "derived",
-                  derive=timeline.events_timeline(setting, resource_of, value_of, changes_of, list(columns(spec))),
+                  derive=timeline.events_timeline(setting, resource_of, value_of, changes_of, list(columns(spec)),
+                                                  **where),
                   inputs={"current": current, "readings": f"{current}-in-snapshots", "events": "cloudtrail-events",
                           "coverage": "cloudtrail-coverage"},
-                  arguments=lambda ctx: {**ctx.window, "read_at": ctx.run_at}, basis="timeline", follows=current)
+                  arguments=lambda ctx: {**ctx.window, "read_at": ctx.run_at}, basis="timeline",
+                  follows=current if follows else "")
 
 
 # The settings each timeline follows (the columns of its state population that AWS Config items record).
@@ -270,14 +281,7 @@ def _capacity_metrics(ctx: Context) -> dict[str, Any]:
 _DECLARED = [
     # -- AWS: identity and access ---------------------------------------------------------------------------
     _entry("iam-credential-report", "Every IAM user and the root user: console password, MFA, access keys "
-           "(AWS's credential report).",
-           "account_id user is_root:bool arn user_creation_time:time password_enabled:bool password_last_used:time "
-           "password_last_changed:time password_next_rotation:time mfa_active:bool access_key_1_active:bool "
-           "access_key_1_last_rotated:time access_key_1_last_used_date:time access_key_1_last_used_region "
-           "access_key_1_last_used_service access_key_2_active:bool access_key_2_last_rotated:time "
-           "access_key_2_last_used_date:time access_key_2_last_used_region access_key_2_last_used_service "
-           "cert_1_active:bool cert_1_last_rotated:time cert_2_active:bool cert_2_last_rotated:time",
-           "account", collector=iam.collect_credential_report),
+           "(AWS's credential report).", _CREDENTIAL_REPORT, "account", collector=iam.collect_credential_report),
     _entry("iam-entitlements", "Every (principal, path, policy) an IAM user or role holds: direct, through a group, "
            "inline.",
            "account_id principal_type principal principal_arn via policy_type policy_name policy_arn document",
@@ -505,6 +509,15 @@ _DECLARED = [
                                    lambda item: f"{item['account_id']}:{item['resource_name']}",
                                    lambda trails: [f"{t.account_id}:{t.trail_name}" for t in trails.itertuples()]),
            inputs=_config_inputs("cloudtrail-trails"), arguments=lambda ctx: ctx.window, basis="timeline"),
+    _in_snapshots("iam-credential-report", _CREDENTIAL_REPORT),
+    _events_timeline("iam-mfa-timeline", "Whether each IAM user had an active MFA device at every moment of the "
+                     "period: CloudTrail's EnableMFADevice, DeactivateMFADevice and CreateUser replayed between the "
+                     "credential reports at collection and in the snapshots.", "iam-credential-report",
+                     "mfa_active:bool?",
+                     lambda u: timeline.resource_label(u.account_id, timeline.GLOBAL_EVENTS_REGION, u.user),
+                     lambda u: None if pd.isna(u.mfa_active) else bool(u.mfa_active), iam.mfa_changes,
+                     follows=False, region_of=lambda u: timeline.GLOBAL_EVENTS_REGION,
+                     created_of=lambda u: u.user_creation_time),
     _events_timeline("kms-rotation-timeline", "Each customer-managed key's automatic rotation at every moment of the "
                      "period: CloudTrail's EnableKeyRotation and DisableKeyRotation replayed between the readings at "
                      "collection and in the snapshots.", "kms-keys", "rotation_enabled:bool?",

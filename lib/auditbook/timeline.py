@@ -236,9 +236,12 @@ def _segment(p: pd.Timestamp, q: pd.Timestamp, known: list[Known],
 def blind_days(coverage: pd.DataFrame, account: str, region: str, events_until: datetime,
                read_at: datetime | None) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
     """When CloudTrail cannot show a change in one account and region: each day of the coverage without a log
-    file, and everything from the end of the events read to the collection (or on, when it is not known)."""
+    file, and everything from the end of the events read to the collection (or on, when it is not known); all
+    of it when the coverage has no row for them."""
     mine = coverage[(coverage["account_id"] == account) & (coverage["region"] == region)] if len(coverage) else \
         coverage
+    if mine.empty:  # the trail's delivery there was not examined: nothing shows its changes
+        return [(pd.Timestamp("1970-01-01", tz="UTC"), _NEVER)]
     days = [_utc_day(d) for d in mine.loc[mine["log_files"] == 0, "day"]]  # the coverage names days as dates
     out = [(d, d + pd.Timedelta(days=1)) for d in days]
     until = pd.Timestamp(events_until)
@@ -254,6 +257,8 @@ def _utc_day(day: Any) -> pd.Timestamp:
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp
 
 
+# IAM and other global services: the trail delivers their calls in us-east-1, where their timelines look for them.
+GLOBAL_EVENTS_REGION = "us-east-1"
 CHANGE_COLUMNS = ["account_id", "region", "resource", "at", "value", "before", "evidence"]
 
 
@@ -268,11 +273,14 @@ def resource_label(account_id: str, region: str, resource_id: str) -> str:
 
 
 def events_timeline(setting: str, resource_of: Callable[[Any], str], value_of: Callable[[Any], Any],
-                    changes_of: Callable[[pd.DataFrame], pd.DataFrame], contract: list[str]
+                    changes_of: Callable[[pd.DataFrame], pd.DataFrame], contract: list[str],
+                    region_of: Callable[[Any], str] = lambda row: row.region,
+                    created_of: Callable[[Any], Any] = lambda row: getattr(row, "created", None),
                     ) -> Callable[..., pd.DataFrame]:
     """The catalog's derivation of one setting's timeline from CloudTrail change events between readings.
 
-    ``resource_of``/``value_of`` read a state row (at collection, or in a snapshot: ``taken_at``);
+    ``resource_of``/``value_of`` read a state row (at collection, or in a snapshot: ``taken_at``); ``region_of``
+    names the region whose trail delivers its changes (IAM's: us-east-1), ``created_of`` when it came to be;
     ``changes_of`` interprets the events (:data:`CHANGE_COLUMNS`; ``resource`` empty: an event that concerns
     every resource of its account and region but cannot be attributed, so it makes them unknown). A resource
     created in the period has no state before its creation.
@@ -291,15 +299,16 @@ def events_timeline(setting: str, resource_of: Callable[[Any], str], value_of: C
                 if value_of(reading) is not None:
                     known.append(Known(pd.Timestamp(reading.taken_at), value_of(reading),
                                        f"snapshot {pd.Timestamp(reading.taken_at):%Y-%m-%d %H:%M}"))
+            region = region_of(state)
             mine = changes[((changes["resource"] == name) | (changes["resource"] == ""))
-                           & (changes["account_id"] == state.account_id) & (changes["region"] == state.region)]
+                           & (changes["account_id"] == state.account_id) & (changes["region"] == region)]
             known += [Known(pd.Timestamp(c.at), _value(c.value), c.evidence, change=True, before=_value(c.before))
                       for c in mine.itertuples()]
-            created = getattr(state, "created", None)
+            created = created_of(state)
             since = max(start, pd.Timestamp(created)) if created is not None and pd.notna(created) else start
             if since >= end:
                 continue
-            blind = blind_days(coverage, state.account_id, state.region, end, read_at)
+            blind = blind_days(coverage, state.account_id, region, end, read_at)
             for interval in replay(known, blind, since, end):
                 value = interval.pop("value")
                 rows.append({"resource": name, **interval, setting: value})

@@ -170,8 +170,9 @@ def test_configuration_changed_inside_the_quarter_is_found_with_its_dates_and_th
     assert detail[("A1.1-ASG", "123456789012:payments-api-asg")] == ("spans 1 availability zone (us-east-1a); at "
                                                                      "least 2 required (from 2026-07-20 13:00 to "
                                                                      "2026-07-22 09:00 UTC)")
-    assert detail[("CC6.1-MFA", "123456789012:carol.eng")].endswith(
-        "(in the snapshots of 2026-08-13 to 2026-08-15, not at collection)")
+    # Her MFA timeline: DeactivateMFADevice, then the snapshots' reports without MFA, then EnableMFADevice.
+    assert detail[("CC6.1-MFA", "123456789012:carol.eng")] == ("console password enabled, no MFA device (from "
+                                                               "2026-08-12 15:20 to 2026-08-15 10:05 UTC)")
     # The key's rotation timeline: CloudTrail's calls replayed between the snapshots' readings give the hours.
     assert detail[("CC6.2-KMS-ROTATION", "123456789012:alias/payments-data")].startswith(
         "automatic rotation disabled (from 2026-08-22 09:00 to 2026-08-26 11:30 UTC) (key ")

@@ -13,12 +13,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from auditbook import timeline
 from auditbook.results import ControlTest, Tested, TestResult, evaluate
 
 MFA = ControlTest(
     "CC6.1-MFA", "CC6.1", "Console users have MFA",
-    "Every IAM user with a console password has an MFA device (credential report mfa_active).",
-    "continuous", ("iam-credential-report",), sample_keys=("account_id", "user"))
+    "Every IAM user with a console password has an MFA device (credential report mfa_active), at collection and "
+    "at every moment of the period its MFA timeline shows.",
+    "continuous", ("iam-credential-report", "iam-mfa-timeline"), sample_keys=("account_id", "user"))
 ROOT = ControlTest(
     "CC6.1-ROOT", "CC6.1", "Root account protected",
     "The root user has MFA and no active access keys.",
@@ -64,14 +66,23 @@ def console_users(report: pd.DataFrame) -> pd.DataFrame:
 
 
 @MFA.rule
-def mfa_for_console_users(report: pd.DataFrame) -> TestResult:
+def mfa_for_console_users(report: pd.DataFrame, history: pd.DataFrame) -> TestResult:
+    """Console users (a password at collection) without an active MFA device at collection or in any interval
+    of the period their timeline shows (with the interval); intervals it cannot show are gaps."""
     users = _console_users(report)
-    deviations = [
-        {"resource_type": "iam_user", "resource_id": _iam_user_id(u),
-         "detail": "console password enabled, no MFA device"}
-        for _, u in users.frame[~users.frame["mfa_active"]].iterrows()
-    ]
-    return evaluate(MFA, users, deviations, {"mfa_required": True})
+    deviations, labels = [], []
+    for _, u in users.frame.iterrows():
+        label = timeline.resource_label(u["account_id"], timeline.GLOBAL_EVENTS_REGION, u["user"])
+        labels.append(label)
+        problems = timeline.problems_over_time(
+            [] if u["mfa_active"] else ["console password enabled, no MFA device"],
+            timeline.known_intervals(history, label),
+            lambda i: [] if i.mfa_active else ["console password enabled, no MFA device"])
+        if problems:
+            deviations.append({"resource_type": "iam_user", "resource_id": _iam_user_id(u),
+                               "detail": "; ".join(problems)})
+    return evaluate(MFA, users, deviations, {"mfa_required": True, "over the period": "MFA at every moment shown"},
+                    gaps=timeline.gaps(history, labels))
 
 
 @ROOT.rule

@@ -104,7 +104,8 @@ def _t(text: str) -> datetime:
 
 CHANGES = [
     Change(("CC6.1-MFA",), f"{DEMO_ACCOUNT_ID}:carol.eng", _t("2026-08-12T15:20:00"), _t("2026-08-15T10:05:00"),
-           _mfa_off, _mfa_on, "MFA device deactivated on 2026-08-12 and enabled again on 2026-08-15"),
+           _mfa_off, _mfa_on, "MFA device deactivated on 2026-08-12 and enabled again on 2026-08-15",
+           on_the_trail=True),
     Change(("CC6.2-KMS-ROTATION",), f"{DEMO_ACCOUNT_ID}:alias/payments-data", _t("2026-08-22T09:00:00"),
            _t("2026-08-26T11:30:00"), _rotation(False), _rotation(True),
            "automatic rotation switched off on 2026-08-22 and on again on 2026-08-26", on_the_trail=True),

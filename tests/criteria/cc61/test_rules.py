@@ -37,14 +37,31 @@ def ids(result):
 def test_mfa_flags_only_console_users_without_mfa():
     r = cc61.mfa_for_console_users(report(
         {"user": "a"}, {"user": "b", "mfa": False}, {"user": "svc", "console": False, "mfa": False},
-        {"user": "<root_account>", "console": False, "mfa": False}))
+        {"user": "<root_account>", "console": False, "mfa": False}), NO_MFA_TIMELINE)
     assert r.status is Status.FAIL and r.population_size == 2
     assert ids(r) == ["111111111111:b"]
 
 
 def test_mfa_passes_when_everyone_has_it():
-    r = cc61.mfa_for_console_users(report({"user": "a"}, {"user": "b"}))
+    r = cc61.mfa_for_console_users(report({"user": "a"}, {"user": "b"}), NO_MFA_TIMELINE)
     assert r.status is Status.PASS and r.deviation_count == 0 and r.population_size == 2
+
+
+NO_MFA_TIMELINE = catalog.empty("iam-mfa-timeline")
+
+
+def test_a_console_user_without_mfa_for_three_days_fixed_before_collection_deviates_with_those_hours():
+    label = "111111111111:us-east-1:a"
+    history = pd.DataFrame([
+        {"resource": label, "valid_from": pd.Timestamp(a, tz="UTC"), "valid_to": pd.Timestamp(b, tz="UTC"),
+         "known": on is not None, "evidence": "e" if on is not None else "unknown: no log files", "mfa_active": on}
+        for a, b, on in [("2026-07-01", "2026-08-12T15:20", True), ("2026-08-12T15:20", "2026-08-15T10:05", False),
+                         ("2026-08-15T10:05", "2026-08-17", True), ("2026-08-17", "2026-08-18", None),
+                         ("2026-08-18", "2026-10-01", True)]])
+    r = cc61.mfa_for_console_users(report({"user": "a"}), history)
+    assert list(r.deviations["detail"]) == ["console password enabled, no MFA device (from 2026-08-12 15:20 to "
+                                            "2026-08-15 10:05 UTC)"]
+    assert r.gaps == [f"{label}: 2026-08-17 00:00 to 2026-08-18 00:00 unknown: no log files"]
 
 
 def test_root_needs_mfa_and_no_active_keys():
