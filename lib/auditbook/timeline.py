@@ -296,7 +296,7 @@ def events_timeline(setting: str, resource_of: Callable[[Any], str], value_of: C
                 if read_at is not None and value_of(state) is not None else []
             for reading in readings[[resource_of(r) == name for r in readings.itertuples()]].itertuples() \
                     if len(readings) else []:
-                if value_of(reading) is not None:
+                if value_of(reading) is not None and pd.notna(reading.taken_at):
                     known.append(Known(pd.Timestamp(reading.taken_at), value_of(reading),
                                        f"snapshot {pd.Timestamp(reading.taken_at):%Y-%m-%d %H:%M}"))
             region = region_of(state)

@@ -38,9 +38,9 @@ def snap(day: int, month: int = 8, mfa: bool = True) -> Snap:
 
 def test_a_user_without_mfa_for_three_days_fixed_before_collection_is_a_deviation_with_those_days():
     snaps = [snap(d, mfa=d not in (12, 13, 14)) for d in range(10, 17)]
-    now = cc61.MFA.evaluate(report(True))
+    now = cc61.MFA.evaluate(report(True), catalog.empty("iam-mfa-timeline"))
     assert now.status is Status.PASS
-    over = over_snapshots.evaluate(cc61.MFA, CTX, snaps, {}, lambda name: None)
+    over = over_snapshots.evaluate(cc61.MFA, CTX, snaps, {}, catalog.empty)
     merged = over_snapshots.merge(now, over)
     assert merged.status is Status.FAIL and merged.deviation_count == 1
     row = merged.deviations.iloc[0]
@@ -53,18 +53,19 @@ def test_a_user_without_mfa_for_three_days_fixed_before_collection_is_a_deviatio
 def test_daily_snapshots_over_the_whole_period_let_a_configuration_test_pass():
     days = pd.date_range("2026-07-01", "2026-09-30", freq="D", tz="UTC")
     snaps = [Snap(d.to_pydatetime().replace(hour=6), {"iam-credential-report": report(True)}) for d in days]
-    over = over_snapshots.evaluate(cc61.MFA, CTX, snaps, {}, lambda name: None)
+    over = over_snapshots.evaluate(cc61.MFA, CTX, snaps, {}, catalog.empty)
     assert over.gaps == [] and over.part.how.startswith("92 of 92 days")
     basis = basis_of([Leaf("iam-credential-report", "state", datetime(2026, 12, 2, tzinfo=UTC))],
                      CTX.period.start, CTX.period.end)
     basis.with_snapshots(over.part, over.gaps)
-    result = with_basis(over_snapshots.merge(cc61.MFA.evaluate(report(True)), over), basis)
+    now = cc61.MFA.evaluate(report(True), catalog.empty("iam-mfa-timeline"))
+    result = with_basis(over_snapshots.merge(now, over), basis)
     assert result.status is Status.PASS and basis.kind == "snapshots" and basis.covers_period
 
 
 def test_a_snapshot_without_the_population_covers_nothing_and_no_snapshot_leaves_the_test_as_it_was():
     broken = Snap(datetime(2026, 8, 1, 6, tzinfo=UTC), {})
-    over = over_snapshots.evaluate(cc61.MFA, CTX, [broken], {}, lambda name: None)
+    over = over_snapshots.evaluate(cc61.MFA, CTX, [broken], {}, catalog.empty)
     assert over.part.how.startswith("0 of 92")
     assert over_snapshots.evaluate(cc61.MFA, CTX, [], {}, lambda name: None) is None
 
