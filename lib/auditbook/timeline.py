@@ -267,6 +267,47 @@ def _value(value: Any) -> Any:
     return None if value is None or (isinstance(value, float) and pd.isna(value)) else value
 
 
+# A call read: (resource id, or '' when it names none; the value it set; the value it implies held before).
+Interpretation = tuple[str, Any, Any]
+
+
+def changes_from(events: pd.DataFrame, source: str, names: list[str],
+                 interpret: Callable[[str, dict[str, Any] | None], Interpretation | None]) -> pd.DataFrame:
+    """The successful calls ``names`` of one service as changes (:data:`CHANGE_COLUMNS`).
+
+    ``interpret(event name, request)`` reads a call (its request parameters as a dict, None when unreadable) into
+    what it set, or None for a call that sets nothing this timeline follows. A call naming no resource concerns
+    every resource of its account and region, which are unknown after it.
+    """
+    if events.empty:
+        return pd.DataFrame(columns=CHANGE_COLUMNS)
+    mine = events[(events["event_source"] == source) & events["event_name"].isin(names)
+                  & (events["error_code"].fillna("") == "")]
+    rows = []
+    for e in mine.itertuples():
+        got = interpret(e.event_name, _request(e.request_parameters))
+        if got is None:
+            continue
+        resource, value, before = got
+        when = pd.Timestamp(e.event_time)
+        rows.append({"account_id": e.account_id, "region": e.aws_region,
+                     "resource": resource_label(e.account_id, e.aws_region, resource) if resource else "",
+                     "at": when, "value": value if resource else None, "before": before if resource else None,
+                     "evidence": f"CloudTrail {e.event_name} {when:%Y-%m-%d %H:%M} by {e.principal_name or '?'} "
+                                 f"(event {e.event_id})"})
+    return pd.DataFrame(rows, columns=CHANGE_COLUMNS)
+
+
+def _request(text: Any) -> dict[str, Any] | None:
+    if not text or (isinstance(text, float) and pd.isna(text)):
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
 def resource_label(account_id: str, region: str, resource_id: str) -> str:
     """How a regional resource is named on an events timeline (by the id its change events name)."""
     return f"{account_id}:{region}:{resource_id}"

@@ -40,35 +40,18 @@ def collect_detectors(account: AwsAccount, raw: RawStore, regions: list[str]) ->
 def detector_changes(events: pd.DataFrame) -> pd.DataFrame:
     """Successful detector calls as changes of a region's GuardDuty status: ``CreateDetector`` (ENABLED unless its
     request says ``enable: false``), ``UpdateDetector`` with ``enable`` (ENABLED or DISABLED) and ``DeleteDetector``
-    (NONE). A region has one detector, so the region is the resource."""
-    import json
+    (NONE). A region has one detector, so the region is the resource; an unreadable request leaves it unknown."""
+    from auditbook.timeline import changes_from
 
-    from auditbook.timeline import CHANGE_COLUMNS, resource_label
-
-    if events.empty:
-        return pd.DataFrame(columns=CHANGE_COLUMNS)
-    mine = events[(events["event_source"] == "guardduty.amazonaws.com")
-                  & events["event_name"].isin(["CreateDetector", "UpdateDetector", "DeleteDetector"])
-                  & (events["error_code"].fillna("") == "")]
-    rows = []
-    for e in mine.itertuples():
-        try:
-            request = json.loads(e.request_parameters) if e.request_parameters else {}
-        except ValueError:
-            request = None
-        enable = request.get("enable") if isinstance(request, dict) else None
-        if e.event_name == "DeleteDetector":
-            status = "NONE"
-        elif e.event_name == "CreateDetector":
-            status = None if request is None else ("DISABLED" if enable is False else "ENABLED")
-        else:  # UpdateDetector without enable changes other settings only
-            if isinstance(request, dict) and enable is None:
-                continue
-            status = None if request is None else ("ENABLED" if enable else "DISABLED")
-        when = pd.Timestamp(e.event_time)
-        rows.append({"account_id": e.account_id, "region": e.aws_region,
-                     "resource": resource_label(e.account_id, e.aws_region, "guardduty"), "at": when,
-                     "value": status, "before": None,
-                     "evidence": f"CloudTrail {e.event_name} {when:%Y-%m-%d %H:%M} by {e.principal_name or '?'} "
-                                 f"(event {e.event_id})"})
-    return pd.DataFrame(rows, columns=CHANGE_COLUMNS)
+    def interpret(name: str, request: dict | None) -> tuple[str, str | None, None] | None:
+        if name == "DeleteDetector":
+            return "guardduty", "NONE", None
+        if request is None:
+            return "guardduty", None, None
+        enable = request.get("enable")
+        if name == "UpdateDetector" and enable is None:
+            return None  # other settings only
+        return "guardduty", "DISABLED" if enable is False or (name == "UpdateDetector" and not enable) else \
+            "ENABLED", None
+    return changes_from(events, "guardduty.amazonaws.com", ["CreateDetector", "UpdateDetector", "DeleteDetector"],
+                        interpret)

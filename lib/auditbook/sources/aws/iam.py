@@ -187,25 +187,8 @@ def mfa_changes(events: pd.DataFrame) -> pd.DataFrame:
     """Successful calls that change whether a user has an active MFA device: ``EnableMFADevice`` (it has one),
     ``DeactivateMFADevice`` (it had one; whether another is left is unknown until the next reading), and
     ``CreateUser`` (a new user has none). IAM's calls are delivered by the trail in us-east-1."""
-    from auditbook.timeline import CHANGE_COLUMNS, resource_label
+    from auditbook.timeline import changes_from
 
-    if events.empty:
-        return pd.DataFrame(columns=CHANGE_COLUMNS)
     setting = {"EnableMFADevice": (True, None), "DeactivateMFADevice": (None, True), "CreateUser": (False, None)}
-    mine = events[(events["event_source"] == "iam.amazonaws.com") & events["event_name"].isin(list(setting))
-                  & (events["error_code"].fillna("") == "")]
-    rows = []
-    for e in mine.itertuples():
-        try:
-            request = json.loads(e.request_parameters) if e.request_parameters else {}
-        except ValueError:
-            request = {}
-        user = str(request.get("userName") or "") if isinstance(request, dict) else ""
-        after, before = setting[e.event_name] if user else (None, None)
-        when = pd.Timestamp(e.event_time)
-        rows.append({"account_id": e.account_id, "region": e.aws_region,
-                     "resource": resource_label(e.account_id, e.aws_region, user) if user else "", "at": when,
-                     "value": after, "before": before,
-                     "evidence": f"CloudTrail {e.event_name} {when:%Y-%m-%d %H:%M} by {e.principal_name or '?'} "
-                                 f"(event {e.event_id})"})
-    return pd.DataFrame(rows, columns=CHANGE_COLUMNS)
+    return changes_from(events, "iam.amazonaws.com", list(setting),
+                        lambda name, request: (str((request or {}).get("userName") or ""), *setting[name]))

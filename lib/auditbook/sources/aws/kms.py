@@ -87,33 +87,12 @@ ROTATION_EVENTS = {"EnableKeyRotation": True, "DisableKeyRotation": False}
 def rotation_changes(events: pd.DataFrame) -> pd.DataFrame:
     """Successful ``EnableKeyRotation``/``DisableKeyRotation`` calls as changes of a key's rotation setting.
 
-    The request names the key by id or ARN (``keyId``); a call whose key cannot be read from its request is kept
-    with an empty resource: it concerns some key of its account and region, which are then unknown after it.
+    The request names the key by id or ARN (``keyId``); a call whose key cannot be read from its request concerns
+    some key of its account and region, which are then unknown after it.
     """
-    from auditbook.timeline import CHANGE_COLUMNS, resource_label
+    from auditbook.timeline import changes_from
 
-    if events.empty:
-        return pd.DataFrame(columns=CHANGE_COLUMNS)
-    mine = events[(events["event_source"] == "kms.amazonaws.com") & events["event_name"].isin(ROTATION_EVENTS)
-                  & (events["error_code"].fillna("") == "")]
-    rows = []
-    for e in mine.itertuples():
-        key = _key_id(e.request_parameters)
-        when = pd.Timestamp(e.event_time)
-        rows.append({"account_id": e.account_id, "region": e.aws_region,
-                     "resource": resource_label(e.account_id, e.aws_region, key) if key else "", "at": when,
-                     "value": ROTATION_EVENTS[e.event_name] if key else None, "before": None,
-                     "evidence": f"CloudTrail {e.event_name} {when:%Y-%m-%d %H:%M} by {e.principal_name or '?'} "
-                                 f"(event {e.event_id})"})
-    return pd.DataFrame(rows, columns=CHANGE_COLUMNS)
-
-
-def _key_id(request_parameters: Any) -> str:
-    """The key id a request names (``keyId``: an id or a key ARN), '' when it names none."""
-    import json
-
-    try:
-        value = (json.loads(request_parameters) if request_parameters else {}).get("keyId") or ""
-    except (ValueError, AttributeError):
-        return ""
-    return str(value).rsplit("key/", 1)[-1] if str(value).startswith("arn:") else str(value)
+    def interpret(name: str, request: dict[str, Any] | None) -> tuple[str, Any, Any]:
+        key = str((request or {}).get("keyId") or "")
+        return key.rsplit("key/", 1)[-1] if key.startswith("arn:") else key, ROTATION_EVENTS[name], None
+    return changes_from(events, "kms.amazonaws.com", list(ROTATION_EVENTS), interpret)

@@ -109,29 +109,13 @@ def collect_terraform_state(account: AwsAccount, raw: RawStore, state_files: lis
 
 def versioning_changes(events: pd.DataFrame) -> pd.DataFrame:
     """Successful bucket calls that set a bucket's versioning: ``PutBucketVersioning`` (its ``Status``) and
-    ``CreateBucket`` (a new bucket has never had versioning). A ``PutBucketVersioning`` whose bucket or status
-    cannot be read from its request is kept with what it names: the bucket (or every bucket of its region) is
-    unknown after it."""
-    from auditbook.timeline import CHANGE_COLUMNS, resource_label
+    ``CreateBucket`` (a new bucket has never had versioning). A ``PutBucketVersioning`` whose status cannot be
+    read from its request makes the bucket unknown after it; one naming no bucket, every bucket of its region."""
+    from auditbook.timeline import changes_from
 
-    if events.empty:
-        return pd.DataFrame(columns=CHANGE_COLUMNS)
-    mine = events[(events["event_source"] == "s3.amazonaws.com")
-                  & events["event_name"].isin(["PutBucketVersioning", "CreateBucket"])
-                  & (events["error_code"].fillna("") == "")]
-    rows = []
-    for e in mine.itertuples():
-        try:
-            request = json.loads(e.request_parameters) if e.request_parameters else {}
-        except ValueError:
-            request = {}
-        bucket = str(request.get("bucketName") or "") if isinstance(request, dict) else ""
-        status = "Never enabled" if e.event_name == "CreateBucket" else \
-            str(((request.get("VersioningConfiguration") or {}) if bucket else {}).get("Status") or "")
-        when = pd.Timestamp(e.event_time)
-        rows.append({"account_id": e.account_id, "region": e.aws_region,
-                     "resource": resource_label(e.account_id, e.aws_region, bucket) if bucket else "", "at": when,
-                     "value": status or None, "before": None,
-                     "evidence": f"CloudTrail {e.event_name} {when:%Y-%m-%d %H:%M} by {e.principal_name or '?'} "
-                                 f"(event {e.event_id})"})
-    return pd.DataFrame(rows, columns=CHANGE_COLUMNS)
+    def interpret(name: str, request: dict[str, Any] | None) -> tuple[str, Any, Any]:
+        bucket = str((request or {}).get("bucketName") or "")
+        if name == "CreateBucket":
+            return bucket, "Never enabled", None
+        return bucket, ((request or {}).get("VersioningConfiguration") or {}).get("Status") or None, None
+    return changes_from(events, "s3.amazonaws.com", ["PutBucketVersioning", "CreateBucket"], interpret)
