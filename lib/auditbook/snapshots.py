@@ -174,8 +174,9 @@ def with_retained(pop: Population, retention: Retention, snapshots: list[Snapsho
 
     Each time is taken from the freshest read that held it: the collection's own read holds the source's last
     ``retention.days``; each snapshot, newest first, adds the rows before what newer reads already hold (within
-    what it read: ``WINDOW`` back, or the source's retention if shorter). Every snapshot's population file is
-    copied to ``raw/snapshots/<snapshot>/`` so the package carries the rows it adds. Returns the population and
+    what it read: ``WINDOW`` back, or the source's retention if shorter). The population file of every snapshot
+    that reads further back than the fresher reads is copied to ``raw/snapshots/<snapshot>/``: the package carries
+    the rows it adds, and what it shows held no row. Returns the population and
     the windows the snapshots read (for the evidence basis: what they cover of the period).
     """
     read_at = pd.Timestamp(pop.provenance.collected_at)
@@ -188,6 +189,8 @@ def with_retained(pop: Population, retention: Retention, snapshots: list[Snapsho
         if frame is None or taken >= read_at:
             continue
         window_start = taken - timedelta(days=min(retention.days, WINDOW.days))
+        if window_start >= covered_from:
+            continue  # fresher reads already hold all it read (e.g. a source kept longer than the run is late)
         windows.append((window_start.to_pydatetime(), taken.to_pydatetime()))
         times = frame[column]
         rows = frame[(times >= max(window_start, pd.Timestamp(start))) & (times < min(covered_from, taken))

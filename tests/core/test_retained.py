@@ -83,3 +83,16 @@ def test_snapshots_at_least_every_30_days_cover_the_period():
     assert uncovered(pd.Timestamp(START), pd.Timestamp(END), [windows[0], windows[2]]) == [
         (pd.Timestamp("2026-07-25", tz="UTC"), pd.Timestamp("2026-08-16", tz="UTC")),
         (pd.Timestamp("2026-09-15", tz="UTC"), pd.Timestamp(END))]
+
+
+def test_a_source_the_run_still_holds_for_the_whole_period_takes_nothing_from_snapshots(tmp_path):
+    """Hourly metric statistics are kept 455 days: read weeks after the quarter they still hold all of it."""
+    metrics = catalog.entry("cloudwatch-capacity-metrics")
+    frame = catalog.empty("cloudwatch-capacity-metrics")
+    folder = tmp_path / "20260810T060000Z"
+    _write_csv(frame, folder / "populations/cloudwatch-capacity-metrics.csv")
+    snap = snapshots.Snapshot(folder, datetime(2026, 8, 10, 6, tzinfo=UTC), "org",
+                              {"cloudwatch-capacity-metrics": "populations/cloudwatch-capacity-metrics.csv"})
+    pop = Population("cloudwatch-capacity-metrics", frame, Provenance("aws", "e", "s", "c", READ.isoformat()))
+    assert snapshots.with_retained(pop, metrics.retention, [snap], START, END, tmp_path / "run") == (pop, ())
+    assert not (tmp_path / "run").exists()
