@@ -189,6 +189,9 @@ _CREDENTIAL_REPORT = (
     "access_key_1_last_used_service access_key_2_active:bool access_key_2_last_rotated:time "
     "access_key_2_last_used_date:time access_key_2_last_used_region access_key_2_last_used_service "
     "cert_1_active:bool cert_1_last_rotated:time cert_2_active:bool cert_2_last_rotated:time")
+_SECRETS = ("account_id region name arn created:time last_changed:time last_rotated:time rotation_enabled:bool "
+            "rotation_lambda_arn rotation_days:float rotation_schedule next_rotation:time kms_key_id resource_policy "
+            "tags")
 _BUCKETS = "account_id bucket region versioning mfa_delete tags created:time"
 _DETECTORS = "account_id region detector_id status finding_frequency created:time updated:time"
 
@@ -293,10 +296,8 @@ _DECLARED = [
            "account_id identity_store_id user_id user_name email display_name via permission_set permission_set_arn "
            "target_account", "account", collector=identitycenter.collect_assignments),
     _entry("secretsmanager-secrets", "Every Secrets Manager secret (metadata only) with its rotation and resource "
-           "policy.",
-           "account_id region name arn created:time last_changed:time last_rotated:time rotation_enabled:bool "
-           "rotation_lambda_arn rotation_days:float rotation_schedule next_rotation:time kms_key_id resource_policy "
-           "tags", "account", collector=secretsmanager.collect_secrets, arguments=_regions),
+           "policy.", _SECRETS, "account", collector=secretsmanager.collect_secrets, arguments=_regions),
+    _in_snapshots("secretsmanager-secrets", _SECRETS),
     _entry("kms-keys", "Every customer-managed KMS key with its spec, usage, state and rotation status.",
            _KMS_KEYS, "account", collector=kms.collect_keys, arguments=_regions),
     _in_snapshots("kms-keys", _KMS_KEYS),
@@ -518,6 +519,12 @@ _DECLARED = [
                      lambda u: None if pd.isna(u.mfa_active) else bool(u.mfa_active), iam.mfa_changes,
                      follows=False, region_of=lambda u: timeline.GLOBAL_EVENTS_REGION,
                      created_of=lambda u: u.user_creation_time),
+    _events_timeline("secret-rotation-timeline", "Whether each secret's automatic rotation was on at every moment of "
+                     "the period: CloudTrail's RotateSecret, CancelRotateSecret and CreateSecret replayed between the "
+                     "readings at collection and in the snapshots.", "secretsmanager-secrets",
+                     "rotation_enabled:bool?", lambda s: timeline.resource_label(s.account_id, s.region, s.name),
+                     lambda s: None if pd.isna(s.rotation_enabled) else bool(s.rotation_enabled),
+                     secretsmanager.rotation_changes, follows=False),
     _events_timeline("kms-rotation-timeline", "Each customer-managed key's automatic rotation at every moment of the "
                      "period: CloudTrail's EnableKeyRotation and DisableKeyRotation replayed between the readings at "
                      "collection and in the snapshots.", "kms-keys", "rotation_enabled:bool?",

@@ -37,11 +37,12 @@ def test_an_empty_account_runs_every_criterion_without_a_crash(demo_env, tmp_pat
             assert "cloudtrail" in test["cause"], (test["id"], test["cause"])
     for tid in ("A1.1-TARGET-HEALTH", "A1.1-DNS-HEALTH", "A1.1-ASG", "A1.1-DB-MULTI-AZ", "A1.1-CAPACITY-ALARMS",
                 "A1.2-DAILY-BACKUP", "A1.2-RETENTION", "A1.2-COPIES", "A1.2-RESTORE-TEST", "CC9.1-IAC-MANAGED",
-                "CC9.1-IAC-DRIFT", "CC6.2-SECRET-ROTATION"):
+                "CC9.1-IAC-DRIFT"):
         test = tests[tid]
         assert (test["status"], test["population_size"]) == ("PASS", 0), (tid, test["status"], test["cause"])
         assert test["notes"][0].startswith("No resources in scope"), (tid, test["notes"])
     assert tests["CC7.1-TRAIL"]["status"] == "FAIL"  # no trail at all is a deviation, not an empty pass
-    # KMS rotation over the period is replayed from CloudTrail: without a trail it cannot be shown (fail closed)
-    assert tests["CC6.2-KMS-ROTATION"]["status"] == "ERROR" and "cloudtrail-events" in \
-        tests["CC6.2-KMS-ROTATION"]["cause"]
+    # Settings over the period are replayed from CloudTrail: without a trail they cannot be shown (fail closed)
+    for tid in ("CC6.2-KMS-ROTATION", "CC6.2-SECRET-ROTATION", "CC6.1-MFA", "A1.2-S3-VERSIONING",
+                "CC7.1-THREAT-DETECTION"):
+        assert tests[tid]["status"] == "ERROR" and "cloudtrail-events" in tests[tid]["cause"], tid

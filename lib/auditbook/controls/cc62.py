@@ -18,12 +18,14 @@ import pandas as pd
 
 from auditbook import timeline
 from auditbook.results import ControlTest, Tested, TestResult, evaluate
+from auditbook.sources.aws.secretsmanager import secret_name  # how a request names a secret (an API fact)
 
 SECRET_ROTATION = ControlTest(
     "CC6.2-SECRET-ROTATION", "CC6.2", "Secrets rotate automatically and on time",
     "Every Secrets Manager secret has automatic rotation enabled, a rotation interval within the maximum, and "
-    "was rotated (or, if never rotated, created) within the maximum age before the period end.",
-    "continuous", ("secretsmanager-secrets",),
+    "was rotated (or, if never rotated, created) within the maximum age before the period end; rotation stays "
+    "enabled at every moment of the period its rotation timeline shows.",
+    "continuous", ("secretsmanager-secrets", "secret-rotation-timeline"),
     lambda s, ctx: {"as_of": ctx.period.end, "max_rotation_days": s["max_rotation_days"]}, ("account_id", "name"))
 ROTATION_FAILURES = ControlTest(
     "CC6.2-ROTATION-FAILURES", "CC6.2", "Failed secret rotations are fixed promptly",
@@ -94,8 +96,11 @@ def _ts(value: Any) -> str:
 
 # -- Secrets Manager --------------------------------------------------------------------------
 @SECRET_ROTATION.rule
-def secret_rotation(secrets: pd.DataFrame, as_of: datetime, max_rotation_days: int) -> TestResult:
-    """One row per secret existing at ``as_of``; one deviation per secret naming every rule it breaks."""
+def secret_rotation(secrets: pd.DataFrame, history: pd.DataFrame, as_of: datetime,
+                    max_rotation_days: int) -> TestResult:
+    """One row per secret existing at ``as_of``; one deviation per secret naming every rule it breaks, rotation
+    switched off for a while inside the period among them (with when); intervals its timeline cannot show are
+    gaps."""
     tested = Tested(secrets, "secretsmanager-secrets").keep(lambda f: f["created"] < as_of,
                                                             f"created before {as_of:%Y-%m-%d} (existing at the "
                                                             "period end)")
@@ -104,14 +109,17 @@ def secret_rotation(secrets: pd.DataFrame, as_of: datetime, max_rotation_days: i
     population["days_since_rotation"] = [
         _days(pd.Timestamp(as_of) - (rotated if pd.notna(rotated) else created))
         for rotated, created in zip(last, population["created"], strict=True)]
-    deviations = []
+    deviations, labels = [], []
     for row, rotated in zip(population.itertuples(), last, strict=True):
-        problems = []
-        if not row.rotation_enabled:
-            problems.append("automatic rotation is not enabled")
-        elif pd.isna(row.rotation_days):
+        label = timeline.resource_label(row.account_id, row.region, row.name)
+        labels.append(label)
+        problems = timeline.problems_over_time(
+            [] if row.rotation_enabled else ["automatic rotation is not enabled"],
+            timeline.known_intervals(history, label),
+            lambda i: [] if i.rotation_enabled else ["automatic rotation is not enabled"])
+        if row.rotation_enabled and pd.isna(row.rotation_days):
             problems.append(f"rotation interval cannot be determined from schedule {row.rotation_schedule!r}")
-        elif row.rotation_days > max_rotation_days:
+        elif row.rotation_enabled and row.rotation_days > max_rotation_days:
             problems.append(f"rotation interval {row.rotation_days:g} days exceeds {max_rotation_days}")
         if row.days_since_rotation > max_rotation_days:
             since = (f"last rotated {_ts(rotated)}" if pd.notna(rotated)
@@ -120,18 +128,10 @@ def secret_rotation(secrets: pd.DataFrame, as_of: datetime, max_rotation_days: i
         if problems:
             deviations.append({"resource_type": "secret", "resource_id": f"{row.account_id}:{row.name}",
                                "detail": "; ".join(problems), "region": row.region})
-    threshold = {"max_rotation_days": max_rotation_days, "as_of": as_of.isoformat()}
-    return evaluate(SECRET_ROTATION, tested.annotate(population),
-                    deviations, threshold)
-
-
-def secret_name(secret_id: str) -> str:
-    """A secret's name from the id a request used: the name itself, or its ARN (``...:secret:NAME-AbCdEf``)."""
-    if not secret_id.startswith("arn:") or ":secret:" not in secret_id:
-        return secret_id
-    name = secret_id.split(":secret:", 1)[1]
-    stem, _, suffix = name.rpartition("-")
-    return stem if stem and len(suffix) == 6 and suffix.isalnum() else name
+    threshold = {"max_rotation_days": max_rotation_days, "as_of": as_of.isoformat(),
+                 "over the period": "rotation enabled at every moment shown"}
+    return evaluate(SECRET_ROTATION, tested.annotate(population), deviations, threshold,
+                    gaps=timeline.gaps(history, labels))
 
 
 def _event_secret(event: Any) -> str:

@@ -70,7 +70,7 @@ def test_secret_rotation_rules_and_edges():
         secret("created-after-period", created="2026-10-02", last_rotated=None),
         secret("rotated-after-period", last_rotated="2026-10-05", created="2026-01-01"),
     )
-    result = cc62.secret_rotation(frame, END, 90)
+    result = cc62.secret_rotation(frame, NO_SECRET_TIMELINE, END, 90)
     assert result.status is Status.FAIL and result.population_size == 10
     details = dict(zip(result.deviations["resource_id"], result.deviations["detail"], strict=True))
     assert set(details) == {f"{ACCT}:{n}" for n in ["91-days", "disabled", "interval-too-long", "cron",
@@ -86,8 +86,42 @@ def test_secret_rotation_rules_and_edges():
 
 def test_secret_rotation_one_row_per_secret_naming_every_rule():
     frame = secrets_frame(secret("both", enabled=False, days=None, last_rotated=None, created="2025-01-01"))
-    detail = cc62.secret_rotation(frame, END, 90).deviations["detail"].iloc[0]
+    detail = cc62.secret_rotation(frame, NO_SECRET_TIMELINE, END, 90).deviations["detail"].iloc[0]
     assert "not enabled" in detail and "never rotated" in detail
+
+
+NO_SECRET_TIMELINE = catalog.empty("secret-rotation-timeline")
+
+
+def test_secret_rotation_switched_off_inside_the_period_deviates_with_when():
+    frame = pd.DataFrame([secret("s", last_rotated="2026-09-20")], columns=SECRET_COLUMNS)
+    label = f"{ACCT}:{frame.loc[0, 'region']}:s"
+    history = pd.DataFrame([
+        {"resource": label, "valid_from": ts(a), "valid_to": ts(b), "known": on is not None,
+         "evidence": "e" if on is not None else "unknown: no log files", "rotation_enabled": on}
+        for a, b, on in [("2026-07-01", "2026-08-03T10:00", True), ("2026-08-03T10:00", "2026-08-09T12:00", False),
+                         ("2026-08-09T12:00", "2026-09-30", True), ("2026-09-30", "2026-10-01", None)]])
+    result = cc62.secret_rotation(frame, history, END, 90)
+    assert list(result.deviations["detail"]) == ["automatic rotation is not enabled (from 2026-08-03 10:00 to "
+                                                 "2026-08-09 12:00 UTC)"]
+    assert result.gaps == [f"{label}: 2026-09-30 00:00 to 2026-10-01 00:00 unknown: no log files"]
+
+
+def test_rotation_calls_switch_a_secrets_rotation():
+    from auditbook.sources.aws import secretsmanager
+
+    def call(name: str, request: dict) -> dict:
+        row = dict.fromkeys(catalog.entry("cloudtrail-events").columns, "")
+        return {**row, "account_id": ACCT, "event_time": ts("2026-08-01T00:00"), "event_id": name,
+                "event_source": "secretsmanager.amazonaws.com", "event_name": name, "read_only": False,
+                "event_type": "AwsApiCall", "aws_region": "r", "request_parameters": json.dumps(request)}
+
+    changes = secretsmanager.rotation_changes(catalog.from_rows("cloudtrail-events", [
+        call("CreateSecret", {"name": "new"}),
+        call("RotateSecret", {"secretId": f"arn:aws:secretsmanager:r:{ACCT}:secret:prod/db-AbC123"}),
+        call("CancelRotateSecret", {"secretId": "prod/db"})]))
+    assert list(zip(changes["resource"], changes["value"], strict=True)) == [
+        (f"{ACCT}:r:new", False), (f"{ACCT}:r:prod/db", True), (f"{ACCT}:r:prod/db", False)]
 
 
 def test_secret_name_from_arn_or_name():

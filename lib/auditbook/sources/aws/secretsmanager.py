@@ -85,3 +85,25 @@ def collect_secrets(account: AwsAccount, raw: RawStore, regions: list[str]) -> C
     prov.notes.append("Metadata only: secret values are never read (no GetSecretValue / BatchGetSecretValue).")
     prov.notes.append("Secrets scheduled for deletion are not listed by ListSecrets and are not in the population.")
     return Collected(pd.DataFrame(rows), prov)
+
+
+def secret_name(secret_id: str) -> str:
+    """A secret's name from the id a request used: the name itself, or its ARN (``...:secret:NAME-AbCdEf``)."""
+    if not secret_id.startswith("arn:") or ":secret:" not in secret_id:
+        return secret_id
+    name = secret_id.split(":secret:", 1)[1]
+    stem, _, suffix = name.rpartition("-")
+    return stem if stem and len(suffix) == 6 and suffix.isalnum() else name
+
+
+def rotation_changes(events: pd.DataFrame) -> pd.DataFrame:
+    """Successful calls that switch a secret's automatic rotation: ``RotateSecret`` (rotation configured and on),
+    ``CancelRotateSecret`` (off) and ``CreateSecret`` (a new secret has none)."""
+    from auditbook.timeline import changes_from
+
+    setting = {"RotateSecret": True, "CancelRotateSecret": False, "CreateSecret": False}
+
+    def interpret(name: str, request: dict[str, Any] | None) -> tuple[str, Any, Any]:
+        secret = str((request or {}).get("name" if name == "CreateSecret" else "secretId") or "")
+        return secret_name(secret), setting[name], None
+    return changes_from(events, "secretsmanager.amazonaws.com", list(setting), interpret)
