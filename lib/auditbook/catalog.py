@@ -163,6 +163,9 @@ class Entry:
     # timeline: the state population it follows completely (every setting a test of that population checks), so
     # a test reading both stands on the timeline, not on the reading at collection
     follows: str = ""
+    # state: the CloudTrail calls that may change what a configuration-only test reads of it, so a reading holds
+    # until the next of them (auditbook.over_snapshots); none: a reading shows only its own moment
+    changed_by: tuple[timeline.ChangeCalls, ...] = ()
 
     def input_names(self, ctx: Context) -> dict[str, str]:
         return self.inputs(ctx) if callable(self.inputs) else dict(self.inputs)
@@ -284,19 +287,22 @@ def _capacity_metrics(ctx: Context) -> dict[str, Any]:
 _DECLARED = [
     # -- AWS: identity and access ---------------------------------------------------------------------------
     _entry("iam-credential-report", "Every IAM user and the root user: console password, MFA, access keys "
-           "(AWS's credential report).", _CREDENTIAL_REPORT, "account", collector=iam.collect_credential_report),
+           "(AWS's credential report).", _CREDENTIAL_REPORT, "account", collector=iam.collect_credential_report,
+           changed_by=(iam.USER_CHANGES,)),
     _entry("iam-entitlements", "Every (principal, path, policy) an IAM user or role holds: direct, through a group, "
            "inline.",
            "account_id principal_type principal principal_arn via policy_type policy_name policy_arn document",
-           "account", collector=iam.collect_entitlements),
+           "account", collector=iam.collect_entitlements, changed_by=(iam.ENTITLEMENT_CHANGES,)),
     _entry("iam-password-policy", "The account password policy, one row per setting (none: no rows).",
-           "account_id setting value", "account", collector=iam.collect_password_policy),
+           "account_id setting value", "account", collector=iam.collect_password_policy,
+           changed_by=(iam.PASSWORD_POLICY_CHANGES,)),
     _entry("identity-center-assignments", "IAM Identity Center users with every permission set they hold in every "
            "account (group assignments expanded).",
            "account_id identity_store_id user_id user_name email display_name via permission_set permission_set_arn "
            "target_account", "account", collector=identitycenter.collect_assignments),
     _entry("secretsmanager-secrets", "Every Secrets Manager secret (metadata only) with its rotation and resource "
-           "policy.", _SECRETS, "account", collector=secretsmanager.collect_secrets, arguments=_regions),
+           "policy.", _SECRETS, "account", collector=secretsmanager.collect_secrets, arguments=_regions,
+           changed_by=(secretsmanager.SECRET_CHANGES,)),
     _in_snapshots("secretsmanager-secrets", _SECRETS),
     _entry("kms-keys", "Every customer-managed KMS key with its spec, usage, state and rotation status.",
            _KMS_KEYS, "account", collector=kms.collect_keys, arguments=_regions),
@@ -329,7 +335,8 @@ _DECLARED = [
     _entry("cloudwatch-alarms", "Every metric and composite alarm with its actions and state.",
            "account_id region alarm_name alarm_arn alarm_type namespace metric_name dimensions actions_enabled:bool "
            "alarm_actions ok_actions state state_updated:time description",
-           "account", collector=cloudwatch.collect_alarms, arguments=_regions),
+           "account", collector=cloudwatch.collect_alarms, arguments=_regions,
+           changed_by=(cloudwatch.ALARM_CHANGES,)),
     _entry("cloudwatch-alarm-history", "Every alarm state change in the period.",
            "account_id region alarm_name timestamp:time old_state new_state summary",
            "account", collector=cloudwatch.collect_alarm_history, arguments=_period_regions,
@@ -342,10 +349,11 @@ _DECLARED = [
            basis="events", retention=HOURLY_METRIC_RETENTION),
     _entry("sns-topics", "Every SNS topic with its confirmed and pending subscriptions.",
            "account_id region topic_arn topic_name confirmed_subscriptions:int pending_subscriptions:int protocols",
-           "account", collector=sns.collect_topics, arguments=_regions),
+           "account", collector=sns.collect_topics, arguments=_regions, changed_by=(sns.TOPIC_CHANGES,)),
     _entry("cloudwatch-log-groups", "Every log group with its retention (missing: never expires).",
            "account_id region log_group retention_days:int? created:time stored_bytes:int kms_key_id",
-           "account", collector=logs.collect_log_groups, arguments=_regions),
+           "account", collector=logs.collect_log_groups, arguments=_regions,
+           changed_by=(logs.LOG_GROUP_CHANGES,)),
     _entry("guardduty-detectors", "The GuardDuty detector of each region (none: status NONE).", _DETECTORS,
            "account", collector=guardduty.collect_detectors,
            arguments=lambda ctx: {"regions": ctx.settings("CC7.1")["threat_detection_regions"] or ctx.regions}),
@@ -366,12 +374,13 @@ _DECLARED = [
     _entry("autoscaling-groups", "Every Auto Scaling group with its zones, sizes and tags.",
            "account_id region name arn availability_zones az_count:int min_size:int max_size:int "
            "desired_capacity:int? health_check_type target_groups instances:int tags created:time",
-           "account", collector=autoscaling.collect_autoscaling_groups, arguments=_regions),
+           "account", collector=autoscaling.collect_autoscaling_groups, arguments=_regions,
+           changed_by=(autoscaling.GROUP_CHANGES,)),
     _entry("rds-instances", "Every RDS DB instance with Multi-AZ, backup retention and tags.",
            "account_id region db_instance arn engine instance_class status multi_az:bool availability_zone "
            "secondary_availability_zone backup_retention_days:int latest_restorable_time:time storage_encrypted:bool "
            "read_replica_source tags created:time", "account", collector=rds.collect_rds_instances,
-           arguments=_regions),
+           arguments=_regions, changed_by=(rds.INSTANCE_CHANGES,)),
     _entry("rds-snapshots", "Every RDS DB snapshot, automated and manual.",
            "account_id region snapshot_id snapshot_arn db_instance snapshot_type status created:time encrypted:bool "
            "source_region", "account", collector=rds.collect_rds_snapshots, arguments=_regions, basis="events"),
@@ -396,7 +405,8 @@ _DECLARED = [
     # -- AWS: change, vulnerabilities, infrastructure as code -------------------------------------------------
     _entry("ecr-repositories", "Every ECR repository with tag immutability and scan on push.",
            "account_id region repository_name repository_arn tag_mutability scan_on_push:bool encryption "
-           "created_at:time", "account", collector=ecr.collect_repositories, arguments=_regions),
+           "created_at:time", "account", collector=ecr.collect_repositories, arguments=_regions,
+           changed_by=(ecr.REPOSITORY_CHANGES,)),
     _entry("ecr-image-findings", "The scan findings of each repository's most recently pushed image.",
            "account_id region repository_name image_digest image_tags pushed_at:time scan_status "
            "scan_completed_at:time finding severity package status first_observed:time last_observed:time scan_type",

@@ -216,7 +216,7 @@ class TestingRun(CriterionRun):
             try:
                 chosen = {**test.options(self.settings, self.ctx), **options}
                 result = test.evaluate(*[pop.frame for pop in inputs], **chosen)
-                over = over_snapshots.evaluate(test, self.ctx, self.snapshots(), chosen, self._frame)
+                over = over_snapshots.evaluate(test, self.ctx, self.snapshots(), chosen, self._frame, result)
             except Exception as exc:
                 result = errored(test, f"the test could not be evaluated: {type(exc).__name__}: {exc}")
         result = self._cite_log_files(result)

@@ -15,8 +15,8 @@ from typing import Any, Protocol
 
 import pandas as pd
 
-from auditbook import catalog
-from auditbook.basis import Part
+from auditbook import catalog, timeline
+from auditbook.basis import Part, uncovered
 from auditbook.context import Context
 from auditbook.results import ControlTest, Status, TestResult
 
@@ -64,13 +64,18 @@ def rebuild(name: str, ctx: Context, snapshot: SnapshotLike,
 
 
 def evaluate(test: ControlTest, ctx: Context, snapshots: list[SnapshotLike], options: dict[str, Any],
-             from_run: Callable[[str], pd.DataFrame | None]) -> OverSnapshots | None:
-    """The test's rule on every snapshot of the period; None when there is none (the test stays point in time)."""
+             from_run: Callable[[str], pd.DataFrame | None],
+             at_collection: TestResult | None = None) -> OverSnapshots | None:
+    """The test's rule on every snapshot of the period; None when there is none (the test stays point in time).
+
+    A configuration-only test whose populations CloudTrail shows the changes of (``catalog.Entry.changed_by``)
+    is known between the readings too: each reading's verdict holds until a change call (``held``)."""
     leaves = state_leaves(test, ctx)
     if not leaves or not snapshots:
         return None
     seen: dict[str, dict[str, Any]] = {}
     covered: set[date] = set()
+    readings: list[tuple[pd.Timestamp, Any, str]] = []
     for snap in sorted(snapshots, key=lambda s: s.taken_at):
         frames = [rebuild(name, ctx, snap, from_run) for name in test.reads]
         if any(f is None for f in frames):
@@ -80,20 +85,63 @@ def evaluate(test: ControlTest, ctx: Context, snapshots: list[SnapshotLike], opt
             continue
         day = pd.Timestamp(snap.taken_at).date()
         covered.add(day)
+        readings.append((pd.Timestamp(snap.taken_at), _verdict(result), f"snapshot {snap.taken_at:%Y-%m-%d %H:%M}"))
         for row in result.deviations.to_dict("records"):
             first = seen.setdefault(row["resource_id"], {**row, "days": []})
             first["days"].append(day)
+    if at_collection is not None and at_collection.status in (Status.PASS, Status.FAIL) and ctx.run_at:
+        readings.append((pd.Timestamp(ctx.run_at), _verdict(at_collection), "the reading at collection"))
     days = _days(ctx.period.start, ctx.period.end)
     missing = [d for d in days if d not in covered]
     part = Part("snapshots", tuple(leaves), how=f"{len(days) - len(missing)} of {len(days)} days of the period "
                                                  "covered by a snapshot")
     gaps = [f"no snapshot of {', '.join(leaves)} {_stretch(a, b)}" for a, b in _stretches(missing)]
+    if (between := held(test, ctx, leaves, readings, from_run)) is not None:
+        part, gaps = between
     rows = [{**{k: v for k, v in row.items() if k != "days"}, "seen": f"snapshots {_dates(row['days'])}"}
             for row in seen.values()]
     for row in rows:
         row["detail"] = f"{row['detail']} (in the snapshots of {row['seen'].removeprefix('snapshots ')}, not at " \
                         "collection)"
     return OverSnapshots(part, gaps, pd.DataFrame(rows))
+
+
+def held(test: ControlTest, ctx: Context, leaves: list[str], readings: list[tuple[pd.Timestamp, Any, str]],
+         from_run: Callable[[str], pd.DataFrame | None]) -> tuple[Part, list[str]] | None:
+    """The stretches of the period the readings' verdicts are known for, held between CloudTrail's change calls,
+    and the stretches they are not (each with why); None when the test or its populations do not allow it."""
+    calls_of = [catalog.entry(name).changed_by for name in leaves]
+    if not test.configuration_only or not all(calls_of) or not readings:
+        return None
+    events, coverage = from_run("cloudtrail-events"), from_run("cloudtrail-coverage")
+    if events is None or coverage is None:
+        return None
+    families = [c for calls in calls_of for c in calls]
+    calls = pd.concat([c.calls(events) for c in families]).drop_duplicates(subset="event_id") \
+        if not events.empty else events
+    regions = {timeline.GLOBAL_EVENTS_REGION} if all(c.global_service for c in families) else set(ctx.regions)
+    pairs = [(account, region) for account in ctx.account_ids for region in sorted(regions)]
+    examined = set(zip(coverage["account_id"], coverage["region"], strict=True)) if len(coverage) else set()
+    if not pairs or any(pair not in examined for pair in pairs):  # the trail's delivery there was not examined
+        return None
+    blind = [stretch for account, region in pairs
+             for stretch in timeline.blind_days(coverage, account, region, ctx.period.end, ctx.run_at)]
+    intervals = timeline.held_between_changes(readings, calls, blind, ctx.period.start, ctx.period.end)
+    shown = [(i["valid_from"], i["valid_to"]) for i in intervals if i["known"]]
+    days = _days(ctx.period.start, ctx.period.end)
+    whole = sum(1 for d in days if not uncovered(pd.Timestamp(d, tz="UTC"), pd.Timestamp(d, tz="UTC")
+                                                 + pd.Timedelta(days=1), shown))
+    how = (f"{len(readings)} readings (snapshots, collection), each holding until the next change CloudTrail "
+           f"records ({'; '.join(c.describe() for c in families)}): {whole} of {len(days)} days shown in full")
+    gaps = [f"{', '.join(leaves)} from {i['valid_from']:%Y-%m-%d %H:%M} to {i['valid_to']:%Y-%m-%d %H:%M} UTC: "
+            f"{i['evidence']}" for i in intervals if not i["known"]]
+    return Part("timeline", tuple(leaves), how=how), gaps
+
+
+def _verdict(result: TestResult) -> tuple[str, ...]:
+    """What a reading concluded: the resources deviating (the same set means the same verdict)."""
+    ids = result.deviations["resource_id"] if len(result.deviations) else []
+    return tuple(sorted(set(map(str, ids))))
 
 
 def merge(result: TestResult, over: OverSnapshots) -> TestResult:

@@ -66,6 +66,9 @@ class ControlTest:
     options: Options = no_options
     sample_keys: tuple[str, ...] = ()
     reference: tuple[str, ...] = ()  # reads only looked things up in: not part of the evidence basis
+    # the verdict depends only on settings a change call alters (no clock, usage, health or findings), so a
+    # reading's verdict holds until the next change CloudTrail records (auditbook.over_snapshots)
+    configuration_only: bool = False
 
     @property
     def population(self) -> str:

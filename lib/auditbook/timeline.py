@@ -13,6 +13,7 @@ unknown interval (``gaps``: the evidence basis turns them into an ERROR unless d
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -172,6 +173,7 @@ class Known:
     evidence: str
     change: bool = False
     before: Any = None
+    unknown_after: str = "cannot be interpreted"  # why a change with no value leaves what follows unknown
 
 
 def replay(known: list[Known], blind: list[tuple[pd.Timestamp, pd.Timestamp]], start: datetime,
@@ -220,14 +222,15 @@ def _segment(p: pd.Timestamp, q: pd.Timestamp, known: list[Known],
                 f"{'' if backward.change else ', no change in between'}")
     if ahead and behind and ahead[0] != behind[0]:
         return {**row, "known": False, "value": None,
-                "evidence": f"unknown: {ahead[1]} and {behind[1]} disagree"}
+                "evidence": f"unknown: {ahead[1]} and {backward.evidence} disagree, and CloudTrail records no change "
+                            "between them that explains it"}
     if ahead or behind:
         value, evidence = ahead or behind
         return {**row, "known": True, "value": value, "evidence": evidence}
     if _blind_between(p, q, blind):
         why = "no CloudTrail events are read for this stretch (no log files, or after the events read)"
     elif forward is not None and forward.value is None:
-        why = f"{forward.evidence} cannot be interpreted"
+        why = f"{forward.evidence} {forward.unknown_after}"
     else:
         why = "no reading or change of it reaches this stretch without a gap in the events"
     return {**row, "known": False, "value": None, "evidence": f"unknown: {why}"}
@@ -356,3 +359,50 @@ def events_timeline(setting: str, resource_of: Callable[[Any], str], value_of: C
         return pd.DataFrame(rows).reindex(columns=contract)
     derive.__name__ = derive.__qualname__ = f"timeline of {setting} from CloudTrail events"
     return derive
+
+
+# -- readings that hold between change calls -----------------------------------------------------------------
+@dataclass(frozen=True)
+class ChangeCalls:
+    """The CloudTrail calls that can change a state population: its service's successful calls that are not
+    read-only and whose name matches ``names`` (a regular expression over the whole event name). Between two of
+    them, with CloudTrail's log files complete, the population is what a reading in that stretch showed.
+
+    ``global_service``: the trail delivers the service's calls in us-east-1 (IAM), not in each region.
+    """
+
+    source: str
+    names: str
+    what: str  # the calls in words, for the report: "IAM calls on users and their credentials"
+    global_service: bool = False
+
+    def calls(self, events: pd.DataFrame) -> pd.DataFrame:
+        if events.empty:
+            return events
+        pattern = re.compile(self.names)
+        writes = events["read_only"].map(lambda v: v is not True and str(v).lower() != "true")
+        return events[(events["event_source"] == self.source) & writes
+                      & (events["error_code"].fillna("") == "")
+                      & events["event_name"].map(lambda n: bool(pattern.fullmatch(str(n))))]
+
+    def describe(self) -> str:
+        return self.what
+
+
+def held_between_changes(readings: list[tuple[pd.Timestamp, Any, str]], calls: pd.DataFrame,
+                         blind: list[tuple[pd.Timestamp, pd.Timestamp]], start: datetime,
+                         end: datetime) -> list[dict[str, Any]]:
+    """What a configuration-only verdict was at every moment of ``[start, end)``, from its readings.
+
+    ``readings`` are (when, verdict, evidence): the verdict a test reached on a state read then. A verdict holds
+    forward and backward from its reading until a change call (``calls``: events) or a stretch CloudTrail does not
+    show (``blind``); two readings with no call between them that disagree make the stretch unknown (a change the
+    events did not show). Intervals as :func:`replay` gives them.
+    """
+    known = [Known(pd.Timestamp(at), verdict, evidence) for at, verdict, evidence in readings]
+    known += [Known(pd.Timestamp(c.event_time), None,
+                    f"CloudTrail {c.event_name} {pd.Timestamp(c.event_time):%Y-%m-%d %H:%M} by "
+                    f"{c.principal_name or '?'} (event {c.event_id})", change=True,
+                    unknown_after="may have changed it, and no later reading reaches back to it")
+              for c in calls.itertuples()]
+    return replay(known, blind, start, end)

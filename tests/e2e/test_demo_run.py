@@ -144,7 +144,8 @@ def test_every_test_states_its_evidence_basis_and_none_passes_on_a_point_in_time
             status = next(t["status"] for c in results["criteria"] for t in c["tests"] if t["id"] == test_id)
             assert status == "FAIL" or basis["accepted"], (test_id, basis)
     assert bases["CC8.1-APPROVED"]["kind"] == "events over the period"
-    assert bases["CC6.1-MFA"]["kind"] in ("point in time", "snapshots")
+    assert bases["CC6.1-MFA"]["kind"] == "state over the period"  # readings held between IAM's change calls
+    assert bases["CC8.1-PROTECTION"]["kind"] == "snapshots"  # GitHub's changes are not in CloudTrail
     alert = bases["CC7.2-ALERT-INCIDENT"]
     # Alarm history: the run (weeks later) holds none of the period; the snapshots of 08-10..08-31 read it while
     # CloudWatch still did, from 07-11 06:00 to 08-31 06:00; the rest of the period is named as not shown.
@@ -179,8 +180,23 @@ def test_configuration_changed_inside_the_quarter_is_found_with_its_dates_and_th
     assert "2026-08-25 to 2026-08-31" in detail[("CC8.1-PROTECTION", "demo-fintech/payments-api:main")]
     results = json.loads((demo_run.run_dir / "results.json").read_text())
     mfa = next(t for c in results["criteria"] for t in c["tests"] if t["id"] == "CC6.1-MFA")["basis"]
-    assert mfa["kind"] == "snapshots" and "19 of 92 days of the period covered by a snapshot" in mfa["statement"]
-    assert "no snapshot of iam-credential-report from 2026-08-18 to 2026-08-20" in mfa["gaps"]
+    # The snapshots' reports hold until the next IAM call on users: the stretches no reading reaches are named.
+    assert mfa["kind"] == "state over the period" and (
+        "20 readings (snapshots, collection), each holding until the next change CloudTrail records (IAM calls on "
+        "users and their credentials): 68 of 92 days shown in full") in mfa["statement"]
+    assert [g for g in mfa["gaps"] if g.startswith("iam-credential-report")] == [
+        "iam-credential-report from 2026-08-17 00:00 to 2026-08-18 00:00 UTC: unknown: no CloudTrail events are "
+        "read for this stretch (no log files, or after the events read)",
+        "iam-credential-report from 2026-08-18 00:00 to 2026-08-20 10:12 UTC: unknown: no reading or change of it "
+        "reaches this stretch without a gap in the events",
+        "iam-credential-report from 2026-09-11 18:30 to 2026-10-01 00:00 UTC: unknown: CloudTrail DeleteUser "
+        "2026-09-11 18:30 by alice.admin (event 8606b7d9-8ace-588a-936e-bcf21c1b4332) may have changed it, and no "
+        "later reading reaches back to it"]
+    escalation = next(t for c in results["criteria"] for t in c["tests"] if t["id"] == "CC7.2-ESCALATION")["basis"]
+    assert escalation["gaps"] == ["sns-topics from 2026-08-17 00:00 to 2026-08-18 00:00 UTC: unknown: no CloudTrail "
+                                  "events are read for this stretch (no log files, or after the events read)"]
+    protection = next(t for c in results["criteria"] for t in c["tests"] if t["id"] == "CC8.1-PROTECTION")["basis"]
+    assert "19 of 92 days of the period covered by a snapshot" in protection["statement"]
     kms = next(t for c in results["criteria"] for t in c["tests"] if t["id"] == "CC6.2-KMS-ROTATION")["basis"]
     assert kms["kind"] == "state over the period" and [p["populations"] for p in kms["parts"]] == [
         ["kms-rotation-timeline"]]

@@ -33,18 +33,21 @@ ASG = ControlTest(
     "least the minimum number of instances, at every moment of the period.", "continuous",
     ("autoscaling-groups", "autoscaling-group-timeline"),
     lambda s, ctx: {"scope_tag": s["scope_tag"], "min_availability_zones": s["min_availability_zones"],
-                    "min_instances": s["min_asg_instances"]}, ("account_id", "region", "name"))
+                    "min_instances": s["min_asg_instances"]}, ("account_id", "region", "name"),
+    configuration_only=True)
 DB_MULTI_AZ = ControlTest(
     "A1.1-DB-MULTI-AZ", "A1.1", "Production databases are Multi-AZ",
     "Every RDS database instance in scope (read replicas excepted) is deployed Multi-AZ, with a standby in "
     "another availability zone.", "continuous", ("rds-instances",), lambda s, ctx: {"scope_tag": s["scope_tag"]},
-    ("account_id", "region", "db_instance"))
+    ("account_id", "region", "db_instance"),
+    configuration_only=True)
 CAPACITY_ALARMS = ControlTest(
     "A1.1-CAPACITY-ALARMS", "A1.1", "Capacity metrics are alarmed with actions",
     "For every auto scaling group and database in scope, each capacity metric params require has a CloudWatch "
     "alarm on that resource with actions enabled and at least one alarm action.", "continuous",
     ("capacity-alarm-coverage",), lambda s, ctx: {"required": s["required_capacity_alarms"]},
-    ("account_id", "resource", "metric"))
+    ("account_id", "resource", "metric"),
+    configuration_only=True)
 
 TESTS = [TARGET_HEALTH, DNS_HEALTH, ASG, DB_MULTI_AZ, CAPACITY_ALARMS]
 DIMENSION = {"autoscaling_group": "AutoScalingGroupName", "rds_instance": "DBInstanceIdentifier"}

@@ -20,11 +20,13 @@ MFA = ControlTest(
     "CC6.1-MFA", "CC6.1", "Console users have MFA",
     "Every IAM user with a console password has an MFA device (credential report mfa_active), at collection and "
     "at every moment of the period its MFA timeline shows.",
-    "continuous", ("iam-credential-report", "iam-mfa-timeline"), sample_keys=("account_id", "user"))
+    "continuous", ("iam-credential-report", "iam-mfa-timeline"), sample_keys=("account_id", "user"),
+    configuration_only=True)
 ROOT = ControlTest(
     "CC6.1-ROOT", "CC6.1", "Root account protected",
     "The root user has MFA and no active access keys.",
-    "continuous", ("iam-credential-report",), sample_keys=("account_id",))
+    "continuous", ("iam-credential-report",), sample_keys=("account_id",),
+    configuration_only=True)
 DORMANT = ControlTest(
     "CC6.1-DORMANT", "CC6.1", "No dormant console users",
     "No console user existing at period end went without signing in for more than the threshold "
@@ -37,17 +39,20 @@ ADMIN = ControlTest(
     "resource) is held only through the approved admin groups and roles.",
     "continuous", ("iam-entitlements",),
     lambda s, ctx: {"admin_policy_arns": s["admin_policy_arns"], "approved_groups": s["approved_admin_groups"],
-                    "approved_roles": s["approved_admin_roles"]}, ("account_id", "principal_type", "principal"))
+                    "approved_roles": s["approved_admin_roles"]}, ("account_id", "principal_type", "principal"),
+    configuration_only=True)
 USER_POLICIES = ControlTest(
     "CC6.1-USER-POLICIES", "CC6.1", "IAM users get permissions only through groups",
     "No IAM user holds a policy attached to the user directly or inline: permissions come through groups, so "
     "access is granted, reviewed and removed by role (CIS AWS Foundations Benchmark 1.15).",
-    "continuous", ("iam-entitlements",), sample_keys=("account_id", "user"))
+    "continuous", ("iam-entitlements",), sample_keys=("account_id", "user"),
+    configuration_only=True)
 PASSWORD_POLICY = ControlTest(
     "CC6.1-PASSWORD-POLICY", "CC6.1", "Password policy meets the standard",
     "The account password policy sets every requirement in params.",
     "continuous", ("iam-password-policy",),
-    lambda s, ctx: {"account_ids": ctx.account_ids, "required": s["password_policy"]}, ("account_id", "setting"))
+    lambda s, ctx: {"account_ids": ctx.account_ids, "required": s["password_policy"]}, ("account_id", "setting"),
+    configuration_only=True)
 
 
 def _iam_user_id(row: pd.Series) -> str:

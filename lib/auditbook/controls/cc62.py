@@ -39,7 +39,8 @@ SECRET_ACCESS_POLICY = ControlTest(
     "no IAM identity policy lets a principal other than the approved secret readers read every secret.",
     "continuous", ("secretsmanager-secrets", "iam-entitlements"),
     lambda s, ctx: {"secret_reader_principals": s["secret_reader_principals"]},
-    ("account_id", "policy_kind", "subject", "policy"))
+    ("account_id", "policy_kind", "subject", "policy"),
+    configuration_only=True)
 SECRET_READERS = ControlTest(
     "CC6.2-SECRET-READERS", "CC6.2", "Secrets are read only by their expected readers",
     "Every successful GetSecretValue call in the period was made by a role or user expected to read that secret.",
@@ -60,7 +61,8 @@ KEY_UNUSED = ControlTest(
 KEY_COUNT = ControlTest(
     "CC6.2-KEY-COUNT", "CC6.2", "One active access key per user",
     "No IAM user has more than one active access key (two keys are allowed only during a rotation).",
-    "continuous", ("iam-credential-report",), lambda s, ctx: {"as_of": ctx.period.end}, ("account_id", "user"))
+    "continuous", ("iam-credential-report",), lambda s, ctx: {"as_of": ctx.period.end}, ("account_id", "user"),
+    configuration_only=True)
 KMS_ROTATION = ControlTest(
     "CC6.2-KMS-ROTATION", "CC6.2", "KMS keys rotate automatically",
     "Every customer-managed symmetric encryption KMS key has automatic key rotation enabled, at every moment of "

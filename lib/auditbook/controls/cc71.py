@@ -40,11 +40,13 @@ RETENTION = ControlTest(
     "Every CloudWatch Logs log group in scope keeps its logs at least the minimum retention; a group that never "
     "expires its logs is compliant only where params accept it.", "continuous", ("cloudwatch-log-groups",),
     lambda s, ctx: {"minimum_days": s["log_retention_days"], "never_expire_compliant": s["never_expire_compliant"],
-                    "prefixes": s["log_groups"]}, ("account_id", "region", "log_group"))
+                    "prefixes": s["log_groups"]}, ("account_id", "region", "log_group"),
+    configuration_only=True)
 ALARM_COVERAGE = ControlTest(
     "CC7.1-ALARM-COVERAGE", "CC7.1", "Alarms exist for every monitored metric",
     "Every metric params name (infrastructure, application and business metrics) has at least one CloudWatch "
-    "alarm on it.", "continuous", ("alarm-coverage",), sample_keys=("namespace", "metric"))
+    "alarm on it.", "continuous", ("alarm-coverage",), sample_keys=("namespace", "metric"),
+    configuration_only=True)
 ALARM_ACTIONS = ControlTest(
     "CC7.1-ALARM-ACTIONS", "CC7.1", "Alarms reach the on-call",
     "Every alarm on a metric that must be alarmed (required metrics, business metrics incidents answer) has its "
@@ -52,7 +54,8 @@ ALARM_ACTIONS = ControlTest(
     "alarms (an auto scaling policy's, say) are listed as information.", "continuous", ("alarm-actions",),
     lambda s, ctx: {"required": s["required_alarms"],
                     "business_namespaces": ctx.settings("CC7.2").get("incident_alarm_namespaces") or []},
-    ("account_id", "region", "alarm_name"))
+    ("account_id", "region", "alarm_name"),
+    configuration_only=True)
 THREAT_DETECTION = ControlTest(
     "CC7.1-THREAT-DETECTION", "CC7.1", "Threat detection enabled in every region",
     "A GuardDuty detector is enabled in every region in scope, at every moment of the period (its status "

@@ -20,7 +20,8 @@ from auditbook.results import ControlTest, Tested, TestResult, evaluate, when
 ESCALATION = ControlTest(
     "CC7.2-ESCALATION", "CC7.2", "Escalation chain reaches people",
     "Every step of the escalation chain declared in params notifies an SNS topic that exists and has a confirmed "
-    "subscription.", "continuous", ("escalation-chain",), sample_keys=("step",))
+    "subscription.", "continuous", ("escalation-chain",), sample_keys=("step",),
+    configuration_only=True)
 SEVERITY = ControlTest(
     "CC7.2-SEVERITY", "CC7.2", "Every incident has a severity",
     "Every incident detected in the period has exactly one severity, one of those params define.", "per_event",

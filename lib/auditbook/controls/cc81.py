@@ -58,7 +58,8 @@ ARTIFACTS = ControlTest(
     "CC8.1-ARTIFACTS", "CC8.1", "Deployment artifacts immutable and scanned",
     "Every container repository in scope has immutable image tags and scans images on push, so the artifact "
     "that was tested is the artifact that runs.", "continuous", ("ecr-repositories",),
-    lambda s, ctx: {"in_scope": s["ecr_repositories"]}, ("account_id", "repository_name"))
+    lambda s, ctx: {"in_scope": s["ecr_repositories"]}, ("account_id", "repository_name"),
+    configuration_only=True)
 
 TESTS = [APPROVED, FINAL_COMMIT, EMERGENCY, PROTECTION, DIRECT_PUSH, DEPLOY, MANUAL_CHANGE, ARTIFACTS]
 DEPLOYED_STATES = {"success", "inactive"}  # inactive: a successful deployment later superseded

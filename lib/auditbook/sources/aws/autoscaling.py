@@ -10,6 +10,13 @@ import pandas as pd
 from auditbook.provenance import Collected, RawStore
 from auditbook.sources.aws.base import each_region, in_region, provenance, tag_text
 from auditbook.sources.aws.session import AwsAccount
+from auditbook.timeline import ChangeCalls
+
+# Calls that may change a group's zones or sizes: all but scaling it within them and its instances' lifecycle.
+GROUP_CHANGES = ChangeCalls(
+    "autoscaling.amazonaws.com", "(?!SetDesiredCapacity$|ExecutePolicy$|SetInstanceHealth$|SetInstanceProtection$"
+    "|RecordLifecycleActionHeartbeat$|CompleteLifecycleAction$|TerminateInstanceInAutoScalingGroup$).*",
+    "Auto Scaling calls on groups' zones and sizes")
 
 
 def collect_autoscaling_groups(account: AwsAccount, raw: RawStore, regions: list[str]) -> Collected:

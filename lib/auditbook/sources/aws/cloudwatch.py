@@ -17,6 +17,11 @@ from auditbook.period import Period
 from auditbook.provenance import Collected, RawStore, iso, utc_now
 from auditbook.sources.aws.base import all_pages, aws_errors, in_region, items, provenance
 from auditbook.sources.aws.session import AwsAccount
+from auditbook.timeline import ChangeCalls
+
+# Calls that may change an alarm's definition or actions (SetAlarmState changes only its state).
+ALARM_CHANGES = ChangeCalls("monitoring.amazonaws.com", "(Put|Delete|Enable|Disable)[A-Za-z]*Alarm[A-Za-z]*",
+                            "CloudWatch calls on alarms and their actions")
 
 ALARM_HISTORY_RETENTION_DAYS = 30  # CloudWatch keeps alarm history for 30 days (DescribeAlarmHistory)
 

@@ -17,6 +17,12 @@ import pandas as pd
 from auditbook.provenance import Collected, CollectionError, RawStore
 from auditbook.sources.aws.base import all_pages, items, provenance
 from auditbook.sources.aws.session import AwsAccount
+from auditbook.timeline import ChangeCalls
+
+# Calls that may change a repository's settings: all but pushing, pulling, deleting and scanning images.
+REPOSITORY_CHANGES = ChangeCalls(
+    "ecr.amazonaws.com", "(?!PutImage$|BatchDeleteImage$|InitiateLayerUpload$|UploadLayerPart$|CompleteLayerUpload$"
+    "|StartImageScan$).*", "ECR calls on repositories' settings")
 
 SEVERITIES = {"CRITICAL": "critical", "HIGH": "high", "MEDIUM": "moderate", "LOW": "low",
               "INFORMATIONAL": "informational", "UNDEFINED": "informational"}

@@ -20,6 +20,21 @@ import pandas as pd
 from auditbook.provenance import Collected, CollectionError, RawStore, iso, utc_now
 from auditbook.sources.aws.base import all_pages, aws_errors, provenance
 from auditbook.sources.aws.session import AwsAccount
+from auditbook.timeline import ChangeCalls
+
+# The IAM calls that may change what a configuration-only test reads (auditbook.timeline.ChangeCalls).
+_CREDENTIALS = "LoginProfile|MFADevice|AccessKey|SigningCertificate|SSHPublicKey|ServiceSpecificCredential"
+# the credential report: users and their credentials
+USER_CHANGES = ChangeCalls("iam.amazonaws.com", rf".*(User|{_CREDENTIALS})", "IAM calls on users and their credentials",
+                           global_service=True)
+# who holds which policy: every other IAM call but the password policy's and a user changing their own password
+ENTITLEMENT_CHANGES = ChangeCalls(
+    "iam.amazonaws.com", rf"(?!.*({_CREDENTIALS}|AccountPasswordPolicy|AccountAlias|ChangePassword)).*",
+    "IAM calls on users, groups, roles and policies",
+    global_service=True)
+PASSWORD_POLICY_CHANGES = ChangeCalls("iam.amazonaws.com", "(Update|Delete)AccountPasswordPolicy",
+                                      "IAM calls on the account password policy",
+                                      global_service=True)
 
 ROOT_ROW = "<root_account>"  # the report's row for the root user (AWS documents it as always there)
 REPORT_WAIT_SECONDS = 60

@@ -10,6 +10,11 @@ import pandas as pd
 from auditbook.provenance import Collected, RawStore
 from auditbook.sources.aws.base import all_pages, provenance
 from auditbook.sources.aws.session import AwsAccount
+from auditbook.timeline import ChangeCalls
+
+# Calls that may change a log group's retention or key: all but writing its streams and events.
+LOG_GROUP_CHANGES = ChangeCalls("logs.amazonaws.com", "(?!PutLogEvents$|CreateLogStream$|DeleteLogStream$).*",
+                                "CloudWatch Logs calls on log groups")
 
 
 def collect_log_groups(account: AwsAccount, raw: RawStore, regions: list[str]) -> Collected:

@@ -9,6 +9,10 @@ import pandas as pd
 from auditbook.provenance import Collected, RawStore
 from auditbook.sources.aws.base import each_region, in_region, provenance, tag_text
 from auditbook.sources.aws.session import AwsAccount
+from auditbook.timeline import ChangeCalls
+
+# Calls that may change a DB instance's settings: all but the (daily, AWS Backup-made) snapshots' own calls.
+INSTANCE_CHANGES = ChangeCalls("rds.amazonaws.com", "(?!.*Snapshot).*", "RDS calls on DB instances")
 
 
 def collect_rds_instances(account: AwsAccount, raw: RawStore, regions: list[str]) -> Collected:

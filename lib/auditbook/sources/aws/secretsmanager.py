@@ -17,6 +17,12 @@ import pandas as pd
 from auditbook.provenance import Collected, RawStore
 from auditbook.sources.aws.base import all_pages, call, provenance
 from auditbook.sources.aws.session import AwsAccount
+from auditbook.timeline import ChangeCalls
+
+# Calls that may change a secret's configuration: all but storing a value and the rotation runs' own events.
+SECRET_CHANGES = ChangeCalls("secretsmanager.amazonaws.com",
+                             "(?!PutSecretValue|UpdateSecretVersionStage|Rotation(Started|Succeeded|Failed|Abandoned)$)"
+                             ".*", "Secrets Manager calls on secrets' settings and policies")
 
 OPERATIONS = ("ListSecrets", "DescribeSecret", "GetResourcePolicy")
 _RATE = re.compile(r"^rate\(\s*(\d+)\s+(day|days|hour|hours)\s*\)$")

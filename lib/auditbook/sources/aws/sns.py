@@ -10,6 +10,10 @@ import pandas as pd
 from auditbook.provenance import Collected, RawStore
 from auditbook.sources.aws.base import all_pages, provenance
 from auditbook.sources.aws.session import AwsAccount
+from auditbook.timeline import ChangeCalls
+
+# Calls that may change a topic or its subscriptions: all but publishing to it.
+TOPIC_CHANGES = ChangeCalls("sns.amazonaws.com", "(?!Publish).*", "SNS calls on topics and subscriptions")
 
 
 def collect_topics(account: AwsAccount, raw: RawStore, regions: list[str]) -> Collected:
