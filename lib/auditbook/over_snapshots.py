@@ -113,8 +113,9 @@ def held(test: ControlTest, ctx: Context, leaves: list[str], readings: list[tupl
     calls_of = [catalog.entry(name).changed_by for name in leaves]
     if not test.configuration_only or not all(calls_of) or not readings:
         return None
-    events, coverage = from_run("cloudtrail-events"), from_run("cloudtrail-coverage")
-    if events is None or coverage is None:
+    events, coverage, trails = (from_run(name) for name in ("cloudtrail-events", "cloudtrail-coverage",
+                                                            "cloudtrail-trails"))
+    if events is None or coverage is None or trails is None or not records_writes(trails, ctx.account_ids):
         return None
     families = [c for calls in calls_of for c in calls]
     calls = pd.concat([c.calls(events) for c in families]).drop_duplicates(subset="event_id") \
@@ -136,6 +137,13 @@ def held(test: ControlTest, ctx: Context, leaves: list[str], readings: list[tupl
     gaps = [f"{', '.join(leaves)} from {i['valid_from']:%Y-%m-%d %H:%M} to {i['valid_to']:%Y-%m-%d %H:%M} UTC: "
             f"{i['evidence']}" for i in intervals if not i["known"]]
     return Part("timeline", tuple(leaves), how=how), gaps
+
+
+def records_writes(trails: pd.DataFrame, account_ids: list[str]) -> bool:
+    """Whether every account has a trail recording write management events: without one, no change call seen
+    means nothing. (Read at collection; a selector changed inside the period is CC7.1-TRAIL-CHANGES' subject.)"""
+    writing = trails[trails["management_events"].isin(["All", "WriteOnly"])] if len(trails) else trails
+    return bool(account_ids) and set(account_ids) <= set(writing["account_id"] if len(writing) else [])
 
 
 def _verdict(result: TestResult) -> tuple[str, ...]:

@@ -55,9 +55,15 @@ def coverage(*blind_days: str, region: str = "us-east-1") -> pd.DataFrame:
                           "log_files": 0 if f"{d:%Y-%m-%d}" in blind_days else 24, "records": 1} for d in days])
 
 
-def run(events: list[dict], cov: pd.DataFrame | None = None):
+def trail(management_events: str = "All") -> pd.DataFrame:
+    return catalog.from_rows("cloudtrail-trails", [{"account_id": "1", "trail_name": "org",
+                                                    "management_events": management_events}])
+
+
+def run(events: list[dict], cov: pd.DataFrame | None = None, trails: pd.DataFrame | None = None):
     frames = {"cloudtrail-events": catalog.from_rows("cloudtrail-events", events),
-              "cloudtrail-coverage": coverage() if cov is None else cov}
+              "cloudtrail-coverage": coverage() if cov is None else cov,
+              "cloudtrail-trails": trail() if trails is None else trails}
     return lambda name: frames.get(name, catalog.empty(name))
 
 
@@ -113,9 +119,14 @@ def test_readings_hold_only_for_configuration_only_tests_with_every_population_c
 
 @pytest.mark.parametrize("cov", [coverage(region="eu-west-1"), pd.DataFrame(columns=["account_id", "region", "day",
                                                                                      "log_files", "records"])])
-def test_without_the_trails_delivery_examined_where_the_calls_land_the_snapshots_show_only_their_days(cov):
+def test_without_a_trail_recording_writes_examined_where_the_calls_land_the_snapshots_show_only_their_days(cov):
     over = over_snapshots.evaluate(cc61.PASSWORD_POLICY, CTX, [snap("2026-08-10 06:00")], OPTIONS, run([], cov))
     assert over.part.kind == "snapshots"
+    for trails in (trail("ReadOnly"), trail("none"), catalog.empty("cloudtrail-trails")):  # no call is recorded
+        assert over_snapshots.evaluate(cc61.PASSWORD_POLICY, CTX, [snap("2026-08-10 06:00")], OPTIONS,
+                                       run([], trails=trails)).part.kind == "snapshots"
+    assert over_snapshots.evaluate(cc61.PASSWORD_POLICY, CTX, [snap("2026-08-10 06:00")], OPTIONS,
+                                   run([], trails=trail("WriteOnly"))).part.kind == "timeline"
     no_scope = Context({"criteria": {}}, CTX.period, run_at=CTX.run_at)
     assert over_snapshots.evaluate(cc61.PASSWORD_POLICY, no_scope, [snap("2026-08-10 06:00")], OPTIONS,
                                    run([])).part.kind == "snapshots"
