@@ -166,6 +166,8 @@ class Entry:
     # state: the CloudTrail calls that may change what a configuration-only test reads of it, so a reading holds
     # until the next of them (auditbook.over_snapshots); none: a reading shows only its own moment
     changed_by: tuple[timeline.ChangeCalls, ...] = ()
+    # derived: inputs (by parameter) it is built without when they cannot be had (a cross-check, not its evidence)
+    optional: tuple[str, ...] = ()
 
     def input_names(self, ctx: Context) -> dict[str, str]:
         return self.inputs(ctx) if callable(self.inputs) else dict(self.inputs)
@@ -257,14 +259,17 @@ def _config_types(ctx: Context) -> dict[str, Any]:
 
 
 def _config_timeline(resource_type: str, spec: str, to_columns: timeline.Mapper, label: Callable[[Any], str],
-                     existing: Callable[[pd.DataFrame], list[str]]) -> Callable[..., pd.DataFrame]:
+                     existing: Callable[[pd.DataFrame], list[str]],
+                     changed_by: timeline.ChangeCalls) -> Callable[..., pd.DataFrame]:
     return timeline.config_timeline(resource_type, list(columns(timeline.columns(spec))), to_columns, label, existing,
-                                    lambda: empty("aws-config-history"), lambda: empty("aws-config-recorders"))
+                                    lambda: empty("aws-config-history"), lambda: empty("aws-config-recorders"),
+                                    changed_by)
 
 
 def _config_inputs(current: str) -> Callable[[Context], dict[str, str]]:
-    return lambda ctx: {"current": current, **({"history": "aws-config-history", "recorders": "aws-config-recorders"}
-                                              if config_enabled(ctx) else {})}
+    """A Config timeline's inputs; CloudTrail's events cross-check the history when the run has them."""
+    return lambda ctx: {"current": current, **({"history": "aws-config-history", "recorders": "aws-config-recorders",
+                                               "events": "cloudtrail-events"} if config_enabled(ctx) else {})}
 
 
 def _incident_sources(ctx: Context) -> dict[str, str]:
@@ -518,8 +523,10 @@ _DECLARED = [
            timeline.columns(_TRAIL_TIMELINE), "derived",
            derive=_config_timeline("AWS::CloudTrail::Trail", _TRAIL_TIMELINE, cloudtrail.trail_from_config,
                                    lambda item: f"{item['account_id']}:{item['resource_name']}",
-                                   lambda trails: [f"{t.account_id}:{t.trail_name}" for t in trails.itertuples()]),
-           inputs=_config_inputs("cloudtrail-trails"), arguments=lambda ctx: ctx.window, basis="timeline"),
+                                   lambda trails: [f"{t.account_id}:{t.trail_name}" for t in trails.itertuples()],
+                                   cloudtrail.TRAIL_SETTING_CHANGES),
+           inputs=_config_inputs("cloudtrail-trails"), arguments=lambda ctx: ctx.window, basis="timeline",
+           optional=("events",), reference=("events",)),
     _in_snapshots("iam-credential-report", _CREDENTIAL_REPORT),
     _events_timeline("iam-mfa-timeline", "Whether each IAM user had an active MFA device at every moment of the "
                      "period: CloudTrail's EnableMFADevice, DeactivateMFADevice and CreateUser replayed between the "
@@ -555,8 +562,10 @@ _DECLARED = [
            timeline.columns(_ASG_TIMELINE), "derived",
            derive=_config_timeline("AWS::AutoScaling::AutoScalingGroup", _ASG_TIMELINE, autoscaling.group_from_config,
                                    lambda item: f"{item['account_id']}:{item['resource_name']}",
-                                   lambda groups: [f"{g.account_id}:{g.name}" for g in groups.itertuples()]),
-           inputs=_config_inputs("autoscaling-groups"), arguments=lambda ctx: ctx.window, basis="timeline"),
+                                   lambda groups: [f"{g.account_id}:{g.name}" for g in groups.itertuples()],
+                                   autoscaling.GROUP_SETTING_CHANGES),
+           inputs=_config_inputs("autoscaling-groups"), arguments=lambda ctx: ctx.window, basis="timeline",
+           optional=("events",), reference=("events",)),
     _entry("cloudtrail-coverage", "Log files and records per account, region and day of the period.",
            "account_id region day log_files:int records:int", "derived", derive=cc71.log_file_coverage,
            inputs={"log_files": "cloudtrail-log-files"},
@@ -647,7 +656,8 @@ def entry(name: str) -> Entry:
 
 
 def built_from(names: list[str], ctx: Context) -> set[str]:
-    """Every population these are read, derived or collected from, themselves included."""
+    """Every population these are read, derived or collected from, themselves included; not the optional inputs
+    a derivation is built without when they cannot be had (a cross-check does not make them its evidence)."""
     seen: set[str] = set()
     todo = list(names)
     while todo:
@@ -656,7 +666,7 @@ def built_from(names: list[str], ctx: Context) -> set[str]:
             continue
         seen.add(name)
         e = entry(name)
-        todo.extend(e.input_names(ctx).values())
+        todo.extend(source for param, source in e.input_names(ctx).items() if param not in e.optional)
         if e.part_of:
             todo.append(e.part_of)
     return seen

@@ -145,6 +145,8 @@ class TestingRun(CriterionRun):
         inputs = {}
         for param, source in entry.input_names(self.ctx).items():
             pop = self.evidence(source)
+            if pop is None and param in entry.optional:
+                continue
             if pop is None:
                 why = self.collection_errors.get(source, "not collected")
                 return self._failed(name, f"built from {source}, which could not be collected ({why})")

@@ -97,6 +97,8 @@ def _collect(name: str, ctx: Context, collector: Collector, got: dict[str, Popul
     inputs = {}
     for param, source in entry.input_names(ctx).items():
         pop = _collect(source, ctx, collector, got, errors)
+        if pop is None and param in entry.optional:
+            continue
         if pop is None:
             errors[name] = f"built from {source}, which could not be collected"
             return None

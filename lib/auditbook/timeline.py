@@ -61,17 +61,70 @@ def from_config_history(history: pd.DataFrame, recorders: pd.DataFrame, resource
 
 def config_timeline(resource_type: str, contract: list[str], to_columns: Mapper, label: Callable[[Any], str],
                     existing: Callable[[pd.DataFrame], list[str]], no_history: Callable[[], pd.DataFrame],
-                    no_recorders: Callable[[], pd.DataFrame]) -> Callable[..., pd.DataFrame]:
+                    no_recorders: Callable[[], pd.DataFrame],
+                    changed_by: ChangeCalls | None = None) -> Callable[..., pd.DataFrame]:
     """The catalog's derivation of one resource type's timeline (columns ``contract``); without Config history
-    (params turn it off) every resource read at collection is unknown over the whole period."""
+    (params turn it off) every resource read at collection is unknown over the whole period. With CloudTrail's
+    events (when the run has them), each call ``changed_by`` is checked against the history (:func:`cross_check`).
+    """
     def derive(current: pd.DataFrame, period_start: datetime, period_end: datetime,
-               history: pd.DataFrame | None = None, recorders: pd.DataFrame | None = None) -> pd.DataFrame:
-        frame = from_config_history(no_history() if history is None else history,
-                                    no_recorders() if recorders is None else recorders, resource_type, period_start,
-                                    period_end, to_columns, label, existing(current))
+               history: pd.DataFrame | None = None, recorders: pd.DataFrame | None = None,
+               events: pd.DataFrame | None = None) -> pd.DataFrame:
+        history = no_history() if history is None else history
+        frame = from_config_history(history, no_recorders() if recorders is None else recorders, resource_type,
+                                    period_start, period_end, to_columns, label, existing(current))
+        if changed_by is not None and events is not None and len(frame):
+            frame = cross_check(frame, history[history["resource_type"] == resource_type] if len(history)
+                                else history, changed_by.calls(events), changed_by)
         return frame.reindex(columns=contract)  # all unknown: the setting columns are empty
     derive.__name__ = derive.__qualname__ = f"timeline of {resource_type}"
     return derive
+
+
+CONFIG_LAG = pd.Timedelta(hours=6)  # how long after a change AWS Config's continuous recording shows it, at most
+
+
+def cross_check(frame: pd.DataFrame, history: pd.DataFrame, calls: pd.DataFrame,
+                changed_by: ChangeCalls) -> pd.DataFrame:
+    """Config history checked against CloudTrail: a call that changed a resource with no configuration item
+    captured within :data:`CONFIG_LAG` after it means Config missed a change (daily recording, a recorder
+    paused, an exclusion): from the call to the next item the resource's state is unknown."""
+    if calls.empty:
+        return frame
+    out = frame
+    for c in calls.itertuples():
+        at = pd.Timestamp(c.event_time)
+        named = changed_by.resource(c.request_parameters)
+        for resource in sorted(set(out["resource"])):
+            account, _, name = str(resource).partition(":")
+            if account != str(c.account_id) or (named and named != name):
+                continue
+            items = history[(history["account_id"] == c.account_id) & (history["resource_name"] == name)] \
+                if len(history) else history
+            after = items["capture_time"][items["capture_time"] >= at] if len(items) else pd.Series(dtype=object)
+            if len(after) and after.min() <= at + CONFIG_LAG:
+                continue
+            until = after.min() if len(after) else pd.Timestamp(out["valid_to"].max())
+            why = (f"CloudTrail {c.event_name} {at:%Y-%m-%d %H:%M} by {c.principal_name or '?'} (event {c.event_id}) "
+                   f"changed it and AWS Config captured no item of it within {CONFIG_LAG.components.hours} hours")
+            out = _unknown_between(out, resource, at, until, why)
+    return out
+
+
+def _unknown_between(frame: pd.DataFrame, resource: str, a: pd.Timestamp, b: pd.Timestamp,
+                     why: str) -> pd.DataFrame:
+    """The frame with ``resource`` unknown over ``[a, b)`` (its known intervals cut around it)."""
+    rows = []
+    for row in frame.to_dict("records"):
+        if row["resource"] != resource or row["valid_to"] <= a or row["valid_from"] >= b:
+            rows.append(row)
+            continue
+        if row["valid_from"] < a:
+            rows.append({**row, "valid_to": a})
+        rows.append(_unknown(resource, max(row["valid_from"], a), min(row["valid_to"], b), why))
+        if row["valid_to"] > b:
+            rows.append({**row, "valid_from": b})
+    return pd.DataFrame(rows, columns=frame.columns)
 
 
 def _recording(recorders: pd.DataFrame, resource_type: str) -> dict[tuple[str, str], pd.Timestamp | None]:
@@ -375,6 +428,13 @@ class ChangeCalls:
     names: str
     what: str  # the calls in words, for the report: "IAM calls on users and their credentials"
     global_service: bool = False
+    resource_parameter: str = ""  # the request parameter naming the resource changed (a name or an ARN)
+
+    def resource(self, request_parameters: Any) -> str:
+        """The name of the resource a call changed ('' when its request does not say: it may be any)."""
+        value = str((_request(request_parameters) or {}).get(self.resource_parameter) or "") \
+            if self.resource_parameter else ""
+        return value.rsplit("/", 1)[-1] if value.startswith("arn:") else value
 
     def calls(self, events: pd.DataFrame) -> pd.DataFrame:
         if events.empty:

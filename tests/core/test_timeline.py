@@ -131,3 +131,50 @@ def test_blind_days_are_the_days_without_log_files_and_everything_after_the_even
                              {"account_id": "1", "region": "other", "day": t("2026-08-19"), "log_files": 0}])
     blind = timeline.blind_days(coverage, "1", "r", END, READ)
     assert blind == [(t("2026-08-17"), t("2026-08-18")), (t("2026-10-01"), READ + pd.Timedelta(seconds=1))]
+
+
+def trail_call(name: str, when: str, trail: str = "org-trail", error: str = "") -> dict:
+    return {"account_id": "1", "event_time": pd.Timestamp(when, tz="UTC"), "event_id": f"e-{when}",
+            "event_source": "cloudtrail.amazonaws.com", "event_name": name, "read_only": False,
+            "event_type": "AwsApiCall", "aws_region": "us-east-1", "identity_type": "IAMUser", "principal_arn": "",
+            "principal_name": "bob", "role_name": "", "invoked_by": "", "source_ip": "", "user_agent": "",
+            "error_code": error, "request_parameters": json.dumps({"name": trail}) if trail else "",
+            "additional_event_data": "", "log_file": ""}
+
+
+def cross_checked(items: list[dict], calls: list[dict]) -> pd.DataFrame:
+    from auditbook import catalog
+    from auditbook.sources.aws.cloudtrail import TRAIL_SETTING_CHANGES
+
+    derive = catalog.entry("cloudtrail-trail-timeline").derive
+    current = catalog.from_rows("cloudtrail-trails", [{"account_id": "1", "trail_name": "org-trail"}])
+    frame = derive(current=current, period_start=START, period_end=END, history=pd.DataFrame(items),
+                   recorders=recorders(), events=catalog.from_rows("cloudtrail-events", calls) if calls is not None
+                   else None)
+    assert TRAIL_SETTING_CHANGES.resource(json.dumps({"name": "arn:aws:cloudtrail:us-east-1:1:trail/org-trail"})) \
+        == "org-trail"
+    return frame
+
+
+def test_a_change_call_config_recorded_within_hours_confirms_the_history():
+    items = [item("2026-05-02"), item("2026-09-10T14:06:30", False), item("2026-09-11T09:32:00", True)]
+    calls = [trail_call("UpdateTrail", "2026-09-10 14:05:12"), trail_call("UpdateTrail", "2026-09-11 09:31:40"),
+             trail_call("UpdateTrail", "2026-08-01 10:00", trail="other-trail"),  # another trail's change
+             trail_call("UpdateTrail", "2026-08-02 10:00", error="AccessDenied")]  # changed nothing
+    assert cross_checked(items, calls)["known"].all()
+    assert cross_checked(items, None)["known"].all()  # no events in the run: Config history alone
+
+
+def test_a_change_call_config_did_not_record_leaves_the_trail_unknown_until_the_next_item():
+    """Config recording daily (or paused) misses a setting switched off and back within the day: CloudTrail
+    shows the calls, so the history between the first call and the next item cannot be relied on."""
+    items = [item("2026-05-02"), item("2026-09-12T00:10:00", True)]
+    calls = [trail_call("UpdateTrail", "2026-09-10 14:05"), trail_call("UpdateTrail", "2026-09-11 09:31")]
+    frame = cross_checked(items, calls)
+    assert timeline.gaps(frame, ["1:org-trail"]) == [
+        "1:org-trail: 2026-09-10 14:05 to 2026-09-11 09:31 unknown: CloudTrail UpdateTrail 2026-09-10 14:05 by bob "
+        "(event e-2026-09-10 14:05) changed it and AWS Config captured no item of it within 6 hours",
+        "1:org-trail: 2026-09-11 09:31 to 2026-09-12 00:10 unknown: CloudTrail UpdateTrail 2026-09-11 09:31 by bob "
+        "(event e-2026-09-11 09:31) changed it and AWS Config captured no item of it within 6 hours"]
+    unnamed = cross_checked([item("2026-05-02")], [trail_call("UpdateTrail", "2026-09-20 08:00", trail="")])
+    assert timeline.gaps(unnamed, ["1:org-trail"])[0].startswith("1:org-trail: 2026-09-20 08:00 to 2026-10-01 00:00")

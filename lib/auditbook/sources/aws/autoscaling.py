@@ -17,6 +17,11 @@ GROUP_CHANGES = ChangeCalls(
     "autoscaling.amazonaws.com", "(?!SetDesiredCapacity$|ExecutePolicy$|SetInstanceHealth$|SetInstanceProtection$"
     "|RecordLifecycleActionHeartbeat$|CompleteLifecycleAction$|TerminateInstanceInAutoScalingGroup$).*",
     "Auto Scaling calls on groups' zones and sizes")
+# The calls that change a group's zones or minimum size (the group timeline cross-checks Config history with them).
+GROUP_SETTING_CHANGES = ChangeCalls("autoscaling.amazonaws.com",
+                                    "CreateAutoScalingGroup|UpdateAutoScalingGroup|DeleteAutoScalingGroup",
+                                    "Auto Scaling calls on a group's zones and sizes",
+                                    resource_parameter="autoScalingGroupName")
 
 
 def collect_autoscaling_groups(account: AwsAccount, raw: RawStore, regions: list[str]) -> Collected:

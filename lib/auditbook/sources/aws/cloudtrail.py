@@ -29,6 +29,11 @@ from auditbook.period import Period
 from auditbook.provenance import Collected, CollectionError, RawStore
 from auditbook.sources.aws.base import absent, aws_errors, clean, provenance
 from auditbook.sources.aws.session import AwsAccount
+from auditbook.timeline import ChangeCalls
+
+# The calls that change the trail settings AWS Config history records (the trail timeline cross-checks them).
+TRAIL_SETTING_CHANGES = ChangeCalls("cloudtrail.amazonaws.com", "CreateTrail|UpdateTrail|DeleteTrail",
+                                    "CloudTrail calls on a trail's settings", resource_parameter="name")
 
 
 def management_events(selectors: list[dict[str, Any]], advanced: list[dict[str, Any]]) -> str:
