@@ -248,6 +248,11 @@ _EVENT_COLUMNS = ("account_id event_time:time event_id event_source event_name r
 _FIRING_COLUMNS = "account_id region alarm_name fired_at:time cleared_at:time minutes:float namespace metric_name"
 
 
+def audit_log_enabled(ctx: Context) -> bool:
+    """Every org in scope has the audit log API (params say so: GitHub Enterprise Cloud)."""
+    return bool(ctx.orgs) and all(o.get("audit_log") for o in ctx.orgs)
+
+
 def config_enabled(ctx: Context) -> bool:
     """``scope.aws.config.enabled``: whether AWS Config history is read (default yes)."""
     return bool((ctx.aws.get("config") or {}).get("enabled", True))
@@ -435,7 +440,12 @@ _DECLARED = [
            "org login role two_factor_disabled:bool is_outside_collaborator:bool", "org",
            collector=org.collect_org_members),
     _entry("github-org-settings", "Each org's two-factor requirement.",
-           "org two_factor_requirement_enabled:bool", "org", collector=org.collect_org_settings),
+           "org two_factor_requirement_enabled:bool", "org", collector=org.collect_org_settings,
+           changed_by=(org.TWO_FACTOR_REQUIREMENT_CHANGES,)),
+    _entry("github-audit-log", "Each org's audit log from the period start to the run (GitHub Enterprise Cloud): "
+           "the changes to branch protection, rulesets and org settings that readings hold between.",
+           "org at:time action actor repo document_id details", "org", collector=org.collect_audit_log,
+           arguments=lambda ctx: {"since": ctx.period.start}, applies=audit_log_enabled, basis="events"),
     _entry("github-merged-pulls", "Every pull request merged into a production branch in the period.",
            "org repo number:int url title author merged_by created_at:time updated_at:time merged_at:time "
            "base_branch head_branch head_sha merge_commit_sha labels commit_shas commit_count:int review_count:int",
@@ -446,7 +456,8 @@ _DECLARED = [
     _entry("github-branch-protection", "Each production branch's protection and rulesets, strictest layer.",
            "org repo branch source rulesets required_approvals:int dismiss_stale_reviews:bool "
            "require_last_push_approval:bool require_code_owner_reviews:bool enforce_admins:bool bypass_actors "
-           "required_status_checks", "repos", collector=repos.collect_branch_protection),
+           "required_status_checks", "repos", collector=repos.collect_branch_protection,
+           changed_by=(repos.PROTECTION_CHANGES,)),
     _entry("github-branch-commits", "Every commit on a production branch in the period and the PR that brought it.",
            "org repo branch sha author committer committed_at:time message parent_count:int associated_prs "
            "in_pr:bool", "repos", collector=repos.collect_branch_commits, arguments=lambda ctx: ctx.window,

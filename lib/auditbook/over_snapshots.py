@@ -108,35 +108,70 @@ def evaluate(test: ControlTest, ctx: Context, snapshots: list[SnapshotLike], opt
 
 def held(test: ControlTest, ctx: Context, leaves: list[str], readings: list[tuple[pd.Timestamp, Any, str]],
          from_run: Callable[[str], pd.DataFrame | None]) -> tuple[Part, list[str]] | None:
-    """The stretches of the period the readings' verdicts are known for, held between CloudTrail's change calls,
-    and the stretches they are not (each with why); None when the test or its populations do not allow it."""
+    """The stretches of the period the readings' verdicts are known for, held between the changes CloudTrail or
+    GitHub's audit log records, and the stretches they are not (each with why); None when the test or its
+    populations do not allow it, or a stream of their changes cannot be read completely."""
     calls_of = [catalog.entry(name).changed_by for name in leaves]
     if not test.configuration_only or not all(calls_of) or not readings:
         return None
-    events, coverage, trails = (from_run(name) for name in ("cloudtrail-events", "cloudtrail-coverage",
-                                                            "cloudtrail-trails"))
-    if events is None or coverage is None or trails is None or not records_writes(trails, ctx.account_ids):
-        return None
     families = [c for calls in calls_of for c in calls]
-    calls = pd.concat([c.calls(events) for c in families]).drop_duplicates(subset="event_id") \
-        if not events.empty else events
-    regions = {timeline.GLOBAL_EVENTS_REGION} if all(c.global_service for c in families) else set(ctx.regions)
-    pairs = [(account, region) for account in ctx.account_ids for region in sorted(regions)]
-    examined = set(zip(coverage["account_id"], coverage["region"], strict=True)) if len(coverage) else set()
-    if not pairs or any(pair not in examined for pair in pairs):  # the trail's delivery there was not examined
-        return None
-    blind = [stretch for account, region in pairs
-             for stretch in timeline.blind_days(coverage, account, region, ctx.period.end, ctx.run_at)]
+    found, blind = [], []
+    for stream in sorted({f.stream for f in families}):
+        mine = [f for f in families if f.stream == stream]
+        read = _cloudtrail(mine, ctx, from_run) if stream == "cloudtrail-events" else _audit_log(mine, ctx, from_run)
+        if read is None:
+            return None
+        found.append(read[0])
+        blind += read[1]
+    calls = pd.concat(found).drop_duplicates(subset="event_id")
     intervals = timeline.held_between_changes(readings, calls, blind, ctx.period.start, ctx.period.end)
     shown = [(i["valid_from"], i["valid_to"]) for i in intervals if i["known"]]
     days = _days(ctx.period.start, ctx.period.end)
     whole = sum(1 for d in days if not uncovered(pd.Timestamp(d, tz="UTC"), pd.Timestamp(d, tz="UTC")
                                                  + pd.Timedelta(days=1), shown))
-    how = (f"{len(readings)} readings (snapshots, collection), each holding until the next change CloudTrail "
+    recorder = " and ".join(sorted({_RECORDERS[f.stream] for f in families}))
+    how = (f"{len(readings)} readings (snapshots, collection), each holding until the next change {recorder} "
            f"records ({'; '.join(c.describe() for c in families)}): {whole} of {len(days)} days shown in full")
     gaps = [f"{', '.join(leaves)} from {i['valid_from']:%Y-%m-%d %H:%M} to {i['valid_to']:%Y-%m-%d %H:%M} UTC: "
             f"{i['evidence']}" for i in intervals if not i["known"]]
     return Part("timeline", tuple(leaves), how=how), gaps
+
+
+_RECORDERS = {"cloudtrail-events": "CloudTrail", "github-audit-log": "GitHub's audit log"}
+Blind = list[tuple[Any, ...]]  # (from, to) or (from, to, why)
+
+
+def _cloudtrail(families: list[Any], ctx: Context,
+                from_run: Callable[[str], pd.DataFrame | None]) -> tuple[pd.DataFrame, Blind] | None:
+    """The change calls CloudTrail records, and when it cannot show them: days without log files, after the
+    events read; None without a trail recording write management events whose delivery was examined."""
+    events, coverage, trails = (from_run(name) for name in ("cloudtrail-events", "cloudtrail-coverage",
+                                                            "cloudtrail-trails"))
+    if events is None or coverage is None or trails is None or not records_writes(trails, ctx.account_ids):
+        return None
+    regions = {timeline.GLOBAL_EVENTS_REGION} if all(c.global_service for c in families) else set(ctx.regions)
+    pairs = [(account, region) for account in ctx.account_ids for region in sorted(regions)]
+    examined = set(zip(coverage["account_id"], coverage["region"], strict=True)) if len(coverage) else set()
+    if not pairs or any(pair not in examined for pair in pairs):  # the trail's delivery there was not examined
+        return None
+    calls = pd.concat([c.calls(events) for c in families]) if not events.empty else events
+    blind = [stretch for account, region in pairs
+             for stretch in timeline.blind_days(coverage, account, region, ctx.period.end, ctx.run_at)]
+    return calls, blind
+
+
+def _audit_log(families: list[Any], ctx: Context,
+               from_run: Callable[[str], pd.DataFrame | None]) -> tuple[pd.DataFrame, Blind] | None:
+    """The changes GitHub's organization audit log records (read from the period start to the run, so the
+    reading at collection reaches back too); before its 180 days it shows nothing. None without the log."""
+    log = from_run("github-audit-log")
+    if log is None or ctx.run_at is None:
+        return None
+    since = pd.Timestamp(ctx.run_at) - pd.Timedelta(days=timeline.AUDIT_LOG_DAYS)
+    why = f"GitHub keeps the audit log {timeline.AUDIT_LOG_DAYS} days: read {pd.Timestamp(ctx.run_at):%Y-%m-%d}, it " \
+          f"shows no change before {since:%Y-%m-%d %H:%M}"
+    blind = [(pd.Timestamp("1970-01-01", tz="UTC"), since, why)] if since > pd.Timestamp(ctx.period.start) else []
+    return pd.concat([f.calls(log) for f in families]), blind
 
 
 def records_writes(trails: pd.DataFrame, account_ids: list[str]) -> bool:

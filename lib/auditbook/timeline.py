@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import pandas as pd
 
@@ -241,7 +241,7 @@ def replay(known: list[Known], blind: list[tuple[pd.Timestamp, pd.Timestamp]], s
     start, end = pd.Timestamp(start), pd.Timestamp(end)
     known = sorted(known, key=lambda k: (k.at, k.change))
     cuts = {start, end} | {k.at for k in known if start < k.at < end}
-    cuts |= {t for a, b in blind for t in (a, b) if start < t < end}
+    cuts |= {t for a, b, *_ in blind for t in (a, b) if start < t < end}
     edges = sorted(cuts)
     rows: list[dict[str, Any]] = []
     for p, q in zip(edges, edges[1:], strict=False):
@@ -258,7 +258,7 @@ def replay(known: list[Known], blind: list[tuple[pd.Timestamp, pd.Timestamp]], s
 
 
 def _blind_between(a: pd.Timestamp, b: pd.Timestamp, blind: list[tuple[pd.Timestamp, pd.Timestamp]]) -> bool:
-    return any(x < b and y > a for x, y in blind)
+    return any(x < b and y > a for x, y, *_ in blind)
 
 
 def _segment(p: pd.Timestamp, q: pd.Timestamp, known: list[Known],
@@ -275,13 +275,15 @@ def _segment(p: pd.Timestamp, q: pd.Timestamp, known: list[Known],
                 f"{'' if backward.change else ', no change in between'}")
     if ahead and behind and ahead[0] != behind[0]:
         return {**row, "known": False, "value": None,
-                "evidence": f"unknown: {ahead[1]} and {backward.evidence} disagree, and CloudTrail records no change "
-                            "between them that explains it"}
+                "evidence": f"unknown: {ahead[1]} and {backward.evidence} disagree, and no recorded change "
+                            "between them explains it"}
     if ahead or behind:
         value, evidence = ahead or behind
         return {**row, "known": True, "value": value, "evidence": evidence}
     if _blind_between(p, q, blind):
-        why = "no CloudTrail events are read for this stretch (no log files, or after the events read)"
+        # a blind stretch may say why (a third element); CloudTrail's are days without log files, or after the read
+        why = next((b[2] for b in blind if len(b) > 2 and b[0] < q and b[1] > p),
+                   "no CloudTrail events are read for this stretch (no log files, or after the events read)")
     elif forward is not None and forward.value is None:
         why = f"{forward.evidence} {forward.unknown_after}"
     else:
@@ -424,6 +426,7 @@ class ChangeCalls:
     ``global_service``: the trail delivers the service's calls in us-east-1 (IAM), not in each region.
     """
 
+    stream: ClassVar[str] = "cloudtrail-events"  # the catalog population the calls are read from
     source: str
     names: str
     what: str  # the calls in words, for the report: "IAM calls on users and their credentials"
@@ -449,6 +452,34 @@ class ChangeCalls:
         return self.what
 
 
+@dataclass(frozen=True)
+class AuditActions:
+    """The GitHub organization audit log actions that may change a state population (``actions``: a regular
+    expression over the whole action, e.g. ``protected_branch\\..*``). GitHub keeps the log 180 days
+    (:data:`AUDIT_LOG_DAYS`), on GitHub Enterprise Cloud only."""
+
+    stream: ClassVar[str] = "github-audit-log"
+    actions: str
+    what: str
+
+    def calls(self, log: pd.DataFrame) -> pd.DataFrame:
+        """The matching events, named as :func:`held_between_changes` reads calls."""
+        columns = ["event_time", "event_name", "principal_name", "event_id"]
+        if log.empty:
+            return pd.DataFrame(columns=columns)
+        pattern = re.compile(self.actions)
+        mine = log[log["action"].map(lambda a: bool(pattern.fullmatch(str(a))))]
+        return pd.DataFrame({"event_time": mine["at"], "event_name": "GitHub audit log " + mine["action"]
+                             + mine["repo"].map(lambda r: f" on {r}" if r else ""),
+                             "principal_name": mine["actor"], "event_id": mine["document_id"]}, columns=columns)
+
+    def describe(self) -> str:
+        return self.what
+
+
+AUDIT_LOG_DAYS = 180
+
+
 def held_between_changes(readings: list[tuple[pd.Timestamp, Any, str]], calls: pd.DataFrame,
                          blind: list[tuple[pd.Timestamp, pd.Timestamp]], start: datetime,
                          end: datetime) -> list[dict[str, Any]]:
@@ -460,8 +491,10 @@ def held_between_changes(readings: list[tuple[pd.Timestamp, Any, str]], calls: p
     events did not show). Intervals as :func:`replay` gives them.
     """
     known = [Known(pd.Timestamp(at), verdict, evidence) for at, verdict, evidence in readings]
+    def named(name: str) -> str:  # a GitHub audit log action says where it comes from; a CloudTrail call does not
+        return name if name.startswith("GitHub") else f"CloudTrail {name}"
     known += [Known(pd.Timestamp(c.event_time), None,
-                    f"CloudTrail {c.event_name} {pd.Timestamp(c.event_time):%Y-%m-%d %H:%M} by "
+                    f"{named(str(c.event_name))} {pd.Timestamp(c.event_time):%Y-%m-%d %H:%M} by "
                     f"{c.principal_name or '?'} (event {c.event_id})", change=True,
                     unknown_after="may have changed it, and no later reading reaches back to it")
               for c in calls.itertuples()]

@@ -145,7 +145,8 @@ def test_every_test_states_its_evidence_basis_and_none_passes_on_a_point_in_time
             assert status == "FAIL" or basis["accepted"], (test_id, basis)
     assert bases["CC8.1-APPROVED"]["kind"] == "events over the period"
     assert bases["CC6.1-MFA"]["kind"] == "state over the period"  # readings held between IAM's change calls
-    assert bases["CC8.1-PROTECTION"]["kind"] == "snapshots"  # GitHub's changes are not in CloudTrail
+    assert bases["CC8.1-PROTECTION"]["kind"] == "state over the period"  # held between the org audit log's changes
+    assert bases["CC6.1-GITHUB-2FA"]["kind"] == "snapshots"  # a member's own 2FA changes in no org record
     alert = bases["CC7.2-ALERT-INCIDENT"]
     # Alarm history: the run (weeks later) holds none of the period; the snapshots of 08-10..08-31 read it while
     # CloudWatch still did, from 07-11 06:00 to 08-31 06:00; the rest of the period is named as not shown.
@@ -196,7 +197,11 @@ def test_configuration_changed_inside_the_quarter_is_found_with_its_dates_and_th
     assert escalation["gaps"] == ["sns-topics from 2026-08-17 00:00 to 2026-08-18 00:00 UTC: unknown: no CloudTrail "
                                   "events are read for this stretch (no log files, or after the events read)"]
     protection = next(t for c in results["criteria"] for t in c["tests"] if t["id"] == "CC8.1-PROTECTION")["basis"]
-    assert "19 of 92 days of the period covered by a snapshot" in protection["statement"]
+    assert protection["gaps"] == [] and ("each holding until the next change GitHub's audit log records (GitHub "
+                                         "audit log: branch protection and rulesets): 92 of 92 days shown in "
+                                         "full") in protection["statement"]
+    two_factor = next(t for c in results["criteria"] for t in c["tests"] if t["id"] == "CC6.1-GITHUB-2FA")["basis"]
+    assert "19 of 92 days of the period covered by a snapshot" in two_factor["statement"]
     kms = next(t for c in results["criteria"] for t in c["tests"] if t["id"] == "CC6.2-KMS-ROTATION")["basis"]
     assert kms["kind"] == "state over the period" and [p["populations"] for p in kms["parts"]] == [
         ["kms-rotation-timeline"]]

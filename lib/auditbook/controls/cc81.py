@@ -36,7 +36,8 @@ PROTECTION = ControlTest(
     "requires the minimum approvals, stale approvals are dismissed when code is pushed, and administrators "
     "cannot bypass the rules.", "continuous", ("github-branch-protection",),
     lambda s, ctx: {"min_approvals": s["min_approvals"], "require_stale_dismissal": s["require_stale_review_dismissal"],
-                    "require_admin_enforcement": s["require_admin_enforcement"]}, ("org", "repo", "branch"))
+                    "require_admin_enforcement": s["require_admin_enforcement"]}, ("org", "repo", "branch"),
+    configuration_only=True)
 DIRECT_PUSH = ControlTest(
     "CC8.1-DIRECT-PUSH", "CC8.1", "No direct pushes to production branches",
     "Every commit that reached a production branch in the period came through a merged pull request.",

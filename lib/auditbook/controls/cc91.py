@@ -52,7 +52,7 @@ SCANNERS = ControlTest(
     "scanner category in params (SAST, dependency audit, image scan) before a merge.",
     "continuous", ("github-branch-protection",),
     lambda s, ctx: {"scanner_checks_by_category": s["scanner_checks"], "exemptions": s["scanner_exemptions"]},
-    ("org", "repo", "branch"))
+    ("org", "repo", "branch"), configuration_only=True)
 IAC_MANAGED = ControlTest(
     "CC9.1-IAC-MANAGED", "CC9.1", "Production infrastructure is managed as code",
     "Every in-scope resource (databases, auto scaling groups, volumes, buckets with the scope tag) is a resource "

@@ -23,6 +23,9 @@ class DemoEnvironment:
     def __init__(self) -> None:
         self.aws = DemoAws()
         self.github = GitHubEmulator(build_demo_github(), build_labs_github())  # demo-fintech and its labs org
+        from auditbook.demo import snapshots as demo_snapshots
+
+        demo_snapshots.record_audit_log(self.github.state)
         self._patch: Any = None
         self.faults: Any = None  # auditbook.demo.faults.Faults: the request log and fault injection
 

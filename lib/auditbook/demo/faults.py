@@ -389,7 +389,8 @@ def _query_has(present: dict[str, list[str]], key: str) -> bool:
 
 GITHUB_TEMPLATES = [  # the REST paths the collectors use, in GitHub's documented form
     "/user", "/rate_limit", "/orgs/{org}", "/orgs/{org}/repos", "/orgs/{org}/members",
-    "/orgs/{org}/outside_collaborators", "/orgs/{org}/memberships/{username}", "/repos/{owner}/{repo}",
+    "/orgs/{org}/outside_collaborators", "/orgs/{org}/memberships/{username}", "/orgs/{org}/audit-log",
+    "/repos/{owner}/{repo}",
     "/repos/{owner}/{repo}/branches/{branch}/protection", "/repos/{owner}/{repo}/branches/{branch}",
     "/repos/{owner}/{repo}/rules/branches/{branch}", "/repos/{owner}/{repo}/rulesets",
     "/repos/{owner}/{repo}/rulesets/{ruleset_id}", "/repos/{owner}/{repo}/commits",

@@ -145,6 +145,25 @@ def record_calls(endpoint: str, trail: Trail) -> None:
                                                          "xmlns": "http://s3.amazonaws.com/doc/2006-03-01/"}})
 
 
+def record_audit_log(state: Any) -> None:
+    """demo-fintech's organization audit log over the quarter: the branch protection removed and restored (the
+    week CHANGES[2] stands for), among other org events that change no protection."""
+    protection = CHANGES[2]
+    repo = f"{ORG}/payments-api"
+
+    def entry(when: datetime, action: str, actor: str, **more: Any) -> dict[str, Any]:
+        stamp = int(when.timestamp() * 1000)
+        return {"@timestamp": stamp, "created_at": stamp, "action": action, "actor": actor, "org": ORG,
+                "_document_id": f"demo-{action}-{stamp}", **more}
+    state.audit_log.extend([
+        entry(_t("2026-07-14T09:12:00"), "team.add_member", "alice-ng", team=f"{ORG}/payments", user="chen-wei"),
+        entry(protection.start, "protected_branch.destroy", "bruno-silva", repo=repo, name="main"),
+        entry(_t("2026-08-27T16:40:00"), "repo.create", "alice-ng", repo=f"{ORG}/sandbox", visibility="private"),
+        entry(protection.end, "protected_branch.create", "alice-ng", repo=repo, name="main"),
+        entry(_t("2026-11-20T11:00:00"), "org.update_member", "alice-ng", user="bruno-silva", permission="admin"),
+    ])
+
+
 def _morning(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, TAKEN_AT_HOUR, tzinfo=UTC)
 

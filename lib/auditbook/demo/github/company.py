@@ -129,7 +129,7 @@ class _Company:
 
     def __init__(self, seed: int) -> None:
         self.rng = random.Random(seed)
-        self.state = GitHubState(Org(ORG, 4242, "Demo Fintech"))
+        self.state = GitHubState(Org(ORG, 4242, "Demo Fintech", audit_log=True))
         self.b = HistoryBuilder(self.state, seed)
         _people(self.state)
         self.truth: list[Deviation] = _repos(self.state, self.b)

@@ -47,7 +47,8 @@ class _Labs:
 
     def __init__(self, seed: int) -> None:
         self.rng = random.Random(seed)
-        self.state = GitHubState(Org(ORG, 4243, "Demo Fintech Labs", two_factor_requirement_enabled=True))
+        self.state = GitHubState(Org(ORG, 4243, "Demo Fintech Labs", two_factor_requirement_enabled=True,
+                                     audit_log=True))
         for user in [person(login) for login in [ADMIN, *MEMBERS]] + bots():
             self.state.users[user.login] = user
         self.state.tokens[DEMO_TOKEN] = DEMO_BOT

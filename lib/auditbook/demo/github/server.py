@@ -13,13 +13,14 @@ import base64
 import fnmatch
 import json
 import math
+import re
 import threading
 import time
 import uuid
 from collections import ChainMap
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from graphql import GraphQLError, get_operation_ast, parse
@@ -35,6 +36,7 @@ from auditbook.demo.github.rest import Renderer
 from auditbook.demo.github.state import GitHubState, Repo, User
 from auditbook.provenance import iso
 
+AUDIT_LOG_DAYS = 180  # GitHub keeps an organization's audit log (web events) 180 days
 STOP_POLL_SECONDS = 0.05  # how often the server looks for a stop request (werkzeug's 0.5 s held up every stop)
 DOCS = "https://docs.github.com/rest"
 RATE_LIMIT = 5000
@@ -47,6 +49,7 @@ URLS = Map([
     Rule("/orgs/<org>/members", endpoint="org_members"),
     Rule("/orgs/<org>/outside_collaborators", endpoint="outside_collaborators"),
     Rule("/orgs/<org>/memberships/<username>", endpoint="membership"),
+    Rule("/orgs/<org>/audit-log", endpoint="audit_log"),
     Rule("/repos/<owner>/<repo>", endpoint="repo"),
     Rule("/repos/<owner>/<repo>/branches/<path:branch>/protection", endpoint="protection"),
     Rule("/repos/<owner>/<repo>/branches/<path:branch>", endpoint="branch"),
@@ -329,6 +332,38 @@ class GitHubEmulator:
             if member.login == username:
                 return self._r(request, org).membership(state.org, member.login, member.role)
         raise NotFound()
+
+    def _get_audit_log(self, request: Request, login: str, org: str) -> Response:
+        """The organization audit log as GitHub Enterprise Cloud serves it: web events of the last 180 days,
+        the last three months unless ``phrase`` has a ``created:`` qualifier, newest first unless ``order=asc``,
+        cursor pages; 404 for an org whose plan has no audit log API."""
+        state = self._org(org)
+        if not state.org.audit_log:
+            raise NotFound("Not Found", "https://docs.github.com/rest/orgs/orgs#get-the-audit-log-for-an-organization")
+        now = datetime.now(UTC)
+        since, until = now - timedelta(days=AUDIT_LOG_DAYS), now
+        phrase = request.args.get("phrase", "")
+        created = re.findall(r"created:(>=|<=|>|<)?(\d{4}-\d{2}-\d{2})(?:\.\.(\d{4}-\d{2}-\d{2}))?", phrase)
+        if not created:
+            since = max(since, now - timedelta(days=90))
+        for op, first, last in created:
+            day = datetime.fromisoformat(first).replace(tzinfo=UTC)
+            if last:
+                since, until = max(since, day), min(until, datetime.fromisoformat(last).replace(tzinfo=UTC)
+                                                     + timedelta(days=1))
+            elif op in (">=", ">"):
+                since = max(since, day + timedelta(days=1 if op == ">" else 0))
+            elif op in ("<=", "<"):
+                until = min(until, day + timedelta(days=1 if op == "<=" else 0))
+            else:
+                since, until = max(since, day), min(until, day + timedelta(days=1))
+        actions = re.findall(r"action:([\w.]+)", phrase)
+        entries = [e for e in state.audit_log
+                   if since.timestamp() * 1000 <= e["@timestamp"] < until.timestamp() * 1000
+                   and (not actions or any(e["action"] == a or e["action"].startswith(a + ".") for a in actions))]
+        entries.sort(key=lambda e: (e["@timestamp"], e["_document_id"]),
+                     reverse=request.args.get("order", "desc") != "asc")
+        return _cursor_page(request, entries, lambda e: e)
 
     def _get_repo(self, request: Request, login: str, owner: str, repo: str) -> dict[str, Any]:
         return self._r(request, owner).repo(self._repo(owner, repo))

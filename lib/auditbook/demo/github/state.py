@@ -33,6 +33,7 @@ class Org:
     id: int
     name: str
     two_factor_requirement_enabled: bool = True
+    audit_log: bool = False  # on GitHub Enterprise Cloud: GET /orgs/{org}/audit-log answers (else 404)
     members: list[Membership] = field(default_factory=list)
     outside_collaborators: list[str] = field(default_factory=list)
 
@@ -169,6 +170,8 @@ class GitHubState:
     users: dict[str, User] = field(default_factory=dict)
     repos: dict[str, Repo] = field(default_factory=dict)
     tokens: dict[str, str] = field(default_factory=dict)  # token -> login
+    # the organization audit log: {"@timestamp": epoch ms, "action", "actor", "repo", "org", "_document_id", ...}
+    audit_log: list[dict[str, Any]] = field(default_factory=list)
 
     def user(self, login: str) -> User:
         return self.users[login]

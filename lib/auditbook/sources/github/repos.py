@@ -14,6 +14,13 @@ from github import Github, GithubException
 
 from auditbook.provenance import Collected, CollectionError, RawStore, iso
 from auditbook.sources.github.client import caller_login, collecting, listed, new_provenance, rest_pages
+from auditbook.timeline import AuditActions
+
+# What may change a branch's protection: classic protection, rulesets (repository or org), and the repository or
+# branch itself renamed, moved or removed (the org audit log's actions).
+PROTECTION_CHANGES = AuditActions(
+    r"protected_branch\..*|repository_ruleset\..*|repo\.(rename|transfer|destroy|archived|unarchived|rename_branch"
+    r"|update_default_branch)", "GitHub audit log: branch protection and rulesets")
 
 
 def collect_branch_protection(gh: Github, org: str, branch_by_repo: dict[str, str], raw: RawStore) -> Collected:
