@@ -28,6 +28,17 @@ class SnapshotLike(Protocol):
 
 
 @dataclass
+class InMemorySnapshot:
+    """A snapshot's populations held in memory: an analyst's what-if ("had we read this on that day"), a test."""
+
+    taken_at: datetime
+    frames: dict[str, pd.DataFrame]
+
+    def population(self, name: str) -> pd.DataFrame | None:
+        return self.frames.get(name)
+
+
+@dataclass
 class OverSnapshots:
     """What the snapshots add to a test: deviations seen on days, which days were covered, and the gaps."""
 

@@ -4,14 +4,15 @@ CloudTrail records: the stretches between readings are shown when no change call
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pandas as pd
 import pytest
-from auditbook import catalog, over_snapshots, timeline
+from auditbook import catalog, over_snapshots
 from auditbook.context import Context
 from auditbook.controls import cc61, cc62
+from auditbook.over_snapshots import InMemorySnapshot as Snap
+from auditbook.over_snapshots import timeline
 from auditbook.period import parse_period
 from auditbook.sources.aws import autoscaling, cloudwatch, ecr, iam, logs, rds, secretsmanager, sns
 
@@ -26,15 +27,6 @@ def t(text: str) -> pd.Timestamp:
 def policy(minimum: int) -> pd.DataFrame:
     return catalog.from_rows("iam-password-policy", [{"account_id": "1", "setting": "MinimumPasswordLength",
                                                       "value": json.dumps(minimum)}])
-
-
-@dataclass
-class Snap:
-    taken_at: datetime
-    frames: dict
-
-    def population(self, name):
-        return self.frames.get(name)
 
 
 def snap(when: str, minimum: int = 14) -> Snap:

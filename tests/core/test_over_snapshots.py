@@ -3,7 +3,6 @@ the days a snapshot covers."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pandas as pd
@@ -11,6 +10,7 @@ from auditbook import catalog, over_snapshots
 from auditbook.basis import Leaf, basis_of
 from auditbook.context import Context
 from auditbook.controls import cc61
+from auditbook.over_snapshots import InMemorySnapshot as Snap
 from auditbook.period import parse_period
 from auditbook.results import Status, with_basis
 
@@ -21,15 +21,6 @@ def report(mfa: bool) -> pd.DataFrame:
     return catalog.from_rows("iam-credential-report", [
         {"account_id": "1", "user": "trent", "arn": "arn:trent", "password_enabled": True, "mfa_active": mfa},
         {"account_id": "1", "user": "alice", "arn": "arn:alice", "password_enabled": True, "mfa_active": True}])
-
-
-@dataclass
-class Snap:
-    taken_at: datetime
-    frames: dict
-
-    def population(self, name):
-        return self.frames.get(name)
 
 
 def snap(day: int, month: int = 8, mfa: bool = True) -> Snap:

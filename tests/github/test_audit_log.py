@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
@@ -17,6 +16,7 @@ from auditbook.controls import cc81
 from auditbook.demo.github.company import DEMO_BOT, DEMO_TOKEN, bots
 from auditbook.demo.github.server import GitHubEmulator
 from auditbook.demo.github.state import GitHubState, Org
+from auditbook.over_snapshots import InMemorySnapshot as Snap
 from auditbook.period import parse_period
 from auditbook.provenance import CollectionError, RawStore
 from auditbook.sources.github import repos
@@ -69,15 +69,6 @@ def test_an_org_whose_plan_has_no_audit_log_is_a_collection_error_not_an_empty_l
 CTX = Context({"criteria": {}, "scope": {"github": {"orgs": [{"name": "acme", "audit_log": True}]}}},
               parse_period("2026-Q3"), run_at=datetime(2026, 12, 3, tzinfo=UTC))
 OPTIONS = {"min_approvals": 1, "require_stale_dismissal": False, "require_admin_enforcement": False}
-
-
-@dataclass
-class Snap:
-    taken_at: datetime
-    frames: dict
-
-    def population(self, name):
-        return self.frames.get(name)
 
 
 def protection(approvals: int) -> pd.DataFrame:
