@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from auditbook.business_days import BusinessCalendar
 from auditbook.period import Period
 
 
@@ -54,6 +55,15 @@ class Context:
     @property
     def org_names(self) -> list[str]:
         return [o["name"] for o in self.orgs]
+
+    @property
+    def calendar(self) -> BusinessCalendar:
+        """How the organization counts business days (params ``business_calendar``)."""
+        return BusinessCalendar.from_params(self.params.get("business_calendar"))
+
+    def holidays(self) -> list[date]:
+        """The calendar's holidays from the year before the period to the year after it (deadlines run past it)."""
+        return self.calendar.holidays(self.period.start.year - 1, self.period.end.year + 1)
 
     @property
     def window(self) -> dict[str, Any]:

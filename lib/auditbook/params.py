@@ -65,7 +65,8 @@ def validate(data: Any, source: str = "params") -> dict[str, Any]:
     errors = sorted(validator.iter_errors(data), key=lambda e: (len(list(e.absolute_path)), str(e.path)))
     if errors:
         raise ParamsError(f"{source}: {_describe(errors[0])}")
-    problem = _first_duplicate_scope(data) or _events_engine_problem(data) or _unknown_accepted_test(data)
+    problem = _first_duplicate_scope(data) or _events_engine_problem(data) or _unknown_accepted_test(data) or \
+        _calendar_problem(data)
     if problem:
         raise ParamsError(f"{source}: {problem}")
     resolved = copy.deepcopy(data)
@@ -84,6 +85,17 @@ def _first_duplicate_scope(data: dict[str, Any]) -> str | None:
             if value in seen:
                 return f"{key}: {value} is listed twice"
             seen.add(value)
+    return None
+
+
+def _calendar_problem(data: dict[str, Any]) -> str | None:
+    """A country or subdivision the holidays package does not know would count its holidays as business days."""
+    from auditbook.business_days import BusinessCalendar, CalendarError
+
+    try:
+        BusinessCalendar.from_params(data.get("business_calendar"))
+    except CalendarError as exc:
+        return str(exc)
     return None
 
 

@@ -7,7 +7,8 @@ what makes a principal an administrator, which password settings are required) i
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -254,7 +255,8 @@ LEAVERS = ControlTest(
     "per_event", ("leaver-accounts",),
     lambda s, ctx: {"default_accounts": {"aws-iam": ctx.account_ids[0], "identity-center": ctx.account_ids[0],
                                          "github": "+".join(ctx.org_names)},
-                    "business_days": s["leaver_removal_business_days"]}, ("person_id", "system", "identity"))
+                    "business_days": s["leaver_removal_business_days"], "calendar": ctx.calendar.describe()},
+    ("person_id", "system", "identity"))
 ORPHANED = ControlTest(
     "CC6.1-ORPHANED", "CC6.1", "Every account belongs to a person on the HR roster",
     "Every human account in AWS IAM, IAM Identity Center and the GitHub organization matches a person on the "
@@ -366,14 +368,16 @@ def github_two_factor(members: pd.DataFrame, settings: pd.DataFrame) -> TestResu
     return evaluate(GITHUB_2FA, members, deviations, {"two_factor_required": True})
 
 
-def removal_deadline(termination: pd.Timestamp, business_days: int) -> pd.Timestamp:
-    """End of the day ``business_days`` business days after the termination date."""
-    day = np.busday_offset(termination.date(), business_days, roll="forward")
+def removal_deadline(termination: pd.Timestamp, business_days: int,
+                     holidays: Sequence[date] = ()) -> pd.Timestamp:
+    """End of the day ``business_days`` business days after the termination date (Monday to Friday, less
+    ``holidays``: a removal the day after a public holiday is on time)."""
+    day = np.busday_offset(termination.date(), business_days, roll="forward", holidays=list(holidays))
     return pd.Timestamp(day, tz="UTC") + pd.Timedelta(days=1)
 
 
 def leaver_accounts(roster: pd.DataFrame, sheet: pd.DataFrame, events: pd.DataFrame, start: datetime,
-                    end: datetime, business_days: int) -> pd.DataFrame:
+                    end: datetime, business_days: int, holidays: Sequence[date] = ()) -> pd.DataFrame:
     """Every account of every person terminated in the period, with when its access was removed.
 
     An identity is looked up in every AWS account and GitHub org in scope: one row per account or org
@@ -392,7 +396,7 @@ def leaver_accounts(roster: pd.DataFrame, sheet: pd.DataFrame, events: pd.DataFr
         present.setdefault((r.system, r.identity), {})[str(r.account)] = r
     rows = []
     for p in leavers.itertuples():
-        deadline = removal_deadline(p.termination_date, business_days)
+        deadline = removal_deadline(p.termination_date, business_days, holidays)
         identities = [("aws-iam", n.strip()) for n in str(p.aws_user_names).split(";") if n.strip()]
         identities += [("github", p.github_login)] if p.github_login else []
         identities += [("identity-center", r.identity) for r in sheet.itertuples()
@@ -413,7 +417,7 @@ def leaver_accounts(roster: pd.DataFrame, sheet: pd.DataFrame, events: pd.DataFr
 
 @LEAVERS.rule
 def leavers_removed_in_time(accounts: pd.DataFrame, default_accounts: dict[str, str],
-                            business_days: int) -> TestResult:
+                            business_days: int, calendar: str = "Monday to Friday") -> TestResult:
     """AWS IAM removals are timed from the trail; where an API keeps no history (GitHub without the
     Enterprise audit log, Identity Center deletions by id) absence at collection is the evidence."""
     deviations, notes = [], []
@@ -437,7 +441,8 @@ def leavers_removed_in_time(accounts: pd.DataFrame, default_accounts: dict[str, 
         elif a.system != "aws-iam":
             notes.append(f"{rid}: removed by collection; the API keeps no removal time to test against the "
                          "deadline.")
-    return evaluate(LEAVERS, accounts, deviations, {"removal_within_business_days": business_days}, notes)
+    return evaluate(LEAVERS, accounts, deviations, {"removal_within_business_days": business_days,
+                                                    "business_days_counted": calendar}, notes)
 
 
 @ORPHANED.rule

@@ -64,7 +64,7 @@ PEOPLE = [
     Person("P008", "Hana Sato", "hana-sato", "hana.sato", "2025-03-03", "2026-08-14"),
     Person("P009", "Julia Costa", "julia-costa", "heidi.data", "2025-08-04"),
     Person("P010", "Kofi Mensah", "kofi-mensah", "ivan.audit", "2025-10-20"),
-    Person("P011", "Lena Fischer", "lena-fischer", "lena.fischer", "2025-06-02", "2026-09-11"),
+    Person("P011", "Lena Fischer", "lena-fischer", "lena.fischer", "2025-06-02", "2026-09-04"),
     Person("P012", "Max Keller", "max-contractor", "mallory.contractor", "2026-02-09", manager="P007"),
     Person("P013", "Trent Sales", "", "trent.sales", "2025-11-03", manager="P002"),
     Person("P014", "Oscar Former", "", "oscar.former", "2024-05-06", "2026-08-07"),
@@ -76,7 +76,8 @@ PEOPLE = [
 # IAM users created and later removed by the demo, for the leavers: name → (created, removed, remover)
 REMOVED_IAM_USERS = {
     "hana.sato": ("2025-03-03T09:00:00", "2026-08-20T10:12:00", "alice.admin"),     # 6 days after termination
-    "lena.fischer": ("2025-06-02T09:00:00", "2026-09-11T18:30:00", "alice.admin"),  # the same day
+    # terminated Friday 2026-09-04, removed Tuesday 09-08: on time, Monday 09-07 being Labor Day (business_calendar)
+    "lena.fischer": ("2025-06-02T09:00:00", "2026-09-08T10:15:00", "alice.admin"),
 }
 # An IAM user nobody on the roster owns.
 ORPHAN_IAM_USER = ("temp.migration", "2026-06-15T09:00:00", "2026-09-25T11:00:00")

@@ -110,6 +110,53 @@ def test_removal_deadline_skips_the_weekend():
     assert cc61.removal_deadline(ts("2026-08-14"), 0) == ts("2026-08-15")
 
 
+def test_a_removal_the_day_after_a_public_holiday_is_on_time_with_the_organizations_calendar():
+    from datetime import date
+
+    from auditbook.business_days import BusinessCalendar, CalendarError
+    from auditbook.params import ParamsError, validate
+
+    us = BusinessCalendar.from_params({"country": "US"})
+    assert date(2026, 9, 7) in us.holidays(2026, 2026)  # Labor Day, a Monday
+    friday = ts("2026-09-04")
+    assert cc61.removal_deadline(friday, 1) == ts("2026-09-08")  # no calendar: end of Monday
+    assert cc61.removal_deadline(friday, 1, us.holidays(2026, 2026)) == ts("2026-09-09")  # end of Tuesday
+    assert cc61.removal_deadline(ts("2026-09-05"), 0, us.holidays(2026, 2026)) == ts("2026-09-09")  # a Saturday
+    company = BusinessCalendar.from_params({"dates": ["2026-12-24"]})
+    assert cc61.removal_deadline(ts("2026-12-23"), 1, company.holidays(2026, 2026)) == ts("2026-12-26")
+    assert us.describe().startswith("Monday to Friday, less the public holidays of US (holidays ")
+    assert BusinessCalendar.from_params({"country": "DE", "subdivision": "BY", "dates": ["2026-12-24"]}).describe() \
+        .endswith("and 1 holiday(s) named in params")
+    assert BusinessCalendar.from_params(None).describe() == "Monday to Friday (no holidays: params name no calendar)"
+    with pytest.raises(CalendarError, match="Country XX not available"):
+        BusinessCalendar.from_params({"country": "XX"})
+    base = {"organization": "o", "scope": {"aws": {"accounts": [{"id": "123456789012"}], "regions": ["us-east-1"]}}}
+    with pytest.raises(ParamsError, match="business_calendar: Entity `US` does not have subdivision ZZ"):
+        validate({**base, "business_calendar": {"country": "US", "subdivision": "ZZ"}})
+    with pytest.raises(ParamsError, match="business_calendar"):
+        validate({**base, "business_calendar": {"dates": ["4 July"]}})
+
+
+def test_a_leaver_removed_the_day_after_labor_day_is_on_time(raw):
+    from auditbook.catalog import empty, from_rows
+
+    roster = from_rows("hr-roster", [{"person_id": "P1", "name": "Lena", "aws_user_names": "lena",
+                                      "termination_date": ts("2026-09-04")}])
+    events = from_rows("cloudtrail-events", [{
+        "account_id": "1", "event_time": ts("2026-09-08") + pd.Timedelta(hours=10), "event_id": "e1",
+        "event_source": "iam.amazonaws.com", "event_name": "DeleteUser", "read_only": False,
+        "event_type": "AwsApiCall", "aws_region": "us-east-1", "error_code": "",
+        "request_parameters": json.dumps({"userName": "lena"})}])
+    sheet = empty("access-review-worksheet")
+    from auditbook.business_days import BusinessCalendar
+
+    holidays = BusinessCalendar.from_params({"country": "US"}).holidays(2026, 2026)
+    accounts = cc61.leaver_accounts(roster, sheet, events, ts("2026-07-01"), ts("2026-10-01"), 1, holidays)
+    assert cc61.leavers_removed_in_time(accounts, {"aws-iam": "1"}, 1).deviations.empty
+    without = cc61.leaver_accounts(roster, sheet, events, ts("2026-07-01"), ts("2026-10-01"), 1)
+    assert len(cc61.leavers_removed_in_time(without, {"aws-iam": "1"}, 1).deviations) == 1
+
+
 def test_access_review_round_trip(tmp_path, raw):
     """Worksheet out, reviewers' decisions back in, tested: undecided, self-review, removal not done."""
     from auditbook.demo.people import review_decisions
