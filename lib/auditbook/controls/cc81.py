@@ -153,23 +153,31 @@ def approval_on_final_commit(sheet: pd.DataFrame) -> TestResult:
 def emergency_reviewed(sheet: pd.DataFrame, review_hours: int, labels: list[str]) -> TestResult:
     emergencies = _changes(sheet).keep(lambda f: f["emergency"],
                                        f"changes labelled as emergencies ({', '.join(labels)})")
-    limit = timedelta(hours=review_hours)
-    deviations = []
-    for r in emergencies.frame.itertuples():
-        if r.approved_before_merge:
-            continue
-        late = r.first_post_merge_approval_at
-        if pd.isna(late):
-            detail = f"merged {r.merged_at:%Y-%m-%d %H:%M}; never approved by a non-author"
-        elif late - r.merged_at > limit:
-            hours = (late - r.merged_at).total_seconds() / 3600
-            detail = f"merged {r.merged_at:%Y-%m-%d %H:%M}; approved {hours:.0f} h later (limit {review_hours} h)"
-        else:
-            continue
-        deviations.append({"resource_type": "pull_request", "resource_id": r.change, "detail": detail,
-                           "url": r.url})
+    deviations = [{"resource_type": "pull_request", "resource_id": r.change, "detail": detail, "url": r.url}
+                  for r in emergencies.frame.itertuples() if (detail := _why_emergency_late(r, review_hours))]
     threshold = {"emergency_labels": labels, "review_within_hours": review_hours}
     return evaluate(EMERGENCY, emergencies, deviations, threshold)
+
+
+def _why_emergency_late(r: Any, review_hours: int) -> str:
+    """Why an emergency change's after-the-fact review does not count ('' when it does)."""
+    if r.approved_before_merge:
+        return ""
+    late = r.first_post_merge_approval_at
+    if pd.isna(late):
+        return f"merged {r.merged_at:%Y-%m-%d %H:%M}; never approved by a non-author"
+    if late - r.merged_at > timedelta(hours=review_hours):
+        hours = (late - r.merged_at).total_seconds() / 3600
+        return f"merged {r.merged_at:%Y-%m-%d %H:%M}; approved {hours:.0f} h later (limit {review_hours} h)"
+    return ""
+
+
+def _why_change_fails(r: Any, review_hours: int) -> str:
+    """The test a change fails and why, in the words of that test's deviation ('' when it is approved)."""
+    if r.emergency:
+        why = _why_emergency_late(r, review_hours)
+        return f"{EMERGENCY.test_id}: {why}" if why else ""
+    return "" if r.approved_before_merge else f"{APPROVED.test_id}: {_why_not_approved(r)}"
 
 
 def effective_protection(protection: pd.DataFrame) -> pd.DataFrame:
@@ -232,17 +240,22 @@ def deployments_trace_to_approved_changes(deployments: pd.DataFrame, sheet: pd.D
         f"deployments that reached production (final state {' or '.join(sorted(DEPLOYED_STATES))})")
     deployed = tested.frame
     approved_shas: dict[tuple[str, str], set[str]] = {}
-    if not sheet.empty:
-        limit = timedelta(hours=emergency_hours)
-        ok = sheet["approved_before_merge"] | (
-            sheet["emergency"] & ((sheet["first_post_merge_approval_at"] - sheet["merged_at"]) <= limit))
-        for row in sheet[ok].itertuples():
-            approved_shas.setdefault((row.org, row.repo), set()).update(_shas(row))
+    failing: dict[tuple[str, str, str], list[str]] = {}  # a commit of a change that is not approved: which, and why
+    for row in sheet.itertuples():
+        why = _why_change_fails(row, emergency_hours)
+        for sha in _shas(row):
+            if not why:
+                approved_shas.setdefault((row.org, row.repo), set()).add(sha)
+            else:
+                failing.setdefault((row.org, row.repo, sha), []).append(f"{row.change} ({row.title}) fails {why}")
     deviations = []
     for d in deployed.itertuples():
         problems = []
         if d.sha not in approved_shas.get((d.org, d.repo), set()):
-            problems.append(f"deployed {str(d.sha)[:7]} ({d.ref}), which is not a commit of an approved change")
+            changes = failing.get((d.org, d.repo, d.sha))
+            problems.append(f"deployed {str(d.sha)[:7]} ({d.ref}), which is not a commit of an approved change: "
+                            + ("; ".join(changes) if changes else "no pull request merged in the period contains "
+                               "this commit"))
         if not d.creator or pd.isna(d.created_at):
             problems.append("who or when is not recorded")
         if problems:

@@ -121,6 +121,16 @@ def test_deployments_must_trace_to_approved_changes():
     r = cc81.deployments_trace_to_approved_changes(deployments, sheet(PULLS, REVIEWS), emergency_hours=48)
     assert ids(r) == ["o/api/deployments/2", "o/api/deployments/4", "o/api/deployments/5", "o/api/deployments/7"]
     assert r.population_size == 6 and r.notes
+    # each deployment deviation names the change it deployed and the test that change fails, or that none is known
+    detail = r.deviations.set_index("resource_id")["detail"]
+    assert detail["o/api/deployments/2"].endswith(
+        "deployed m-2 (main), which is not a commit of an approved change: o/api#2 (t) fails CC8.1-APPROVED: merged "
+        "2026-08-10 12:00 with no approval by anyone other than the author")
+    assert detail["o/api/deployments/4"].endswith(
+        "o/api#8 (t) fails CC8.1-EMERGENCY: merged 2026-08-10 12:00; never approved by a non-author")
+    assert detail["o/api/deployments/5"].endswith(
+        "which is not a commit of an approved change: no pull request merged in the period contains this commit")
+    assert detail["o/api/deployments/7"].endswith("who or when is not recorded")
 
 
 def event(eid, identity="IAMUser", name="RunInstances", principal="dan", role="", read_only=False, error="",
