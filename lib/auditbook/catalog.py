@@ -448,7 +448,8 @@ _DECLARED = [
            arguments=lambda ctx: {"since": ctx.period.start}, applies=audit_log_enabled, basis="events"),
     _entry("github-merged-pulls", "Every pull request merged into a production branch in the period.",
            "org repo number:int url title author merged_by created_at:time updated_at:time merged_at:time "
-           "base_branch head_branch head_sha merge_commit_sha labels commit_shas commit_count:int review_count:int",
+           "base_branch head_branch head_sha merge_commit_sha labels commit_shas commit_count:int review_count:int "
+           "commit_authors",
            "repos", collector=pulls.collect_merged_pulls, arguments=lambda ctx: ctx.window, basis="events"),
     _entry("github-pull-reviews", "Every review of those pull requests.",
            "org repo number:int review_id:int reviewer state submitted_at:time commit_sha", "repos",
@@ -617,10 +618,11 @@ _DECLARED = [
     _entry("change-worksheet", "One line per change merged in the period: approvals, emergency, deployments.",
            "change org repo number:int url title author merged_by merged_at:time head_sha merge_commit_sha "
            "commit_shas labels emergency:bool approvers first_approval_at:time approved_before_merge:bool "
-           "approved_final_commit:bool first_post_merge_approval_at:time deployments", "derived",
+           "approved_final_commit:bool first_post_merge_approval_at:time deployments approvals_not_counted "
+           "roster_checked:bool", "derived",
            derive=cc81.change_worksheet,
            inputs={"pulls": "github-merged-pulls", "reviews": "github-pull-reviews",
-                   "deployments": "github-deployments"},
+                   "deployments": "github-deployments", "roster": "hr-roster"}, optional=("roster",),
            arguments=lambda ctx: {"emergency_labels": ctx.settings("CC8.1")["emergency_labels"]}),
     _entry("change-reconciliation", "The counts of changes, commits and deployments that must add up.",
            "count_of n:int check", "derived", derive=cc81.reconcile,

@@ -18,8 +18,9 @@ from auditbook.results import ControlTest, Tested, TestResult, evaluate, when
 
 APPROVED = ControlTest(
     "CC8.1-APPROVED", "CC8.1", "Changes approved by someone other than the author before merge",
-    "Every non-emergency pull request merged into a production branch in the period has an APPROVED review "
-    "by a person other than its author, submitted no later than the merge.", "per_event", ("change-worksheet",),
+    "Every non-emergency pull request merged into a production branch in the period has an APPROVED review, "
+    "submitted no later than the merge, by a person on the HR roster and employed that day who is neither its "
+    "author nor an author of its commits.", "per_event", ("change-worksheet",),
     sample_keys=("change",))
 FINAL_COMMIT = ControlTest(
     "CC8.1-FINAL-COMMIT", "CC8.1", "Approval covers the final commit",
@@ -70,13 +71,43 @@ def _change_id(row: Any) -> str:
     return f"{row.org}/{row.repo}#{row.number}"
 
 
+def approval_not_counted(reviewer: str, at: pd.Timestamp, author: str, commit_authors: str,
+                         people: dict[str, Any] | None) -> str:
+    """Why an approval does not count as an independent review ('' when it does): by the change's author or a
+    co-author of its commits, or — with the HR roster — by someone not on it or not employed at that moment."""
+    if reviewer == author:
+        return "by the author"
+    if reviewer in {a for a in str(commit_authors or "").split(";") if a}:
+        return "by a co-author (an author of the change's commits)"
+    if people is None:
+        return ""
+    person = people.get(str(reviewer).lower())
+    if person is None:
+        return "by an account on no one's HR roster line"
+    if pd.notna(person.start_date) and at.normalize() < person.start_date.normalize():
+        return f"before {person.name} started on {person.start_date:%Y-%m-%d}"
+    if pd.notna(person.termination_date) and at.normalize() > person.termination_date.normalize():
+        return f"after {person.name}'s termination on {person.termination_date:%Y-%m-%d}"
+    return ""
+
+
 def change_worksheet(pulls: pd.DataFrame, reviews: pd.DataFrame, deployments: pd.DataFrame,
-                     emergency_labels: list[str]) -> pd.DataFrame:
-    """One row per merged change with what an auditor re-performs: approvers and times, deployment."""
+                     emergency_labels: list[str], roster: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per merged change with what an auditor re-performs: approvers and times, deployment.
+
+    Only approvals that count are approvals (:func:`approval_not_counted`); the others are listed with why, and
+    the change is judged without them. Without an HR roster the employment check is not made (``roster_checked``).
+    """
     emergency = set(emergency_labels)
+    people = None if roster is None else {str(p.github_login).lower(): p for p in roster.itertuples()
+                                          if p.github_login}
     approvals = reviews[reviews["state"] == "APPROVED"].merge(
-        pulls[["org", "repo", "number", "author", "merged_at", "head_sha"]], on=["org", "repo", "number"])
-    approvals = approvals[approvals["reviewer"] != approvals["author"]]
+        pulls[["org", "repo", "number", "author", "merged_at", "head_sha", "commit_authors"]],
+        on=["org", "repo", "number"])
+    approvals["not_counted"] = [approval_not_counted(a.reviewer, a.submitted_at, a.author, a.commit_authors, people)
+                                for a in approvals.itertuples()]
+    ignored = approvals[(approvals["not_counted"] != "") & (approvals["not_counted"] != "by the author")]
+    approvals = approvals[approvals["not_counted"] == ""]
     before = approvals[approvals["submitted_at"] <= approvals["merged_at"]]
     after = approvals[approvals["submitted_at"] > approvals["merged_at"]]
     rows = []
@@ -84,6 +115,7 @@ def change_worksheet(pulls: pd.DataFrame, reviews: pd.DataFrame, deployments: pd
         key = (pr.org, pr.repo, pr.number)
         mine = before[(before["org"] == key[0]) & (before["repo"] == key[1]) & (before["number"] == key[2])]
         later = after[(after["org"] == key[0]) & (after["repo"] == key[1]) & (after["number"] == key[2])]
+        uncounted = ignored[(ignored["org"] == key[0]) & (ignored["repo"] == key[1]) & (ignored["number"] == key[2])]
         labels = [x for x in str(pr.labels or "").split(";") if x]
         rows.append({
             "change": _change_id(pr), "org": pr.org, "repo": pr.repo, "number": pr.number, "url": pr.url,
@@ -96,6 +128,9 @@ def change_worksheet(pulls: pd.DataFrame, reviews: pd.DataFrame, deployments: pd
             "approved_before_merge": len(mine) > 0,
             "approved_final_commit": bool((mine["commit_sha"] == pr.head_sha).any()),
             "first_post_merge_approval_at": later["submitted_at"].min() if len(later) else pd.NaT,
+            "approvals_not_counted": "; ".join(f"{a.reviewer} {a.submitted_at:%Y-%m-%d %H:%M}: {a.not_counted}"
+                                               for a in uncounted.sort_values("submitted_at").itertuples()),
+            "roster_checked": people is not None,
         })
     sheet = pd.DataFrame(rows)
     if sheet.empty:
@@ -128,14 +163,20 @@ def approved_before_merge(sheet: pd.DataFrame) -> TestResult:
     deviations = [{"resource_type": "pull_request", "resource_id": r.change,
                    "detail": _why_not_approved(r), "url": r.url}
                   for r in normal.frame.itertuples() if not r.approved_before_merge]
-    return evaluate(APPROVED, normal, deviations, {"approvals_by_non_author": 1, "before": "merge"})
+    notes = [] if sheet.empty or sheet["roster_checked"].all() else [
+        "No HR roster could be read (criteria.CC6.1.hr_roster): approvers were not checked against employment."]
+    return evaluate(APPROVED, normal, deviations, {"approvals_that_count": 1, "before": "merge", "approver":
+                    "on the HR roster, employed that day, not an author or co-author of the change"}, notes)
 
 
 def _why_not_approved(r: Any) -> str:
     self_merged = " (self-merged)" if r.merged_by == r.author else ""
+    uncounted = f"; approvals that do not count: {r.approvals_not_counted}" if r.approvals_not_counted else ""
     if pd.notna(r.first_post_merge_approval_at):
-        return f"merged {when(r.merged_at)}{self_merged}; first approval by a non-author only at " \
-               f"{when(r.first_post_merge_approval_at)}, after the merge"
+        return f"merged {when(r.merged_at)}{self_merged}; first approval that counts only at " \
+               f"{when(r.first_post_merge_approval_at)}, after the merge{uncounted}"
+    if uncounted:
+        return f"merged {when(r.merged_at)}{self_merged} with no approval that counts{uncounted}"
     return f"merged {when(r.merged_at)}{self_merged} with no approval by anyone other than the author"
 
 

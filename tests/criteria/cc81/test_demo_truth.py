@@ -21,6 +21,7 @@ from auditbook.demo.github.company import (
     demo_truth,
     render_truth,
 )
+from auditbook.demo.people import DATA
 from auditbook.sources.github import (
     collect_branch_commits,
     collect_branch_protection,
@@ -29,6 +30,7 @@ from auditbook.sources.github import (
 )
 
 REPOS = list(PRODUCTION_BRANCHES)
+ROSTER = DATA / "hr-roster.csv"  # an approval counts from someone on it, employed that day
 
 
 def test_truth_file_is_up_to_date():
@@ -45,7 +47,13 @@ def reference_findings(pulls: pd.DataFrame, reviews: pd.DataFrame, protection: p
                        commits: pd.DataFrame, deployments: pd.DataFrame) -> set[tuple[str, str]]:
     found: set[tuple[str, str]] = set()
     joined = reviews.merge(pulls[["repo", "number", "author", "merged_at", "head_sha"]], on=["repo", "number"])
-    approvals = joined[(joined.state == "APPROVED") & (joined.reviewer != joined.author)]
+    roster = pd.read_csv(ROSTER, parse_dates=["start_date", "termination_date"]).set_index("github_login")
+    employed = pd.Series([login in roster.index and roster.loc[login, "start_date"].date() <= at.date()
+                and (pd.isna(roster.loc[login, "termination_date"]) or at.date() <= roster.loc[login,
+                                                                                        "termination_date"].date())
+                          for login, at in zip(joined.reviewer, joined.submitted_at, strict=True)], index=joined.index,
+                         dtype=bool)
+    approvals = joined[(joined.state == "APPROVED") & (joined.reviewer != joined.author) & employed]
     before = approvals[approvals.submitted_at <= approvals.merged_at]
     emergency_ok = approvals[approvals.submitted_at <= approvals.merged_at + timedelta(hours=48)]
     approved: set[tuple[str, int]] = set()

@@ -198,3 +198,46 @@ def test_deployments_trace_per_org_even_when_no_change_was_approved_after_merge(
     deployments = pd.DataFrame([deployment(1, "m-1"), dict(deployment(2, "m-1"), org="p")])
     r = cc81.deployments_trace_to_approved_changes(deployments, sheet(pulls, reviews), emergency_hours=48)
     assert ids(r) == ["p/api/deployments/2"]
+
+
+ROSTER = catalog.from_rows("hr-roster", [
+    {"person_id": "P1", "name": "Ann", "github_login": "ann", "start_date": ts("2024-01-01")},
+    {"person_id": "P2", "name": "Bob", "github_login": "Bob", "start_date": ts("2024-01-01")},
+    {"person_id": "P3", "name": "Cid", "github_login": "cid", "start_date": ts("2024-01-01"),
+     "termination_date": ts("2026-08-10")},
+    {"person_id": "P4", "name": "Dee", "github_login": "dee", "start_date": ts("2026-08-11")}])
+
+
+def test_an_approval_counts_only_from_someone_on_the_roster_employed_that_day_and_not_an_author_of_the_change():
+    pulls = [pull(1), pull(2), pull(3), pull(4), pull(5), {**pull(6), "commit_authors": "ann;bob"}, pull(7)]
+    reviews = [review(1, "bob", "2026-08-10T11:00"),            # counts
+               review(2, "ivan", "2026-08-10T11:00"),           # on no roster line
+               review(3, "cid", "2026-08-10T11:00"),            # on his termination day: still employed
+               review(4, "cid", "2026-08-11T08:00", commit="h1"), review(4, "ann", "2026-08-10T11:00"),
+               review(5, "dee", "2026-08-10T11:00"),            # before she started
+               review(6, "bob", "2026-08-10T11:00"),            # a co-author of the commits
+               review(7, "ivan", "2026-08-10T09:00"), review(7, "bob", "2026-08-10T10:00")]
+    pulls[3] = {**pulls[3], "merged_at": ts("2026-08-11T12:00")}
+    frame = cc81.change_worksheet(catalog.from_rows("github-merged-pulls", pulls),
+                                  catalog.from_rows("github-pull-reviews", reviews),
+                                  catalog.empty("github-deployments"), ["emergency"], ROSTER)
+    result = cc81.approved_before_merge(catalog.conform("change-worksheet", frame))
+    assert ids(result) == ["o/api#2", "o/api#4", "o/api#5", "o/api#6"]
+    detail = result.deviations.set_index("resource_id")["detail"]
+    assert detail["o/api#2"].endswith("approvals that do not count: ivan 2026-08-10 11:00: by an account on no one's "
+                                      "HR roster line")
+    assert detail["o/api#4"].endswith("cid 2026-08-11 08:00: after Cid's termination on 2026-08-10")  # ann: author
+    assert detail["o/api#5"].endswith("dee 2026-08-10 11:00: before Dee started on 2026-08-11")
+    assert detail["o/api#6"].endswith("bob 2026-08-10 11:00: by a co-author (an author of the change's commits)")
+    assert frame.set_index("change").loc["o/api#7", "approvers"].startswith("bob ")  # judged on Bob's alone
+    without = cc81.approved_before_merge(sheet(pulls, reviews))  # no roster: only authorship is checked
+    assert ids(without) == ["o/api#6"] and without.notes[0].startswith("No HR roster could be read")
+
+
+def test_an_emergency_reviewed_after_the_fact_only_by_someone_who_does_not_count_is_never_approved():
+    pulls = [pull(1, labels="emergency")]
+    frame = cc81.change_worksheet(catalog.from_rows("github-merged-pulls", pulls),
+                                  catalog.from_rows("github-pull-reviews", [review(1, "cid", "2026-08-11T09:00")]),
+                                  catalog.empty("github-deployments"), ["emergency"], ROSTER)
+    result = cc81.emergency_reviewed(catalog.conform("change-worksheet", frame), 48, ["emergency"])
+    assert list(result.deviations["detail"]) == ["merged 2026-08-10 12:00; never approved by a non-author"]

@@ -151,6 +151,25 @@ class _Company:
     def deviation(self, test: str, resource: str, why: str) -> None:
         self.truth.append(Deviation(test, resource, why))
 
+    def uncounted(self, approvals: list[tuple[str, datetime]]) -> list[str]:
+        """The approvals the HR roster does not let count: an account on no roster line (ivan-petrov), or a
+        person not employed that day (hana-sato after 2026-08-14), as "login (why)"."""
+        return [f"{login} ({why})" for login, at in approvals if (why := _not_employed(login, at))]
+
+    def approval_truth(self, repo: str, pr: PullRequest, approvals: list[tuple[str, datetime]], merged_at: datetime,
+                       deployed: tuple[int, datetime] | None, test: str = "CC8.1-APPROVED") -> bool:
+        """Record what a change approved only by approvals that do not count fails (in the period): ``test``, and
+        CC8.1-DEPLOY for its deployment. Whether it was approved, by the roster."""
+        if len(self.uncounted(approvals)) < len(approvals):
+            return True
+        if PERIOD_START <= merged_at < PERIOD_END:
+            self.deviation(test, self.ref(repo, pr), "approved only by "
+                           + ", ".join(self.uncounted(approvals)) + ": approvals that do not count")
+            if deployed is not None and PERIOD_START <= deployed[1] < PERIOD_END:
+                self.deviation("CC8.1-DEPLOY", f"{ORG}/{repo}/deployments/{deployed[0]}",
+                               f"deployed {self.ref(repo, pr)}, whose approvals do not count")
+        return False
+
     # -- one pull request, from branch to merge ----------------------------------------
     def pull(self, repo_name: str, created: datetime, title: str, *, author: str | None = None,
              commits: int | None = None, base: str = "main", labels: list[str] | None = None) -> PullRequest:
@@ -186,17 +205,22 @@ class _Company:
             self.b.review(pr, first_reviewer, state, early, commit_id=pr.commits[0])
         approvals = 2 if repo_name == "ledger-service" else self.rng.choice([1, 1, 2])
         approvers = self.rng.sample([m for m in [*ADMINS, *MEMBERS] if m != pr.author], approvals)
+        given = []
         for approver in approvers:
             at += self.minutes(10, 600)
             self.b.review(pr, approver, "APPROVED", at)
+            given.append((approver, at))
         if self.rng.random() < 0.3:
             self.b.review(pr, self.pick(pr.author), "COMMENTED", at + self.minutes(1, 30))
             at += timedelta(minutes=31)
         merged_at = at + self.minutes(5, 180)
         merger = self.rng.choice([pr.author, approvers[0]])
         sha = self.merge(repo_name, pr, merger, merged_at)
+        deployed = None
         if deploy:
-            self.deploy(repo_name, sha, merged_at + self.minutes(5, 90))
+            deployed_at = merged_at + self.minutes(5, 90)
+            deployed = (self.deploy(repo_name, sha, deployed_at), deployed_at)
+        self.approval_truth(repo_name, pr, given, merged_at, deployed)
         return pr
 
     def unreviewed_change(self, repo_name: str, created: datetime, title: str, base: str = "main",
@@ -230,13 +254,15 @@ class _Company:
         pr = self.pull(repo, created, "Session cookie flags", commits=1)
         first = pr.head_sha
         at = self.last_commit_at(repo, pr) + self.minutes(15, 60)
-        self.b.review(pr, self.pick(pr.author), "APPROVED", at, commit_id=first)
+        approver, approved_at = self.pick(pr.author), at
+        self.b.review(pr, approver, "APPROVED", at, commit_id=first)
         for i in range(2):
             at += self.minutes(20, 90)
             self.b.add_commit(self.state.repos[repo], pr, f"Session cookie flags: follow-up {i + 1}", at)
         self.merge(repo, pr, pr.author, at + self.minutes(5, 30))
-        self.deviation("CC8.1-FINAL-COMMIT", self.ref(repo, pr),
-                       "approved on an earlier commit; two commits pushed afterwards, merged without re-approval")
+        if self.approval_truth(repo, pr, [(approver, approved_at)], at, None):
+            self.deviation("CC8.1-FINAL-COMMIT", self.ref(repo, pr),
+                           "approved on an earlier commit; two commits pushed afterwards, merged without re-approval")
 
     def direct_push(self, at: datetime) -> None:
         repo = "payments-api"
@@ -259,9 +285,15 @@ class _Company:
                        commits=1, labels=["emergency"])
         merged_at = self.last_commit_at(repo, pr) + self.minutes(5, 20)
         sha = self.merge(repo, pr, pr.author, merged_at)
-        self.b.review(pr, self.pick(pr.author), "APPROVED", merged_at + approval_after)
+        approver = self.pick(pr.author)
+        self.b.review(pr, approver, "APPROVED", merged_at + approval_after)
+        deployed = None
         if deploy:
-            self.deploy(repo, sha, merged_at + self.minutes(5, 15))
+            deployed_at = merged_at + self.minutes(5, 15)
+            deployed = (self.deploy(repo, sha, deployed_at), deployed_at)
+        if approval_after <= timedelta(hours=48):  # a late review is CC8.1-EMERGENCY's seeded deviation anyway
+            self.approval_truth(repo, pr, [(approver, merged_at + approval_after)], merged_at, deployed,
+                                test="CC8.1-EMERGENCY")
         return pr
 
     # -- the whole history -------------------------------------------------------------
@@ -338,6 +370,20 @@ class _Company:
 VERBS = ["Add", "Fix", "Refactor", "Harden", "Speed up", "Document", "Remove", "Upgrade", "Rework", "Test"]
 THINGS = ["refund flow", "ledger export", "rate limiter", "audit log", "webhook retries", "currency table",
           "login form", "terraform state", "IAM roles", "card tokenizer", "batch settlement", "health checks"]
+
+
+def _not_employed(login: str, at: datetime) -> str:
+    """Why the HR roster (demo/people.py) does not let an approval by ``login`` at ``at`` count ('' if it does)."""
+    from auditbook.demo import people
+
+    person = next((p for p in people.PEOPLE if p.github == login), None)
+    if person is None:
+        return "on no HR roster line"
+    if at.date() < datetime.fromisoformat(person.start).date():
+        return f"before {person.name} started"
+    if person.termination and at.date() > datetime.fromisoformat(person.termination).date():
+        return f"after {person.name}'s termination on {person.termination}"
+    return ""
 
 
 def build_demo(seed: int = 7) -> DemoGitHub:

@@ -11,6 +11,7 @@ resolve across every org, as users are GitHub-wide.
 from __future__ import annotations
 
 import base64
+import re
 from collections import ChainMap
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -193,7 +194,17 @@ class PullRequestNode:
         self.mergeCommit = self._commit(pr.merge_commit_sha) if pr.merge_commit_sha else None
 
     def _commit(self, sha: str) -> dict[str, Any]:
-        return {"oid": sha, "committedDate": _when(self._repo.commits[sha].committed_at)}
+        commit = self._repo.commits[sha]
+
+        def authors(_info: Any, first: int, after: str | None = None) -> dict[str, Any]:
+            """The author, then each ``Co-authored-by:`` trailer; a user when GitHub knows the email."""
+            people = [(commit.author_name, commit.author_email, commit.author_login)]
+            for name, email in re.findall(r"^Co-authored-by:\s*(.+?)\s*<([^>]+)>\s*$", commit.message, re.M):
+                login = next((u.login for u in self._users.values() if u.email and u.email == email), None)
+                people.append((name, email, login))
+            return connection([{"name": n, "email": e, "user": {"login": u} if u else None} for n, e, u in people],
+                              first, after)
+        return {"oid": sha, "committedDate": _when(commit.committed_at), "authors": authors}
 
     def labels(self, _info: Any, first: int, after: str | None = None) -> dict[str, Any]:
         return connection([{"name": name} for name in self._pr.labels], first, after)

@@ -28,7 +28,10 @@ PR_FIELDS = """
           totalCount pageInfo { hasNextPage endCursor }
           nodes { fullDatabaseId state submittedAt author { login } commit { oid } }
         }
-        commits(first: 100) { totalCount pageInfo { hasNextPage endCursor } nodes { commit { oid } } }"""
+        commits(first: 100) {
+          totalCount pageInfo { hasNextPage endCursor }
+          nodes { commit { oid authors(first: 10) { totalCount nodes { user { login } } } } }
+        }"""
 
 MERGED_PULL_REQUESTS = """query MergedPullRequests(
   $owner: String!, $name: String!, $baseRefName: String!, $cursor: String
@@ -59,11 +62,25 @@ MORE_QUERIES = {
     "labels": _MORE.format(Name="Labels", field="labels", nodes="name"),
     "reviews": _MORE.format(Name="Reviews", field="reviews",
                             nodes="fullDatabaseId state submittedAt author { login } commit { oid }"),
-    "commits": _MORE.format(Name="Commits", field="commits", nodes="commit { oid }"),
+    "commits": _MORE.format(Name="Commits", field="commits",
+                            nodes="commit { oid authors(first: 10) { totalCount nodes { user { login } } } }"),
 }
 QUERIES = {"MergedPullRequests": MERGED_PULL_REQUESTS,
            **{f"MorePullRequest{k.title()}": q for k, q in MORE_QUERIES.items()}}
 
+
+
+def _commit_authors(org: str, repo: str, number: int, commits: list[dict[str, Any]]) -> str:
+    """The GitHub users who authored or co-authored the PR's commits (an approval by one of them is no
+    independent review); a commit with more authors than the page holds is a collection error, not a guess."""
+    logins: set[str] = set()
+    for c in commits:
+        authors = c["commit"].get("authors") or {"totalCount": 0, "nodes": []}
+        if authors["totalCount"] > len(authors["nodes"]):
+            raise CollectionError(f"{org}/{repo}#{number}: commit {c['commit']['oid'][:7]} has "
+                                  f"{authors['totalCount']} authors, more than the 10 read")
+        logins |= {a["user"]["login"] for a in authors["nodes"] if a and a.get("user")}
+    return ";".join(sorted(logins))
 
 
 def _ts(value: str | None) -> pd.Timestamp | None:
@@ -143,6 +160,7 @@ def collect_merged_pulls(gh: Github, org: str, branch_by_repo: dict[str, str], r
                 "merge_commit_sha": (node["mergeCommit"] or {}).get("oid"),
                 "labels": ";".join(label["name"] for label in labels),
                 "commit_shas": ";".join(c["commit"]["oid"] for c in commits), "commit_count": len(commits),
+                "commit_authors": _commit_authors(org, repo, number, commits),
                 "review_count": len(reviews),
             })
             review_rows += [{
