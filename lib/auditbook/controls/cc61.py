@@ -151,17 +151,23 @@ def admin_grants(entitlements: pd.DataFrame, admin_policy_arns: list[str]) -> pd
     return entitlements[is_admin]
 
 
+def unapproved_admin_grants(entitlements: pd.DataFrame, admin_policy_arns: list[str], approved_groups: list[str],
+                            approved_roles: list[str]) -> pd.DataFrame:
+    """The administrator grants held outside the approved paths: a user's not through an approved group, a role
+    that is not an approved one (the one rule CC6.1-ADMIN and the access review's effectiveness share)."""
+    grants = admin_grants(entitlements, admin_policy_arns)
+    approved_via = {f"group:{g}" for g in approved_groups}
+    return grants[((grants["principal_type"] == "user") & ~grants["via"].isin(approved_via))
+                  | ((grants["principal_type"] == "role") & ~grants["principal"].isin(approved_roles))]
+
+
 @ADMIN.rule
 def admin_only_through_approved_paths(entitlements: pd.DataFrame, admin_policy_arns: list[str],
                                       approved_groups: list[str], approved_roles: list[str]) -> TestResult:
     """Population: one row per principal, with every policy it holds and how."""
     keys = ["account_id", "principal_type", "principal"]
     grants = admin_grants(entitlements, admin_policy_arns)
-    approved_via = {f"group:{g}" for g in approved_groups}
-    unapproved = grants[
-        ((grants["principal_type"] == "user") & ~grants["via"].isin(approved_via))
-        | ((grants["principal_type"] == "role") & ~grants["principal"].isin(approved_roles))
-    ]
+    unapproved = unapproved_admin_grants(entitlements, admin_policy_arns, approved_groups, approved_roles)
     principals = (
         entitlements.assign(policy=[f"{r.policy_name} ({r.via})" if r.policy_name else ""
                                     for r in entitlements.itertuples()])
@@ -274,8 +280,17 @@ REVIEW_REMOVALS = ControlTest(
     "CC6.1-REVIEW-REMOVALS", "CC6.1", "Access review: every removal carried out",
     "Every account the review decided to remove no longer has access at collection.", "quarterly",
     ("access-review-decisions", "access-review-worksheet"), sample_keys=("system", "account", "identity"))
+REVIEW_EFFECTIVE = ControlTest(
+    "CC6.1-REVIEW-EFFECTIVE", "CC6.1", "Access review: what should go is not kept, and reviewers may review",
+    "No review decision keeps an account that, at the review date, belonged to a terminated person, matched nobody "
+    "on the HR roster, was dormant, or held administrator access outside the approved paths; every reviewer is on "
+    "the HR roster, employed at the review date and, when params name approvers, one of them.", "quarterly",
+    ("access-review-decisions", "access-review-worksheet", "hr-roster", "iam-entitlements"),
+    lambda s, ctx: {"admin_policy_arns": s["admin_policy_arns"], "approved_groups": s["approved_admin_groups"],
+                    "approved_roles": s["approved_admin_roles"], "approvers": s["review_approvers"]},
+    ("system", "account", "identity"))
 TESTS = [MFA, ROOT, DORMANT, ADMIN, USER_POLICIES, PASSWORD_POLICY, GITHUB_2FA, LEAVERS, ORPHANED, REVIEW_COMPLETE,
-         REVIEW_INDEPENDENT, REVIEW_REMOVALS]
+         REVIEW_INDEPENDENT, REVIEW_REMOVALS, REVIEW_EFFECTIVE]
 REMOVAL_EVENTS = {"DeleteLoginProfile", "DeleteUser"}
 # The CloudTrail events CC6.1 reads (auditbook.events.sql: the query's own column names): IAM user removals.
 CLOUDTRAIL_SELECTION = ("event_source = 'iam.amazonaws.com' AND event_name IN ("
@@ -489,6 +504,67 @@ def review_removals_done(decisions: pd.DataFrame, sheet: pd.DataFrame) -> TestRe
                              "at collection"}
                   for d in removals.frame.itertuples() if _line_id(d.system, d.account, d.identity) in active]
     return evaluate(REVIEW_REMOVALS, removals, deviations, {"removed_by": "collection time"})
+
+
+@REVIEW_EFFECTIVE.rule
+def review_effective(decisions: pd.DataFrame, sheet: pd.DataFrame, roster: pd.DataFrame,
+                     entitlements: pd.DataFrame, admin_policy_arns: list[str], approved_groups: list[str],
+                     approved_roles: list[str], approvers: list[str]) -> TestResult:
+    """A review that keeps what it should have removed, or is made by someone who may not review, is no review.
+
+    The line's facts are the worksheet's (its owner from the roster, dormant at the period end, orphaned) and the
+    roster's termination dates, compared with the decision's date; admin outside the approved paths is
+    CC6.1-ADMIN's rule (IAM users; Identity Center and GitHub admin have no approved paths in params)."""
+    lines = {r.line: r for r in sheet.itertuples()}
+    people = {p.person_id: p for p in roster.itertuples()}
+    outside = unapproved_admin_grants(entitlements, admin_policy_arns, approved_groups, approved_roles)
+    outside_users = {(str(g.account_id), g.principal): f"{g.policy_name} ({g.policy_type}, {g.via})"
+                     for g in outside[outside["principal_type"] == "user"].itertuples()} if len(outside) else {}
+    deviations = []
+    for d in decisions.itertuples():
+        line_id = _line_id(d.system, d.account, d.identity)
+        problems = _reviewer_problems(d, people, approvers)
+        line = lines.get(line_id)
+        if d.decision == "keep" and line is not None:
+            problems += _kept_problems(d, line, people, outside_users.get((str(d.account), d.identity)))
+        if problems:
+            deviations.append({"resource_type": d.system, "resource_id": line_id,
+                               "detail": f"decided '{d.decision}' by {d.reviewer} on {d.reviewed_at:%Y-%m-%d}: "
+                                         + "; ".join(problems)})
+    threshold = {"keep_not_allowed_for": "terminated owner, no owner on the roster, dormant, admin outside "
+                 "approved paths", "reviewer": "on the roster, employed that day"
+                 + (f", one of {', '.join(approvers)}" if approvers else "")}
+    return evaluate(REVIEW_EFFECTIVE, decisions, deviations, threshold)
+
+
+def _reviewer_problems(d: Any, people: dict[str, Any], approvers: list[str]) -> list[str]:
+    reviewer = people.get(str(d.reviewer))
+    if reviewer is None:
+        return [f"reviewer {d.reviewer} is not on the HR roster"]
+    problems = []
+    if pd.notna(reviewer.termination_date) and d.reviewed_at.normalize() > reviewer.termination_date.normalize():
+        problems.append(f"reviewer {reviewer.name} had left on {reviewer.termination_date:%Y-%m-%d}")
+    elif pd.notna(reviewer.start_date) and d.reviewed_at.normalize() < reviewer.start_date.normalize():
+        problems.append(f"reviewer {reviewer.name} had not started yet ({reviewer.start_date:%Y-%m-%d})")
+    if approvers and str(d.reviewer) not in approvers:
+        problems.append(f"reviewer {reviewer.name} is not among the approvers params name")
+    return problems
+
+
+def _kept_problems(d: Any, line: Any, people: dict[str, Any], admin_outside: str | None) -> list[str]:
+    problems = []
+    owner = people.get(str(line.person_id)) if line.person_id else None
+    if owner is not None and pd.notna(owner.termination_date) \
+            and owner.termination_date.normalize() < d.reviewed_at.normalize():
+        problems.append(f"kept access of {owner.name}, terminated on {owner.termination_date:%Y-%m-%d}, before "
+                        "the review")
+    if _truthy(line.orphaned):
+        problems.append("kept an account that matches nobody on the HR roster")
+    if _truthy(line.dormant):
+        problems.append("kept a dormant account")
+    if admin_outside:
+        problems.append(f"kept administrator access outside the approved paths ({admin_outside})")
+    return problems
 
 
 def changes_since(previous: pd.DataFrame, current: pd.DataFrame) -> pd.DataFrame:

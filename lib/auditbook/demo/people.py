@@ -32,6 +32,7 @@ ORG = "demo-fintech"
 REVIEWED_AT = "2026-09-10"
 REVIEWER = "P001"  # Alice Ng, CTO, reviews everyone's access...
 SECOND_REVIEWER = "P002"  # ...and Bruno Silva reviews hers
+OUTSIDE_REVIEWER = "P020"  # a consultant on no HR roster line, who decided one labs line
 
 
 def _t(text: str) -> datetime:
@@ -116,6 +117,17 @@ def truth() -> list[dict[str, str]]:
          "why": "the leaver's access was decided 'remove' on 2026-09-10 and never removed"},
         {"test": "CC6.1-REVIEW-INDEPENDENT", "resource": "aws-iam:123456789012:alice.admin",
          "why": "Alice Ng reviewed her own access"},
+        # what the review kept that it should have removed, and who may not review (the review's effectiveness)
+        {"test": "CC6.1-REVIEW-EFFECTIVE", "resource": f"github:{ORG}:hana-sato",
+         "why": "kept on 2026-09-10 although Hana Sato was terminated on 2026-08-14"},
+        {"test": "CC6.1-REVIEW-EFFECTIVE", "resource": "aws-iam:123456789012:temp.migration",
+         "why": "kept an IAM user that matches nobody on the HR roster"},
+        {"test": "CC6.1-REVIEW-EFFECTIVE", "resource": f"github:{ORG}:{GITHUB_ORPHAN}",
+         "why": "kept a GitHub member that matches nobody on the HR roster"},
+        {"test": "CC6.1-REVIEW-EFFECTIVE", "resource": "aws-iam:123456789012:dan.dev",
+         "why": "kept AdministratorAccess attached directly, outside the approved admin paths"},
+        {"test": "CC6.1-REVIEW-EFFECTIVE", "resource": "github:demo-fintech-labs:julia-costa",
+         "why": f"decided by {OUTSIDE_REVIEWER}, who is not on the HR roster"},
     ]
 
 
@@ -200,7 +212,7 @@ def review_decisions(worksheet_lines: list[dict[str, str]]) -> list[dict[str, st
 
     ``worksheet_lines`` are the (system, account, identity, person_id) lines the worksheet had at
     review time. Walter's line is left undecided; Trent's is marked remove (and never removed);
-    Alice reviews her own IAM user.
+    Alice reviews her own IAM user; a consultant not on the roster decides Julia's labs membership.
     """
     decisions = []
     for line in worksheet_lines:
@@ -209,6 +221,8 @@ def review_decisions(worksheet_lines: list[dict[str, str]]) -> list[dict[str, st
         reviewer = SECOND_REVIEWER if line["person_id"] == REVIEWER else REVIEWER
         if line["identity"] == "alice.admin":
             reviewer = REVIEWER
+        if (line["account"], line["identity"]) == ("demo-fintech-labs", "julia-costa"):
+            reviewer = OUTSIDE_REVIEWER
         decision = "remove" if line["identity"] in {"trent.sales", "oscar.former"} else "keep"
         decisions.append({"system": line["system"], "account": line["account"], "identity": line["identity"],
                           "decision": decision, "reviewer": reviewer, "reviewed_at": REVIEWED_AT})

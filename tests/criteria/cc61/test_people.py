@@ -222,3 +222,55 @@ def test_changes_since_the_previous_review(tmp_path, raw):
     changes = cc61.changes_since(previous.astype(str), sheet)
     assert sorted(zip(changes["change"], changes["line"], strict=True)) == [
         ("account removed", "aws-iam:1:gone"), ("became admin", "github:o:ann-gh"), ("new account", "aws-iam:1:ghost")]
+
+
+def test_a_review_that_keeps_what_should_go_or_is_made_by_someone_who_may_not_review_is_a_deviation():
+    from auditbook.catalog import from_rows
+
+    roster = from_rows("hr-roster", [
+        {"person_id": "P1", "name": "Ann", "start_date": ts("2020-01-01")},
+        {"person_id": "P2", "name": "Bob", "start_date": ts("2020-01-01"), "termination_date": ts("2026-09-01")},
+        {"person_id": "P3", "name": "Cy", "start_date": ts("2020-01-01"), "termination_date": ts("2026-09-10")},
+        {"person_id": "P4", "name": "Di", "start_date": ts("2026-10-01")}])
+    sheet = from_rows("access-review-worksheet", [
+        {"line": f"aws-iam:1:{who}", "system": "aws-iam", "account": "1", "identity": who, "person_id": pid,
+         "orphaned": pid == "", "dormant": who == "sleepy"}
+        for who, pid in [("ann", "P1"), ("bob", "P2"), ("cy", "P3"), ("ghost", ""), ("sleepy", "P1"), ("root", "P1"),
+                         ("gone", "P2")]])
+    entitlements = from_rows("iam-entitlements", [
+        {"account_id": "1", "principal_type": "user", "principal": "root", "via": "direct",
+         "policy_type": "aws_managed", "policy_name": "AdministratorAccess",
+         "policy_arn": "arn:aws:iam::aws:policy/AdministratorAccess"},
+        {"account_id": "1", "principal_type": "user", "principal": "ann", "via": "group:Admins",
+         "policy_type": "aws_managed", "policy_name": "AdministratorAccess",
+         "policy_arn": "arn:aws:iam::aws:policy/AdministratorAccess"}])
+
+    def decide(identity, decision="keep", reviewer="P1", at="2026-09-10"):
+        return {"system": "aws-iam", "account": "1", "identity": identity, "decision": decision, "reviewer": reviewer,
+                "reviewed_at": ts(at)}
+    decisions = from_rows("access-review-decisions", [
+        decide("ann", reviewer="P3"),          # fine: Cy still employed on her last day
+        decide("bob"),                         # kept after its owner's termination
+        decide("cy"),                          # terminated the day of the review: not before it
+        decide("ghost"), decide("sleepy"), decide("root"),
+        decide("gone", decision="remove"),     # removing is what should happen
+        decide("ann", reviewer="P9"),          # reviewer on no roster line
+        decide("cy", reviewer="P2"),           # reviewer who had left
+        decide("cy", reviewer="P4")])          # reviewer not started yet
+
+    def run(approvers=()):
+        r = cc61.review_effective(decisions, sheet, roster, entitlements,
+                                  ["arn:aws:iam::aws:policy/AdministratorAccess"], ["Admins"], [], list(approvers))
+        return [(x["resource_id"].rsplit(":", 1)[1], x["detail"].split(": ", 1)[1]) for x in r.deviations.to_dict(
+            "records")]
+    assert run() == [
+        ("bob", "kept access of Bob, terminated on 2026-09-01, before the review"),
+        ("ghost", "kept an account that matches nobody on the HR roster"),
+        ("sleepy", "kept a dormant account"),
+        ("root", "kept administrator access outside the approved paths (AdministratorAccess (aws_managed, direct))"),
+        ("ann", "reviewer P9 is not on the HR roster"),
+        ("cy", "reviewer Bob had left on 2026-09-01"),
+        ("cy", "reviewer Di had not started yet (2026-10-01)")]
+    assert ("ann", "reviewer Cy is not among the approvers params name") in run(approvers=["P1"])
+    assert cc61.review_effective(from_rows("access-review-decisions", []), sheet, roster, entitlements, [], [], [],
+                                 []).status.value == "PASS"
