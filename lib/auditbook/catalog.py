@@ -518,6 +518,16 @@ _DECLARED = [
            arguments=lambda ctx: {"start": ctx.period.start, "end": ctx.period.end,
                                   "business_days": ctx.settings("CC6.1")["leaver_removal_business_days"],
                                   "holidays": ctx.holidays()}),
+    _entry("leaver-activity", "Every identity of every person terminated before the period end, with what it did in "
+           "the period after the removal deadline (AWS calls, pull requests, reviews, commits, deployments).",
+           "person_id person termination_date:time deadline:time system identity activities count:int first:time "
+           "last:time", "derived", derive=cc61.leaver_activity,
+           inputs={"roster": "hr-roster", "events": "cloudtrail-events", "pulls": "github-merged-pulls",
+                   "reviews": "github-pull-reviews", "commits": "github-branch-commits",
+                   "deployments": "github-deployments"},
+           arguments=lambda ctx: {"start": ctx.period.start, "end": ctx.period.end,
+                                  "business_days": ctx.settings("CC6.1")["leaver_removal_business_days"],
+                                  "holidays": ctx.holidays()}),
     _entry("access-changes", "Accounts added and removed, administrators gained or lost, since the previous review.",
            "change line person privileges", "derived", derive=cc61.changes_since,
            inputs={"previous": "previous-access-review-worksheet", "current": "access-review-worksheet"}),

@@ -258,7 +258,7 @@ LEAVERS = ControlTest(
     "CC6.1-LEAVERS", "CC6.1", "Leavers' access removed in time",
     "Every account of every person whose employment or contract ended in the period was removed (or its "
     "access disabled) within the threshold of business days after the termination date.",
-    "per_event", ("leaver-accounts",),
+    "per_event", ("leaver-accounts", "leaver-activity"),
     lambda s, ctx: {"default_accounts": {"aws-iam": ctx.account_ids[0], "identity-center": ctx.account_ids[0],
                                          "github": "+".join(ctx.org_names)},
                     "business_days": s["leaver_removal_business_days"], "calendar": ctx.calendar.describe()},
@@ -289,12 +289,20 @@ REVIEW_EFFECTIVE = ControlTest(
     lambda s, ctx: {"admin_policy_arns": s["admin_policy_arns"], "approved_groups": s["approved_admin_groups"],
                     "approved_roles": s["approved_admin_roles"], "approvers": s["review_approvers"]},
     ("system", "account", "identity"))
-TESTS = [MFA, ROOT, DORMANT, ADMIN, USER_POLICIES, PASSWORD_POLICY, GITHUB_2FA, LEAVERS, ORPHANED, REVIEW_COMPLETE,
-         REVIEW_INDEPENDENT, REVIEW_REMOVALS, REVIEW_EFFECTIVE]
+LEAVER_ACTIVITY = ControlTest(
+    "CC6.1-LEAVER-ACTIVITY", "CC6.1", "Leavers did not act after their removal deadline",
+    "No person terminated before or during the period acted after the removal deadline: no AWS API call by their IAM "
+    "user or a session in their name, no pull request opened or merged, review submitted, commit on a production "
+    "branch or deployment created by their GitHub account.", "per_event", ("leaver-activity",),
+    sample_keys=("person_id", "system", "identity"))
+TESTS = [MFA, ROOT, DORMANT, ADMIN, USER_POLICIES, PASSWORD_POLICY, GITHUB_2FA, LEAVERS, LEAVER_ACTIVITY, ORPHANED,
+         REVIEW_COMPLETE, REVIEW_INDEPENDENT, REVIEW_REMOVALS, REVIEW_EFFECTIVE]
 REMOVAL_EVENTS = {"DeleteLoginProfile", "DeleteUser"}
-# The CloudTrail events CC6.1 reads (auditbook.events.sql: the query's own column names): IAM user removals.
-CLOUDTRAIL_SELECTION = ("event_source = 'iam.amazonaws.com' AND event_name IN ("
-                        + ", ".join(f"'{name}'" for name in sorted(REMOVAL_EVENTS)) + ")")
+# The CloudTrail events CC6.1 reads (auditbook.events.sql: the query's own column names): IAM user removals, and
+# console sign-ins (a leaver signing in after the removal deadline; other calls come with the non-read-only ones).
+CLOUDTRAIL_SELECTION = ("(event_source = 'iam.amazonaws.com' AND event_name IN ("
+                        + ", ".join(f"'{name}'" for name in sorted(REMOVAL_EVENTS)) + ")) "
+                        "OR event_type = 'AwsConsoleSignIn'")
 WORKSHEET_COLUMNS = ["system", "account", "identity", "person_id", "person", "privileges", "last_activity",
                      "created_at", "admin", "no_mfa", "dormant", "leaver", "orphaned", "has_access"]
 
@@ -430,11 +438,87 @@ def leaver_accounts(roster: pd.DataFrame, sheet: pd.DataFrame, events: pd.DataFr
                                        "identity", "access_at_collection", "removed_at"])
 
 
+LEAVER_ACTIVITY_COLUMNS = ["person_id", "person", "termination_date", "deadline", "system", "identity", "activities",
+                           "count", "first", "last"]
+
+
+def leaver_activity(roster: pd.DataFrame, events: pd.DataFrame, pulls: pd.DataFrame, reviews: pd.DataFrame,
+                    commits: pd.DataFrame, deployments: pd.DataFrame, start: datetime, end: datetime,
+                    business_days: int, holidays: Sequence[date] = ()) -> pd.DataFrame:
+    """One row per identity of every person terminated before the period end (AWS IAM user names, GitHub login in
+    each org the run reads), with what it did in the period after the removal deadline: each kind of activity with
+    its count, first and last time and where. An identity that did nothing has a row with count 0."""
+    leavers = roster[roster["termination_date"].notna() & (roster["termination_date"] < end)]
+    kinds = _activity_kinds(events, pulls, reviews, commits, deployments)
+    rows = []
+    for p in leavers.itertuples():
+        deadline = max(removal_deadline(p.termination_date, business_days, holidays), pd.Timestamp(start))
+        identities = [("aws-iam", n.strip()) for n in str(p.aws_user_names).split(";") if n.strip()]
+        identities += [("github", p.github_login)] if p.github_login else []
+        for system, identity in identities:
+            found = [(what, where, at) for what, who, where, at in kinds.get(system, [])
+                     if who == identity and deadline <= at < end]
+            by_kind: dict[str, list[tuple[str, pd.Timestamp]]] = {}
+            for what, where, at in found:
+                by_kind.setdefault(what, []).append((where, at))
+            text = "; ".join(f"{len(acts)} {what} ({min(a for _, a in acts):%Y-%m-%d %H:%M} to "
+                             f"{max(a for _, a in acts):%Y-%m-%d %H:%M}; {_places({w for w, _ in acts})})"
+                             for what, acts in sorted(by_kind.items()))
+            times = [at for _, _, at in found]
+            rows.append({"person_id": p.person_id, "person": p.name, "termination_date": p.termination_date,
+                         "deadline": deadline, "system": system, "identity": identity,
+                         "activities": text, "count": len(found), "first": min(times) if times else pd.NaT,
+                         "last": max(times) if times else pd.NaT})
+    return pd.DataFrame(rows, columns=LEAVER_ACTIVITY_COLUMNS)
+
+
+def _places(where: set[str], shown: int = 5) -> str:
+    """Where the acts were, the first few by name (the tested population's CSV has every row's count)."""
+    names = sorted(where)
+    return ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
+
+
+def _activity_kinds(events: pd.DataFrame, pulls: pd.DataFrame, reviews: pd.DataFrame, commits: pd.DataFrame,
+                    deployments: pd.DataFrame) -> dict[str, list[tuple[str, str, str, pd.Timestamp]]]:
+    """Every act a person can be seen doing, as (what, who, where, when), by system."""
+    aws = [("AWS API calls", e.principal_name, f"{e.event_name} in {e.account_id}", e.event_time)
+           for e in events.itertuples() if e.identity_type in ("IAMUser", "AssumedRole", "IdentityCenterUser")
+           and e.principal_name]
+    github = [("pull requests opened", p.author, f"{p.org}/{p.repo}#{p.number}", p.created_at)
+              for p in pulls.itertuples()]
+    github += [("pull requests merged", p.merged_by, f"{p.org}/{p.repo}#{p.number}", p.merged_at)
+               for p in pulls.itertuples()]
+    github += [("reviews submitted", r.reviewer, f"{r.org}/{r.repo}#{r.number}", r.submitted_at)
+               for r in reviews.itertuples() if pd.notna(r.submitted_at)]
+    github += [("commits on production branches", c.author, f"{c.org}/{c.repo}@{str(c.sha)[:7]}", c.committed_at)
+               for c in commits.itertuples()]
+    github += [("deployments created", d.creator, f"{d.org}/{d.repo}/deployments/{d.deployment_id}", d.created_at)
+               for d in deployments.itertuples()]
+    return {"aws-iam": [a for a in aws if pd.notna(a[3])], "github": [g for g in github if pd.notna(g[3])]}
+
+
+@LEAVER_ACTIVITY.rule
+def leavers_inactive(activity: pd.DataFrame) -> TestResult:
+    """Activity after the removal deadline shows the access was still there and used: each identity's acts."""
+    deviations = [{"resource_type": a.system, "resource_id": f"{a.system}:{a.identity}",
+                   "detail": f"{a.person} terminated {a.termination_date:%Y-%m-%d} (removal deadline "
+                             f"{a.deadline - pd.Timedelta(days=1):%Y-%m-%d}); access used until "
+                             f"{a.last:%Y-%m-%d %H:%M}: {a.activities}"}
+                  for a in activity.itertuples() if a.count > 0]
+    return evaluate(LEAVER_ACTIVITY, Tested(activity, "leaver-activity"), deviations,
+                    {"activity_after": "the removal deadline"})
+
+
 @LEAVERS.rule
-def leavers_removed_in_time(accounts: pd.DataFrame, default_accounts: dict[str, str],
-                            business_days: int, calendar: str = "Monday to Friday") -> TestResult:
+def leavers_removed_in_time(accounts: pd.DataFrame, activity: pd.DataFrame | None = None,
+                            default_accounts: dict[str, str] | None = None, business_days: int = 1,
+                            calendar: str = "Monday to Friday") -> TestResult:
     """AWS IAM removals are timed from the trail; where an API keeps no history (GitHub without the
-    Enterprise audit log, Identity Center deletions by id) absence at collection is the evidence."""
+    Enterprise audit log, Identity Center deletions by id) absence at collection is the evidence, and the
+    identity's last activity the run saw bounds when the access was last used (CC6.1-LEAVER-ACTIVITY)."""
+    default_accounts = default_accounts or {}
+    last_used = {} if activity is None else {(a.system, a.identity): a.last for a in activity.itertuples()
+                                              if a.count > 0}
     deviations, notes = [], []
     for a in accounts.itertuples():
         account = a.account or default_accounts.get(a.system, "")
@@ -454,8 +538,10 @@ def leavers_removed_in_time(accounts: pd.DataFrame, default_accounts: dict[str, 
                                          f"{a.removed_at:%Y-%m-%d %H:%M}, {late} days later (deadline "
                                          f"{a.deadline - pd.Timedelta(days=1):%Y-%m-%d})"})
         elif a.system != "aws-iam":
+            used = last_used.get((a.system, a.identity))
             notes.append(f"{rid}: removed by collection; the API keeps no removal time to test against the "
-                         "deadline.")
+                         "deadline; " + (f"access used until {used:%Y-%m-%d %H:%M} (CC6.1-LEAVER-ACTIVITY)."
+                                         if used is not None else "no use of it seen after the deadline."))
     return evaluate(LEAVERS, accounts, deviations, {"removal_within_business_days": business_days,
                                                     "business_days_counted": calendar}, notes)
 
@@ -523,8 +609,8 @@ def review_effective(decisions: pd.DataFrame, sheet: pd.DataFrame, roster: pd.Da
     deviations = []
     for d in decisions.itertuples():
         line_id = _line_id(d.system, d.account, d.identity)
-        problems = _reviewer_problems(d, people, approvers)
         line = lines.get(line_id)
+        problems = _reviewer_problems(d, people, _approvers_of(line, people, approvers))
         if d.decision == "keep" and line is not None:
             problems += _kept_problems(d, line, people, outside_users.get((str(d.account), d.identity)))
         if problems:
@@ -533,11 +619,21 @@ def review_effective(decisions: pd.DataFrame, sheet: pd.DataFrame, roster: pd.Da
                                          + "; ".join(problems)})
     threshold = {"keep_not_allowed_for": "terminated owner, no owner on the roster, dormant, admin outside "
                  "approved paths", "reviewer": "on the roster, employed that day"
-                 + (f", one of {', '.join(approvers)}" if approvers else "")}
+                 + (f", one of {', '.join(approvers)} ('manager': the owner's manager)" if approvers else "")}
     return evaluate(REVIEW_EFFECTIVE, decisions, deviations, threshold)
 
 
-def _reviewer_problems(d: Any, people: dict[str, Any], approvers: list[str]) -> list[str]:
+def _approvers_of(line: Any, people: dict[str, Any], approvers: list[str]) -> list[str] | None:
+    """Who may decide a line: the person ids params name, "manager" standing for the line owner's manager on the
+    roster (a line with no owner has no manager); None: params name nobody, so anyone who may review."""
+    if not approvers:
+        return None
+    owner = people.get(str(line.person_id)) if line is not None and line.person_id else None
+    manager = [str(owner.manager)] if "manager" in approvers and owner is not None and owner.manager else []
+    return [a for a in approvers if a != "manager"] + manager
+
+
+def _reviewer_problems(d: Any, people: dict[str, Any], approvers: list[str] | None) -> list[str]:
     reviewer = people.get(str(d.reviewer))
     if reviewer is None:
         return [f"reviewer {d.reviewer} is not on the HR roster"]
@@ -546,8 +642,9 @@ def _reviewer_problems(d: Any, people: dict[str, Any], approvers: list[str]) -> 
         problems.append(f"reviewer {reviewer.name} had left on {reviewer.termination_date:%Y-%m-%d}")
     elif pd.notna(reviewer.start_date) and d.reviewed_at.normalize() < reviewer.start_date.normalize():
         problems.append(f"reviewer {reviewer.name} had not started yet ({reviewer.start_date:%Y-%m-%d})")
-    if approvers and str(d.reviewer) not in approvers:
-        problems.append(f"reviewer {reviewer.name} is not among the approvers params name")
+    if approvers is not None and str(d.reviewer) not in approvers:
+        problems.append(f"reviewer {reviewer.name} may not decide this line (approvers: "
+                        f"{', '.join(approvers) or 'none: the line has no owner with a manager on the roster'})")
     return problems
 
 

@@ -117,6 +117,13 @@ def truth() -> list[dict[str, str]]:
          "why": "the leaver's access was decided 'remove' on 2026-09-10 and never removed"},
         {"test": "CC6.1-REVIEW-INDEPENDENT", "resource": "aws-iam:123456789012:alice.admin",
          "why": "Alice Ng reviewed her own access"},
+        # leavers who kept working: the demo's GitHub history has them acting after the removal deadline
+        {"test": "CC6.1-LEAVER-ACTIVITY", "resource": "github:hana-sato",
+         "why": "terminated 2026-08-14; opened, merged and reviewed pull requests and committed to production "
+                "branches until 2026-09-19"},
+        {"test": "CC6.1-LEAVER-ACTIVITY", "resource": "github:lena-fischer",
+         "why": "terminated 2026-09-04 (deadline 2026-09-08, Labor Day between); reviewed a pull request on "
+                "2026-09-09 and opened and committed one on 2026-09-25"},
         # what the review kept that it should have removed, and who may not review (the review's effectiveness)
         {"test": "CC6.1-REVIEW-EFFECTIVE", "resource": f"github:{ORG}:hana-sato",
          "why": "kept on 2026-09-10 although Hana Sato was terminated on 2026-08-14"},

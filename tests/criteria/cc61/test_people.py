@@ -81,7 +81,7 @@ def test_leavers_timed_from_the_trail_and_absence_elsewhere(tmp_path, raw):
     accounts = cc61.leaver_accounts(roster, sheet, events, START, END, 1)
     assert sorted(zip(accounts["system"], accounts["identity"], strict=True)) == [
         ("aws-iam", "bob"), ("aws-iam", "cy"), ("github", "bob-gh")]
-    r = cc61.leavers_removed_in_time(accounts, {"aws-iam": "1", "github": "o"}, 1)
+    r = cc61.leavers_removed_in_time(accounts, default_accounts={"aws-iam": "1", "github": "o"}, business_days=1)
     assert sorted(r.deviations["resource_id"]) == ["aws-iam:1:bob", "github:o:bob-gh"]
 
 
@@ -99,7 +99,7 @@ def test_a_leaver_is_looked_up_in_every_account_and_org(tmp_path, raw):
     assert sorted(zip(accounts["system"], accounts["account"], accounts["identity"], strict=True)) == [
         ("aws-iam", "1", "bob"), ("aws-iam", "2", "bob"), ("aws-iam", "2", "cy"),
         ("github", "o", "bob-gh"), ("github", "p", "bob-gh")]
-    r = cc61.leavers_removed_in_time(accounts, {"aws-iam": "1", "github": "o+p"}, 1)
+    r = cc61.leavers_removed_in_time(accounts, default_accounts={"aws-iam": "1", "github": "o+p"}, business_days=1)
     assert sorted(r.deviations["resource_id"]) == [
         "aws-iam:1:bob", "aws-iam:2:bob", "aws-iam:2:cy", "github:o:bob-gh", "github:p:bob-gh"]
 
@@ -152,9 +152,10 @@ def test_a_leaver_removed_the_day_after_labor_day_is_on_time(raw):
 
     holidays = BusinessCalendar.from_params({"country": "US"}).holidays(2026, 2026)
     accounts = cc61.leaver_accounts(roster, sheet, events, ts("2026-07-01"), ts("2026-10-01"), 1, holidays)
-    assert cc61.leavers_removed_in_time(accounts, {"aws-iam": "1"}, 1).deviations.empty
+    assert cc61.leavers_removed_in_time(accounts, default_accounts={"aws-iam": "1"}, business_days=1).deviations.empty
     without = cc61.leaver_accounts(roster, sheet, events, ts("2026-07-01"), ts("2026-10-01"), 1)
-    assert len(cc61.leavers_removed_in_time(without, {"aws-iam": "1"}, 1).deviations) == 1
+    late = cc61.leavers_removed_in_time(without, default_accounts={"aws-iam": "1"}, business_days=1)
+    assert len(late.deviations) == 1
 
 
 def test_access_review_round_trip(tmp_path, raw):
@@ -228,7 +229,7 @@ def test_a_review_that_keeps_what_should_go_or_is_made_by_someone_who_may_not_re
     from auditbook.catalog import from_rows
 
     roster = from_rows("hr-roster", [
-        {"person_id": "P1", "name": "Ann", "start_date": ts("2020-01-01")},
+        {"person_id": "P1", "name": "Ann", "start_date": ts("2020-01-01"), "manager": "P2"},
         {"person_id": "P2", "name": "Bob", "start_date": ts("2020-01-01"), "termination_date": ts("2026-09-01")},
         {"person_id": "P3", "name": "Cy", "start_date": ts("2020-01-01"), "termination_date": ts("2026-09-10")},
         {"person_id": "P4", "name": "Di", "start_date": ts("2026-10-01")}])
@@ -271,6 +272,63 @@ def test_a_review_that_keeps_what_should_go_or_is_made_by_someone_who_may_not_re
         ("ann", "reviewer P9 is not on the HR roster"),
         ("cy", "reviewer Bob had left on 2026-09-01"),
         ("cy", "reviewer Di had not started yet (2026-10-01)")]
-    assert ("ann", "reviewer Cy is not among the approvers params name") in run(approvers=["P1"])
+    assert ("ann", "reviewer Cy may not decide this line (approvers: P1)") in run(approvers=["P1"])
+    managed = run(approvers=["manager"])  # Ann's manager is P2 (Bob): Cy may not decide her line
+    assert ("ann", "reviewer Cy may not decide this line (approvers: P2)") in managed
+    assert any(who == "ghost" and detail.startswith("reviewer Ann may not decide this line (approvers: none: the line "
+                                                    "has no owner with a manager on the roster)")
+               for who, detail in managed)
     assert cc61.review_effective(from_rows("access-review-decisions", []), sheet, roster, entitlements, [], [], [],
                                  []).status.value == "PASS"
+
+
+def test_what_a_leaver_did_after_the_removal_deadline_is_a_deviation_naming_each_kind_of_activity():
+    from auditbook.catalog import empty, from_rows
+
+    roster = from_rows("hr-roster", [
+        {"person_id": "P1", "name": "Lena", "github_login": "lena", "aws_user_names": "lena.f",
+         "termination_date": ts("2026-09-04")},                       # Friday; Monday 09-07 is Labor Day
+        {"person_id": "P2", "name": "Old", "github_login": "old", "termination_date": ts("2025-01-10")},
+        {"person_id": "P3", "name": "Stay", "github_login": "stay"}])
+    at = pd.Timestamp
+    reviews = from_rows("github-pull-reviews", [
+        {"org": "o", "repo": "r", "number": 1, "reviewer": "lena", "submitted_at": at("2026-09-08 23:59", tz="UTC")},
+        {"org": "o", "repo": "r", "number": 2, "reviewer": "lena", "submitted_at": at("2026-09-09 03:39", tz="UTC")},
+        {"org": "o", "repo": "r", "number": 3, "reviewer": "stay", "submitted_at": at("2026-09-20", tz="UTC")}])
+    pulls = from_rows("github-merged-pulls", [
+        {"org": "o", "repo": "r", "number": 4, "author": "old", "merged_by": "stay",
+         "created_at": at("2026-07-02", tz="UTC"), "merged_at": at("2026-07-03", tz="UTC")}])
+    events = from_rows("cloudtrail-events", [
+        {"account_id": "1", "event_time": at("2026-09-15 10:00", tz="UTC"), "event_id": "e", "event_name": "PutObject",
+         "identity_type": "IAMUser", "principal_name": "lena.f"}])
+    from auditbook.business_days import BusinessCalendar
+
+    holidays = BusinessCalendar.from_params({"country": "US"}).holidays(2026, 2026)
+    frame = cc61.leaver_activity(roster, events, pulls, reviews, empty("github-branch-commits"),
+                                 empty("github-deployments"), ts("2026-07-01"), ts("2026-10-01"), 1, holidays)
+    counts = {(r.system, r.identity): r.count for r in frame.itertuples()}
+    assert counts == {("aws-iam", "lena.f"): 1, ("github", "lena"): 1, ("github", "old"): 1}
+    result = cc61.leavers_inactive(from_rows("leaver-activity", frame.to_dict("records")))
+    detail = result.deviations.set_index("resource_id")["detail"]
+    assert detail["github:lena"] == ("Lena terminated 2026-09-04 (removal deadline 2026-09-08); access used until "
+                                     "2026-09-09 03:39: 1 reviews submitted (2026-09-09 03:39 to 2026-09-09 03:39; "
+                                     "o/r#2)")
+    assert detail["aws-iam:lena.f"].endswith("1 AWS API calls (2026-09-15 10:00 to 2026-09-15 10:00; PutObject in 1)")
+    assert detail["github:old"].endswith("1 pull requests opened (2026-07-02 00:00 to 2026-07-02 00:00; o/r#4)")
+    assert result.population_size == 3 and len(result.deviations) == 3
+
+
+def test_a_github_leaver_removed_by_collection_shows_when_the_access_was_last_used():
+    from auditbook.catalog import from_rows
+
+    accounts = from_rows("leaver-accounts", [
+        {"person_id": "P1", "person": "Hana", "termination_date": ts("2026-08-14"), "deadline": ts("2026-08-18"),
+         "system": "github", "account": "o", "identity": "hana"},
+        {"person_id": "P2", "person": "Lu", "termination_date": ts("2026-08-14"), "deadline": ts("2026-08-18"),
+         "system": "github", "account": "o", "identity": "lu"}])
+    activity = from_rows("leaver-activity", [
+        {"person_id": "P1", "system": "github", "identity": "hana", "count": 3, "last": ts("2026-09-19")},
+        {"person_id": "P2", "system": "github", "identity": "lu", "count": 0}])
+    notes = cc61.leavers_removed_in_time(accounts, activity, default_accounts={}, business_days=1).notes
+    assert notes[0].endswith("access used until 2026-09-19 00:00 (CC6.1-LEAVER-ACTIVITY).")
+    assert notes[1].endswith("no use of it seen after the deadline.")

@@ -130,8 +130,10 @@ def test_empty_files_odd_but_valid_records_and_an_empty_trail(trail, tmp_path):
                                         eventType="AwsConsoleSignIn", additionalEventData={"MFAUsed": "Yes"})])
     files, events = trail.read(tmp_path)
     assert files.frame["records"].tolist() == [0, 2]
-    assert events.frame["event_name"].tolist() == ["CreateBucket"]  # a sign-in is not an API call
-    assert events.frame["read_only"].tolist() == [None]
+    # the sign-in is kept (CC6.1 looks for leavers signing in), with its own event type: it is no API call
+    assert events.frame["event_name"].tolist() == ["CreateBucket", "ConsoleLogin"]
+    assert events.frame["event_type"].tolist() == ["AwsApiCall", "AwsConsoleSignIn"]
+    assert events.frame["read_only"].tolist()[0] is None
 
 
 @pytest.mark.parametrize("body, problem", [
