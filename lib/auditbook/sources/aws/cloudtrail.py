@@ -15,7 +15,7 @@ import gzip
 import hashlib
 import json
 import tempfile
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor, as_completed, wait
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -332,6 +332,7 @@ def _read_all(pool: ThreadPoolExecutor, s3: Any, bucket: str, listed: list[_List
     except BaseException:
         for future in futures:
             future.cancel()
+        wait(futures)  # the fetches already running still write into the spool: let them end before it is removed
         raise
     selected = engine.kept()
     if selected is None:
