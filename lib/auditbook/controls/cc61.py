@@ -399,6 +399,12 @@ def removal_deadline(termination: pd.Timestamp, business_days: int,
     return pd.Timestamp(day, tz="UTC") + pd.Timedelta(days=1)
 
 
+def roster_identities(person: Any) -> list[tuple[str, str]]:
+    """The (system, identity) pairs a roster line names: its IAM user names and its GitHub login."""
+    identities = [("aws-iam", n.strip()) for n in str(person.aws_user_names).split(";") if n.strip()]
+    return identities + ([("github", person.github_login)] if person.github_login else [])
+
+
 def leaver_accounts(roster: pd.DataFrame, sheet: pd.DataFrame, events: pd.DataFrame, start: datetime,
                     end: datetime, business_days: int, holidays: Sequence[date] = ()) -> pd.DataFrame:
     """Every account of every person terminated in the period, with when its access was removed.
@@ -420,8 +426,7 @@ def leaver_accounts(roster: pd.DataFrame, sheet: pd.DataFrame, events: pd.DataFr
     rows = []
     for p in leavers.itertuples():
         deadline = removal_deadline(p.termination_date, business_days, holidays)
-        identities = [("aws-iam", n.strip()) for n in str(p.aws_user_names).split(";") if n.strip()]
-        identities += [("github", p.github_login)] if p.github_login else []
+        identities = roster_identities(p)
         identities += [("identity-center", r.identity) for r in sheet.itertuples()
                        if r.system == "identity-center" and r.person_id == p.person_id]
         for system, identity in dict.fromkeys(identities):
@@ -453,8 +458,7 @@ def leaver_activity(roster: pd.DataFrame, events: pd.DataFrame, pulls: pd.DataFr
     rows = []
     for p in leavers.itertuples():
         deadline = max(removal_deadline(p.termination_date, business_days, holidays), pd.Timestamp(start))
-        identities = [("aws-iam", n.strip()) for n in str(p.aws_user_names).split(";") if n.strip()]
-        identities += [("github", p.github_login)] if p.github_login else []
+        identities = roster_identities(p)
         for system, identity in identities:
             found = [(what, where, at) for what, who, where, at in kinds.get(system, [])
                      if who == identity and deadline <= at < end]
