@@ -43,6 +43,7 @@ from auditbook.sources.aws import (
     identitycenter,
     kms,
     logs,
+    organizations,
     rds,
     route53,
     s3,
@@ -50,7 +51,7 @@ from auditbook.sources.aws import (
     sns,
     trail_engines,
 )
-from auditbook.sources.github import issues, org, pulls, repos, secret_scanning, security_alerts
+from auditbook.sources.github import inventory, issues, org, pulls, repos, secret_scanning, security_alerts
 
 KINDS = ("str", "int", "int?", "float", "bool", "bool?", "time")
 # How an entry fans out: the connection its collector is called with (the rest are keyword arguments).
@@ -295,6 +296,15 @@ def _capacity_metrics(ctx: Context) -> dict[str, Any]:
 
 
 _DECLARED = [
+    # -- AWS: the organization (scope completeness) ------------------------------------------------------------
+    _entry("aws-organization-accounts", "Every account of the AWS organization of each account in scope "
+           "(organizations:ListAccounts, where that account may list them).",
+           "listed_by organization_id account_id name state joined_method joined_at:time", "account",
+           collector=organizations.collect_organization, arguments=_regions),
+    _entry("aws-organization", "Each account in scope: its AWS organization (or none) and whether it could list "
+           "the organization's accounts.",
+           "account_id organization_id management_account_id listed:bool listing", "account",
+           part_of="aws-organization-accounts"),
     # -- AWS: identity and access ---------------------------------------------------------------------------
     _entry("iam-credential-report", "Every IAM user and the root user: console password, MFA, access keys "
            "(AWS's credential report).", _CREDENTIAL_REPORT, "account", collector=iam.collect_credential_report,
@@ -442,6 +452,12 @@ _DECLARED = [
     _entry("github-org-settings", "Each org's two-factor requirement.",
            "org two_factor_requirement_enabled:bool", "org", collector=org.collect_org_settings,
            changed_by=(org.TWO_FACTOR_REQUIREMENT_CHANGES,)),
+    _entry("github-repositories", "Every repository of each org, with its deployments to the production "
+           "environment and its production branch's protection: what shows a repository reaches production.",
+           "org repo archived:bool production_branch branch_protection_rule rulesets production_deployments:int "
+           "last_production_deployment:time", "org", collector=inventory.collect_repositories,
+           arguments=lambda ctx: {"environment": ctx.settings("CC8.1")["deploy_environment"],
+                                  "branches": {o["name"]: o["production_branch"] for o in ctx.orgs}}),
     _entry("github-audit-log", "Each org's audit log from the period start to the run (GitHub Enterprise Cloud): "
            "the changes to branch protection, rulesets and org settings that readings hold between.",
            "org at:time action actor repo document_id details", "org", collector=org.collect_audit_log,

@@ -23,7 +23,7 @@ CTX = Context(load(DEMO_PARAMS), parse_period("2026-Q3"))
 
 def test_every_test_reads_populations_the_catalog_declares():
     tests = all_tests()
-    assert len(tests) == len({t.test_id for t in tests}) == 63
+    assert len(tests) == len({t.test_id for t in tests}) == 65
     for test in tests:
         assert test.reads, test.test_id
         for name in test.reads:

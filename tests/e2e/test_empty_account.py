@@ -30,7 +30,7 @@ def test_an_empty_account_runs_every_criterion_without_a_crash(demo_env, tmp_pat
     outcome = run(path, "2026-Q3", out_dir=tmp_path / "out")
     results = json.loads((outcome.run_dir / "results.json").read_text())
     tests = {t["id"]: t for c in results["criteria"] for t in c["tests"]}
-    assert len(tests) == 63
+    assert len(tests) == 65
     for test in tests.values():
         if test["status"] == "ERROR":  # only for evidence that could not be had, never a rule that crashed
             assert test["cause"].startswith("evidence for "), (test["id"], test["cause"])

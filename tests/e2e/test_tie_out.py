@@ -42,7 +42,7 @@ def test_every_figure_ties_to_a_file(demo_run):
                     number = int(row.pop("population_row"))
                     assert tested.iloc[number - 1].to_dict() == row, (test["id"], number)
             tied.append(test["id"])
-    assert len(tied) == len(all_tests()) == 63
+    assert len(tied) == len(all_tests()) == 65
 
 
 def test_oscal_findings_rest_on_the_observations_of_the_populations_each_test_read(demo_run):

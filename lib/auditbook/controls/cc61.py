@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from auditbook import timeline
-from auditbook.results import ControlTest, Tested, TestResult, evaluate
+from auditbook.results import ControlTest, Tested, TestResult, errored, evaluate, when
 
 MFA = ControlTest(
     "CC6.1-MFA", "CC6.1", "Console users have MFA",
@@ -295,8 +295,15 @@ LEAVER_ACTIVITY = ControlTest(
     "user or a session in their name, no pull request opened or merged, review submitted, commit on a production "
     "branch or deployment created by their GitHub account.", "per_event", ("leaver-activity",),
     sample_keys=("person_id", "system", "identity"))
+ACCOUNT_SCOPE = ControlTest(
+    "CC6.1-ACCOUNT-SCOPE", "CC6.1", "Every account of the AWS organization is in scope",
+    "The inventory of information assets is complete: every active account of the AWS organization the accounts "
+    "in scope belong to is in scope or excluded in params with a reason.", "continuous",
+    ("aws-organization-accounts", "aws-organization"),
+    lambda s, ctx: {"in_scope": list(ctx.account_ids), "excluded": dict(ctx.aws.get("excluded_accounts") or {})},
+    ("organization_id", "account_id"))
 TESTS = [MFA, ROOT, DORMANT, ADMIN, USER_POLICIES, PASSWORD_POLICY, GITHUB_2FA, LEAVERS, LEAVER_ACTIVITY, ORPHANED,
-         REVIEW_COMPLETE, REVIEW_INDEPENDENT, REVIEW_REMOVALS, REVIEW_EFFECTIVE]
+         REVIEW_COMPLETE, REVIEW_INDEPENDENT, REVIEW_REMOVALS, REVIEW_EFFECTIVE, ACCOUNT_SCOPE]
 REMOVAL_EVENTS = {"DeleteLoginProfile", "DeleteUser"}
 # The CloudTrail events CC6.1 reads (auditbook.events.sql: the query's own column names): IAM user removals, and
 # console sign-ins (a leaver signing in after the removal deadline; other calls come with the non-read-only ones).
@@ -692,3 +699,50 @@ def changes_since(previous: pd.DataFrame, current: pd.DataFrame) -> pd.DataFrame
 
 def _truthy(value: Any) -> bool:
     return str(value).strip().lower() in {"true", "1", "yes"}
+
+
+@ACCOUNT_SCOPE.rule
+def accounts_in_scope(accounts: pd.DataFrame, membership: pd.DataFrame, in_scope: list[str],
+                      excluded: dict[str, str]) -> TestResult:
+    """Each active account of the organization: in scope, excluded with a reason, or missing from scope (a
+    deviation). An organization none of whose accounts in scope may list its accounts cannot be shown complete:
+    ERROR naming who can list them. A suspended or closed account is listed, not required."""
+    unlisted = membership[(membership["organization_id"] != "") & ~membership["listed"].astype(bool)]
+    listed_orgs = set(membership.loc[membership["listed"].astype(bool), "organization_id"])
+    blind = sorted(set(unlisted["organization_id"]) - listed_orgs)
+    if blind:
+        who = unlisted[unlisted["organization_id"].isin(blind)]
+        return errored(ACCOUNT_SCOPE, f"the accounts of AWS organization {', '.join(blind)} could not be listed: "
+                       f"{'; '.join(f'{r.account_id}: {r.listing}' for r in who.itertuples())}. Only the "
+                       "management account (" + ", ".join(sorted(set(who["management_account_id"]))) + ") or a "
+                       "delegated administrator may call organizations:ListAccounts: add one of them to "
+                       "scope.aws.accounts with the audit role")
+    tested = Tested(accounts, "aws-organization-accounts")
+    tested = tested.reshape(accounts.drop_duplicates(["organization_id", "account_id"]),
+                            "one row per account (an organization listed by several accounts in scope)")
+    frame = tested.frame
+    scope, why, deviations = [], [], []
+    for a in frame.itertuples():
+        if a.account_id in in_scope:
+            scope.append("in scope")
+            why.append("")
+        elif a.account_id in excluded:
+            scope.append("excluded")
+            why.append(excluded[a.account_id])
+        elif a.state != "ACTIVE":
+            scope.append("not active")
+            why.append(f"{a.state or 'no state'} at collection: no longer usable")
+        else:
+            scope.append("missing from scope")
+            why.append("active, neither in scope nor excluded with a reason")
+            deviations.append({"resource_type": "aws_account", "resource_id": str(a.account_id),
+                               "detail": f"active account {a.name or '(no name)'} of organization "
+                                         f"{a.organization_id}, joined {when(a.joined_at, '%Y-%m-%d')}, is neither in "
+                                         "scope.aws.accounts nor excluded with a reason: its controls were not tested"})
+    tested = tested.annotate(frame.assign(scope=scope, why=why))
+    standalone = membership.loc[membership["organization_id"] == "", "account_id"].tolist()
+    notes = [f"Account {a} is not a member of an AWS organization: it is its own boundary." for a in standalone]
+    return evaluate(ACCOUNT_SCOPE, tested, deviations,
+                    {"required": "every ACTIVE account of the organization",
+                     "in_scope": "scope.aws.accounts", "excluded": "scope.aws.excluded_accounts, each with its reason"},
+                    notes=notes)

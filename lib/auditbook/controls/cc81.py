@@ -63,7 +63,17 @@ ARTIFACTS = ControlTest(
     lambda s, ctx: {"in_scope": s["ecr_repositories"]}, ("account_id", "repository_name"),
     configuration_only=True)
 
-TESTS = [APPROVED, FINAL_COMMIT, EMERGENCY, PROTECTION, DIRECT_PUSH, DEPLOY, MANUAL_CHANGE, ARTIFACTS]
+REPO_SCOPE = ControlTest(
+    "CC8.1-REPO-SCOPE", "CC8.1", "Every repository that reaches production is in scope",
+    "Every repository of the GitHub organizations in scope that deployed to the production environment since "
+    "the period start, or protects its production branch, is a production repository of this run (its changes "
+    "are tested) or is excluded in params with a reason.", "continuous", ("github-repositories",),
+    lambda s, ctx: {"in_scope": {o["name"]: list(o["production_repos"]) for o in ctx.orgs},
+                    "excluded": {o["name"]: dict(o.get("excluded_repos") or {}) for o in ctx.orgs},
+                    "since": ctx.period.start},
+    ("org", "repo"))
+
+TESTS = [APPROVED, FINAL_COMMIT, EMERGENCY, PROTECTION, DIRECT_PUSH, DEPLOY, MANUAL_CHANGE, ARTIFACTS, REPO_SCOPE]
 DEPLOYED_STATES = {"success", "inactive"}  # inactive: a successful deployment later superseded
 
 
@@ -399,6 +409,54 @@ def immutable_artifacts(repositories: pd.DataFrame, in_scope: list[str]) -> Test
     return evaluate(ARTIFACTS, tested, deviations, {"tag_mutability": "IMMUTABLE", "scan_on_push": True,
                                                    "repositories": in_scope or "all"})
 
+
+def production_signs(repo: Any, since: pd.Timestamp) -> list[str]:
+    """What makes a repository a production one: it deployed to the production environment since the period
+    start, or its production branch is protected by a classic rule or one of its own rulesets. An archived
+    repository cannot change, so its protection alone does not count."""
+    signs = []
+    last = repo.last_production_deployment
+    if pd.notna(last) and pd.Timestamp(last) >= since:
+        signs.append(f"deployed to production {repo.production_deployments} times in all, last {when(last)}")
+    guards = ([f"classic rule {repo.branch_protection_rule}"] if repo.branch_protection_rule else []) + \
+        [f"ruleset {name}" for name in str(repo.rulesets or "").split(";") if name]
+    if guards and not repo.archived:
+        signs.append(f"production branch {repo.production_branch} protected ({', '.join(guards)})")
+    return signs
+
+
+@REPO_SCOPE.rule
+def repositories_in_scope(repositories: pd.DataFrame, in_scope: dict[str, list[str]],
+                          excluded: dict[str, dict[str, str]], since: pd.Timestamp) -> TestResult:
+    """In scope, excluded with a reason, not a production repository, or missing from scope (a deviation)."""
+    tested = Tested(repositories, "github-repositories")
+    wanted = {(org.lower(), r.lower()) for org, repos in in_scope.items() for r in repos}
+    reasons = {(org.lower(), r.lower()): why for org, repos in excluded.items() for r, why in repos.items()}
+    scope, why, deviations = [], [], []
+    for r in repositories.itertuples():
+        key, signs = (str(r.org).lower(), str(r.repo).lower()), production_signs(r, since)
+        if key in wanted:
+            scope.append("in scope")
+            why.append("; ".join(signs) or "listed in params (no production sign seen)")
+        elif key in reasons:
+            scope.append("excluded")
+            why.append(reasons[key] + (f" ({'; '.join(signs)})" if signs else ""))
+        elif signs:
+            scope.append("missing from scope")
+            why.append("; ".join(signs))
+            deviations.append({"resource_type": "github_repository", "resource_id": f"{r.org}/{r.repo}",
+                               "detail": f"{'; '.join(signs)}, but it is neither a production repository of this "
+                                         "run nor excluded in params with a reason: its changes were not tested"})
+        else:
+            scope.append("not production")
+            why.append("archived" if r.archived else "no deployment to production since the period start and no "
+                       "protected production branch")
+    tested = tested.annotate(repositories.assign(scope=scope, why=why))
+    return evaluate(REPO_SCOPE, tested, deviations,
+                    {"production_sign": "a deployment to the production environment since the period start, or "
+                                        "a protected production branch (not archived)",
+                     "in_scope": "production_repos of each org in params",
+                     "excluded": "excluded_repos of each org in params, each with its reason"})
 
 
 def reconcile(sheet: pd.DataFrame, commits: pd.DataFrame, deployments: pd.DataFrame) -> pd.DataFrame:

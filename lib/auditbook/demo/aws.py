@@ -25,6 +25,7 @@ from freezegun import freeze_time
 from auditbook.demo import (
     aws_config,
     aws_monitoring,
+    aws_organization,
     aws_resilience,
     aws_secrets,
     moto_config,
@@ -163,6 +164,7 @@ def demo_truth() -> list[dict[str, str]]:
     truth += aws_monitoring.truth()  # CC7.1, CC7.2 alarm firings, and the CC8.1 manual UpdateTrail
     truth += aws_resilience.truth()  # CC9.1 IaC and container findings, A1.1, A1.2
     truth += aws_config.truth()  # in-period changes only AWS Config history shows (CC7.1-TRAIL, A1.1-ASG)
+    truth += aws_organization.truth()  # CC6.1-ACCOUNT-SCOPE: a member account missing from scope
     return truth_yaml.in_order(truth)
 
 
@@ -389,6 +391,7 @@ class DemoAws:
         _install_query_engines()
         trail = Trail(DEMO_ACCOUNT_ID)
         seed_iam(self.endpoint)
+        aws_organization.seed(self.endpoint)
         seed_activity(trail)
         aws_secrets.seed(self.endpoint, trail)
         people.seed(self.endpoint, trail)

@@ -332,6 +332,7 @@ class _Company:
         add_secret_scanning_alerts(self.state)  # CC6.2; no random draws, no shared ids
         add_incident_issues(self.state)  # CC7.2; its own repository, no random draws, no shared ids
         add_security_alerts(self.state)  # CC9.1: Dependabot, code scanning, scanner checks
+        self.truth += _unlisted_repositories(self.state, self.b)  # CC8.1 scope; last, so no earlier id moves
         return DemoGitHub(self.state, self.truth)
 
     def apply(self, n: int, when: datetime, repo: str, kind: str) -> None:
@@ -365,6 +366,33 @@ class _Company:
                 pr = self.emergency(when, timedelta(days=5), deploy=False)
                 self.deviation("CC8.1-EMERGENCY", self.ref(repo, pr),
                                "emergency change approved by a non-author 5 days after the merge (limit 48 h)")
+
+
+def _unlisted_repositories(state: GitHubState, b: HistoryBuilder) -> list[Deviation]:
+    """Repositories params do not list as production, for scope completeness (CC8.1-REPO-SCOPE): card-vault
+    deploys to production and protects main (missing from scope: the deviation), sandbox-tools protects its
+    default branch by a ruleset (excluded in the demo params with a reason), legacy-billing is archived and last
+    deployed before the period (not production). docs-site and incident-response show no sign of production."""
+    vault = Repo("card-vault", b.next_id(), topics=["payments"], created_at=datetime(2026, 5, 4, 9, tzinfo=UTC))
+    tools = Repo("sandbox-tools", b.next_id(), topics=["tooling"], created_at=HISTORY_START)
+    legacy = Repo("legacy-billing", b.next_id(), topics=["payments"], created_at=datetime(2024, 2, 1, 9, tzinfo=UTC))
+    for repo in (vault, tools, legacy):
+        state.repos[repo.name] = repo
+        b.push(repo, "main", "Initial commit", ADMINS[0], repo.created_at)
+    vault.protection["main"] = BranchProtection(required_approving_review_count=1)
+    for day in (datetime(2026, 7, 21, 15, 10, tzinfo=UTC), datetime(2026, 8, 19, 14, 2, tzinfo=UTC)):
+        sha = b.push(vault, "main", "Rotate tokenization key reference", "chen-wei", day).sha
+        b.deploy(vault, sha, "main", "production", day + timedelta(minutes=20), DEPLOY_BOT)
+    tools.rulesets.append(Ruleset(id=b.next_id(), name="protect-default", created_at=HISTORY_START,
+                                  updated_at=HISTORY_START, rules=[{"type": "deletion"}]))
+    b.deploy(tools, tools.branches["main"][-1], "main", "staging", datetime(2026, 8, 3, 10, tzinfo=UTC), DEPLOY_BOT)
+    legacy.protection["main"] = BranchProtection(required_approving_review_count=1)
+    b.deploy(legacy, legacy.branches["main"][-1], "main", "production", datetime(2025, 11, 3, 16, tzinfo=UTC),
+             DEPLOY_BOT)
+    legacy.archived = True
+    return [Deviation("CC8.1-REPO-SCOPE", f"{ORG}/card-vault",
+                      "deployed to production on 2026-07-21 and 2026-08-19 and its main branch is protected, but "
+                      "params neither list it as a production repository nor exclude it")]
 
 
 VERBS = ["Add", "Fix", "Refactor", "Harden", "Speed up", "Document", "Remove", "Upgrade", "Rework", "Test"]

@@ -147,6 +147,34 @@ class RepositoryNode:
         self._state, self._repo, self._users = state, repo, users
         self.name = repo.name
         self.nameWithOwner = f"{state.org.login}/{repo.name}"
+        self.isArchived = repo.archived
+        self.defaultBranchRef = self._ref(repo.default_branch)
+
+    def _ref(self, branch: str) -> dict[str, Any] | None:
+        """A branch and its classic protection rule (GitHub names the rule by its pattern)."""
+        if branch not in self._repo.branches:
+            return None
+        rule = {"pattern": branch} if branch in self._repo.protection else None
+        return {"name": branch, "branchProtectionRule": rule}
+
+    def ref(self, _info: Any, qualifiedName: str) -> dict[str, Any] | None:
+        return self._ref(qualifiedName.removeprefix("refs/heads/")) if qualifiedName.startswith("refs/heads/") \
+            else None
+
+    def deployments(self, _info: Any, first: int, after: str | None = None, environments: list[str] | None = None,
+                    orderBy: dict[str, str] | None = None) -> dict[str, Any]:
+        chosen = [d for d in self._repo.deployments if environments is None or d.environment in environments]
+        chosen.sort(key=lambda d: (d.created_at, d.id), reverse=(orderBy or {}).get("direction") == "DESC")
+        return connection([{"createdAt": _when(d.created_at), "environment": d.environment} for d in chosen],
+                          first, after)
+
+    def rulesets(self, _info: Any, first: int, after: str | None = None, includeParents: bool = True,
+                 targets: list[str] | None = None) -> dict[str, Any]:
+        """The repository's own rulesets (the emulator has no organization rulesets to include)."""
+        chosen = [r for r in self._repo.rulesets if targets is None or r.target.upper() in targets]
+        return connection([{"name": r.name, "enforcement": r.enforcement.upper(), "target": r.target.upper(),
+                            "conditions": {"refName": {"include": r.include, "exclude": r.exclude}}}
+                           for r in chosen], first, after)
 
     def pullRequest(self, _info: Any, number: int) -> PullRequestNode | None:
         pr = self._repo.pulls.get(number)
@@ -222,6 +250,23 @@ class PullRequestNode:
                 "commit": self._commit(review.commit_id)}
 
 
+class OrganizationNode:
+    def __init__(self, state: GitHubState, users: Mapping[str, User]) -> None:
+        self._state, self._users = state, users
+        self.login = state.org.login
+
+    def repositories(self, _info: Any, first: int, after: str | None = None,
+                     orderBy: dict[str, str] | None = None) -> dict[str, Any]:
+        order = orderBy or {"field": "CREATED_AT", "direction": "ASC"}
+        keys = {"NAME": lambda r: (r.name.lower(), r.id),
+                "CREATED_AT": lambda r: (r.created_at.timestamp() if r.created_at else 0, r.id)}
+        key = keys.get(order["field"], lambda r: (0, r.id))
+        repos = sorted(self._state.repos.values(), key=key, reverse=order["direction"] == "DESC")
+        page = connection(repos, first, after)
+        page["nodes"] = [RepositoryNode(self._state, r, self._users) for r in page["nodes"]]
+        return page
+
+
 class Root:
     def __init__(self, states: list[GitHubState], login: str, rate_limit: dict[str, Any]) -> None:
         self._states = states
@@ -237,6 +282,14 @@ class Root:
             raise GraphQLError(f"Could not resolve to a Repository with the name '{owner}/{name}'.",
                                extensions={"type": "NOT_FOUND"})
         return RepositoryNode(state, repo, self._users.new_child(state.users))
+
+
+    def organization(self, _info: Any, login: str) -> OrganizationNode:
+        state = next((s for s in self._states if s.org.login.lower() == login.lower()), None)
+        if state is None:
+            raise GraphQLError(f"Could not resolve to an Organization with the login of '{login}'.",
+                               extensions={"type": "NOT_FOUND"})
+        return OrganizationNode(state, self._users.new_child(state.users))
 
 
 def github_errors(errors: list[GraphQLError]) -> list[dict[str, Any]]:

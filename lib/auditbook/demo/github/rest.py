@@ -91,11 +91,13 @@ class Renderer:
             "public_members_url": f"{url}/public_members{{/member}}",
             "avatar_url": f"https://avatars.githubusercontent.com/u/{org.id}?v=4", "description": None,
             "name": org.name, "is_verified": False, "has_organization_projects": True, "has_repository_projects": True,
-            "public_repos": 0, "public_gists": 0, "followers": 0, "following": 0,
+            "public_repos": sum(not r.private for r in self.state.repos.values()), "public_gists": 0,
+            "followers": 0, "following": 0,
             "html_url": f"{HTML}/{org.login}", "created_at": "2026-01-05T09:00:00Z",
             "updated_at": "2026-01-05T09:00:00Z", "archived_at": None, "type": "Organization",
             "two_factor_requirement_enabled": org.two_factor_requirement_enabled,
-            "total_private_repos": len(self.state.repos), "owned_private_repos": len(self.state.repos),
+            "total_private_repos": sum(r.private for r in self.state.repos.values()),
+            "owned_private_repos": sum(r.private for r in self.state.repos.values()),
         }
 
     def repo(self, repo: Repo, full: bool = True) -> dict[str, Any]:
