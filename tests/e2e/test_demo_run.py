@@ -208,3 +208,24 @@ def test_configuration_changed_inside_the_quarter_is_found_with_its_dates_and_th
     # the day without log files is the one stretch the events cannot show, for each key that must rotate
     assert kms["gaps"] and all("2026-08-17 00:00 to 2026-08-18 00:00 unknown: no CloudTrail events" in g
                                for g in kms["gaps"])
+
+
+def test_the_index_shows_what_the_run_left_out_of_scope(demo_run):
+    """Scope completeness (issue 16): every account of the organization and every repository of the orgs, in
+    scope / excluded with its reason / not active or not production / missing from scope (each a deviation)."""
+    run_dir = demo_run.run_dir
+    with open(run_dir / "populations" / "tested" / "CC6.1-ACCOUNT-SCOPE.csv", newline="") as fh:
+        accounts = {r["account_id"]: r["scope"] for r in csv.DictReader(fh)}
+    assert accounts == {"123456789012": "in scope", "234567890123": "excluded", "345678901234": "missing from scope",
+                        "456789012345": "not active"}
+    with open(run_dir / "populations" / "tested" / "CC8.1-REPO-SCOPE.csv", newline="") as fh:
+        repos = {f"{r['org']}/{r['repo']}": r["scope"] for r in csv.DictReader(fh)}
+    assert Counter(repos.values()) == {"in scope": 5, "not production": 3, "excluded": 1, "missing from scope": 1}
+    assert repos["demo-fintech/card-vault"] == "missing from scope"
+    assert repos["demo-fintech/legacy-billing"] == "not production"  # archived, last deployed before the period
+    html = (run_dir / "reports" / "index.html").read_text()
+    section = html.split("Scope of this run", 1)[1].split("Exception register", 1)[0]
+    assert "AWS accounts (CC6.1-ACCOUNT-SCOPE, FAIL): 1 missing from scope, 1 in scope, 1 excluded, 1 not active" \
+        in section
+    assert "GitHub repositories (CC8.1-REPO-SCOPE, FAIL)" in section and "demo-fintech card-vault" in section
+    assert "staging, synthetic data only; no network path to production" in section

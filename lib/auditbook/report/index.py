@@ -8,9 +8,12 @@ the last one, and how to verify the package.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from auditbook import layout
+import pandas as pd
+
+from auditbook import cells, layout
 from auditbook.report.display import STATUS_COLOURS, _esc, key_values, stylesheet
 from auditbook.report.export import CSP_META, css, html_to_pdf
 from auditbook.results import Status
@@ -115,6 +118,59 @@ def register_section(results: dict[str, Any]) -> str:
     )
 
 
+# The scope completeness tests, what their rows are, and the columns naming one.
+SCOPE_TESTS = {"CC6.1-ACCOUNT-SCOPE": ("AWS account", "AWS accounts", ("account_id", "name")),
+               "CC8.1-REPO-SCOPE": ("GitHub repository", "GitHub repositories", ("org", "repo"))}
+SCOPE_ORDER = ["missing from scope", "in scope", "excluded", "not active", "not production"]
+
+
+def scope_rows(run_dir: Path, results: dict[str, Any]) -> dict[str, Any]:
+    """Per scope test: its status and cause, and its tested rows (what it is, in scope / excluded / missing,
+    why), read from the package's ``populations/tested`` CSVs."""
+    tests = {t["id"]: t for c in results["criteria"] for t in c["tests"] if t["id"] in SCOPE_TESTS}
+    out: dict[str, Any] = {}
+    for test_id, test in tests.items():
+        kind, _, names = SCOPE_TESTS[test_id]
+        path = run_dir / layout.tested_csv(test_id)
+        rows: list[dict[str, str]] = []
+        if test["status"] in ("PASS", "FAIL") and path.exists():
+            frame = cells.restore_frame(pd.read_csv(path, dtype=str, keep_default_na=False))
+            rows = [{"kind": kind, "what": " ".join(v for v in (r[n] for n in names) if v),
+                     "scope": r["scope"], "why": r["why"]} for r in frame.to_dict("records")]
+            rows.sort(key=lambda r: (SCOPE_ORDER.index(r["scope"]) if r["scope"] in SCOPE_ORDER else 9, r["what"]))
+        out[test_id] = {"status": test["status"], "cause": test.get("cause") or "", "rows": rows}
+    return out
+
+
+def scope_section(scope: dict[str, Any]) -> str:
+    """What the run covered of what exists: the organization's AWS accounts and the org's repositories, each in
+    scope, excluded with its reason, or missing from scope (each missing one a deviation of its test)."""
+    if not scope:
+        return ""
+    parts = ["<h2 class='ab-section'>Scope of this run</h2><p class='ab-note'>Every account of the AWS "
+             "organization and every repository of the GitHub organizations, as listed at collection: in scope "
+             "(tested), excluded in params with a reason, not active or not production (nothing to test), or "
+             "<b>missing from scope</b> — a deviation of the scope test, as its controls were not tested.</p>"]
+    for test_id, found in scope.items():
+        kind, kinds, _ = SCOPE_TESTS[test_id]
+        if found["status"] not in ("PASS", "FAIL"):
+            parts.append(f"<p class='ab-note'>{_esc(kinds)}: not shown — {_esc(test_id)} is {_esc(found['status'])}"
+                         f": {_esc(found['cause'])}</p>")
+            continue
+        counts: dict[str, int] = {}
+        for r in found["rows"]:
+            counts[r["scope"]] = counts.get(r["scope"], 0) + 1
+        summary = ", ".join(f"{n} {_esc(k)}" for k, n in sorted(counts.items(), key=lambda kv: SCOPE_ORDER.index(
+            kv[0]) if kv[0] in SCOPE_ORDER else 9)) or "none listed"
+        body = "".join(f"<tr><td>{_esc(r['what'])}</td><td>{'<b>' if r['scope'] == 'missing from scope' else ''}"
+                       f"{_esc(r['scope'])}{'</b>' if r['scope'] == 'missing from scope' else ''}</td>"
+                       f"<td><small>{_esc(r['why'])}</small></td></tr>" for r in found["rows"])
+        parts.append(f"<h3>{_esc(kinds)} ({_esc(test_id)}, {_esc(found['status'])}): {summary}</h3>"
+                     + (f"<table class='ab-table'><thead><tr><th>{_esc(kind)}</th><th>Scope</th><th>Why</th></tr>"
+                        f"</thead><tbody>{body}</tbody></table>" if body else ""))
+    return "".join(parts)
+
+
 def trends_section(results: dict[str, Any], hist: History | None) -> str:
     head = "<h2 class='ab-section'>Trends across runs</h2>"
     if hist is None or hist.previous is None:
@@ -141,7 +197,8 @@ def trends_section(results: dict[str, Any], hist: History | None) -> str:
     return "".join(parts)
 
 
-def render(results: dict[str, Any], hist: History | None = None, for_pdf: bool = False) -> str:
+def render(results: dict[str, Any], hist: History | None = None, for_pdf: bool = False,
+           scope: dict[str, Any] | None = None) -> str:
     period = results["period"]
     accepted = sum(t.get("accepted_count", 0) for c in results["criteria"] for t in c["tests"])
     deviations = sum(t["deviation_count"] for c in results["criteria"] for t in c["tests"])
@@ -176,13 +233,15 @@ def render(results: dict[str, Any], hist: History | None = None, for_pdf: bool =
         f"<!DOCTYPE html><html><head><meta charset='utf-8'>{CSP_META}<title>auditbook {_esc(results['run_id'])}</title>"
         f"<style>{stylesheet()}{style}{INDEX_CSS}</style></head>"
         f"<body><div class='ab-header'><h1>SOC 2 Type II evidence — control matrix</h1>{key_values(facts)}</div>"
-        + matrix(results, for_pdf) + register_section(results) + trends_section(results, hist) + verify
+        + matrix(results, for_pdf) + scope_section(scope or {}) + register_section(results)
+        + trends_section(results, hist) + verify
         + "</body></html>"
     )
 
 
-def write_index(run_dir, results: dict[str, Any], hist: History | None = None) -> None:  # noqa: ANN001 - Path
+def write_index(run_dir: Path, results: dict[str, Any], hist: History | None = None) -> None:
     reports = run_dir / layout.REPORTS
     reports.mkdir(parents=True, exist_ok=True)
-    (run_dir / layout.INDEX_HTML).write_text(render(results, hist, for_pdf=False), encoding="utf-8")
-    html_to_pdf(render(results, hist, for_pdf=True), run_dir / layout.INDEX_PDF, reports)
+    scope = scope_rows(run_dir, results)
+    (run_dir / layout.INDEX_HTML).write_text(render(results, hist, for_pdf=False, scope=scope), encoding="utf-8")
+    html_to_pdf(render(results, hist, for_pdf=True, scope=scope), run_dir / layout.INDEX_PDF, reports)
