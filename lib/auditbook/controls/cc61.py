@@ -472,9 +472,7 @@ def leaver_activity(roster: pd.DataFrame, events: pd.DataFrame, pulls: pd.DataFr
             by_kind: dict[str, list[tuple[str, pd.Timestamp]]] = {}
             for what, where, at in found:
                 by_kind.setdefault(what, []).append((where, at))
-            text = "; ".join(f"{len(acts)} {what} ({min(a for _, a in acts):%Y-%m-%d %H:%M} to "
-                             f"{max(a for _, a in acts):%Y-%m-%d %H:%M}; {_places({w for w, _ in acts})})"
-                             for what, acts in sorted(by_kind.items()))
+            text = "; ".join(_acts_text(what, acts) for what, acts in sorted(by_kind.items()))
             times = [at for _, _, at in found]
             rows.append({"person_id": p.person_id, "person": p.name, "termination_date": p.termination_date,
                          "deadline": deadline, "system": system, "identity": identity,
@@ -487,6 +485,18 @@ def _places(where: set[str], shown: int = 5) -> str:
     """Where the acts were, the first few by name (the tested population's CSV has every row's count)."""
     names = sorted(where)
     return ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
+
+
+_ONE = {"AWS API calls": "AWS API call", "pull requests opened": "pull request opened",
+        "pull requests merged": "pull request merged", "reviews submitted": "review submitted",
+        "commits on production branches": "commit on a production branch", "deployments created": "deployment created"}
+
+
+def _acts_text(what: str, acts: list[tuple[str, pd.Timestamp]]) -> str:
+    """"3 reviews submitted (first to last; where)", or "1 review submitted (at; where)"."""
+    first, last = min(a for _, a in acts), max(a for _, a in acts)
+    when = f"{first:%Y-%m-%d %H:%M}" if first == last else f"{first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M}"
+    return f"{len(acts)} {_ONE.get(what, what) if len(acts) == 1 else what} ({when}; {_places({w for w, _ in acts})})"
 
 
 def _activity_kinds(events: pd.DataFrame, pulls: pd.DataFrame, reviews: pd.DataFrame, commits: pd.DataFrame,

@@ -103,7 +103,9 @@ USERS = [
     DemoUser("erin.eng", "2025-01-13T10:00:00", ["Engineers"], last_sign_in="2026-08-30T08:05:00"),
     DemoUser("frank.eng", "2025-04-07T10:00:00", ["Engineers"]),
     DemoUser("grace.sre", "2025-05-19T10:00:00", ["Engineers"], last_sign_in="2026-07-20T11:00:00"),
-    DemoUser("heidi.data", "2025-08-04T10:00:00", ["ReadOnly"]),
+    DemoUser("heidi.data", "2025-08-04T10:00:00", ["ReadOnly"], last_sign_in="2026-06-02T10:00:00",
+             deviations=[("CC6.1-DORMANT", "last console sign-in 2026-06-02, 120 days before period end; the "
+                                           "access review kept it (CC6.1-REVIEW-EFFECTIVE)")]),
     DemoUser("ivan.audit", "2025-10-20T10:00:00", ["ReadOnly"], last_sign_in="2026-09-02T14:30:00"),
     DemoUser("mallory.contractor", "2026-02-09T10:00:00", ["Engineers"], mfa=False,
              deviations=[("CC6.1-MFA", "contractor console user never enrolled an MFA device")]),

@@ -80,6 +80,8 @@ REMOVED_IAM_USERS = {
     # terminated Friday 2026-09-04, removed Tuesday 09-08: on time, Monday 09-07 being Labor Day (business_calendar)
     "lena.fischer": ("2025-06-02T09:00:00", "2026-09-08T10:15:00", "alice.admin"),
 }
+# A leaver who used AWS after the removal deadline (2026-08-17) and before the late removal: a console sign-in.
+LEAVER_SIGN_IN = ("hana.sato", "2026-08-18T08:47:00")
 # An IAM user nobody on the roster owns.
 ORPHAN_IAM_USER = ("temp.migration", "2026-06-15T09:00:00", "2026-09-25T11:00:00")
 GITHUB_REMOVED = {"lena-fischer"}  # removed from the org by collection time
@@ -121,6 +123,9 @@ def truth() -> list[dict[str, str]]:
         {"test": "CC6.1-LEAVER-ACTIVITY", "resource": "github:hana-sato",
          "why": "terminated 2026-08-14; opened, merged and reviewed pull requests and committed to production "
                 "branches until 2026-09-19"},
+        {"test": "CC6.1-LEAVER-ACTIVITY", "resource": "aws-iam:hana.sato",
+         "why": "terminated 2026-08-14 (deadline 2026-08-17); signed in to the AWS console on 2026-08-18, two "
+                "days before her IAM user was deleted"},
         {"test": "CC6.1-LEAVER-ACTIVITY", "resource": "github:lena-fischer",
          "why": "terminated 2026-09-04 (deadline 2026-09-08, Labor Day between); reviewed a pull request on "
                 "2026-09-09 and opened and committed one on 2026-09-25"},
@@ -131,6 +136,8 @@ def truth() -> list[dict[str, str]]:
          "why": "kept an IAM user that matches nobody on the HR roster"},
         {"test": "CC6.1-REVIEW-EFFECTIVE", "resource": f"github:{ORG}:{GITHUB_ORPHAN}",
          "why": "kept a GitHub member that matches nobody on the HR roster"},
+        {"test": "CC6.1-REVIEW-EFFECTIVE", "resource": "aws-iam:123456789012:heidi.data",
+         "why": "kept a console user dormant since 2026-06-02 (Julia Costa's IAM user)"},
         {"test": "CC6.1-REVIEW-EFFECTIVE", "resource": "aws-iam:123456789012:dan.dev",
          "why": "kept AdministratorAccess attached directly, outside the approved admin paths"},
         {"test": "CC6.1-REVIEW-EFFECTIVE", "resource": "github:demo-fintech-labs:julia-costa",
@@ -162,6 +169,9 @@ def seed(endpoint: str, trail: Trail) -> None:
             for op, params in [("RemoveUserFromGroup", {"groupName": "Engineers", "userName": name}),
                                ("DeleteLoginProfile", {"userName": name}), ("DeleteUser", {"userName": name})]:
                 trail.record(_t(removed), "iam.amazonaws.com", op, who, read_only=False, params=params)
+        leaver, signed_in = LEAVER_SIGN_IN
+        trail.record(_t(signed_in), "signin.amazonaws.com", "ConsoleLogin", user_identity(ACCOUNT, leaver),
+                     read_only=False, event_type="AwsConsoleSignIn")
         name, created, last_sign_in = ORPHAN_IAM_USER
         clock.move_to(_t(created))
         iam.create_user(UserName=name)

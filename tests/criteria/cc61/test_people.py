@@ -311,10 +311,9 @@ def test_what_a_leaver_did_after_the_removal_deadline_is_a_deviation_naming_each
     result = cc61.leavers_inactive(from_rows("leaver-activity", frame.to_dict("records")))
     detail = result.deviations.set_index("resource_id")["detail"]
     assert detail["github:lena"] == ("Lena terminated 2026-09-04 (removal deadline 2026-09-08); access used until "
-                                     "2026-09-09 03:39: 1 reviews submitted (2026-09-09 03:39 to 2026-09-09 03:39; "
-                                     "o/r#2)")
-    assert detail["aws-iam:lena.f"].endswith("1 AWS API calls (2026-09-15 10:00 to 2026-09-15 10:00; PutObject in 1)")
-    assert detail["github:old"].endswith("1 pull requests opened (2026-07-02 00:00 to 2026-07-02 00:00; o/r#4)")
+                                     "2026-09-09 03:39: 1 review submitted (2026-09-09 03:39; o/r#2)")
+    assert detail["aws-iam:lena.f"].endswith("1 AWS API call (2026-09-15 10:00; PutObject in 1)")
+    assert detail["github:old"].endswith("1 pull request opened (2026-07-02 00:00; o/r#4)")
     assert result.population_size == 3 and len(result.deviations) == 3
 
 
