@@ -456,19 +456,23 @@ LEAVER_ACTIVITY_COLUMNS = ["person_id", "person", "termination_date", "deadline"
 
 def leaver_activity(roster: pd.DataFrame, events: pd.DataFrame, pulls: pd.DataFrame, reviews: pd.DataFrame,
                     commits: pd.DataFrame, deployments: pd.DataFrame, start: datetime, end: datetime,
-                    business_days: int, holidays: Sequence[date] = ()) -> pd.DataFrame:
-    """One row per identity of every person terminated before the period end (AWS IAM user names, GitHub login in
-    each org the run reads), with what it did in the period after the removal deadline: each kind of activity with
-    its count, first and last time and where. An identity that did nothing has a row with count 0."""
+                    business_days: int, holidays: Sequence[date] = (),
+                    assignments: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per identity of every person terminated before the period end (AWS IAM user names, Identity Center
+    user names, GitHub login in each org the run reads), with what it did in the period after the removal deadline:
+    each kind of activity with its count, first and last time and where. An identity that did nothing has a row
+    with count 0. AWS calls count for an IAM user name when made as that user or in a session of that name, and for
+    an Identity Center user in an Identity Center session (role ``AWSReservedSSO_…``) of that name."""
     leavers = roster[roster["termination_date"].notna() & (roster["termination_date"] < end)]
     kinds = _activity_kinds(events, pulls, reviews, commits, deployments)
     rows = []
     for p in leavers.itertuples():
         deadline = max(removal_deadline(p.termination_date, business_days, holidays), pd.Timestamp(start))
-        identities = roster_identities(p)
+        identities = roster_identities(p) + _identity_center_names(p, assignments, kinds["identity-center"])
         for system, identity in identities:
+            name = identity.lower() if system == "identity-center" else identity
             found = [(what, where, at) for what, who, where, at in kinds.get(system, [])
-                     if who == identity and deadline <= at < end]
+                     if who == name and deadline <= at < end]
             by_kind: dict[str, list[tuple[str, pd.Timestamp]]] = {}
             for what, where, at in found:
                 by_kind.setdefault(what, []).append((where, at))
@@ -502,9 +506,13 @@ def _acts_text(what: str, acts: list[tuple[str, pd.Timestamp]]) -> str:
 def _activity_kinds(events: pd.DataFrame, pulls: pd.DataFrame, reviews: pd.DataFrame, commits: pd.DataFrame,
                     deployments: pd.DataFrame) -> dict[str, list[tuple[str, str, str, pd.Timestamp]]]:
     """Every act a person can be seen doing, as (what, who, where, when), by system."""
+    acted = [e for e in events.itertuples() if e.identity_type in ("IAMUser", "AssumedRole", "IdentityCenterUser")
+             and e.principal_name]
     aws = [("AWS API calls", e.principal_name, f"{e.event_name} in {e.account_id}", e.event_time)
-           for e in events.itertuples() if e.identity_type in ("IAMUser", "AssumedRole", "IdentityCenterUser")
-           and e.principal_name]
+           for e in acted if not _identity_center_session(e)]
+    # An Identity Center user acts through a role AWSReservedSSO_<permission set>_… in a session named after them
+    sso = [("AWS API calls", str(e.principal_name).lower(), f"{e.event_name} in {e.account_id}", e.event_time)
+           for e in acted if _identity_center_session(e)]
     github = [("pull requests opened", p.author, f"{p.org}/{p.repo}#{p.number}", p.created_at)
               for p in pulls.itertuples()]
     github += [("pull requests merged", p.merged_by, f"{p.org}/{p.repo}#{p.number}", p.merged_at)
@@ -515,7 +523,27 @@ def _activity_kinds(events: pd.DataFrame, pulls: pd.DataFrame, reviews: pd.DataF
                for c in commits.itertuples()]
     github += [("deployments created", d.creator, f"{d.org}/{d.repo}/deployments/{d.deployment_id}", d.created_at)
                for d in deployments.itertuples()]
-    return {"aws-iam": [a for a in aws if pd.notna(a[3])], "github": [g for g in github if pd.notna(g[3])]}
+    return {"aws-iam": [a for a in aws if pd.notna(a[3])], "identity-center": [a for a in sso if pd.notna(a[3])],
+            "github": [g for g in github if pd.notna(g[3])]}
+
+
+def _identity_center_session(event: Any) -> bool:
+    return event.identity_type == "AssumedRole" and str(event.role_name).startswith("AWSReservedSSO_")
+
+
+def _identity_center_names(person: Any, assignments: pd.DataFrame | None,
+                           sessions: list[tuple[str, str, str, pd.Timestamp]]) -> list[tuple[str, str]]:
+    """A roster line's Identity Center user names (its email's users in the assignments; a user deleted by
+    collection is gone from them), and its email when sessions carry it as their name (an IdP's usual choice)."""
+    email = str(person.email or "").lower()
+    if not email:
+        return []
+    names = [] if assignments is None or assignments.empty else sorted(
+        {str(u) for u, e in zip(assignments["user_name"], assignments["email"], strict=True)
+         if str(e).lower() == email})
+    seen_by_email = any(who == email for _, who, _, _ in sessions)
+    return [("identity-center", n) for n in names] + \
+        ([("identity-center", email)] if seen_by_email and email not in {n.lower() for n in names} else [])
 
 
 @LEAVER_ACTIVITY.rule

@@ -331,3 +331,42 @@ def test_a_github_leaver_removed_by_collection_shows_when_the_access_was_last_us
     notes = cc61.leavers_removed_in_time(accounts, activity, default_accounts={}, business_days=1).notes
     assert notes[0].endswith("access used until 2026-09-19 00:00 (CC6.1-LEAVER-ACTIVITY).")
     assert notes[1].endswith("no use of it seen after the deadline.")
+
+
+def test_identity_center_sessions_after_the_deadline_count_for_the_leavers_identity_center_user():
+    """An Identity Center user acts in a session of a role AWSReservedSSO_<permission set>_… named after them: by
+    their user name (from the assignments, matched by roster email), or by their email when the user was deleted by
+    collection. A session of another role with the same name is an IAM user name's, not theirs."""
+    from auditbook.catalog import empty, from_rows
+
+    roster = from_rows("hr-roster", [
+        {"person_id": "P1", "name": "Hana", "email": "hana@ex.com", "aws_user_names": "hana.sato",
+         "termination_date": ts("2026-08-14")},
+        {"person_id": "P2", "name": "Gone", "email": "gone@ex.com", "termination_date": ts("2026-08-14")},
+        {"person_id": "P3", "name": "Stay", "email": "stay@ex.com"}])
+    assignments = from_rows("identity-center-assignments", [
+        {"account_id": "1", "user_name": "hana", "email": "Hana@ex.com", "permission_set": "Admin"},
+        {"account_id": "1", "user_name": "stay", "email": "stay@ex.com", "permission_set": "Admin"}])
+    at = pd.Timestamp
+
+    def event(when, name, role, who):
+        return {"account_id": "1", "event_time": at(when, tz="UTC"), "event_id": f"{when}{who}", "event_name": name,
+                "identity_type": "AssumedRole", "principal_name": who, "role_name": role}
+    events = from_rows("cloudtrail-events", [
+        event("2026-08-20 09:00", "PutObject", "AWSReservedSSO_Admin_0123abcd", "hana"),
+        event("2026-08-21 09:00", "PutObject", "ci-deploy-role", "hana"),                 # not an SSO session
+        event("2026-08-22 09:00", "RunInstances", "AWSReservedSSO_Admin_0123abcd", "gone@ex.com"),
+        event("2026-08-16 09:00", "PutObject", "AWSReservedSSO_Admin_0123abcd", "hana"),  # before the deadline
+        event("2026-08-23 09:00", "PutObject", "AWSReservedSSO_Admin_0123abcd", "stay")])
+    frame = cc61.leaver_activity(roster, events, empty("github-merged-pulls"), empty("github-pull-reviews"),
+                                 empty("github-branch-commits"), empty("github-deployments"), ts("2026-07-01"),
+                                 ts("2026-10-01"), 1, [], assignments)
+    counts = {(r.system, r.identity): (r.count, r.activities) for r in frame.itertuples()}
+    assert counts == {
+        ("aws-iam", "hana.sato"): (0, ""),
+        ("identity-center", "hana"): (1, "1 AWS API call (2026-08-20 09:00; PutObject in 1)"),
+        ("identity-center", "gone@ex.com"): (1, "1 AWS API call (2026-08-22 09:00; RunInstances in 1)")}
+    without = cc61.leaver_activity(roster, events, empty("github-merged-pulls"), empty("github-pull-reviews"),
+                                   empty("github-branch-commits"), empty("github-deployments"), ts("2026-07-01"),
+                                   ts("2026-10-01"), 1, [])  # no assignments: matched by email only
+    assert {(r.system, r.identity) for r in without.itertuples() if r.count} == {("identity-center", "gone@ex.com")}
