@@ -132,7 +132,8 @@ def _all_visible(gh: Github, org: str, seen: int, provenance: Any, raw: RawStore
     if seen < counted:
         raise CollectionError(f"{org} has {counted} repositories (public_repos + total_private_repos) but the "
                               f"token listed {seen}: grant it read access to all of the org's repositories")
-    provenance.notes.append(f"{seen} repositories listed; the org counts {counted} public and private")
+    provenance.notes.append(f"{seen} {'repository' if seen == 1 else 'repositories'} listed; the org counts "
+                            f"{counted} (public_repos + total_private_repos)")
 
 
 REPOSITORY_COLUMNS = ("org", "repo", "archived", "production_branch", "branch_protection_rule", "rulesets",
