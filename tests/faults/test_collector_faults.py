@@ -18,6 +18,9 @@ from auditbook.provenance import CollectionError, RawStore
 from faultcases import AWS_COLLECTORS, CASES, GITHUB_COLLECTORS
 
 RETRYABLE = {"throttle", "server_error", "truncated"}
+# Denials that are an answer, not a failure: a member account may not list its organization's accounts. The
+# collector records the denial and the test standing on it is ERROR (asserted below), never a smaller population.
+DENIAL_IS_AN_ANSWER = {("organizations", "ListAccounts")}
 MAX_AWS_ATTEMPTS = 5  # RETRY_CONFIG: max_attempts=4 retries after the first
 MAX_GITHUB_ATTEMPTS = 6  # connect(): 5 retries after the first
 
@@ -75,6 +78,18 @@ def _expect_error(collect, client, tmp_path, injector, source, operation, kind, 
     return message
 
 
+def _denial_recorded_and_the_test_errors(collect, account, tmp_path):
+    from auditbook.controls import cc61
+    from auditbook.results import Status
+
+    accounts, membership = collect(account, RawStore(tmp_path / "denied"))
+    assert accounts.frame.empty and not membership.frame["listed"].any()
+    assert membership.frame["listing"].iloc[0].startswith("ListAccounts denied: AccessDenied")
+    result = cc61.ACCOUNT_SCOPE.evaluate(accounts.frame, membership.frame, in_scope=[account.account_id],
+                                         excluded={})
+    assert result.status is Status.ERROR and "could not be listed" in result.cause
+
+
 @pytest.mark.parametrize("kind", ["access_denied", "server_error", "throttle", "malformed", "truncated"])
 @pytest.mark.parametrize("source", sorted(AWS_COLLECTORS))
 def test_aws_operation_failing_for_good_is_a_collection_error(source, kind, aws_profile, account, faults,
@@ -88,6 +103,9 @@ def test_aws_operation_failing_for_good_is_a_collection_error(source, kind, aws_
     for service, operation in operations:
         faults.aws.clear()
         faults.aws.inject(f.operation(service, operation), _fault(kind), times=None if kind != "truncated" else 1)
+        if kind == "access_denied" and (service, operation) in DENIAL_IS_AN_ANSWER:
+            _denial_recorded_and_the_test_errors(AWS_COLLECTORS[source], account, tmp_path)
+            continue
         message = _expect_error(AWS_COLLECTORS[source], account, tmp_path, faults.aws, source,
                                 f"{service}:{operation}", kind, MAX_AWS_ATTEMPTS)
         if kind in ("access_denied", "throttle", "server_error"):
