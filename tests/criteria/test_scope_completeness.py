@@ -32,7 +32,7 @@ def test_each_active_account_is_in_scope_excluded_or_a_deviation():
     result = cc61.ACCOUNT_SCOPE.evaluate(accounts, _membership(("111111111111", ORG, True)),
                                          in_scope=["111111111111"], excluded={"222222222222": "staging, no data"})
     assert result.status is Status.FAIL
-    assert result.deviations["resource_id"].tolist() == ["333333333333"]
+    assert result.deviations["resource_id"].tolist() == ["o-example1234:333333333333"]
     assert "active account data-eu of organization o-example1234, joined 2025-01-02" in \
         result.deviations["detail"][0]
     scope = dict(zip(result.tested["account_id"], result.tested["scope"], strict=True))

@@ -773,7 +773,7 @@ def accounts_in_scope(accounts: pd.DataFrame, membership: pd.DataFrame, in_scope
         else:
             scope.append("missing from scope")
             why.append("active, neither in scope nor excluded with a reason")
-            deviations.append({"resource_type": "aws_account", "resource_id": str(a.account_id),
+            deviations.append({"resource_type": "aws_account", "resource_id": f"{a.organization_id}:{a.account_id}",
                                "detail": f"active account {a.name or '(no name)'} of organization "
                                          f"{a.organization_id}, joined {when(a.joined_at, '%Y-%m-%d')}, is neither in "
                                          "scope.aws.accounts nor excluded with a reason: its controls were not tested"})

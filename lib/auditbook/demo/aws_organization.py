@@ -49,5 +49,5 @@ def seed(endpoint: str) -> None:
 
 
 def truth() -> list[dict[str, str]]:
-    return [{"test": "CC6.1-ACCOUNT-SCOPE", "resource": m.account_id, "why": m.deviation}
+    return [{"test": "CC6.1-ACCOUNT-SCOPE", "resource": f"{ORGANIZATION_ID}:{m.account_id}", "why": m.deviation}
             for m in MEMBERS if m.deviation]

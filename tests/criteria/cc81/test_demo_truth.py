@@ -7,6 +7,7 @@ data; the real control functions live in ``auditbook.controls``.
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pandas as pd
 import yaml
@@ -96,4 +97,25 @@ def test_rules_on_collected_evidence_find_exactly_the_truth(gh, raw):
         held("github-deployments", collect_deployments(gh, ORG, PRODUCTION_BRANCHES, raw, "production",
                                                        PERIOD_START, PERIOD_END)).frame,
     )
+    found |= repositories_left_out(gh, raw)
     assert found == {(row["test"], row["resource"]) for row in demo_truth()}
+
+
+def repositories_left_out(gh, raw) -> set[tuple[str, str]]:
+    """The reference reading of scope completeness: a repository with a production deployment since the period
+    start, or a protected default branch while not archived, that the demo params neither list nor exclude."""
+    from auditbook.demo.environment import DEMO_PARAMS
+    from auditbook.sources.github.inventory import collect_repositories
+
+    org = next(o for o in yaml.safe_load(Path(DEMO_PARAMS).read_text())["scope"]["github"]["orgs"]
+               if o["name"] == ORG)
+    listed = set(org["production_repos"]) | set(org.get("excluded_repos") or {})
+    repos = collect_repositories(gh, ORG, raw, "production", {ORG: "default"}).frame
+    left = set()
+    for r in repos.itertuples():
+        deployed = isinstance(r.last_production_deployment, str) and \
+            pd.Timestamp(r.last_production_deployment) >= pd.Timestamp(PERIOD_START)
+        protected = not r.archived and bool(r.branch_protection_rule or r.rulesets)
+        if (deployed or protected) and r.repo not in listed:
+            left.add(("CC8.1-REPO-SCOPE", f"{ORG}/{r.repo}"))
+    return left
