@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from importlib import resources
 from typing import Any
 
@@ -25,6 +26,7 @@ PDF_ROWS = 25  # rows of a table shown in the report; the complete table is in t
 RAW_FILES_SHOWN = 5  # a population read from hundreds of files lists them all in results.json
 OPERATIONS_SHOWN = 8
 DEVIATION_ROWS = 100  # the report stays bounded at any scale; exceptions.csv lists every deviation
+CELL_CHARS = 320  # a cell longer than this is cut with "..." (a deviation names its change and why); CSVs are whole
 STATUS_COLOURS = {Status.PASS: "#1b7f3b", Status.FAIL: "#b3261e", Status.ERROR: "#7a4b00",
                   Status.NOT_APPLICABLE: "#5f6368"}
 
@@ -65,7 +67,25 @@ def _cell(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     text = str(value)
-    return text if len(text) <= 160 else text[:157] + "..."
+    return text if len(text) <= CELL_CHARS else text[:CELL_CHARS - 3] + "..."
+
+
+_LONG_RUN = re.compile(r"[^\s<>&]{16,}|(?:[^\s<>]|&[a-z#0-9]+;){16,}")
+_BREAK_AFTER = re.compile(r"([-_/.:;,@#=+|)])")
+
+
+def _breakable(escaped: str) -> str:
+    """Escaped cell text with a break opportunity (``<wbr>``) after the punctuation of every long unspaced run
+    (ids, hashes, ARNs, lists joined by ';') and every 12 characters of it at the latest, so a table fits the page
+    without ``overflow-wrap: anywhere`` (which makes WeasyPrint size columns far more slowly)."""
+    def split(run: re.Match[str]) -> str:
+        parts = _BREAK_AFTER.sub(r"\1<wbr>", run[0]).split("<wbr>")
+        out = []
+        for part in parts:
+            chunks = re.findall(r"(?:&[a-z#0-9]+;|[^&]){1,12}", part) or [part]
+            out.append("<wbr>".join(chunks))
+        return "<wbr>".join(out)
+    return _LONG_RUN.sub(split, escaped)
 
 
 def table(frame: pd.DataFrame, columns: list[str] | None = None, max_rows: int = PDF_ROWS,
@@ -75,9 +95,9 @@ def table(frame: pd.DataFrame, columns: list[str] | None = None, max_rows: int =
         frame = frame[[c for c in columns if c in frame.columns]]
     if frame.empty:
         return "<p class='ab-empty'>(no rows)</p>"
-    head = "".join(f"<th>{_esc(c)}</th>" for c in frame.columns)
+    head = "".join(f"<th>{_breakable(_esc(c))}</th>" for c in frame.columns)
     body = "".join(
-        "<tr>" + "".join(f"<td>{_esc(_cell(v))}</td>" for v in row) + "</tr>"
+        "<tr>" + "".join(f"<td>{_breakable(_esc(_cell(v)))}</td>" for v in row) + "</tr>"
         for row in frame.head(max_rows).itertuples(index=False)
     )
     more = ""

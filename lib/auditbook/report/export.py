@@ -39,8 +39,10 @@ body { font-family: "DejaVu Sans", sans-serif; font-size: 9.5pt; }
 .jp-Cell, .jp-OutputArea-output, .jp-RenderedHTMLCommon { padding: 0 !important; margin: 0 !important; }
 .jp-RenderedHTMLCommon table { table-layout: auto; }
 img { max-width: 100%%; }
-h1, h2, h3 { page-break-after: avoid; }
+h1, h2, h3, h4 { page-break-after: avoid; }
 tr, img { page-break-inside: avoid; }
+/* A markdown cell introduces what follows it; a test's title, description and conclusion stay with its body. */
+.jp-MarkdownCell, .ab-test > h3, .ab-test > .ab-desc, .ab-test > .ab-count { break-after: avoid; }
 table.ab-table { font-size: 7.2pt; }
 /* break-word, not anywhere: 'anywhere' makes every character a break opportunity when WeasyPrint sizes table
    columns, which more than doubled export time; long words still break when they would overflow. */
@@ -163,6 +165,7 @@ def to_html(notebook_path: Path, cover: dict[str, Any] | str) -> str:
     if isinstance(cover, str):
         cover = {"title": notebook_path.stem, "header": cover, "footer": cover, "status": "", "facts": {}}
     nb = nbformat.read(notebook_path, as_version=4)
+    nb.metadata["title"] = cover["title"]  # the HTML <title>, the PDF's document title (not nbconvert's "Notebook")
     exporter = HTMLExporter(template_name="lab", extra_template_paths=[str(TEMPLATES)], template_file="report.html.j2",
                             exclude_input=True, exclude_output_prompt=True, exclude_input_prompt=True)
     body, _ = exporter.from_notebook_node(nb, resources={"content_security_policy": CONTENT_SECURITY_POLICY})
@@ -185,11 +188,15 @@ def for_paper(html_text: str) -> str:
     return f"{html_text[:start]}<style>{PAPER_CSS}</style>{html_text[end + len(LAB_CSS[1]):]}"
 
 
-def html_to_pdf(html_text: str, pdf_path: Path, base_url: Path) -> dict[str, int]:
-    """Write the PDF; return the 1-based page of every anchor (element id) in it."""
+def html_to_pdf(html_text: str, pdf_path: Path) -> dict[str, int]:
+    """Write the PDF; return the 1-based page of every anchor (element id) in it.
+
+    No base URL: a report fetches nothing (images are inline), and its links to other files of the package stay
+    relative to the PDF — with one, WeasyPrint writes them as absolute ``file://`` URLs into the staging folder,
+    dead once the package is published."""
     from weasyprint import HTML  # imported here: only the export step needs it
 
-    document = HTML(string=html_text, base_url=str(base_url)).render()
+    document = HTML(string=html_text).render()
     pages: dict[str, int] = {}
     for number, page in enumerate(document.pages, 1):
         for anchor in page.anchors:
@@ -203,5 +210,5 @@ def export_notebook(notebook_path: Path, cover: dict[str, Any] | str) -> tuple[P
     html_path = notebook_path.with_suffix(".html")
     html_path.write_text(html_text, encoding="utf-8")
     pdf_path = notebook_path.with_suffix(".pdf")
-    pages = html_to_pdf(for_paper(html_text), pdf_path, notebook_path.parent)
+    pages = html_to_pdf(for_paper(html_text), pdf_path)
     return html_path, pdf_path, {k: v for k, v in pages.items() if k.startswith("test-")}

@@ -230,7 +230,8 @@ def render(results: dict[str, Any], hist: History | None = None, for_pdf: bool =
     style = css(f"Control matrix · {period['label']}", f"{results['organization']} · run {results['run_id']}",
                 results["status"])
     return (
-        f"<!DOCTYPE html><html><head><meta charset='utf-8'>{CSP_META}<title>auditbook {_esc(results['run_id'])}</title>"
+        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>{CSP_META}"
+        f"<title>SOC 2 Type II evidence — {_esc(results['organization'])} — {_esc(period['label'])}</title>"
         f"<style>{stylesheet()}{style}{INDEX_CSS}</style></head>"
         f"<body><div class='ab-header'><h1>SOC 2 Type II evidence — control matrix</h1>{key_values(facts)}</div>"
         + matrix(results, for_pdf) + scope_section(scope or {}) + register_section(results)
@@ -244,4 +245,4 @@ def write_index(run_dir: Path, results: dict[str, Any], hist: History | None = N
     reports.mkdir(parents=True, exist_ok=True)
     scope = scope_rows(run_dir, results)
     (run_dir / layout.INDEX_HTML).write_text(render(results, hist, for_pdf=False, scope=scope), encoding="utf-8")
-    html_to_pdf(render(results, hist, for_pdf=True, scope=scope), run_dir / layout.INDEX_PDF, reports)
+    html_to_pdf(render(results, hist, for_pdf=True, scope=scope), run_dir / layout.INDEX_PDF)
