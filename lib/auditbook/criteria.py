@@ -20,7 +20,7 @@ class Criterion:
 
 
 CRITERIA: dict[str, Criterion] = {c.code: c for c in [
-    Criterion("CC6.1", "Logical and physical access controls", ("aws",)),
+    Criterion("CC6.1", "Logical access controls", ("aws",)),
     Criterion("CC6.2", "Credentials and secrets", ("aws", "github")),
     Criterion("CC7.1", "Monitoring for anomalies", ("aws",)),
     Criterion("CC7.2", "Incident response", ("aws", "github")),

@@ -32,6 +32,7 @@ OSCAL = "oscal/assessment-results.json"
 REPORTS = "reports"
 INDEX_HTML = "reports/index.html"
 INDEX_PDF = "reports/index.pdf"
+TESTS_OF_CONTROLS_MD = f"{REPORTS}/tests-of-controls.md"  # section IV of the SOC 2 report, to paste
 RAW = "raw"
 POPULATIONS = "populations"
 CACHE_DIR = ".evidence"  # working state of a run: removed before the package is sealed

@@ -230,7 +230,7 @@ class TestingRun(CriterionRun):
             result = with_basis(result, basis)
         sample = self._save_tested(result)
         self.results.append(result)
-        shown = ["population_row", *test.sample_keys, *(sample_columns or [])]
+        shown = list(dict.fromkeys(["population_row", *test.sample_keys, *(sample_columns or [])]))
         display.test_result(result, sample, self.samples.get(test.test_id, {}).get("file"), shown,
                             accepted=self._accepted(result), tested_file=self.tested_files.get(test.test_id))
         return result
@@ -351,6 +351,7 @@ class TestingRun(CriterionRun):
         }
         _write_record(self.run_dir, self.criterion, record)
         display.summary(self.criterion, self.status, self.results)
+        display.query_appendix()
         return record
 
 
@@ -384,6 +385,7 @@ class OutOfScopeRun(CriterionRun):
         }
         _write_record(self.run_dir, self.criterion, record)
         display.summary(self.criterion, self.status, self.results)
+        display.query_appendix()
         return record
 
 

@@ -109,7 +109,7 @@ def report_cover(criterion: str, facts: RunFacts, record: dict[str, Any] | None,
         "status": status,
         "facts": {
             "Organization": facts.organization,
-            "Period": f"{period.label} ({period.start:%Y-%m-%d} to {period.end:%Y-%m-%d}, closed-open, UTC)",
+            "Period": period.describe(),
             "Run id": facts.run_id,
             "Scope": facts.scope,
             "Run by": facts.run_by,

@@ -44,10 +44,20 @@ class Period:
         return self.start <= ts < self.end
 
     def describe(self) -> str:
-        return f"{self.label}: {self.start:%Y-%m-%d} 00:00 UTC to {self.end:%Y-%m-%d} 00:00 UTC (closed-open)"
+        return f"{self.label}: {in_words(self.start, self.end)}"
 
     def to_dict(self) -> dict[str, str]:
         return {"label": self.label, "start": self.start.isoformat(), "end": self.end.isoformat()}
+
+
+def in_words(start: datetime | str, end: datetime | str) -> str:
+    """As a SOC 2 report writes a period: "1 July 2026 to 30 September 2026" (whole UTC days, the end's day the
+    last; the interval is closed-open, [start, end))."""
+    begins, ends = datetime.fromisoformat(str(start)), datetime.fromisoformat(str(end))
+    if any((t.hour, t.minute, t.second, t.microsecond) != (0, 0, 0, 0) for t in (begins, ends)):
+        return f"{begins:%Y-%m-%d %H:%M} to {ends:%Y-%m-%d %H:%M} UTC (the end excluded)"
+    first, last = begins.date(), (ends - timedelta(days=1)).date()
+    return f"{first.day} {first:%B %Y} to {last.day} {last:%B %Y} (UTC)"
 
 
 def _utc(d: date) -> datetime:

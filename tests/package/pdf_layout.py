@@ -5,7 +5,7 @@ positions as drawn).
 - no heading stranded in the bottom 15% of a page with less than two lines of its content after it;
 - no page more than 70% empty, except the last page of a section (the next page opens a section) and the last;
 - every link either a web address or a path relative to the PDF that exists inside the package;
-- the document's title (not nbconvert's "Notebook") and language set.
+- the document's title (not nbconvert's "Notebook") and language set, and the PDF tagged.
 """
 
 from __future__ import annotations
@@ -87,6 +87,8 @@ def problems(pdf_path: Path, package: Path) -> list[str]:
             found.append(f"{name}: document title is {title!r}")
         if not pdf.doc.catalog.get("Lang"):
             found.append(f"{name}: document language not set")
+        if not pdf.doc.catalog.get("StructTreeRoot"):
+            found.append(f"{name}: the PDF is not tagged (no structure tree)")
         pages = list(pdf.pages)
         lines = [_lines(page) for page in pages]
         for number, (page, page_lines) in enumerate(zip(pages, lines, strict=True), 1):

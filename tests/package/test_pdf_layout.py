@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pdfplumber
 import pytest
 from auditbook.report.export import PRINT_CSS, html_to_pdf
 from pdf_layout import package_problems, problems
@@ -60,3 +61,23 @@ def test_a_page_that_ends_a_section_may_be_mostly_empty(tmp_path):
 def test_title_and_language_are_required(tmp_path):
     found = problems(_pdf(tmp_path, "<p>x</p>", title="Notebook", lang=""), tmp_path)
     assert "r.pdf: document title is 'Notebook'" in found and "r.pdf: document language not set" in found
+
+
+def test_the_index_is_pdf_a_3_carrying_the_packages_data(demo_run):
+    """One file for the auditor: index.pdf embeds results.json, exceptions.csv and the tests of controls, each
+    byte for byte as in the package, and declares PDF/A-3 (level A) in its XMP metadata."""
+    from pdfminer.pdftypes import resolve1
+
+    run_dir = demo_run.run_dir
+    with pdfplumber.open(run_dir / "reports" / "index.pdf") as pdf:
+        catalog = pdf.doc.catalog
+        names = resolve1(resolve1(resolve1(catalog["Names"])["EmbeddedFiles"])["Names"])
+        embedded = {}
+        for name, spec in zip(names[::2], names[1::2], strict=True):
+            stream = resolve1(resolve1(resolve1(spec)["EF"])["F"])
+            embedded[name.decode() if isinstance(name, bytes) else name] = stream.get_data()
+        xmp = resolve1(catalog["Metadata"]).get_data().decode()
+    assert embedded == {name: (run_dir / path).read_bytes() for name, path in [
+        ("results.json", "results.json"), ("exceptions.csv", "exceptions.csv"),
+        ("tests-of-controls.md", "reports/tests-of-controls.md")]}
+    assert 'pdfaid:part="3"' in xmp and 'pdfaid:conformance="A"' in xmp

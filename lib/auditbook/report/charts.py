@@ -6,10 +6,16 @@ from datetime import datetime
 
 import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
 
 from auditbook.report.display import figure
 
 OK, BAD, NEUTRAL = "#1b7f3b", "#b3261e", "#8a9099"
+
+
+def _counted(axis) -> None:  # noqa: ANN001 - a matplotlib Axis
+    """A count axis has whole-number ticks (no "0.5 keys")."""
+    axis.set_major_locator(MaxNLocator(integer=True))
 
 
 def mfa_coverage(console_users: pd.DataFrame) -> None:
@@ -25,6 +31,7 @@ def mfa_coverage(console_users: pd.DataFrame) -> None:
     for i, (_, row) in enumerate(counts.iterrows()):
         ax.text(row["total"] + 0.2, i, f"{row['with_mfa']}/{row['total']} with MFA", va="center", fontsize=8)
     ax.set_xlabel("console users")
+    _counted(ax.xaxis)
     ax.set_title("MFA coverage of console users", fontsize=10)
     ax.set_xlim(0, counts["total"].max() * 1.35)
     ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
@@ -46,6 +53,7 @@ def days_since_last_sign_in(console_users: pd.DataFrame, as_of: datetime, thresh
     ax.text(threshold_days, ax.get_ylim()[1] * 0.9, f" {threshold_days} d threshold", fontsize=8)
     ax.set_xlabel(f"days since last console sign-in (or creation, if never) at {as_of:%Y-%m-%d}")
     ax.set_ylabel("users")
+    _counted(ax.yaxis)
     ax.legend(fontsize=8, frameon=False)
     plt.show()
 
@@ -62,6 +70,7 @@ def changes_per_week(sheet: pd.DataFrame, deviating: set[str]) -> None:
     ax.bar(counts.index, counts["deviating"], bottom=counts["total"] - counts["deviating"], width=5, color=BAD,
            label="deviation")
     ax.set_ylabel("changes merged")
+    _counted(ax.yaxis)
     ax.set_title("Production changes per week", fontsize=10)
     ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.autofmt_xdate()
@@ -78,6 +87,7 @@ def approval_to_merge_hours(sheet: pd.DataFrame) -> None:
     ax.hist(hours, bins=24, color=NEUTRAL)
     ax.set_xlabel("hours from first approval to merge")
     ax.set_ylabel("changes")
+    _counted(ax.yaxis)
     plt.show()
 
 
@@ -108,6 +118,7 @@ def access_key_age(keys: pd.DataFrame, threshold_days: int) -> None:
     ax.axvline(threshold_days, color="#333", linestyle="--", linewidth=1)
     ax.set_xlabel("age of active access keys at period end (days)")
     ax.set_ylabel("keys")
+    _counted(ax.yaxis)
     ax.legend(fontsize=8, frameon=False)
     plt.show()
 
@@ -156,6 +167,7 @@ def incident_response_times(incidents: pd.DataFrame, severities: dict) -> None:
         ax.set_xlabel(f"{label} (log scale; dash: SLA)", fontsize=8)
         ax.tick_params(axis="x", labelsize=7)
         ax.invert_yaxis()
+    fig.suptitle("Incident response times per severity (each dot an incident; red: past the SLA)", fontsize=9)
     fig.tight_layout()
     plt.show()
 
@@ -174,6 +186,7 @@ def remediation_outcomes(summary: pd.DataFrame) -> None:
     for y, total in enumerate(left):
         ax.text(total + 0.1, y, f"{int(total)}", va="center", fontsize=8)
     ax.set_xlabel("findings open at some time in the period")
+    _counted(ax.xaxis)
     ax.set_title("Remediation against the SLA of each finding's severity", fontsize=10)
     ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax.invert_yaxis()
@@ -215,7 +228,7 @@ def backup_calendar(coverage: pd.DataFrame, period_start: datetime, period_end: 
     ax.imshow(grid.values, aspect="auto", interpolation="none", vmin=0, vmax=2,
               cmap=ListedColormap(["#e6e6e6", OK, BAD]))
     for y, x in zip(*((grid.values == 2).nonzero()), strict=True):
-        ax.text(x, y, "x", ha="center", va="center", color="white", fontsize=7, fontweight="bold")
+        ax.text(x, y, "x", ha="center", va="center", color="white", fontsize=9, fontweight="bold")
     ax.set_yticks(range(len(stores)), [s.split(":", 1)[1] for s in stores], fontsize=7)
     months = [i for i, d in enumerate(days) if d.day == 1 or i == 0]
     ax.set_xticks(months, [f"{days[i]:%b %d}" for i in months], fontsize=7)
@@ -225,4 +238,5 @@ def backup_calendar(coverage: pd.DataFrame, period_start: datetime, period_end: 
     gaps = int((grid.values == 2).sum())
     ax.set_title(f"Daily backup coverage (green: backed up, red x: no backup, grey: not required) - {gaps} gap "
                  f"day{'s' if gaps != 1 else ''}", fontsize=9)
+    fig.tight_layout()  # the data stores' names are kept whole at the left
     plt.show()

@@ -7,8 +7,8 @@ look the same. The stylesheet travels in the header's output cell.
 from __future__ import annotations
 
 import html
-import json
 import re
+from datetime import datetime
 from importlib import resources
 from typing import Any
 
@@ -19,6 +19,7 @@ from IPython.display import HTML, display
 from auditbook import layout
 from auditbook.basis import Basis, conclusion_prefix
 from auditbook.provenance import Population
+from auditbook.report import wording
 from auditbook.results import Status, TestResult
 from auditbook.sampling import Sample
 
@@ -59,15 +60,40 @@ def badge(status: Status) -> str:
     return f"<span class='ab-badge' style='background:{STATUS_COLOURS[status]}'>{_esc(status)}</span>"
 
 
-def _cell(value: Any) -> str:
-    if isinstance(value, pd.Timestamp):
-        return "" if pd.isna(value) else value.strftime("%Y-%m-%d %H:%M")
-    if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NaT:
+def _cell(value: Any, kind: str = "") -> str:
+    """One table cell in words: times to the minute (the zone in the column's heading), a column of dates as
+    dates, bytes with a unit, numbers without float noise."""
+    if value is None or value is pd.NaT or (isinstance(value, float) and pd.isna(value)):
         return ""
+    if isinstance(value, pd.Timestamp | datetime) or (kind in ("date", "time") and isinstance(value, str) and value):
+        stamp = pd.Timestamp(value)
+        if pd.isna(stamp):
+            return ""
+        stamp = stamp.tz_convert("UTC") if stamp.tzinfo is not None else stamp
+        return f"{stamp:%Y-%m-%d}" if kind == "date" else f"{stamp:%Y-%m-%d %H:%M}"
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if kind == "bytes" and isinstance(value, int | float):
+        return wording.size(value)
+    if isinstance(value, int | float):
+        return wording.number(value)
     text = str(value)
     return text if len(text) <= CELL_CHARS else text[:CELL_CHARS - 3] + "..."
+
+
+def _column_kind(name: str, values: pd.Series) -> str:
+    """How a column's cells read: "date" (every time at midnight), "time", "bytes" (by name), or as they are."""
+    if str(name).endswith("bytes"):
+        return "bytes"
+    timed = pd.api.types.is_datetime64_any_dtype(values) or (
+        values.dtype == object and len(values.dropna()) and values.dropna().map(
+            lambda v: isinstance(v, pd.Timestamp | datetime) or bool(_ISO_TIME.match(str(v)))).all())
+    if not timed:
+        return ""
+    return "date" if wording.midnight_only(values) else "time"
+
+
+_ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 
 
 _LONG_RUN = re.compile(r"[^\s<>&]{16,}|(?:[^\s<>]|&[a-z#0-9]+;){16,}")
@@ -95,10 +121,13 @@ def table(frame: pd.DataFrame, columns: list[str] | None = None, max_rows: int =
         frame = frame[[c for c in columns if c in frame.columns]]
     if frame.empty:
         return "<p class='ab-empty'>(no rows)</p>"
-    head = "".join(f"<th>{_breakable(_esc(c))}</th>" for c in frame.columns)
+    shown = frame.head(max_rows)
+    kinds = [_column_kind(c, shown[c]) for c in shown.columns]
+    head = "".join(f"<th>{_breakable(_esc(c))}{' (UTC)' if kind == 'time' else ''}</th>"
+                   for c, kind in zip(shown.columns, kinds, strict=True))
     body = "".join(
-        "<tr>" + "".join(f"<td>{_breakable(_esc(_cell(v)))}</td>" for v in row) + "</tr>"
-        for row in frame.head(max_rows).itertuples(index=False)
+        "<tr>" + "".join(f"<td>{_breakable(_esc(_cell(v, kind)))}</td>" for v, kind in zip(row, kinds, strict=True))
+        + "</tr>" for row in shown.itertuples(index=False)
     )
     more = ""
     if len(frame) > max_rows:
@@ -132,7 +161,8 @@ def test_result(result: TestResult, sample: Sample | None = None, sample_file: s
     if result.basis is not None:
         parts.append(evidence_basis(result.basis))
     if result.threshold:
-        parts.append(key_values({"Threshold " + k: _json(v) for k, v in result.threshold.items()}, "kv small"))
+        parts.append(key_values({"Threshold: " + wording.label(k): wording.text(v)
+                                 for k, v in result.threshold.items()}, "kv small"))
     if result.deviation_count:
         rows = result.deviations
         if accepted:
@@ -162,20 +192,42 @@ def tested_population(result: TestResult, tested_file: dict[str, Any] | None) ->
     return f"<p class='ab-note'><b>Tested population{where}:</b> {steps}.</p>"
 
 
-def _json(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value)
-
-
 def _clip(text: str, limit: int) -> str:
     """Long query texts stay in results.json; the report shows their start."""
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+# Query texts (GraphQL, SQL) the provenance boxes name: printed once, whole, in the report's appendix.
+_QUERY_TEXTS: dict[str, str] = {}
+
+
+def _parameters(operation: str, parameters: dict[str, Any]) -> str:
+    """An operation's parameters in words; a query text goes to the appendix and is named here."""
+    shown = {k: v for k, v in parameters.items() if k != "query"}
+    words = [f"{wording.label(k)}: {_clip(wording.text(v), 160)}" for k, v in shown.items()]
+    if isinstance(parameters.get("query"), str):
+        _QUERY_TEXTS.setdefault(operation, parameters["query"])
+        words.append("query text: see the appendix")
+    return f" ({'; '.join(words)})" if words else ""
+
+
+def query_appendix() -> None:
+    """The whole text of every query the report's provenance names, as sent."""
+    if not _QUERY_TEXTS:
+        return
+    blocks = "".join(f"<h4>{_esc(op)}</h4><pre class='ab-query'>{_esc(q.strip())}</pre>"
+                     for op, q in sorted(_QUERY_TEXTS.items()))
+    _QUERY_TEXTS.clear()
+    show(f"<div class='ab-appendix'><h2 id='appendix-queries'>Appendix — query texts</h2><p class='ab-note'>The "
+         f"queries the collections above sent, as sent (results.json keeps them with each operation).</p>{blocks}"
+         "</div>")
+
+
 def provenance(pop: Population, csv_name: str) -> None:
     p = pop.provenance
     ops = "; ".join(
-        f"{o.operation}{' ' + _clip(json.dumps(o.parameters), 160) if o.parameters else ''} "
-        f"({o.pages} page{'s' if o.pages != 1 else ''}, {o.records} records)"
+        f"{o.operation}{_parameters(o.operation, o.parameters) if o.parameters else ''} "
+        f"— {wording.number(o.pages)} page{'s' if o.pages != 1 else ''}, {wording.number(o.records)} records"
         for o in p.operations[:OPERATIONS_SHOWN]
     )
     if len(p.operations) > OPERATIONS_SHOWN:
@@ -184,7 +236,7 @@ def provenance(pop: Population, csv_name: str) -> None:
     facts = {
         "Population": f"{pop.name} — {p.record_count} rows (complete table: {csv_name})",
         "System": p.system, "Endpoint": p.endpoint, "Scope": p.scope, "Caller identity": p.caller,
-        "Collected at (UTC)": p.collected_at, "Operations": ops,
+        "Collected at": wording.text(p.collected_at), "Operations": ops,
     }
     for i, raw in enumerate(p.raw_files[:RAW_FILES_SHOWN], 1):
         facts[f"Raw evidence {i}"] = f"{raw['path']} sha256 {raw['sha256']}"

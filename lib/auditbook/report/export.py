@@ -188,20 +188,27 @@ def for_paper(html_text: str) -> str:
     return f"{html_text[:start]}<style>{PAPER_CSS}</style>{html_text[end + len(LAB_CSS[1]):]}"
 
 
-def html_to_pdf(html_text: str, pdf_path: Path) -> dict[str, int]:
-    """Write the PDF; return the 1-based page of every anchor (element id) in it.
+def html_to_pdf(html_text: str, pdf_path: Path, attachments: list[Path] | None = None) -> dict[str, int]:
+    """Write the PDF (tagged, so a screen reader and a copy-paste follow its structure); return the 1-based page
+    of every anchor (element id) in it. With ``attachments`` it is PDF/A-3 (ISO 19005-3, level A: tagged) with
+    those files embedded, one file carrying the summary and its data.
 
     No base URL: a report fetches nothing (images are inline), and its links to other files of the package stay
     relative to the PDF — with one, WeasyPrint writes them as absolute ``file://`` URLs into the staging folder,
     dead once the package is published."""
-    from weasyprint import HTML  # imported here: only the export step needs it
+    from weasyprint import HTML, Attachment  # imported here: only the export step needs it
 
     document = HTML(string=html_text).render()
     pages: dict[str, int] = {}
     for number, page in enumerate(document.pages, 1):
         for anchor in page.anchors:
             pages.setdefault(anchor, number)
-    document.write_pdf(pdf_path)
+    if attachments:
+        files = [Attachment(filename=str(path), name=path.name, relationship="Data",
+                            description=f"{path.name} of this evidence package") for path in attachments]
+        document.write_pdf(pdf_path, pdf_variant="pdf/a-3a", attachments=files)
+    else:
+        document.write_pdf(pdf_path, pdf_tags=True)
     return pages
 
 

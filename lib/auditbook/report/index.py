@@ -14,6 +14,8 @@ from typing import Any
 import pandas as pd
 
 from auditbook import cells, layout
+from auditbook.period import in_words
+from auditbook.report import tests_of_controls
 from auditbook.report.display import STATUS_COLOURS, _esc, key_values, stylesheet
 from auditbook.report.export import CSP_META, css, html_to_pdf
 from auditbook.results import Status
@@ -198,14 +200,14 @@ def trends_section(results: dict[str, Any], hist: History | None) -> str:
 
 
 def render(results: dict[str, Any], hist: History | None = None, for_pdf: bool = False,
-           scope: dict[str, Any] | None = None) -> str:
+           scope: dict[str, Any] | None = None, controls: str = "") -> str:
     period = results["period"]
     accepted = sum(t.get("accepted_count", 0) for c in results["criteria"] for t in c["tests"])
     deviations = sum(t["deviation_count"] for c in results["criteria"] for t in c["tests"])
     facts = {
         "Organization": results["organization"],
         "Environment": results.get("environment") or "",
-        "Period": f"{period['label']} ({period['start'][:10]} to {period['end'][:10]}, closed-open, UTC)",
+        "Period": f"{period['label']}: {in_words(period['start'], period['end'])}",
         "Run id": results["run_id"],
         "Scope": results.get("scope") or "",
         "Run by": results.get("run_by") or "",
@@ -235,7 +237,7 @@ def render(results: dict[str, Any], hist: History | None = None, for_pdf: bool =
         f"<style>{stylesheet()}{style}{INDEX_CSS}</style></head>"
         f"<body><div class='ab-header'><h1>SOC 2 Type II evidence — control matrix</h1>{key_values(facts)}</div>"
         + matrix(results, for_pdf) + scope_section(scope or {}) + register_section(results)
-        + trends_section(results, hist) + verify
+        + trends_section(results, hist) + controls + verify
         + "</body></html>"
     )
 
@@ -244,5 +246,13 @@ def write_index(run_dir: Path, results: dict[str, Any], hist: History | None = N
     reports = run_dir / layout.REPORTS
     reports.mkdir(parents=True, exist_ok=True)
     scope = scope_rows(run_dir, results)
-    (run_dir / layout.INDEX_HTML).write_text(render(results, hist, for_pdf=False, scope=scope), encoding="utf-8")
-    html_to_pdf(render(results, hist, for_pdf=True, scope=scope), run_dir / layout.INDEX_PDF)
+    exceptions = run_dir / layout.EXCEPTIONS_CSV
+    controls = tests_of_controls.html(results, exceptions, _esc)
+    (run_dir / layout.TESTS_OF_CONTROLS_MD).write_text(tests_of_controls.markdown(results, exceptions),
+                                                        encoding="utf-8")
+    (run_dir / layout.INDEX_HTML).write_text(render(results, hist, for_pdf=False, scope=scope, controls=controls),
+                                             encoding="utf-8")
+    # The data travel inside the index (PDF/A-3). Not the manifest: it records the index's own sha256.
+    attached = [run_dir / name for name in (layout.RESULTS_JSON, layout.EXCEPTIONS_CSV, layout.TESTS_OF_CONTROLS_MD)]
+    html_to_pdf(render(results, hist, for_pdf=True, scope=scope, controls=controls), run_dir / layout.INDEX_PDF,
+                attachments=[path for path in attached if path.exists()])
