@@ -34,7 +34,7 @@ from auditbook.criteria import CRITERIA
 from auditbook.evidence import Collector, Connections, EvidenceCache
 from auditbook.period import Period, parse_period
 from auditbook.provenance import CollectionError, Population, RawStore, iso, utc_now
-from auditbook.report import display
+from auditbook.report import display, wording
 from auditbook.results import (
     RESULTS_SCHEMA_VERSION,
     ControlTest,
@@ -84,7 +84,7 @@ class CriterionRun:
             "Period": self.period.describe(),
             "Run id": self.facts.run_id,
             "Environment": self.params.get("environment", ""),
-            "Generated at (UTC)": self.facts.generated_at,
+            "Generated at": wording.text(self.facts.generated_at),
             "auditbook version": self.facts.versions.get("auditbook"),
             "Notebook commit": self.facts.git_commit,
             "Params digest (sha256)": self.facts.params_digest,

@@ -100,6 +100,8 @@ def criterion_outcome(criterion: str, staging: Path, facts: RunFacts, error: str
 def report_cover(criterion: str, facts: RunFacts, record: dict[str, Any] | None,
                  error: str | None) -> dict[str, Any]:
     """What the cover page and the running header of a criterion's PDF say."""
+    from auditbook.report import wording
+
     period = facts.period
     status = record["status"] if record and not error else "ERROR"
     return {
@@ -113,7 +115,7 @@ def report_cover(criterion: str, facts: RunFacts, record: dict[str, Any] | None,
             "Run id": facts.run_id,
             "Scope": facts.scope,
             "Run by": facts.run_by,
-            "Generated at (UTC)": facts.generated_at,
+            "Generated at": wording.text(facts.generated_at),
             "auditbook version": facts.versions.get("auditbook"),
             "Notebook commit": facts.git_commit,
             "Params digest (sha256)": facts.params_digest,

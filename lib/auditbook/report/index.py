@@ -15,7 +15,7 @@ import pandas as pd
 
 from auditbook import cells, layout
 from auditbook.period import in_words
-from auditbook.report import tests_of_controls
+from auditbook.report import tests_of_controls, wording
 from auditbook.report.display import STATUS_COLOURS, _esc, key_values, stylesheet
 from auditbook.report.export import CSP_META, css, html_to_pdf
 from auditbook.results import Status
@@ -212,7 +212,7 @@ def render(results: dict[str, Any], hist: History | None = None, for_pdf: bool =
         "Scope": results.get("scope") or "",
         "Run by": results.get("run_by") or "",
         "Evidence collected as": ", ".join(results.get("caller_identities", [])),
-        "Generated at (UTC)": results["generated_at"],
+        "Generated at": wording.text(results["generated_at"]),
         "auditbook version": results.get("tool_version") or "",
         "Notebook commit": results["git_commit"],
         "Params digest (sha256)": results["params_digest"],
