@@ -108,6 +108,7 @@ def report_cover(criterion: str, facts: RunFacts, record: dict[str, Any] | None,
         "title": f"{criterion} {CRITERIA[criterion].title}",
         "header": f"{criterion} {CRITERIA[criterion].title} · {period.label}",
         "footer": f"{facts.organization} · run {facts.run_id}",
+        **(facts.branding or {}),
         "status": status,
         "facts": {
             "Organization": facts.organization,
@@ -235,5 +236,5 @@ def assemble(run: StartedRun, outcomes: list[CriterionOutcome], out_root: Path |
     write_exceptions_csv(staging / layout.EXCEPTIONS_CSV, deviations)
     oscal.write(staging, results)
     history = trends.history(out_root or staging, results, staging)
-    write_index(staging, results, history)
+    write_index(staging, results, history, facts.branding)
     return results

@@ -165,6 +165,11 @@ def load(path: str | Path) -> dict[str, Any]:
     data = read_yaml(path, "params file", ParamsError)
     resolved = validate(data, str(path))
     _resolve_paths(resolved, schema(), path.resolve().parent)
+    from auditbook.report.branding import logo_problem
+
+    problem = logo_problem(resolved)
+    if problem:
+        raise ParamsError(f"{path}: {problem}")
     return resolved
 
 

@@ -90,16 +90,19 @@ class RunFacts:
     run_by: str = ""
     scope: str = ""
     criteria: list[str] = field(default_factory=list)
+    branding: dict[str, str] = field(default_factory=dict)  # report/branding.py: logo, accent colour, footer line
 
     @classmethod
     def describe(cls, run_id: str, now: datetime, period: Period, params: dict[str, Any], params_file: str,
                  **more: Any) -> RunFacts:
         from auditbook.params import digest
+        from auditbook.report.branding import branding
 
         return cls(run_id=run_id, generated_at=now.astimezone(UTC).isoformat().replace("+00:00", "Z"),
                    period=period, params_file=str(params_file), params_digest=digest(params),
                    git_commit=git_commit(), versions=package_versions(),
-                   organization=params.get("organization", ""), environment=params.get("environment"), **more)
+                   organization=params.get("organization", ""), environment=params.get("environment"),
+                   branding=branding(params), **more)
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "period": self.period.to_dict()}

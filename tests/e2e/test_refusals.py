@@ -80,6 +80,7 @@ def test_missing_github_token_is_refused_before_a_package_is_started(repo_root, 
 def test_an_org_the_token_cannot_see_is_refused_before_a_package_is_started(demo_env, repo_root, tmp_path, out,
                                                                            capsys):
     params = yaml.safe_load(DEMO_PARAMS.read_text())
+    params["report"]["logo"] = str(DEMO_PARAMS.parent / params["report"]["logo"])  # relative to the demo params
     params["exceptions_file"] = None
     params["scope"]["github"]["orgs"].append({"name": "no-such-org", "production_repos": ["api"]})
     path = tmp_path / "two-orgs.yaml"

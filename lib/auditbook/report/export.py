@@ -26,6 +26,8 @@ from typing import Any
 import nbformat
 from nbconvert import HTMLExporter
 
+from auditbook.report.branding import accent_css
+
 PRINT_CSS = """
 @page { size: A4; margin: 18mm 12mm 18mm 12mm;
   @top-left { content: "%(header)s"; font-size: 7pt; color: #555; font-family: "DejaVu Sans", sans-serif; }
@@ -49,6 +51,8 @@ table.ab-table { font-size: 7.2pt; }
 table.ab-table td, table.kv td { overflow-wrap: break-word !important; word-break: normal !important; }
 .ab-cover { page-break-after: always; }
 .ab-cover h1 { font-size: 20pt; margin: 30mm 0 4mm 0; }
+.ab-logo { max-height: 18mm; max-width: 70mm; display: block; margin-top: 8mm; }
+.ab-logo + h1 { margin-top: 12mm; }
 .ab-cover .ab-cover-sub { font-size: 11pt; color: #444; margin-bottom: 8mm; }
 .ab-cover table.kv { font-size: 9pt; }
 .ab-cover .ab-cover-status { font-size: 14pt; margin: 6mm 0; }
@@ -119,6 +123,11 @@ def css(header: str, footer: str, top_right: str = "") -> str:
     return PRINT_CSS % {"header": css_string(header), "footer": css_string(footer), "top_right": css_string(top_right)}
 
 
+def footer_text(footer: str, confidentiality: str = "") -> str:
+    """The running footer: the organization's confidentiality line (params report.confidentiality) first."""
+    return f"{confidentiality} · {footer}" if confidentiality else footer
+
+
 def _text(fragment: str) -> str:
     """Visible text of an HTML fragment (anchor links of headings dropped)."""
     return " ".join(html.unescape(_TAGS.sub(" ", fragment.replace("¶", ""))).split())
@@ -149,8 +158,9 @@ def front_matter(cover: dict[str, Any], toc: list[tuple[str, str, int]]) -> str:
         f"<li class='{'sub' if level == 3 else ''}'><a href='#{esc(anchor, quote=True)}'>{esc(title)}</a></li>"
         for anchor, title, level in toc
     )
+    logo = f"<img class='ab-logo' alt='logo' src='{esc(cover['logo'], quote=True)}'>" if cover.get("logo") else ""
     return (
-        f"<div class='ab-cover'><h1>{esc(cover['title'])}</h1>"
+        f"<div class='ab-cover'>{logo}<h1>{esc(cover['title'])}</h1>"
         "<div class='ab-cover-sub'>SOC 2 Type II evidence report, produced by auditbook</div>"
         f"<div class='ab-cover-status'>Result: <span class='ab-badge' style='background:{colour}'>"
         f"{esc(status)}</span></div><table class='kv'>{facts}</table>{note}"
@@ -169,7 +179,8 @@ def to_html(notebook_path: Path, cover: dict[str, Any] | str) -> str:
     exporter = HTMLExporter(template_name="lab", extra_template_paths=[str(TEMPLATES)], template_file="report.html.j2",
                             exclude_input=True, exclude_output_prompt=True, exclude_input_prompt=True)
     body, _ = exporter.from_notebook_node(nb, resources={"content_security_policy": CONTENT_SECURITY_POLICY})
-    style = css(cover["header"], cover["footer"], cover.get("top_right", ""))
+    style = css(cover["header"], footer_text(cover["footer"], cover.get("confidentiality", "")),
+                cover.get("top_right", "")) + accent_css(cover.get("accent_colour", ""))
     body = body.replace("</head>", f"<style>{style}</style></head>", 1)
     if cover.get("facts"):
         front = front_matter(cover, table_of_contents(body))

@@ -11,13 +11,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import jinja2
 import pandas as pd
+from markupsafe import Markup
 
 from auditbook import cells, layout
 from auditbook.period import in_words
 from auditbook.report import tests_of_controls, wording
-from auditbook.report.display import STATUS_COLOURS, _esc, key_values, stylesheet
-from auditbook.report.export import CSP_META, css, html_to_pdf
+from auditbook.report.branding import accent_css
+from auditbook.report.display import STATUS_COLOURS, _esc, stylesheet
+from auditbook.report.export import CONTENT_SECURITY_POLICY, TEMPLATES, css, footer_text, html_to_pdf
 from auditbook.results import Status
 from auditbook.trends import History, changes, chart_png
 
@@ -200,7 +203,8 @@ def trends_section(results: dict[str, Any], hist: History | None) -> str:
 
 
 def render(results: dict[str, Any], hist: History | None = None, for_pdf: bool = False,
-           scope: dict[str, Any] | None = None, controls: str = "") -> str:
+           scope: dict[str, Any] | None = None, controls: str = "", branding: dict[str, str] | None = None) -> str:
+    """The index page from templates/index.html.j2 (autoescaped); ``branding``: the run's report look."""
     period = results["period"]
     accepted = sum(t.get("accepted_count", 0) for c in results["criteria"] for t in c["tests"])
     deviations = sum(t["deviation_count"] for c in results["criteria"] for t in c["tests"])
@@ -229,20 +233,24 @@ def render(results: dict[str, Any], hist: History | None = None, for_pdf: bool =
         "OSCAL assessment results (one observation per population, one finding per test, evidence with "
         "sha256).</p></div>"
     )
-    style = css(f"Control matrix · {period['label']}", f"{results['organization']} · run {results['run_id']}",
-                results["status"])
-    return (
-        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>{CSP_META}"
-        f"<title>SOC 2 Type II evidence — {_esc(results['organization'])} — {_esc(period['label'])}</title>"
-        f"<style>{stylesheet()}{style}{INDEX_CSS}</style></head>"
-        f"<body><div class='ab-header'><h1>SOC 2 Type II evidence — control matrix</h1>{key_values(facts)}</div>"
-        + matrix(results, for_pdf) + scope_section(scope or {}) + register_section(results)
-        + trends_section(results, hist) + controls + verify
-        + "</body></html>"
-    )
+    look = branding or {}
+    style = css(f"Control matrix · {period['label']}",
+                footer_text(f"{results['organization']} · run {results['run_id']}", look.get("confidentiality", "")),
+                results["status"]) + accent_css(look.get("accent_colour", ""))
+    sections = [matrix(results, for_pdf), scope_section(scope or {}), register_section(results),
+                trends_section(results, hist), controls, verify]
+    return _TEMPLATES.get_template("index.html.j2").render(
+        csp=CONTENT_SECURITY_POLICY, organization=results["organization"], period_label=period["label"],
+        style=Markup(stylesheet() + style + INDEX_CSS), logo=look.get("logo", ""), facts=facts,
+        sections=[Markup(section) for section in sections])
 
 
-def write_index(run_dir: Path, results: dict[str, Any], hist: History | None = None) -> None:
+_TEMPLATES = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+                                undefined=jinja2.StrictUndefined)
+
+
+def write_index(run_dir: Path, results: dict[str, Any], hist: History | None = None,
+                branding: dict[str, str] | None = None) -> None:
     reports = run_dir / layout.REPORTS
     reports.mkdir(parents=True, exist_ok=True)
     scope = scope_rows(run_dir, results)
@@ -250,9 +258,9 @@ def write_index(run_dir: Path, results: dict[str, Any], hist: History | None = N
     controls = tests_of_controls.html(results, exceptions, _esc)
     (run_dir / layout.TESTS_OF_CONTROLS_MD).write_text(tests_of_controls.markdown(results, exceptions),
                                                         encoding="utf-8")
-    (run_dir / layout.INDEX_HTML).write_text(render(results, hist, for_pdf=False, scope=scope, controls=controls),
-                                             encoding="utf-8")
+    page = {"scope": scope, "controls": controls, "branding": branding}
+    (run_dir / layout.INDEX_HTML).write_text(render(results, hist, for_pdf=False, **page), encoding="utf-8")
     # The data travel inside the index (PDF/A-3). Not the manifest: it records the index's own sha256.
     attached = [run_dir / name for name in (layout.RESULTS_JSON, layout.EXCEPTIONS_CSV, layout.TESTS_OF_CONTROLS_MD)]
-    html_to_pdf(render(results, hist, for_pdf=True, scope=scope, controls=controls), run_dir / layout.INDEX_PDF,
+    html_to_pdf(render(results, hist, for_pdf=True, **page), run_dir / layout.INDEX_PDF,
                 attachments=[path for path in attached if path.exists()])
