@@ -223,8 +223,9 @@ def collect_trail_logs(account: AwsAccount, raw: RawStore, period: Period, regio
     records = sum(r["records"] for r in rows)
     prov.add_operation("s3:GetObject", {"Bucket": bucket}, pages=len(rows), records=records)
     in_period = {(r["region"], r["day"]) for r in rows if r["day"] < f"{period.end.date()}"}
-    prov.notes.append(f"Trail {trail['Name']} (multi-region: {trail.get('IsMultiRegionTrail')}, log file validation: "
-                      f"{trail.get('LogFileValidationEnabled')}) delivers to s3://{bucket}/{prefix}")
+    prov.notes.append(f"Trail {trail['Name']} ({'' if trail.get('IsMultiRegionTrail') else 'not '}multi-region, log "
+                      f"file validation {'on' if trail.get('LogFileValidationEnabled') else 'off'}) delivers to "
+                      f"s3://{bucket}/{prefix}")
     prov.notes.append(f"{len(rows)} log files, {records} events; {len(in_period)} of {len(regions) * period.days} "
                       "region-days have log files.")
     prov.notes.append("Log files are evidence by reference (bucket, key, size, ETag, sha256 of the object and of "

@@ -366,7 +366,8 @@ def collect_digests(account: AwsAccount, raw: RawStore, period: Period, regions:
                        pages=reads, records=reads)
     prov.raw_files += all_prov_files
     prov.raw_files.append(raw.save(f"aws/{account.account_id}/cloudtrail-digest/responses.json", raw_doc))
-    prov.notes.insert(0, f"Trail {trail['Name']} (log file validation: {trail.get('LogFileValidationEnabled')}) "
+    prov.notes.insert(0, f"Trail {trail['Name']} (log file validation "
+                         f"{'on' if trail.get('LogFileValidationEnabled') else 'off'}) "
                          f"delivers to s3://{bucket}/{prefix}; digest signatures checked as `aws cloudtrail "
                          "validate-logs` does (SHA256withRSA, public keys from cloudtrail:ListPublicKeys).")
     listed_prov = provenance(account, "aws:cloudtrail+s3")
