@@ -61,6 +61,16 @@ class IPCKernelManager(AsyncKernelManager):
 
     cleanup_resources = _async_cleanup_resources  # the async manager's public name for it
 
+    async def _async_interrupt_kernel(self) -> None:
+        """No SIGINT on the way out: jupyter_client interrupts a kernel before every shutdown, and a kernel
+        that receives it while starting or between messages logs "[IPKernelApp] ERROR | KeyboardInterrupt" on
+        the run's stderr although nothing failed. A kernel being shut down is killed anyway (SHUTDOWN)."""
+        if self.shutting_down:
+            return
+        await super()._async_interrupt_kernel()
+
+    interrupt_kernel = _async_interrupt_kernel
+
     def kill_now(self) -> None:
         """Kill the kernel at once and remove its sockets and connection file: no event loop needed."""
         process = getattr(self.provisioner, "process", None) if self.provisioner else None

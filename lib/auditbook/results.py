@@ -16,6 +16,7 @@ import pandas as pd
 
 from auditbook.basis import REMEDY, Basis
 from auditbook.context import Context
+from auditbook.report import wording
 
 RESULTS_SCHEMA_VERSION = "1.3"  # 1.3: every test states its evidence basis; 1.2: populations give their file
 DEVIATION_COLUMNS = ["resource_type", "resource_id", "detail"]
@@ -69,6 +70,9 @@ class ControlTest:
     # the verdict depends only on settings a change call alters (no clock, usage, health or findings), so a
     # reading's verdict holds until the next change CloudTrail records (auditbook.over_snapshots)
     configuration_only: bool = False
+    # when a row deviates, as the report's sentence: "{name}" is the threshold's value in words, "{threshold}"
+    # all of it (auditbook.report.wording.sentence)
+    deviates_when: str = ""
 
     @property
     def population(self) -> str:
@@ -158,6 +162,11 @@ class TestResult:
             return f"{self.status}: {self.cause}"
         return f"{self.status}: {self.deviation_count} of {self.population_size} deviate"
 
+    def threshold_sentence(self) -> str:
+        """The threshold in a sentence ("Active keys older than 90 days at the period end deviate."); the
+        settings in words when the test has no sentence or the sentence names a setting this run lacks."""
+        return wording.sentence(self.test.deviates_when, self.threshold)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.test.test_id,
@@ -170,6 +179,7 @@ class TestResult:
             "population_size": self.population_size,
             "deviation_count": self.deviation_count,
             "threshold": self.threshold,
+            "deviates_when": self.threshold_sentence(),
             "cause": self.cause,
             "notes": self.notes,
             "steps": [{"step": s.description, "rows": s.rows} for s in self.steps],

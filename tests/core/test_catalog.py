@@ -149,3 +149,14 @@ def test_events_stand_on_the_trail_s_integrity_unless_read_from_cloudtrail_lake(
     ctx = Context(data, CTX.period)
     assert bool(catalog.vouchers(list(cc71.CHANGES.reads), ctx)) is vouched
     assert catalog.entry("cloudtrail-log-integrity").arguments(ctx)["engine"] == engine
+
+
+def test_every_test_states_its_threshold_as_a_sentence():
+    """The report's "Threshold:" line is a sentence an auditor can quote (results.json keeps the settings too);
+    that the demo's settings fill every one is asserted on the demo package (test_tests_of_controls)."""
+    import string
+
+    for test in all_tests():
+        assert test.deviates_when.endswith(".") and "deviate" in test.deviates_when, test.test_id
+        names = {field.split("[")[0] for _, field, _, _ in string.Formatter().parse(test.deviates_when) if field}
+        assert "" not in names, test.test_id

@@ -43,3 +43,30 @@ def test_a_kernel_under_a_deep_tmpdir_gets_sockets_that_connect(tmp_path, monkey
         assert _fits(manager._socket_dir) and not manager._socket_dir.startswith(str(deep))
     finally:
         manager.kill_now()
+
+
+def test_a_kernel_shut_down_after_its_notebook_is_not_sent_sigint(tmp_path):
+    """jupyter_client interrupts every kernel before shutting it down; the kernel then logged
+    "[IPKernelApp] ERROR | KeyboardInterrupt" in a successful run's output. A run's kernels are killed without it,
+    while an analyst's interrupt of a running kernel still works."""
+    import asyncio
+    import signal
+
+    async def scenario() -> list[int]:
+        manager = kernels.IPCKernelManager(kernel_name="python3")
+        sent: list[int] = []
+        signal_kernel = manager._async_signal_kernel
+
+        async def recording(signum: int) -> None:
+            sent.append(signum)
+            await signal_kernel(signum)
+
+        manager._async_signal_kernel = recording
+        with open(tmp_path / "kernel.log", "w") as log:
+            await manager.start_kernel(stdout=log, stderr=log)
+            await manager.interrupt_kernel()  # an interrupt asked for is still sent
+            await manager.shutdown_kernel(now=kernels.SHUTDOWN == "immediate")
+        return sent
+
+    sent = asyncio.run(scenario())
+    assert sent == [signal.SIGINT]  # the one asked for; none on the way out

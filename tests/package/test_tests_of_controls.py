@@ -8,6 +8,7 @@ import json
 import re
 
 from auditbook.report import tests_of_controls as toc
+from auditbook.report import wording
 
 
 def _rows(text: str) -> list[int]:
@@ -39,6 +40,9 @@ def test_every_result_ties_to_results_json_and_to_its_exceptions_rows(demo_run):
             rows = _rows(found[3])
             assert len(rows) == t["deviation_count"]
             assert {exceptions[n - 1]["test_id"] for n in rows} == {t["id"]}
+        if t["status"] in ("PASS", "FAIL"):  # the threshold as the test's own sentence, never the fallback
+            assert t["deviates_when"] and t["deviates_when"] != wording.text(t["threshold"]), t["id"]
+            assert t["deviates_when"] in lines[t["id"]], t["id"]
     index = (run_dir / "reports" / "index.html").read_text()
     assert "Tests of controls" in index and "No exceptions noted." in index
     assert "1 July 2026 to 30 September 2026" in markdown

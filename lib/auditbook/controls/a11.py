@@ -21,12 +21,15 @@ TARGET_HEALTH = ControlTest(
     "A1.1-TARGET-HEALTH", "A1.1", "Load balancer target groups are health checked",
     "Every target group attached to a load balancer has health checks enabled and, for HTTP/HTTPS checks, a "
     "path and a success matcher, so traffic is sent only to healthy targets.", "continuous", ("elbv2-target-groups",),
-    sample_keys=("account_id", "region", "target_group_name"))
+    sample_keys=("account_id", "region", "target_group_name"),
+    deviates_when=("A target group attached to a load balancer without health checks, or, for HTTP/HTTPS checks, "
+                   "without a path and a success matcher, deviates."))
 DNS_HEALTH = ControlTest(
     "A1.1-DNS-HEALTH", "A1.1", "Routed DNS records are health checked",
     "Every Route 53 record with a routing policy (failover, weighted, latency, geolocation, multivalue) has an "
     "enabled health check, or is an alias that evaluates its target's health.", "continuous",
-    ("route53-records", "route53-health-checks"), sample_keys=("account_id", "name", "type", "set_identifier"))
+    ("route53-records", "route53-health-checks"), sample_keys=("account_id", "name", "type", "set_identifier"),
+    deviates_when=("A Route 53 record with a routing policy without a health check ({health_check}) deviates."))
 ASG = ControlTest(
     "A1.1-ASG", "A1.1", "Auto scaling groups survive the loss of a zone",
     "Every auto scaling group in scope spans at least the minimum number of availability zones and keeps at "
@@ -34,20 +37,27 @@ ASG = ControlTest(
     ("autoscaling-groups", "autoscaling-group-timeline"),
     lambda s, ctx: {"scope_tag": s["scope_tag"], "min_availability_zones": s["min_availability_zones"],
                     "min_instances": s["min_asg_instances"]}, ("account_id", "region", "name"),
-    configuration_only=True)
+    configuration_only=True,
+    deviates_when=("An auto scaling group in scope ({scope_tag[key]}={scope_tag[value]}) that, at any moment of the "
+                   "period, spanned fewer than {min_availability_zones} availability zones or kept fewer than "
+                   "{min_instances} instances deviates."))
 DB_MULTI_AZ = ControlTest(
     "A1.1-DB-MULTI-AZ", "A1.1", "Production databases are Multi-AZ",
     "Every RDS database instance in scope (read replicas excepted) is deployed Multi-AZ, with a standby in "
     "another availability zone.", "continuous", ("rds-instances",), lambda s, ctx: {"scope_tag": s["scope_tag"]},
     ("account_id", "region", "db_instance"),
-    configuration_only=True)
+    configuration_only=True,
+    deviates_when=("An RDS database instance in scope ({scope_tag[key]}={scope_tag[value]}, read replicas excepted) "
+                   "that is not Multi-AZ deviates."))
 CAPACITY_ALARMS = ControlTest(
     "A1.1-CAPACITY-ALARMS", "A1.1", "Capacity metrics are alarmed with actions",
     "For every auto scaling group and database in scope, each capacity metric params require has a CloudWatch "
     "alarm on that resource with actions enabled and at least one alarm action.", "continuous",
     ("capacity-alarm-coverage",), lambda s, ctx: {"required": s["required_capacity_alarms"]},
     ("account_id", "resource", "metric"),
-    configuration_only=True)
+    configuration_only=True,
+    deviates_when=("An auto scaling group or database in scope without an alarm with actions on each required "
+                   "capacity metric deviates: {required_capacity_alarms}."))
 
 TESTS = [TARGET_HEALTH, DNS_HEALTH, ASG, DB_MULTI_AZ, CAPACITY_ALARMS]
 DIMENSION = {"autoscaling_group": "AutoScalingGroupName", "rds_instance": "DBInstanceIdentifier"}

@@ -24,13 +24,16 @@ DAILY_BACKUP = ControlTest(
     "A1.2-DAILY-BACKUP", "A1.2", "Data stores are backed up every day",
     "Every database and volume in scope has at least one completed backup (RDS automated or manual snapshot, or "
     "AWS Backup recovery point) created on each day of the period.", "daily", ("backup-daily-coverage",),
-    sample_keys=("store_id", "day"))
+    sample_keys=("store_id", "day"),
+    deviates_when=("A database or volume in scope with a day of the period without a completed backup deviates."))
 RETENTION = ControlTest(
     "A1.2-RETENTION", "A1.2", "Backups are retained long enough",
     "Every backup mechanism of a data store in scope keeps backups at least the minimum retention days: the RDS "
     "automated backup retention period, and the lifecycle of the store's AWS Backup recovery points.",
     "continuous", ("backup-retention",), lambda s, ctx: {"min_retention_days": s["min_retention_days"]},
-    ("store_id", "mechanism"))
+    ("store_id", "mechanism"),
+    deviates_when=("A backup mechanism of a data store in scope keeping backups fewer than {min_retention_days} days "
+                   "deviates."))
 COPIES = ControlTest(
     "A1.2-COPIES", "A1.2", "Critical backups are copied to another region or account",
     "Every critical data store has a completed copy of its backups in another region or account, and at no "
@@ -38,19 +41,25 @@ COPIES = ControlTest(
     ("backup-data-stores", "backup-recovery-points"),
     lambda s, ctx: {"period_start": ctx.period.start, "period_end": ctx.period.end,
                     "max_copy_age_days": s["max_copy_age_days"],
-                    "required": s["copy_required"], "read_at": ctx.run_at}, ("store_id",))
+                    "required": s["copy_required"], "read_at": ctx.run_at}, ("store_id",),
+    deviates_when=("A critical data store without a completed copy of its backups in {copy_to}, or whose newest copy "
+                   "was older than {max_copy_age_days} days at any moment of the period, deviates."))
 S3_VERSIONING = ControlTest(
     "A1.2-S3-VERSIONING", "A1.2", "Buckets in scope keep object versions",
     "Every S3 bucket in scope has versioning enabled, so an overwritten or deleted object can be recovered, at "
     "every moment of the period (its versioning timeline), not only at collection.",
     "continuous", ("s3-bucket-versioning", "s3-versioning-timeline"), lambda s, ctx: {"scope_tag": s["scope_tag"]},
-    ("account_id", "bucket"))
+    ("account_id", "bucket"),
+    deviates_when=("An S3 bucket in scope ({scope_tag[key]}={scope_tag[value]}) without versioning {versioning} at "
+                   "any moment of the period deviates."))
 RESTORE_TEST = ControlTest(
     "A1.2-RESTORE-TEST", "A1.2", "Critical data stores are restored in a test",
     "Every critical data store was restored successfully at least once in the period (AWS Backup restore job or "
     "a recorded DR test), the restore completing within the RTO from a backup no older than the RPO at its start.",
     "quarterly", ("backup-data-stores", "restore-tests"),
-    lambda s, ctx: {"rto_hours": s["rto_hours"], "rpo_hours": s["rpo_hours"]}, ("store_id",))
+    lambda s, ctx: {"rto_hours": s["rto_hours"], "rpo_hours": s["rpo_hours"]}, ("store_id",),
+    deviates_when=("A critical data store without a successful restore in the period that completed within "
+                   "{rto_hours} hours (RTO) from a backup no older than {rpo_hours} hours (RPO) deviates."))
 
 TESTS = [DAILY_BACKUP, RETENTION, COPIES, S3_VERSIONING, RESTORE_TEST]
 STORE_COLUMNS = ["store_id", "account_id", "region", "kind", "name", "arn", "critical", "created",

@@ -22,18 +22,23 @@ MFA = ControlTest(
     "Every IAM user with a console password has an MFA device (credential report mfa_active), at collection and "
     "at every moment of the period its MFA timeline shows.",
     "continuous", ("iam-credential-report", "iam-mfa-timeline"), sample_keys=("account_id", "user"),
-    configuration_only=True)
+    configuration_only=True,
+    deviates_when=("A console user without an MFA device at collection, or at any moment its MFA timeline shows in "
+                   "the period, deviates."))
 ROOT = ControlTest(
     "CC6.1-ROOT", "CC6.1", "Root account protected",
     "The root user has MFA and no active access keys.",
     "continuous", ("iam-credential-report",), sample_keys=("account_id",),
-    configuration_only=True)
+    configuration_only=True,
+    deviates_when=("A root user without MFA, or with any active access key, deviates."))
 DORMANT = ControlTest(
     "CC6.1-DORMANT", "CC6.1", "No dormant console users",
     "No console user existing at period end went without signing in for more than the threshold "
     "(never-used passwords count from the user's creation).",
     "continuous", ("iam-credential-report",),
-    lambda s, ctx: {"as_of": ctx.period.end, "dormant_days": s["dormant_days"]}, ("account_id", "user"))
+    lambda s, ctx: {"as_of": ctx.period.end, "dormant_days": s["dormant_days"]}, ("account_id", "user"),
+    deviates_when=("A console user who had not signed in for more than {dormant_days} days at the period end "
+                   "({as_of}) deviates; a password never used counts from the user's creation."))
 ADMIN = ControlTest(
     "CC6.1-ADMIN", "CC6.1", "Administrator access only through approved groups and roles",
     "Full administrative access (an admin managed policy, or a policy allowing every action on every "
@@ -41,19 +46,25 @@ ADMIN = ControlTest(
     "continuous", ("iam-entitlements",),
     lambda s, ctx: {"admin_policy_arns": s["admin_policy_arns"], "approved_groups": s["approved_admin_groups"],
                     "approved_roles": s["approved_admin_roles"]}, ("account_id", "principal_type", "principal"),
-    configuration_only=True)
+    configuration_only=True,
+    deviates_when=("Administrator access (a policy of {admin_policy_arns}, or one allowing every action on every "
+                   "resource) held other than through the groups {approved_admin_groups} or the roles "
+                   "{approved_admin_roles} deviates."))
 USER_POLICIES = ControlTest(
     "CC6.1-USER-POLICIES", "CC6.1", "IAM users get permissions only through groups",
     "No IAM user holds a policy attached to the user directly or inline: permissions come through groups, so "
     "access is granted, reviewed and removed by role (CIS AWS Foundations Benchmark 1.15).",
     "continuous", ("iam-entitlements",), sample_keys=("account_id", "user"),
-    configuration_only=True)
+    configuration_only=True,
+    deviates_when=("A policy attached to an IAM user directly or inline deviates: permissions come through groups "
+                   "only."))
 PASSWORD_POLICY = ControlTest(
     "CC6.1-PASSWORD-POLICY", "CC6.1", "Password policy meets the standard",
     "The account password policy sets every requirement in params.",
     "continuous", ("iam-password-policy",),
     lambda s, ctx: {"account_ids": ctx.account_ids, "required": s["password_policy"]}, ("account_id", "setting"),
-    configuration_only=True)
+    configuration_only=True,
+    deviates_when=("No password policy, or a setting weaker than the requirements ({threshold}), deviates."))
 
 
 def _iam_user_id(row: pd.Series) -> str:
@@ -253,7 +264,9 @@ def password_policy_meets_standard(policy: pd.DataFrame, account_ids: list[str],
 GITHUB_2FA = ControlTest(
     "CC6.1-GITHUB-2FA", "CC6.1", "GitHub requires two-factor authentication",
     "The GitHub organization requires two-factor authentication and no member or outside collaborator "
-    "is without it.", "continuous", ("github-org-members", "github-org-settings"), sample_keys=("org", "login"))
+    "is without it.", "continuous", ("github-org-members", "github-org-settings"), sample_keys=("org", "login"),
+    deviates_when=("An organization that does not require two-factor authentication, or a member or outside "
+                   "collaborator without it, deviates."))
 LEAVERS = ControlTest(
     "CC6.1-LEAVERS", "CC6.1", "Leavers' access removed in time",
     "Every account of every person whose employment or contract ended in the period was removed (or its "
@@ -262,24 +275,30 @@ LEAVERS = ControlTest(
     lambda s, ctx: {"default_accounts": {"aws-iam": ctx.account_ids[0], "identity-center": ctx.account_ids[0],
                                          "github": "+".join(ctx.org_names)},
                     "business_days": s["leaver_removal_business_days"], "calendar": ctx.calendar.describe()},
-    ("person_id", "system", "identity"))
+    ("person_id", "system", "identity"),
+    deviates_when=("A leaver's account not removed or disabled within {removal_within_business_days} business day(s) "
+                   "of the termination date deviates; business days are {business_days_counted}."))
 ORPHANED = ControlTest(
     "CC6.1-ORPHANED", "CC6.1", "Every account belongs to a person on the HR roster",
     "Every human account in AWS IAM, IAM Identity Center and the GitHub organization matches a person on the "
     "HR roster (service accounts are listed in params).", "continuous", ("access-review-worksheet",),
-    sample_keys=("line",))
+    sample_keys=("line",),
+    deviates_when=("A human account that matches nobody on the HR roster by {roster_match} deviates."))
 REVIEW_COMPLETE = ControlTest(
     "CC6.1-REVIEW-COMPLETE", "CC6.1", "Access review: every line decided",
     "Every account that existed at the time of the quarterly access review has a keep/remove decision.",
-    "quarterly", ("access-review-worksheet", "access-review-decisions"), sample_keys=("line",))
+    "quarterly", ("access-review-worksheet", "access-review-decisions"), sample_keys=("line",),
+    deviates_when=("An account that existed at the review date without a decision ({decision_required}) deviates."))
 REVIEW_INDEPENDENT = ControlTest(
     "CC6.1-REVIEW-INDEPENDENT", "CC6.1", "Access review: nobody reviews their own access",
     "No decision was made by the person whose access it is.", "quarterly",
-    ("access-review-decisions", "access-review-worksheet"), sample_keys=("system", "account", "identity"))
+    ("access-review-decisions", "access-review-worksheet"), sample_keys=("system", "account", "identity"),
+    deviates_when=("A decision made by the owner of the access it decides deviates."))
 REVIEW_REMOVALS = ControlTest(
     "CC6.1-REVIEW-REMOVALS", "CC6.1", "Access review: every removal carried out",
     "Every account the review decided to remove no longer has access at collection.", "quarterly",
-    ("access-review-decisions", "access-review-worksheet"), sample_keys=("system", "account", "identity"))
+    ("access-review-decisions", "access-review-worksheet"), sample_keys=("system", "account", "identity"),
+    deviates_when=("An account the review decided to remove that still has access at {removed_by} deviates."))
 REVIEW_EFFECTIVE = ControlTest(
     "CC6.1-REVIEW-EFFECTIVE", "CC6.1", "Access review: what should go is not kept, and reviewers may review",
     "No review decision keeps an account that, at the review date, belonged to a terminated person, matched nobody "
@@ -288,20 +307,27 @@ REVIEW_EFFECTIVE = ControlTest(
     ("access-review-decisions", "access-review-worksheet", "hr-roster", "iam-entitlements"),
     lambda s, ctx: {"admin_policy_arns": s["admin_policy_arns"], "approved_groups": s["approved_admin_groups"],
                     "approved_roles": s["approved_admin_roles"], "approvers": s["review_approvers"]},
-    ("system", "account", "identity"))
+    ("system", "account", "identity"),
+    deviates_when=("A 'keep' decision on a line with, at the review date, any of: {keep_not_allowed_for}, deviates; "
+                   "so does a decision by a reviewer who is not: {reviewer}."))
 LEAVER_ACTIVITY = ControlTest(
     "CC6.1-LEAVER-ACTIVITY", "CC6.1", "Leavers did not act after their removal deadline",
     "No person terminated before or during the period acted after the removal deadline: no AWS API call by their IAM "
     "user or a session in their name, no pull request opened or merged, review submitted, commit on a production "
     "branch or deployment created by their GitHub account.", "per_event", ("leaver-activity",),
-    sample_keys=("person_id", "system", "identity"))
+    sample_keys=("person_id", "system", "identity"),
+    deviates_when=("Any act by a leaver's identity after {activity_after} deviates: an AWS API call or console "
+                   "sign-in, a pull request opened or merged, a review submitted, a commit on a production branch, a "
+                   "deployment created."))
 ACCOUNT_SCOPE = ControlTest(
     "CC6.1-ACCOUNT-SCOPE", "CC6.1", "Every account of the AWS organization is in scope",
     "The inventory of information assets is complete: every active account of the AWS organization the accounts "
     "in scope belong to is in scope or excluded in params with a reason.", "continuous",
     ("aws-organization-accounts", "aws-organization"),
     lambda s, ctx: {"in_scope": list(ctx.account_ids), "excluded": dict(ctx.aws.get("excluded_accounts") or {})},
-    ("organization_id", "account_id"))
+    ("organization_id", "account_id"),
+    deviates_when=("An active account of the organization that is neither in scope ({in_scope}) nor excluded "
+                   "({excluded}) deviates."))
 TESTS = [MFA, ROOT, DORMANT, ADMIN, USER_POLICIES, PASSWORD_POLICY, GITHUB_2FA, LEAVERS, LEAVER_ACTIVITY, ORPHANED,
          REVIEW_COMPLETE, REVIEW_INDEPENDENT, REVIEW_REMOVALS, REVIEW_EFFECTIVE, ACCOUNT_SCOPE]
 REMOVAL_EVENTS = {"DeleteLoginProfile", "DeleteUser"}

@@ -26,13 +26,18 @@ SECRET_ROTATION = ControlTest(
     "was rotated (or, if never rotated, created) within the maximum age before the period end; rotation stays "
     "enabled at every moment of the period its rotation timeline shows.",
     "continuous", ("secretsmanager-secrets", "secret-rotation-timeline"),
-    lambda s, ctx: {"as_of": ctx.period.end, "max_rotation_days": s["max_rotation_days"]}, ("account_id", "name"))
+    lambda s, ctx: {"as_of": ctx.period.end, "max_rotation_days": s["max_rotation_days"]}, ("account_id", "name"),
+    deviates_when=("A secret without automatic rotation, with a rotation interval over {max_rotation_days} days, or "
+                   "not rotated (or created) within {max_rotation_days} days before the period end ({as_of}) "
+                   "deviates; so does rotation off at any moment its timeline shows."))
 ROTATION_FAILURES = ControlTest(
     "CC6.2-ROTATION-FAILURES", "CC6.2", "Failed secret rotations are fixed promptly",
     "Every secret rotation that failed in the period (CloudTrail RotationFailed, or a RotateSecret call that "
     "returned an error) was followed by a successful rotation of the same secret within the grace period.",
     "per_event", ("cloudtrail-events",), lambda s, ctx: {"grace_hours": s["rotation_failure_grace_hours"]},
-    ("event_time", "event_id"))
+    ("event_time", "event_id"),
+    deviates_when=("A failed rotation not followed by a successful rotation of the same secret within "
+                   "{rotation_failure_grace_hours} hours deviates."))
 SECRET_ACCESS_POLICY = ControlTest(
     "CC6.2-SECRET-ACCESS-POLICY", "CC6.2", "No open read access to secrets",
     "No secret resource policy lets any principal ('*') read the secret without a restricting condition, and "
@@ -40,40 +45,54 @@ SECRET_ACCESS_POLICY = ControlTest(
     "continuous", ("secretsmanager-secrets", "iam-entitlements"),
     lambda s, ctx: {"secret_reader_principals": s["secret_reader_principals"]},
     ("account_id", "policy_kind", "subject", "policy"),
-    configuration_only=True)
+    configuration_only=True,
+    deviates_when=("A resource policy letting anyone ('*') read a secret without a restricting condition, or an "
+                   "identity policy letting a principal other than {secret_reader_principals} read every secret, "
+                   "deviates."))
 SECRET_READERS = ControlTest(
     "CC6.2-SECRET-READERS", "CC6.2", "Secrets are read only by their expected readers",
     "Every successful GetSecretValue call in the period was made by a role or user expected to read that secret.",
     "per_event", ("cloudtrail-events",), lambda s, ctx: {"expected_readers": s["expected_readers"]},
-    ("event_time", "event_id"))
+    ("event_time", "event_id"),
+    deviates_when=("A successful GetSecretValue by a principal not expected for that secret deviates; expected "
+                   "readers: {expected_readers}."))
 KEY_AGE = ControlTest(
     "CC6.2-KEY-AGE", "CC6.2", "Access keys are rotated",
     "No active IAM access key is older than the maximum key age at the period end.",
     "continuous", ("iam-credential-report",),
-    lambda s, ctx: {"as_of": ctx.period.end, "max_key_age_days": s["max_key_age_days"]}, ("account_id", "user", "key"))
+    lambda s, ctx: {"as_of": ctx.period.end, "max_key_age_days": s["max_key_age_days"]}, ("account_id", "user", "key"),
+    deviates_when=("An active access key older than {max_key_age_days} days at the period end ({as_of}) deviates."))
 KEY_UNUSED = ControlTest(
     "CC6.2-KEY-UNUSED", "CC6.2", "Unused access keys are removed",
     "No active IAM access key went unused for longer than the threshold at the period end (a key never used "
     "counts from its creation).",
     "continuous", ("iam-credential-report",),
     lambda s, ctx: {"as_of": ctx.period.end, "max_unused_key_days": s["max_unused_key_days"]},
-    ("account_id", "user", "key"))
+    ("account_id", "user", "key"),
+    deviates_when=("An active access key unused for more than {max_unused_key_days} days at the period end ({as_of}) "
+                   "deviates; a key never used counts from its creation."))
 KEY_COUNT = ControlTest(
     "CC6.2-KEY-COUNT", "CC6.2", "One active access key per user",
     "No IAM user has more than one active access key (two keys are allowed only during a rotation).",
     "continuous", ("iam-credential-report",), lambda s, ctx: {"as_of": ctx.period.end}, ("account_id", "user"),
-    configuration_only=True)
+    configuration_only=True,
+    deviates_when=("An IAM user with more than {max_active_keys} active access key deviates (two are allowed only "
+                   "during a rotation)."))
 KMS_ROTATION = ControlTest(
     "CC6.2-KMS-ROTATION", "CC6.2", "KMS keys rotate automatically",
     "Every customer-managed symmetric encryption KMS key has automatic key rotation enabled, at every moment of "
     "the period (its rotation timeline), not only at collection.",
-    "continuous", ("kms-keys", "kms-rotation-timeline"), sample_keys=("account_id", "key_id"))
+    "continuous", ("kms-keys", "kms-rotation-timeline"), sample_keys=("account_id", "key_id"),
+    deviates_when=("A customer-managed symmetric encryption key without automatic rotation, at collection or at any "
+                   "moment of its rotation timeline, deviates."))
 LEAKED_SECRETS = ControlTest(
     "CC6.2-LEAKED-SECRETS", "CC6.2", "Leaked secrets are revoked promptly",
     "Every GitHub secret scanning alert open at any time in the period was resolved within the allowed days; "
     "an alert still open at the period end is a deviation.",
     "per_event", ("github-secret-scanning-alerts",),
-    lambda s, ctx: {**ctx.window, "leaked_secret_max_days": s["leaked_secret_max_days"]}, ("org", "repo", "number"))
+    lambda s, ctx: {**ctx.window, "leaked_secret_max_days": s["leaked_secret_max_days"]}, ("org", "repo", "number"),
+    deviates_when=("A GitHub secret scanning alert open in the period that was not resolved within "
+                   "{leaked_secret_max_days} days, or is still open at the period end, deviates."))
 
 TESTS = [SECRET_ROTATION, ROTATION_FAILURES, SECRET_ACCESS_POLICY, SECRET_READERS, KEY_AGE, KEY_UNUSED, KEY_COUNT,
          KMS_ROTATION, LEAKED_SECRETS]

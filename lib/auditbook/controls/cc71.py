@@ -24,29 +24,38 @@ TRAIL = ControlTest(
     "write management events, and delivers to an S3 bucket with versioning, object lock and default encryption "
     "(or a KMS key on the trail); multi-region and log file validation hold at every moment of the period, not "
     "only at collection.", "continuous", ("cloudtrail-trails", "cloudtrail-trail-timeline"),
-    lambda s, ctx: {"in_scope": s["trails"]}, ("account_id", "trail_name"))
+    lambda s, ctx: {"in_scope": s["trails"]}, ("account_id", "trail_name"),
+    deviates_when=("A trail in scope ({trails}) that is not logging, not multi-region, does not validate its log "
+                   "files, records less than all management events, or delivers to a bucket without versioning, "
+                   "object lock and default encryption deviates; multi-region and log file validation must hold at "
+                   "every moment of the period."))
 COVERAGE = ControlTest(
     "CC7.1-TRAIL-COVERAGE", "CC7.1", "Audit logging on for the whole period",
     "Every region in scope has CloudTrail log files for every day of the period (a day without any log file is "
-    "a gap in the audit trail).", "daily", ("cloudtrail-coverage",), sample_keys=("account_id", "region", "day"))
+    "a gap in the audit trail).", "daily", ("cloudtrail-coverage",), sample_keys=("account_id", "region", "day"),
+    deviates_when=("A region in scope with a day of the period without any CloudTrail log file deviates."))
 CHANGES = ControlTest(
     "CC7.1-TRAIL-CHANGES", "CC7.1", "Audit trail not weakened in the period",
     "No successful call in the period stopped or deleted a trail, or updated a trail or its event selectors in a "
     "way that records less (log file validation, multi-region or global events switched off, delivery "
     "redirected, management events excluded).", "per_event", ("cloudtrail-trail-changes", "cloudtrail-trails"),
-    sample_keys=("event_time", "event_id"), reference=("cloudtrail-trails",))
+    sample_keys=("event_time", "event_id"), reference=("cloudtrail-trails",),
+    deviates_when=("A change that weakened logging ({weakening}) deviates."))
 RETENTION = ControlTest(
     "CC7.1-LOG-RETENTION", "CC7.1", "Logs retained long enough",
     "Every CloudWatch Logs log group in scope keeps its logs at least the minimum retention; a group that never "
     "expires its logs is compliant only where params accept it.", "continuous", ("cloudwatch-log-groups",),
     lambda s, ctx: {"minimum_days": s["log_retention_days"], "never_expire_compliant": s["never_expire_compliant"],
                     "prefixes": s["log_groups"]}, ("account_id", "region", "log_group"),
-    configuration_only=True)
+    configuration_only=True,
+    deviates_when=("A log group in scope ({log_groups}) kept for fewer than {minimum_retention_days} days "
+                   "deviates; one that never expires its logs is compliant: {never_expire_compliant}."))
 ALARM_COVERAGE = ControlTest(
     "CC7.1-ALARM-COVERAGE", "CC7.1", "Alarms exist for every monitored metric",
     "Every metric params name (infrastructure, application and business metrics) has at least one CloudWatch "
     "alarm on it.", "continuous", ("alarm-coverage",), sample_keys=("namespace", "metric"),
-    configuration_only=True)
+    configuration_only=True,
+    deviates_when=("A metric params name with no CloudWatch alarm on it deviates."))
 ALARM_ACTIONS = ControlTest(
     "CC7.1-ALARM-ACTIONS", "CC7.1", "Alarms reach the on-call",
     "Every alarm on a metric that must be alarmed (required metrics, business metrics incidents answer) has its "
@@ -55,19 +64,26 @@ ALARM_ACTIONS = ControlTest(
     lambda s, ctx: {"required": s["required_alarms"],
                     "business_namespaces": ctx.settings("CC7.2").get("incident_alarm_namespaces") or []},
     ("account_id", "region", "alarm_name"),
-    configuration_only=True)
+    configuration_only=True,
+    deviates_when=("An alarm on a metric that must be alarmed with its actions disabled, or without an alarm action "
+                   "to an {alarm_action}, deviates."))
 THREAT_DETECTION = ControlTest(
     "CC7.1-THREAT-DETECTION", "CC7.1", "Threat detection enabled in every region",
     "A GuardDuty detector is enabled in every region in scope, at every moment of the period (its status "
     "timeline), not only at collection.", "continuous", ("guardduty-detectors", "guardduty-timeline"),
-    lambda s, ctx: {"regions": s["threat_detection_regions"] or ctx.regions}, ("account_id", "region"))
+    lambda s, ctx: {"regions": s["threat_detection_regions"] or ctx.regions}, ("account_id", "region"),
+    deviates_when=("A region in scope ({regions}) without a GuardDuty detector enabled, at collection or at any "
+                   "moment of its status timeline, deviates."))
 
 LOG_INTEGRITY = ControlTest(
     "CC7.1-LOG-INTEGRITY", "CC7.1", "Audit log files complete and unmodified",
     "Every CloudTrail log file delivered in the period is listed in a digest file whose signature verifies and "
     "which chains to the digest before it, and still hashes to the SHA-256 the digest recorded; every log file a "
     "digest lists was delivered. Validated the way the AWS CLI's cloudtrail validate-logs does.", "continuous",
-    ("cloudtrail-log-integrity",), sample_keys=("account_id", "region", "kind", "key"))
+    ("cloudtrail-log-integrity",), sample_keys=("account_id", "region", "kind", "key"),
+    deviates_when=("A log file of the period not {log_file}, or a digest whose signature does not verify or that "
+                   "does not name the previous digest, deviates; log files delivered within the last digest interval "
+                   "are not tested."))
 
 TESTS = [TRAIL, COVERAGE, CHANGES, LOG_INTEGRITY, RETENTION, ALARM_COVERAGE, ALARM_ACTIONS, THREAT_DETECTION]
 TRAIL_EVENT_SOURCE = "cloudtrail.amazonaws.com"

@@ -21,37 +21,49 @@ ESCALATION = ControlTest(
     "CC7.2-ESCALATION", "CC7.2", "Escalation chain reaches people",
     "Every step of the escalation chain declared in params notifies an SNS topic that exists and has a confirmed "
     "subscription.", "continuous", ("escalation-chain",), sample_keys=("step",),
-    configuration_only=True)
+    configuration_only=True,
+    deviates_when=("A step of the escalation chain that does not notify an {target} deviates."))
 SEVERITY = ControlTest(
     "CC7.2-SEVERITY", "CC7.2", "Every incident has a severity",
     "Every incident detected in the period has exactly one severity, one of those params define.", "per_event",
-    ("incidents",), lambda s, ctx: {"severities": s["severities"]}, ("incident_id",))
+    ("incidents",), lambda s, ctx: {"severities": s["severities"]}, ("incident_id",),
+    deviates_when=("An incident without exactly one severity of {severities} deviates."))
 ACKNOWLEDGE = ControlTest(
     "CC7.2-ACKNOWLEDGE", "CC7.2", "Incidents acknowledged within the SLA",
     "Every incident was acknowledged within its severity's acknowledgement SLA after detection (an incident still "
     "unacknowledged at period end deviates once the SLA has passed).", "per_event", ("incidents",),
-    lambda s, ctx: {"severities": s["severities"], "period_end": ctx.period.end}, ("incident_id",))
+    lambda s, ctx: {"severities": s["severities"], "period_end": ctx.period.end}, ("incident_id",),
+    deviates_when=("An incident not acknowledged within its severity's SLA after detection deviates, one still "
+                   "unacknowledged at the period end once the SLA has passed too: {threshold}."))
 RESOLVE = ControlTest(
     "CC7.2-RESOLVE", "CC7.2", "Incidents resolved within the SLA or with a documented reason",
     "Every incident was resolved within its severity's resolution SLA, or records why it took longer; an incident "
     "open at period end deviates once the SLA has passed without a documented reason.", "per_event", ("incidents",),
-    lambda s, ctx: {"severities": s["severities"], "period_end": ctx.period.end}, ("incident_id",))
+    lambda s, ctx: {"severities": s["severities"], "period_end": ctx.period.end}, ("incident_id",),
+    deviates_when=("An incident not resolved within its severity's SLA, with no reason recorded, deviates, one still "
+                   "open at the period end once the SLA has passed too: {threshold}."))
 POSTMORTEM = ControlTest(
     "CC7.2-POSTMORTEM", "CC7.2", "Post-mortems linked where required",
     "Every resolved incident of a severity that requires a post-mortem links one (once the post-mortem is due).",
     "per_event", ("incidents",),
     lambda s, ctx: {"severities": s["severities"], "due_days": s["postmortem_due_days"], "period_end": ctx.period.end},
-    ("incident_id",))
+    ("incident_id",),
+    deviates_when=("A resolved incident of severity {postmortem_required} without a post-mortem linked within "
+                   "{due_days_after_resolution} days of its resolution deviates."))
 COMPLIANCE = ControlTest(
     "CC7.2-COMPLIANCE", "CC7.2", "Compliance officer notified of data and integrity incidents",
     "Every incident whose impact may affect customer data or transaction integrity (params) records that the "
     "compliance officer was notified, within the limit after detection.", "per_event", ("incidents",),
-    lambda s, ctx: {"impacts": s["compliance_impacts"], "notify_hours": s["compliance_notify_hours"]}, ("incident_id",))
+    lambda s, ctx: {"impacts": s["compliance_impacts"], "notify_hours": s["compliance_notify_hours"]}, ("incident_id",),
+    deviates_when=("An incident with an impact of {impacts} that does not record the compliance officer notified "
+                   "within {notify_within_hours} hours of detection deviates."))
 ALERT_INCIDENT = ControlTest(
     "CC7.2-ALERT-INCIDENT", "CC7.2", "Business-metric alerts become incidents",
     "Every time an alarm on a business metric fired in the period, an incident referencing that alarm was "
     "detected within the window around the firing.", "per_event", ("business-alarm-firings", "incidents"),
-    lambda s, ctx: {"window_hours": s["alarm_incident_hours"]}, ("alarm_name", "fired_at"))
+    lambda s, ctx: {"window_hours": s["alarm_incident_hours"]}, ("alarm_name", "fired_at"),
+    deviates_when=("A firing of a business-metric alarm with no incident referencing the alarm detected within "
+                   "{incident_within_hours_of_firing} hours of it deviates."))
 
 TESTS = [ESCALATION, SEVERITY, ACKNOWLEDGE, RESOLVE, POSTMORTEM, COMPLIANCE, ALERT_INCIDENT]
 

@@ -21,16 +21,23 @@ APPROVED = ControlTest(
     "Every non-emergency pull request merged into a production branch in the period has an APPROVED review, "
     "submitted no later than the merge, by a person on the HR roster and employed that day who is neither its "
     "author nor an author of its commits.", "per_event", ("change-worksheet",),
-    sample_keys=("change",))
+    sample_keys=("change",),
+    deviates_when=("A non-emergency pull request merged into a production branch without {approvals_that_count} "
+                   "approval that counts, submitted no later than the merge, deviates; an approval counts when its "
+                   "author is {approver}."))
 FINAL_COMMIT = ControlTest(
     "CC8.1-FINAL-COMMIT", "CC8.1", "Approval covers the final commit",
     "For every approved change, at least one qualifying approval was given on the commit that was merged "
-    "(no code was pushed after the last approval).", "per_event", ("change-worksheet",), sample_keys=("change",))
+    "(no code was pushed after the last approval).", "per_event", ("change-worksheet",), sample_keys=("change",),
+    deviates_when=("An approved change with no counting approval on the commit that was merged (code pushed after "
+                   "the last approval) deviates."))
 EMERGENCY = ControlTest(
     "CC8.1-EMERGENCY", "CC8.1", "Emergency changes reviewed after the fact within the limit",
     "Every pull request labelled as an emergency change has an APPROVED review by a person other than its "
     "author no later than the limit after its merge.", "per_event", ("change-worksheet",),
-    lambda s, ctx: {"review_hours": s["emergency_review_hours"], "labels": s["emergency_labels"]}, ("change",))
+    lambda s, ctx: {"review_hours": s["emergency_review_hours"], "labels": s["emergency_labels"]}, ("change",),
+    deviates_when=("An emergency change (labels: {emergency_labels}) without an approval that counts, by someone "
+                   "other than its author, within {review_within_hours} hours after its merge deviates."))
 PROTECTION = ControlTest(
     "CC8.1-PROTECTION", "CC8.1", "Production branches protected",
     "Every production branch is protected (classic branch protection or an active ruleset) so that merging "
@@ -38,16 +45,22 @@ PROTECTION = ControlTest(
     "cannot bypass the rules.", "continuous", ("github-branch-protection",),
     lambda s, ctx: {"min_approvals": s["min_approvals"], "require_stale_dismissal": s["require_stale_review_dismissal"],
                     "require_admin_enforcement": s["require_admin_enforcement"]}, ("org", "repo", "branch"),
-    configuration_only=True)
+    configuration_only=True,
+    deviates_when=("A production branch whose protection does not require {min_approvals} approval(s) to merge, "
+                   "dismiss stale approvals (required: {dismiss_stale_reviews}) and stop administrators bypassing it "
+                   "(required: {enforce_admins}) deviates."))
 DIRECT_PUSH = ControlTest(
     "CC8.1-DIRECT-PUSH", "CC8.1", "No direct pushes to production branches",
     "Every commit that reached a production branch in the period came through a merged pull request.",
-    "per_event", ("github-branch-commits",), sample_keys=("org", "repo", "sha"))
+    "per_event", ("github-branch-commits",), sample_keys=("org", "repo", "sha"),
+    deviates_when=("A commit on a production branch that did not come through a merged pull request deviates."))
 DEPLOY = ControlTest(
     "CC8.1-DEPLOY", "CC8.1", "Production deployments trace to approved changes",
     "Every deployment to the production environment in the period deployed a commit of an approved change, "
     "and records who deployed what and when.", "per_event", ("github-deployments", "change-worksheet"),
-    lambda s, ctx: {"emergency_hours": s["emergency_review_hours"]}, ("org", "repo", "deployment_id"))
+    lambda s, ctx: {"emergency_hours": s["emergency_review_hours"]}, ("org", "repo", "deployment_id"),
+    deviates_when=("A deployment to the production environment (in a state of {deployed_states}) of a commit that is "
+                   "not a commit of an approved change deviates."))
 MANUAL_CHANGE = ControlTest(
     "CC8.1-MANUAL-CHANGE", "CC8.1", "No manual changes to production infrastructure",
     "No successful non-read-only AWS API call in the period was made by a person (IAM user, root, or a "
@@ -55,13 +68,18 @@ MANUAL_CHANGE = ControlTest(
     "per_event", ("cloudtrail-events", "cloudtrail-coverage"),
     lambda s, ctx: {"pipeline_principals": s["pipeline_principals"], "non_change_events": s["non_change_events"],
                     "access_administration": s["access_administration_events"]},
-    ("event_time", "event_id"))
+    ("event_time", "event_id"),
+    deviates_when=("A successful non-read-only AWS API call by a person (an IAM user, root, or a role session other "
+                   "than {pipeline_principals}) deviates; sign-in and session calls are not changes, and access "
+                   "administration is tested under CC6.1."))
 ARTIFACTS = ControlTest(
     "CC8.1-ARTIFACTS", "CC8.1", "Deployment artifacts immutable and scanned",
     "Every container repository in scope has immutable image tags and scans images on push, so the artifact "
     "that was tested is the artifact that runs.", "continuous", ("ecr-repositories",),
     lambda s, ctx: {"in_scope": s["ecr_repositories"]}, ("account_id", "repository_name"),
-    configuration_only=True)
+    configuration_only=True,
+    deviates_when=("A container repository in scope ({repositories}) without immutable image tags or scan on push "
+                   "deviates."))
 
 REPO_SCOPE = ControlTest(
     "CC8.1-REPO-SCOPE", "CC8.1", "Every repository that reaches production is in scope",
@@ -71,7 +89,9 @@ REPO_SCOPE = ControlTest(
     lambda s, ctx: {"in_scope": {o["name"]: list(o["production_repos"]) for o in ctx.orgs},
                     "excluded": {o["name"]: dict(o.get("excluded_repos") or {}) for o in ctx.orgs},
                     "since": ctx.period.start},
-    ("org", "repo"))
+    ("org", "repo"),
+    deviates_when=("A repository with a production sign ({production_sign}) that is neither in scope ({in_scope}) "
+                   "nor excluded ({excluded}) deviates."))
 
 TESTS = [APPROVED, FINAL_COMMIT, EMERGENCY, PROTECTION, DIRECT_PUSH, DEPLOY, MANUAL_CHANGE, ARTIFACTS, REPO_SCOPE]
 DEPLOYED_STATES = {"success", "inactive"}  # inactive: a successful deployment later superseded

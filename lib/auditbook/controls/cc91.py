@@ -28,43 +28,58 @@ DEPENDABOT = ControlTest(
     "CC9.1-DEPENDABOT", "CC9.1", "Vulnerable dependencies are remediated within the SLA",
     "Every Dependabot alert of a production repository open at some time in the period was fixed or dismissed "
     "within the SLA days of its severity, or, still open at the period end, is not older than that SLA.",
-    "per_event", ("github-dependabot-alerts",), _within_sla, ("finding_id",))
+    "per_event", ("github-dependabot-alerts",), _within_sla, ("finding_id",),
+    deviates_when=("A Dependabot alert of a production repository not fixed or dismissed within its severity's SLA, "
+                   "or still open at the period end ({as_of}) and older than it, deviates; SLA days: {sla_days}."))
 CODE_SCANNING = ControlTest(
     "CC9.1-CODE-SCANNING", "CC9.1", "Code scanning (SAST) alerts are remediated within the SLA",
     "Every code scanning alert of a production repository open at some time in the period was fixed or dismissed "
     "within the SLA days of its security severity, or, still open at the period end, is not older than that SLA.",
-    "per_event", ("github-code-scanning-alerts",), _within_sla, ("finding_id",))
+    "per_event", ("github-code-scanning-alerts",), _within_sla, ("finding_id",),
+    deviates_when=("A code scanning alert of a production repository not fixed or dismissed within its security "
+                   "severity's SLA, or still open at the period end ({as_of}) and older than it, deviates; SLA days: "
+                   "{sla_days}."))
 SECRET_SCANNING = ControlTest(
     "CC9.1-SECRET-SCANNING", "CC9.1", "Leaked secrets are remediated within the SLA",
     "Every secret scanning alert of a production repository open at some time in the period was resolved within "
     "the SLA days of the severity secret leaks are rated at, or, still open at the period end, is not older.",
     "per_event", ("github-secret-scanning-alerts",),
     lambda s, ctx: {**ctx.window, "sla_days": s["sla_days"], "secret_severity": s["secret_scanning_severity"]},
-    ("finding_id",))
+    ("finding_id",),
+    deviates_when=("A secret scanning alert of a production repository not resolved within the SLA of the severity "
+                   "secret leaks are rated at, or still open at the period end ({as_of}) and older than it, "
+                   "deviates; SLA days: {sla_days}."))
 CONTAINER = ControlTest(
     "CC9.1-CONTAINER-FINDINGS", "CC9.1", "Container image vulnerabilities are remediated within the SLA",
     "The most recently pushed image of every container repository in scope was scanned, and no finding of its "
     "latest scan is open longer than the SLA days of its severity at the period end.",
-    "per_event", ("ecr-image-findings",), _within_sla, ("finding_id",))
+    "per_event", ("ecr-image-findings",), _within_sla, ("finding_id",),
+    deviates_when=("A container repository in scope whose latest image was not scanned, or has a finding open at the "
+                   "period end ({as_of}) longer than its severity's SLA, deviates; SLA days: {sla_days}."))
 SCANNERS = ControlTest(
     "CC9.1-SCANNERS", "CC9.1", "Scanners are required status checks on production branches",
     "Every production branch requires, through branch protection or an active ruleset, a status check of each "
     "scanner category in params (SAST, dependency audit, image scan) before a merge.",
     "continuous", ("github-branch-protection",),
     lambda s, ctx: {"scanner_checks_by_category": s["scanner_checks"], "exemptions": s["scanner_exemptions"]},
-    ("org", "repo", "branch"), configuration_only=True)
+    ("org", "repo", "branch"), configuration_only=True,
+    deviates_when=("A production branch that does not require, before a merge, a status check of each scanner "
+                   "category ({scanner_checks}) deviates, unless exempted ({exemptions})."))
 IAC_MANAGED = ControlTest(
     "CC9.1-IAC-MANAGED", "CC9.1", "Production infrastructure is managed as code",
     "Every in-scope resource (databases, auto scaling groups, volumes, buckets with the scope tag) is a resource "
     "of a CloudFormation stack or of a Terraform state file named in params.",
     "continuous", ("iac-inventory", "cloudformation-stack-resources", "terraform-state-resources"),
-    lambda s, ctx: {"exempt": s["iac_exempt_resources"]}, ("resource_id",))
+    lambda s, ctx: {"exempt": s["iac_exempt_resources"]}, ("resource_id",),
+    deviates_when=("An in-scope resource that is not a resource of a {managed_by} named in params deviates."))
 IAC_DRIFT = ControlTest(
     "CC9.1-IAC-DRIFT", "CC9.1", "Infrastructure has not drifted from its code",
     "Every CloudFormation stack had drift detection run within the allowed days before the period end and was "
     "IN_SYNC: no resource changed outside the code.", "continuous", ("cloudformation-stacks",),
     lambda s, ctx: {"as_of": ctx.period.end, "max_drift_check_age_days": s["max_drift_check_age_days"]},
-    ("account_id", "region", "stack_name"))
+    ("account_id", "region", "stack_name"),
+    deviates_when=("A CloudFormation stack not {drift_status}, or without drift detection run within "
+                   "{max_drift_check_age_days} days before the period end, deviates."))
 
 TESTS = [DEPENDABOT, CODE_SCANNING, SECRET_SCANNING, CONTAINER, SCANNERS, IAC_MANAGED, IAC_DRIFT]
 FINDING_COLUMNS = ["source", "finding_id", "repository", "title", "severity", "sla_days", "detected_at", "closed_at",

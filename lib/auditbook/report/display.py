@@ -160,9 +160,9 @@ def test_result(result: TestResult, sample: Sample | None = None, sample_file: s
         parts.append(tested_population(result, tested_file))
     if result.basis is not None:
         parts.append(evidence_basis(result.basis))
-    if result.threshold:
-        parts.append(key_values({"Threshold: " + wording.label(k): wording.text(v)
-                                 for k, v in result.threshold.items()}, "kv small"))
+    threshold = result.threshold_sentence()
+    if threshold:
+        parts.append(f"<p class='ab-threshold'><b>Threshold:</b> {_esc(threshold)}</p>")
     if result.deviation_count:
         rows = result.deviations
         if accepted:

@@ -107,7 +107,8 @@ def entry(criterion: str, test: dict[str, Any], rows: dict[str, list[int]], peri
     sample = test.get("sample") or {}
     sample_text = (f"{sample['size']} of {n} items drawn for re-performance (seed {sample['seed']}, "
                    f"{sample.get('file', '')})" if sample.get("size") else "")
-    return Entry(criterion, test["id"], test["description"], performed + ".", result, basis, sample_text)
+    applied = f" {test['deviates_when']}" if test.get("deviates_when") and test["status"] in ("PASS", "FAIL") else ""
+    return Entry(criterion, test["id"], test["description"], performed + "." + applied, result, basis, sample_text)
 
 
 def build(results: dict[str, Any], exceptions_csv: Path) -> list[tuple[dict[str, Any], str, list[Entry]]]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import re
+import string
 from datetime import date, datetime
 from typing import Any
 
@@ -60,6 +61,8 @@ def text(value: Any) -> str:
         return f"{value:%Y-%m-%d}"
     if isinstance(value, str):
         return moment(value) if _ISO.match(value) else value
+    if isinstance(value, dict) and set(value) == {"namespace", "metric"}:
+        return f"{value['namespace']} {value['metric']}"
     if isinstance(value, dict):
         return "; ".join(f"{label(k)}: {text(v)}" for k, v in value.items()) or "none"
     if isinstance(value, list | tuple | set):
@@ -77,3 +80,27 @@ def midnight_only(values: pd.Series) -> bool:
     stamps = pd.to_datetime(values.dropna(), errors="coerce", utc=True)
     stamps = stamps.dropna()
     return bool(len(stamps)) and bool((stamps == stamps.dt.normalize()).all())
+
+
+class _InWords(string.Formatter):
+    """``{max_key_age_days}`` → "90"; ``{threshold}`` → every setting; ``{scope_tag[key]}`` reaches inside."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.values = values
+
+    def get_value(self, key: int | str, args: Any, kwargs: Any) -> Any:
+        return self.values if key == "threshold" else self.values[key]
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        return text(value)
+
+
+def sentence(template: str, threshold: dict[str, Any]) -> str:
+    """A test's threshold as the sentence its test declares, or its settings in words when it declares none
+    (or names a setting this run's threshold lacks: the settings are then shown rather than a wrong sentence)."""
+    if template:
+        try:
+            return _InWords(threshold).vformat(template, (), {})
+        except (KeyError, IndexError, TypeError):
+            pass
+    return text(threshold) if threshold else ""
