@@ -18,7 +18,8 @@ from auditbook.basis import REMEDY, Basis
 from auditbook.context import Context
 from auditbook.report import wording
 
-RESULTS_SCHEMA_VERSION = "1.3"  # 1.3: every test states its evidence basis; 1.2: populations give their file
+# 1.4: tests state when a row deviates; 1.3: tests state their evidence basis; 1.2: populations give their file
+RESULTS_SCHEMA_VERSION = "1.4"
 DEVIATION_COLUMNS = ["resource_type", "resource_id", "detail"]
 
 
