@@ -89,8 +89,10 @@ def entry(criterion: str, test: dict[str, Any], rows: dict[str, list[int]], peri
                                        ", not covering the whole period: the gaps are named in the report")
              + (f" (accepted in params: {stated['accepted']})" if stated.get("accepted") else ""))
     if test["status"] in ("PASS", "FAIL"):
-        performed = (f"Inspected {_population_words(test)}, {n} item{'s' if n != 1 else ''} tested over {period}, "
-                     f"and determined whether {_clause(test['description'])}")
+        inspected = f"Inspected {_population_words(test)}, {n} item{'s' if n != 1 else ''} tested over {period}, "
+        # The control activity column already states the control; the test names the rule once, as applied.
+        performed = (inspected + f"against this rule: {test['deviates_when'].rstrip('.')}" if test.get("deviates_when")
+                     else inspected + f"and determined whether {_clause(test['description'])}")
         if found:
             where = rows.get(test["id"], [])
             result = (f"Exceptions noted: {found} of {n} — see exceptions.csv row{'s' if len(where) != 1 else ''} "
@@ -107,8 +109,7 @@ def entry(criterion: str, test: dict[str, Any], rows: dict[str, list[int]], peri
     sample = test.get("sample") or {}
     sample_text = (f"{sample['size']} of {n} items drawn for re-performance (seed {sample['seed']}, "
                    f"{sample.get('file', '')})" if sample.get("size") else "")
-    applied = f" {test['deviates_when']}" if test.get("deviates_when") and test["status"] in ("PASS", "FAIL") else ""
-    return Entry(criterion, test["id"], test["description"], performed + "." + applied, result, basis, sample_text)
+    return Entry(criterion, test["id"], test["description"], performed + ".", result, basis, sample_text)
 
 
 def build(results: dict[str, Any], exceptions_csv: Path) -> list[tuple[dict[str, Any], str, list[Entry]]]:
