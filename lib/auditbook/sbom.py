@@ -13,7 +13,6 @@ from datetime import datetime
 from importlib import metadata
 from pathlib import Path
 
-from cyclonedx.factory.license import LicenseFactory
 from cyclonedx.model.bom import Bom, BomMetaData
 from cyclonedx.model.component import Component, ComponentType
 from cyclonedx.model.license import DisjunctiveLicense, LicenseExpression
@@ -24,6 +23,11 @@ from cyclonedx.validation.json import JsonStrictValidator
 from packageurl import PackageURL
 
 from auditbook.runinfo import canonical, installed_distributions
+
+try:  # its home in recent cyclonedx-python-lib 11.x; the older path still works there but warns
+    from cyclonedx.contrib.license.factories import LicenseFactory
+except ImportError:  # pragma: no cover - earlier 11.x
+    from cyclonedx.factory.license import LicenseFactory
 
 SCHEMA_VERSION = SchemaVersion.V1_6
 _CLASSIFIER = "License :: "
