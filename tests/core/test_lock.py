@@ -106,3 +106,30 @@ def test_the_check_names_a_missing_package_a_version_out_of_range_and_a_line_wit
     assert problems(ranged, requirements) == ["boto3 is not pinned with =="]
     flask = re.sub(r"(?m)^flask==.*\n(?:[ \t]+.*\n)*", "", text)  # moto[server] needs it
     assert problems(flask, requirements) == ["flask!=2.2.0,!=2.2.1 is not in the lock"]
+
+
+def recipe(makefile: str, target: str) -> str:
+    """The lines of ``target``'s rule (its prerequisites line and its tab-indented recipe)."""
+    match = re.search(rf"(?m)^{re.escape(target)}:(.*\n(?:\t.*\n)*)", makefile)
+    assert match, target
+    return match.group(1)
+
+
+def test_make_ci_and_the_workflows_install_from_the_lock():
+    import yaml
+
+    makefile = (REPO / "Makefile").read_text()
+    setup = recipe(makefile, "$(STAMP)")
+    assert "$(LOCK)" in setup.splitlines()[0]  # a changed lock rebuilds .venv
+    assert "--require-hashes -r $(LOCK)" in setup and "--no-deps -e ." in setup
+    assert not re.search(r"pip install[^\n]*-e \"?\.\[", setup)  # never the ranges
+    assert "--require-hashes -r $(LABLOCK)" in recipe(makefile, "lab")
+    assert "uv pip compile" in recipe(makefile, "lock") and "--generate-hashes" in recipe(makefile, "lock")
+    assert "make test" in (REPO / ".ci/run").read_text() and "$(STAMP)" in recipe(makefile, "test").splitlines()[0]
+    for name, job, command in [("quarterly.yml", "evidence", "make quarter"), ("snapshot.yml", "snapshot",
+                                                                              "make snapshot")]:
+        steps = yaml.safe_load((REPO / ".github/workflows" / name).read_text())["jobs"][job]["steps"]
+        runs = [s.get("run", "") for s in steps]
+        install = next(i for i, run in enumerate(runs) if run.strip() == "make setup")
+        assert install < next(i for i, run in enumerate(runs) if command in run), name
+        assert not any("pip install" in run for run in runs), name
