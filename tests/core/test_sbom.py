@@ -76,3 +76,12 @@ def test_an_sbom_that_does_not_validate_stops_the_package(monkeypatch):
     monkeypatch.setattr(sbom, "JsonV1Dot6", Broken)
     with pytest.raises(sbom.SbomError, match="does not validate against CycloneDX 1.6"):
         sbom.build(RUN_AT, "9.9.9")
+
+
+def test_auditbook_run_from_a_source_tree_is_named_with_its_own_version(monkeypatch):
+    """Not installed (PYTHONPATH=lib): the SBOM still names what ran, by the version the code says."""
+    others = [d for d in runinfo.installed_distributions() if runinfo.canonical(d.metadata["Name"]) != "auditbook"]
+    monkeypatch.setattr(sbom, "installed_distributions", lambda: others)
+    doc = json.loads(sbom.build(RUN_AT, "9.9.9"))
+    assert doc["metadata"]["component"]["purl"] == "pkg:pypi/auditbook@9.9.9"
+    assert "auditbook" not in {c["name"] for c in doc["components"]}
