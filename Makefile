@@ -70,12 +70,14 @@ $(STAMP): pyproject.toml $(LOCK) tools/ensure-system-packages.sh
 	@touch $(STAMP)
 
 # Re-resolve the lock files from pyproject.toml's ranges with uv (in its own throwaway environment). Versions
-# already locked are kept while the ranges allow them (new dependencies are added); UPGRADE=1 takes the newest.
+# already locked are kept while the ranges allow them (new dependencies are added); UPGRADE=1 takes the newest;
+# LOCK_CONSTRAINTS=FILE (e.g. `.venv/bin/pip freeze --exclude-editable`) locks the versions a tested venv has.
 # LABLOCK is constrained by LOCK, so the lab runs the library on the same versions as the tests.
 lock:
 	@test -x $(LOCKVENV)/bin/uv || { $(PY) -m venv $(LOCKVENV) && $(LOCKVENV)/bin/pip install $(PIP_QUIET) 'uv>=0.13,<1'; }
 	$(LOCKVENV)/bin/uv pip compile --quiet --generate-hashes --python-version $(LOCK_PYTHON) --custom-compile-command "make lock" \
-		$(if $(UPGRADE),--upgrade) --extra demo --extra dev pyproject.toml -o $(LOCK)
+		$(if $(UPGRADE),--upgrade) $(if $(LOCK_CONSTRAINTS),-c "$(LOCK_CONSTRAINTS)") --extra demo --extra dev \
+		pyproject.toml -o $(LOCK)
 	$(LOCKVENV)/bin/uv pip compile --quiet --generate-hashes --python-version $(LOCK_PYTHON) --custom-compile-command "make lock" \
 		$(if $(UPGRADE),--upgrade) --extra demo --extra lab -c $(LOCK) pyproject.toml -o $(LABLOCK)
 
