@@ -5,6 +5,18 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 LABVENV := .venv-lab
 AIRFLOWVENV := .venv-airflow
+# Installs come from lock files with hashes (pyproject.toml's ranges are their source; `make lock` refreshes them):
+# LOCK = runtime + demo + dev (.venv, CI, the workflows), LABLOCK = runtime + demo + lab (.venv-lab).
+LOCK    := requirements/main.lock
+LABLOCK := requirements/lab.lock
+LOCKVENV := .venv-lock
+LOCK_PYTHON := 3.11.5
+PIP_QUIET := --quiet --disable-pip-version-check
+# Airflow installs with Airflow's constraints file for its version and Python, which lives on GitHub:
+#   make test-airflow AIRFLOW_CONSTRAINTS=https://raw.githubusercontent.com/apache/airflow/constraints-3.1.8/constraints-3.11.txt
+# Offline (a machine that reaches only a package index) the default is the pins of LOCK (without hashes), so
+# auditbook's own dependencies stay at the locked versions and pip fits Airflow around them.
+AIRFLOW_CONSTRAINTS ?= $(AIRFLOWVENV)/lock-pins.txt
 PERIOD  ?=
 PARAMS  ?=
 NOTEBOOKS := lib/auditbook/notebooks
@@ -44,17 +56,30 @@ OUT_IS    := $(PATH_IS)
 RUN_RE    := $(PATH_RE)
 RUN_IS    := $(PATH_IS)
 
-.PHONY: setup demo demo-args out-args test test-slow test-airflow lint quarter quarter-args snapshot snapshot-args lab verify verify-args bench bench-large clean
+.PHONY: setup lock demo demo-args out-args test test-slow test-airflow lint quarter quarter-args snapshot snapshot-args lab verify verify-args bench bench-large clean
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml tools/ensure-system-packages.sh
+$(STAMP): pyproject.toml $(LOCK) tools/ensure-system-packages.sh
 	@$(PY) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || \
 		{ echo "auditbook needs Python 3.11 or newer ($(PY) is older); set PY=python3.x"; exit 1; }
 	@sh tools/ensure-system-packages.sh
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[demo,dev]"
+	$(BIN)/pip install $(PIP_QUIET) --require-hashes -r $(LOCK)
+	$(BIN)/pip install $(PIP_QUIET) --no-deps -e .
 	@touch $(STAMP)
+
+# Re-resolve the lock files from pyproject.toml's ranges with uv (in its own throwaway environment). Versions
+# already locked are kept while the ranges allow them (new dependencies are added); UPGRADE=1 takes the newest;
+# LOCK_CONSTRAINTS=FILE (e.g. `.venv/bin/pip freeze --exclude-editable`) locks the versions a tested venv has.
+# LABLOCK is constrained by LOCK, so the lab runs the library on the same versions as the tests.
+lock:
+	@test -x $(LOCKVENV)/bin/uv || { $(PY) -m venv $(LOCKVENV) && $(LOCKVENV)/bin/pip install $(PIP_QUIET) 'uv>=0.13,<1'; }
+	$(LOCKVENV)/bin/uv pip compile --quiet --generate-hashes --python-version $(LOCK_PYTHON) --custom-compile-command "make lock" \
+		$(if $(UPGRADE),--upgrade) $(if $(LOCK_CONSTRAINTS),-c "$(LOCK_CONSTRAINTS)") --extra demo --extra dev \
+		pyproject.toml -o $(LOCK)
+	$(LOCKVENV)/bin/uv pip compile --quiet --generate-hashes --python-version $(LOCK_PYTHON) --custom-compile-command "make lock" \
+		$(if $(UPGRADE),--upgrade) --extra demo --extra lab -c $(LOCK) pyproject.toml -o $(LABLOCK)
 
 # Each target's arguments are checked first (before .venv is built).
 demo: demo-args $(STAMP)
@@ -110,7 +135,8 @@ test-slow: $(STAMP)
 # and not a dependency of auditbook, so `make test` skips these two tests.
 test-airflow:
 	@test -x $(AIRFLOWVENV)/bin/python || $(PY) -m venv $(AIRFLOWVENV)
-	$(AIRFLOWVENV)/bin/pip install --quiet --disable-pip-version-check -e ".[demo,dev,airflow]"
+	sed -n 's/^\([A-Za-z0-9_.-]*==[^ ]*\).*/\1/p' $(LOCK) > $(AIRFLOWVENV)/lock-pins.txt
+	$(AIRFLOWVENV)/bin/pip install $(PIP_QUIET) -c "$(AIRFLOW_CONSTRAINTS)" -e ".[demo,dev,airflow]"
 	$(AIRFLOWVENV)/bin/pytest -p no:cacheprovider -m "slow or not slow" tests/package/test_pkg_platform.py -k dag
 
 # The demo against its composite floor (seeding + import-only notebooks + PDF export alone), then scale figures
@@ -127,9 +153,10 @@ bench-large: $(STAMP)
 # JupyterLab lives in its own environment: its server dependencies slow every papermill kernel start.
 lab: out-args $(STAMP)
 	@test -x $(LABVENV)/bin/python || $(PY) -m venv $(LABVENV)
-	$(LABVENV)/bin/pip install --quiet --disable-pip-version-check -e ".[demo,lab]"
+	$(LABVENV)/bin/pip install $(PIP_QUIET) --require-hashes -r $(LABLOCK)
+	$(LABVENV)/bin/pip install $(PIP_QUIET) --no-deps -e .
 	AUDITBOOK_OUT="$(CURDIR)/$$AB_OUT" $(BIN)/auditbook demo-env -- $(LABVENV)/bin/jupyter lab --notebook-dir=$(NOTEBOOKS) \
 		$(if $(filter 0,$(shell id -u)),--allow-root)
 
 clean:
-	rm -rf $(VENV) $(LABVENV) $(AIRFLOWVENV) outputs/scratch
+	rm -rf $(VENV) $(LABVENV) $(AIRFLOWVENV) $(LOCKVENV) outputs/scratch

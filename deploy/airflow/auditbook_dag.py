@@ -20,7 +20,11 @@ Configuration (environment of the Airflow workers): ``AUDITBOOK_PARAMS`` (params
 ``AUDITBOOK_OUT`` (output folder, default ``./outputs`` of the worker). Trigger with ``{"period": "2026-Q3"}``
 to run another quarter than the one that ended last. Needs ``apache-airflow`` and
 ``apache-airflow-providers-papermill`` on the workers, with auditbook installed (``pip install auditbook``):
-the notebooks ship inside the package.
+the notebooks ship inside the package. Install Airflow the way it asks, with its constraints file for the
+version and Python (``make test-airflow AIRFLOW_CONSTRAINTS=<that URL>`` does the same for the DAG's tests)::
+
+    pip install "apache-airflow==3.1.8" apache-airflow-providers-papermill auditbook --constraint
+        https://raw.githubusercontent.com/apache/airflow/constraints-3.1.8/constraints-3.11.txt
 """
 
 from __future__ import annotations

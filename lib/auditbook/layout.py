@@ -10,6 +10,7 @@ outputs/<period>/<run-id>/
   samples/<test-id>.csv             the seeded sample, population_row = row of the tested CSV
   raw/<source>/...                  raw API answers as received
   results.json  exceptions.csv  oscal/assessment-results.json  manifest.json
+  sbom.cdx.json                     CycloneDX SBOM: every distribution installed where the run ran
   manifest-sha256.txt               every file (manifest.json included) with its sha256, sha256sum format
   manifest-sha256.txt.sig | .kms.sig + .kms.json    the signature over it (SSH or AWS KMS), when signed
 ```
@@ -22,6 +23,7 @@ RESOLVED_PARAMS = "params.resolved.yaml"
 REGISTER_COPY = "exceptions-register.yaml"
 RESULTS_JSON = "results.json"
 EXCEPTIONS_CSV = "exceptions.csv"
+SBOM = "sbom.cdx.json"  # CycloneDX SBOM of the environment that produced the package (auditbook.sbom)
 MANIFEST = "manifest.json"
 TAG_MANIFEST = "manifest-sha256.txt"  # every file with its sha256, manifest.json included: what is signed
 SSH_SIGNATURE = "manifest-sha256.txt.sig"

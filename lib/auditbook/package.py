@@ -197,6 +197,17 @@ def write_exceptions_csv(path: Path, deviations: list[dict[str, Any]]) -> None:
         writer.writerows({key: cells.neutralise(value) for key, value in row.items()} for row in deviations)
 
 
+def _write_sbom(staging: Path, facts: RunFacts) -> None:
+    """sbom.cdx.json: the environment sealing the package (the one that ran it), stamped with the run's time."""
+    from auditbook import sbom
+    from auditbook.runinfo import generated_at
+
+    started = generated_at(facts)
+    if started is None:
+        raise sbom.SbomError(f"run.json's generated_at {facts.generated_at!r} is not a time: the SBOM needs the run's")
+    sbom.write(staging / layout.SBOM, started, facts.versions.get("auditbook", ""))
+
+
 def assemble(run: StartedRun, outcomes: list[CriterionOutcome], out_root: Path | None = None) -> dict[str, Any]:
     """results.json, exceptions.csv, OSCAL and the index, from the notebooks' own records."""
     from auditbook import oscal, trends
@@ -235,6 +246,7 @@ def assemble(run: StartedRun, outcomes: list[CriterionOutcome], out_root: Path |
     (staging / layout.RESULTS_JSON).write_text(json.dumps(results, indent=1, default=str))
     write_exceptions_csv(staging / layout.EXCEPTIONS_CSV, deviations)
     oscal.write(staging, results)
+    _write_sbom(staging, facts)
     history = trends.history(out_root or staging, results, staging)
     write_index(staging, results, history, facts.branding)
     return results

@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import re
 import socket
 import subprocess
 from dataclasses import asdict, dataclass, field
@@ -17,10 +18,6 @@ from auditbook import __version__
 from auditbook.period import Period, parse_period
 
 PACKAGE_DIR = Path(__file__).resolve().parent  # the library and its notebooks
-RECORDED_PACKAGES = ["auditbook", "boto3", "botocore", "PyGithub", "pandas", "matplotlib", "papermill",
-                     "nbconvert", "nbclient", "ipykernel", "weasyprint", "jsonschema"]
-
-
 def new_run_id(now: datetime) -> str:
     return now.strftime("%Y%m%dT%H%M%SZ")
 
@@ -63,13 +60,26 @@ def git_commit(root: Path = PACKAGE_DIR) -> str:
     return f"{head}+dirty" if dirty else head
 
 
+def canonical(name: str) -> str:
+    """A distribution's name as PyPI and purl compare it (PEP 503: lower case, runs of - _ . as one -)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def installed_distributions() -> list[metadata.Distribution]:
+    """Each distribution installed in the running environment once (the first on sys.path wins, as for import),
+    in order of canonical name."""
+    seen: dict[str, metadata.Distribution] = {}
+    for dist in metadata.distributions():
+        name = dist.metadata["Name"]
+        if name and canonical(name) not in seen:
+            seen[canonical(name)] = dist
+    return [seen[key] for key in sorted(seen)]
+
+
 def package_versions() -> dict[str, str]:
-    versions = {}
-    for name in RECORDED_PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = "not installed"
+    """Every installed distribution and its version (``{name as published: version}``), not a chosen few: the
+    software that produced the evidence, as the manifest records it (the SBOM says the same in CycloneDX)."""
+    versions = {dist.metadata["Name"]: dist.version for dist in installed_distributions()}
     versions["auditbook"] = __version__
     return versions
 

@@ -44,6 +44,7 @@ from auditbook.period import assert_period_closed, assert_period_length, parse_p
 from auditbook.provenance import CollectionError, iso, utc_now
 from auditbook.results import Status
 from auditbook.runinfo import RunFacts, run_by
+from auditbook.sbom import SbomError
 from auditbook.signing import Signer, SigningError, signer_in
 from auditbook.signing import preflight as signing_preflight
 
@@ -207,6 +208,9 @@ def run(params_file: str | Path, period_text: str, criteria: list[str] | None = 
         unseal_and_remove(staging)
         raise RunError(f"output folder {staging.parent}: {exc.strerror or exc}; nothing was published") from None
     except SigningError as exc:  # the signer failed at the seal (a KMS outage): nothing unsigned is published
+        unseal_and_remove(staging)
+        raise RunError(f"{exc}; nothing was published") from None
+    except SbomError as exc:  # no package without the record of the software that made it
         unseal_and_remove(staging)
         raise RunError(f"{exc}; nothing was published") from None
     except RunInterrupted as exc:
