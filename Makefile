@@ -151,10 +151,15 @@ bench-large: $(STAMP)
 	AUDITBOOK_BENCH_EVENTS=100000000 $(BIN)/python bench/events_bench.py
 
 # JupyterLab lives in its own environment: its server dependencies slow every papermill kernel start.
-lab: out-args $(STAMP)
+# .venv-lab is built once and rebuilt only when its lock or pyproject.toml changes (its own stamp, like .venv's).
+LABSTAMP := $(LABVENV)/.installed
+$(LABSTAMP): pyproject.toml $(LABLOCK)
 	@test -x $(LABVENV)/bin/python || $(PY) -m venv $(LABVENV)
 	$(LABVENV)/bin/pip install $(PIP_QUIET) --require-hashes -r $(LABLOCK)
 	$(LABVENV)/bin/pip install $(PIP_QUIET) --no-deps -e .
+	@touch $(LABSTAMP)
+
+lab: out-args $(STAMP) $(LABSTAMP)
 	AUDITBOOK_OUT="$(CURDIR)/$$AB_OUT" $(BIN)/auditbook demo-env -- $(LABVENV)/bin/jupyter lab --notebook-dir=$(NOTEBOOKS) \
 		$(if $(filter 0,$(shell id -u)),--allow-root)
 

@@ -123,7 +123,9 @@ def test_make_ci_and_the_workflows_install_from_the_lock():
     assert "$(LOCK)" in setup.splitlines()[0]  # a changed lock rebuilds .venv
     assert "--require-hashes -r $(LOCK)" in setup and "--no-deps -e ." in setup
     assert not re.search(r"pip install[^\n]*-e \"?\.\[", setup)  # never the ranges
-    assert "--require-hashes -r $(LABLOCK)" in recipe(makefile, "lab")
+    lab = recipe(makefile, "$(LABSTAMP)")
+    assert "$(LABLOCK)" in lab.splitlines()[0] and "$(LABSTAMP)" in recipe(makefile, "lab").splitlines()[0]
+    assert "--require-hashes -r $(LABLOCK)" in lab and "pip install" not in recipe(makefile, "lab")
     assert "uv pip compile" in recipe(makefile, "lock") and "--generate-hashes" in recipe(makefile, "lock")
     assert "make test" in (REPO / ".ci/run").read_text() and "$(STAMP)" in recipe(makefile, "test").splitlines()[0]
     for name, job, command in [("quarterly.yml", "evidence", "make quarter"), ("snapshot.yml", "snapshot",
