@@ -120,7 +120,8 @@ def test_the_daily_snapshot_dag_keeps_the_workflow_and_crontab_schedule_and_take
     daily = yaml.safe_load((repo_root / ".github" / "workflows" / "snapshot.yml").read_text())[True]["schedule"]
     crontab = (repo_root / "deploy" / "crontab").read_text()
     assert f'SCHEDULE = "{daily[0]["cron"]}"' in text and f"{daily[0]['cron']} cd /opt/auditbook" in crontab
-    assert "take(str(PARAMS), OUT)" in text and "raise RuntimeError" in text and "catchup=False" in text
+    assert 'main(["snapshot"])' in text and "raise RuntimeError" in text and "catchup=False" in text
+    assert "os.environ" not in text  # AUDITBOOK_PARAMS / AUDITBOOK_OUT are read by the command, one place
 
 
 def test_the_snapshot_dag_imports_when_airflow_is_installed(repo_root, monkeypatch):
