@@ -111,6 +111,7 @@ def test_dag_file_compiles_and_uses_the_papermill_provider(repo_root):
     py_compile.compile(str(dag), doraise=True)
     text = dag.read_text()
     assert "PapermillOperator" in text and f'SCHEDULE = "{QUARTERLY}"' in text
+    assert "default_params()" in text and "default_out()" in text and "os.environ" not in text  # as the CLI reads
 
 
 def test_the_daily_snapshot_dag_keeps_the_workflow_and_crontab_schedule_and_takes_a_snapshot(repo_root):
