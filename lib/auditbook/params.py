@@ -197,11 +197,37 @@ def read_yaml(path: Path, what: str, error: type[ValueError], loader: type = Str
         raise error(f"{path}: invalid YAML{where}: {problem}") from None
 
 
+# YAML data files params name (the exception register is checked by register.load when a run starts).
+YAML_FILES = (("criteria", "A1.2", "dr_test_records"),)
+
+
+def _yaml_files_problem(resolved: dict[str, Any]) -> str | None:
+    """A key written twice in a YAML file params name: refused before the run, like one in params. A file that
+    is missing or does not parse is left to its collector (an ERROR naming it, as before)."""
+    for *keys, last in YAML_FILES:
+        node: Any = resolved
+        for key in keys:
+            node = (node or {}).get(key) or {}
+        file = node.get(last)
+        if not file or not Path(file).is_file():
+            continue
+        try:
+            yaml.load(Path(file).read_bytes(), Loader=StrictLoader)  # noqa: S506 - a SafeLoader
+        except DuplicateKeyError as exc:
+            return f"{'.'.join([*keys, last])} {file}: {exc}"
+        except (yaml.YAMLError, OSError):
+            continue
+    return None
+
+
 def load(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     data = read_yaml(path, "params file", ParamsError)
     resolved = validate(data, str(path))
     _resolve_paths(resolved, schema(), path.resolve().parent)
+    problem = _yaml_files_problem(resolved)
+    if problem:
+        raise ParamsError(f"{path}: {problem}")
     from auditbook.report.branding import logo_problem
 
     problem = logo_problem(resolved)

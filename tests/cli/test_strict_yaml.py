@@ -105,3 +105,18 @@ def test_dr_test_records_with_a_key_twice_are_an_error_naming_the_lines(tmp_path
     path.write_text("- data_store: 1:rds:db\n  outcome: success\n  outcome: failed\n")
     with pytest.raises(CollectionError, match=r"key '\[0\]\.outcome' appears twice \(lines 2 and 3\)"):
         collect_dr_tests(path, RawStore(tmp_path / "raw"))
+
+
+def test_dr_test_records_with_a_key_twice_refuse_the_run_before_it_starts(tmp_path, capsys):
+    folder = tmp_path / "demo"
+    shutil.copytree(DEMO_PARAMS.parent, folder)
+    text = (folder / DEMO_PARAMS.name).read_text().replace("dr_test_records: ../data/dr-tests.yaml",
+                                                          "dr_test_records: dr.yaml")
+    (folder / DEMO_PARAMS.name).write_text(text)
+    (folder / "dr.yaml").write_text("- data_store: 1:rds:db\n  outcome: success\n  outcome: failed\n")
+    out = tmp_path / "outputs"
+    assert main(["run", "--params", str(folder / DEMO_PARAMS.name), "--period", "2026-Q3", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (f"auditbook: {folder / DEMO_PARAMS.name}: criteria.A1.2.dr_test_records {folder / 'dr.yaml'}: "
+                   "key '[0].outcome' appears twice (lines 2 and 3)")
+    assert not out.exists()
