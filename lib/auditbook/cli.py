@@ -387,7 +387,7 @@ def parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_init)
 
     sp = sub.add_parser("run", help="run the criteria for a period", epilog=EPILOG, formatter_class=raw,
-                        description="Collect the evidence of a period, test every criterion and write one sealed "
+                        description="Collect the evidence of a period, test every criterion and write one sealed\n"
                                     "package to OUT/<period>/<run-id>/.")
     sp.add_argument("--params", default=default_params(),
                     help=f"params YAML (see params/example.yaml; default: ${PARAMS_ENV})")
@@ -410,7 +410,7 @@ def parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("demo", help="run the demo company's quarter against the embedded emulators",
                         epilog=EPILOG, formatter_class=raw,
-                        description="Run the demo company's quarter against the embedded AWS and GitHub emulators "
+                        description="Run the demo company's quarter against the embedded AWS and GitHub emulators\n"
                                     "(needs the demo extra): daily snapshots, then a signed package as 'run' "
                                     "writes it.")
     run_options(sp, "2026-Q3")
