@@ -16,9 +16,10 @@ task failed: that criterion is ERROR in the package (fail closed), and the task 
 shows it.
 
 The staging folder must be on storage every worker sees (the tasks share it, as the runner's processes do).
-Configuration (environment of the Airflow workers): ``AUDITBOOK_PARAMS`` (params file, required),
-``AUDITBOOK_OUT`` (output folder, default ``./outputs`` of the worker). Trigger with ``{"period": "2026-Q3"}``
-to run another quarter than the one that ended last. Needs ``apache-airflow`` and
+Configuration (environment of the Airflow workers), read as the ``auditbook`` command reads it
+(``auditbook.cli.default_params`` / ``default_out``): ``AUDITBOOK_PARAMS`` (params file, required: ``prepare``
+refuses without it), ``AUDITBOOK_OUT`` (output folder, default ``./outputs`` of the worker). Trigger with
+``{"period": "2026-Q3"}`` to run another quarter than the one that ended last. Needs ``apache-airflow`` and
 ``apache-airflow-providers-papermill`` on the workers, with auditbook installed (``pip install auditbook``):
 the notebooks ship inside the package. Install Airflow the way it asks, with its constraints file for the
 version and Python (``make test-airflow AIRFLOW_CONSTRAINTS=<that URL>`` does the same for the DAG's tests)::
@@ -29,11 +30,9 @@ version and Python (``make test-airflow AIRFLOW_CONSTRAINTS=<that URL>`` does th
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 
-import yaml
 from airflow.providers.papermill.operators.papermill import PapermillOperator
 
 try:  # Airflow 3
@@ -42,20 +41,26 @@ except ImportError:  # Airflow 2.x
     from airflow import DAG
     from airflow.decorators import task
 
-from auditbook.resources import example_params, notebook_dir
+from auditbook.cli import default_out, default_params
+from auditbook.resources import notebook_dir
 
-PARAMS = Path(os.environ.get("AUDITBOOK_PARAMS") or example_params())
-OUT = Path(os.environ.get("AUDITBOOK_OUT") or "outputs")
+PARAMS = default_params()  # AUDITBOOK_PARAMS, as `auditbook run` reads it
+OUT = Path(default_out())  # AUDITBOOK_OUT, else outputs
 NOTEBOOKS = notebook_dir()
 SCHEDULE = "15 6 3 1,4,7,10 *"  # the same as .github/workflows/quarterly.yml and deploy/crontab
 RUN = "ti.xcom_pull(task_ids='prepare')"
 
 
-def accounts(params_file: Path = PARAMS) -> list[str]:
-    """AWS account ids in scope (read when the DAG is parsed)."""
+def accounts(params_file: str | None = PARAMS) -> list[str]:
+    """AWS account ids in scope (read when the DAG is parsed; a file that cannot be read gives none here, and
+    ``prepare`` then refuses the run naming the problem)."""
+    from auditbook.params import ParamsError, read_yaml
+
+    if not params_file:
+        return []
     try:
-        params = yaml.safe_load(params_file.read_text()) or {}
-    except OSError:
+        params = read_yaml(Path(params_file), "params file", ParamsError) or {}
+    except ParamsError:
         return []
     return [str(a["id"]) for a in ((params.get("scope") or {}).get("aws") or {}).get("accounts", [])]
 
@@ -106,6 +111,8 @@ with DAG(
         from auditbook.runner import prepare as start_run
 
         period = context["params"].get("period") or last_quarter(context["data_interval_end"])
+        if not PARAMS:
+            raise RuntimeError("set AUDITBOOK_PARAMS (the params file) in the workers' environment")
         run = start_run(PARAMS, period, out_dir=OUT, notebook_dir=NOTEBOOKS)
         return {"staging": str(run.staging), "period": run.facts.period.label, "run_id": run.facts.run_id}
 

@@ -5,16 +5,16 @@ A quarterly run reads configuration weeks after the period, and CloudWatch alarm
 package, as ``auditbook snapshot`` writes it); the quarterly DAG's run finds the snapshots of its period there and
 tests configuration on each day they cover. ``AUDITBOOK_OUT`` must therefore be the same folder for both DAGs.
 
-Configuration (environment of the Airflow workers): ``AUDITBOOK_PARAMS`` (params file, required),
-``AUDITBOOK_OUT`` (output folder, default ``./outputs`` of the worker). The task fails when a population could
-not be read (the snapshot of the rest is still written and sealed), so the scheduler shows the missing day.
+The task is ``auditbook snapshot`` itself: it reads its configuration from the environment of the Airflow
+workers as the command does, ``AUDITBOOK_PARAMS`` (params file, required) and ``AUDITBOOK_OUT`` (output folder,
+default ``./outputs`` of the worker). The task fails when the command exits non-zero: a refusal (its one line in
+the task log), or a population that could not be read (the snapshot of the rest is still written and sealed), so
+the scheduler shows the missing day.
 """
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
-from pathlib import Path
 
 try:  # Airflow 3
     from airflow.sdk import DAG, task
@@ -22,10 +22,6 @@ except ImportError:  # Airflow 2.x
     from airflow import DAG
     from airflow.decorators import task
 
-from auditbook.resources import example_params
-
-PARAMS = Path(os.environ.get("AUDITBOOK_PARAMS") or example_params())
-OUT = Path(os.environ.get("AUDITBOOK_OUT") or "outputs")
 SCHEDULE = "30 5 * * *"  # the same as .github/workflows/snapshot.yml and deploy/crontab
 
 
@@ -40,12 +36,11 @@ with DAG(
 ) as dag:
 
     @task(task_id="snapshot")
-    def snapshot() -> str:
-        from auditbook.snapshots import take
+    def snapshot() -> None:
+        from auditbook.cli import main
 
-        folder, errors = take(str(PARAMS), OUT)
-        if errors:
-            raise RuntimeError(f"snapshot {folder} is missing {len(errors)} population(s): {sorted(errors)}")
-        return str(folder)
+        code = main(["snapshot"])  # --params and --out from AUDITBOOK_PARAMS and AUDITBOOK_OUT
+        if code:
+            raise RuntimeError(f"auditbook snapshot exited {code} (its lines above say why)")
 
     snapshot()

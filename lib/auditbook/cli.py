@@ -1,29 +1,79 @@
 """``auditbook init | run | snapshot | verify | sample | lab | demo | demo-env``.
 
-Exit status: 0 every criterion PASS/FAIL/NOT_APPLICABLE (or PASS only with ``--fail-on-deviation``);
-1 a test is ERROR (or FAIL with ``--fail-on-deviation``), or ``verify`` found a difference;
-2 the run was refused (bad params, exception register, period, criteria, workers, operator, credentials or
-output folder); 130 / 143 the run was stopped by Ctrl-C / SIGTERM (nothing published, nothing left behind).
-
-For schedulers, ``run`` and ``demo`` print one line per criterion and a last ``status:`` line::
-
-    CC6.1 FAIL tests=5 pass=3 fail=2 error=0 not_applicable=0 deviations=8 accepted=0 (6.2 s)
-    status: FAIL exit=0 criteria=3 package=outputs/2026-Q3/20261003T061500Z (24.0 s)
-
-With ``AUDITBOOK_WEBHOOK_URL`` set, the same summary is posted to that Slack-compatible webhook.
+Exit codes, environment variables and the scheduler lines are in :data:`EPILOG`, which ``auditbook --help``
+and ``auditbook run --help`` print.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import json
+import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from auditbook import __version__
 
 EXIT_OK, EXIT_FINDINGS, EXIT_REFUSED = 0, 1, 2
+PARAMS_ENV, OUT_ENV = "AUDITBOOK_PARAMS", "AUDITBOOK_OUT"
+
+EPILOG = """\
+exit status:
+  0    every criterion PASS, FAIL or NOT_APPLICABLE (with --fail-on-deviation: no FAIL); verify: no difference
+  1    a test is ERROR (or FAIL with --fail-on-deviation); verify: a difference; snapshot: a population was not read
+  2    refused, nothing written: bad params (or a key written twice), exception register, period, criteria,
+       workers, operator, credentials or output folder; a one-line message names the problem
+  130  stopped by Ctrl-C: workers and kernels stopped, staging folder removed, nothing published
+  143  stopped by SIGTERM (the same)
+
+environment:
+  AUDITBOOK_PARAMS       the params file when --params is not given (run, snapshot)
+  AUDITBOOK_OUT          the output folder when --out is not given (run, demo, snapshot)
+  GITHUB_TOKEN           the GitHub token the collectors read with (never printed)
+  GH_TOKEN               the GitHub CLI's variable, used when GITHUB_TOKEN is unset or empty
+  GITHUB_API_URL         GitHub's API (Enterprise Server); default https://api.github.com
+  AWS_PROFILE, AWS_REGION, AWS_ACCESS_KEY_ID, ...
+                         the boto3 credential chain (profile, SSO, instance role); AWS_ENDPOINT_URL too
+  AUDITBOOK_WEBHOOK_URL  a Slack-compatible webhook the run's summary lines are posted to (a secret)
+  AUDITBOOK_RUN_BY       who is answerable for the run when --operator is not given
+
+output (run, demo): one line per criterion and a last status line, for schedulers:
+  CC6.1 FAIL tests=5 pass=3 fail=2 error=0 not_applicable=0 deviations=8 accepted=0 (6.2 s)
+  status: FAIL exit=0 criteria=3 package=outputs/2026-Q3/20261003T061500Z (24.0 s)
+with --json the same as JSON Lines on stdout (numbers as numbers; "seconds" for the time; "cause" when a
+criterion is ERROR); a refusal or a stop is one line too, {"status": "REFUSED", "exit": 2, "error": "..."}
+or {"status": "STOPPED", "exit": 130, "error": "..."}, and the message stays on stderr as well.
+"""
+
+
+def default_params() -> str | None:
+    """``--params`` when it is not given: ``AUDITBOOK_PARAMS`` (how cron, CI and the Airflow DAGs configure a run)."""
+    return os.environ.get(PARAMS_ENV) or None
+
+
+def default_out() -> str:
+    """``--out`` when it is not given: ``AUDITBOOK_OUT``, else ``outputs``."""
+    return os.environ.get(OUT_ENV) or "outputs"
+
+
+def refuse(args: argparse.Namespace, message: str, code: int = EXIT_REFUSED, status: str = "REFUSED") -> int:
+    """One line on stderr; with ``--json`` also one JSON line on stdout, so a scheduler reading stdout sees why."""
+    print(f"auditbook: {message}", file=sys.stderr)
+    if getattr(args, "json", False):
+        print(json.dumps({"status": status, "exit": code, "error": message}), flush=True)
+    return code
+
+
+def _params_file(args: argparse.Namespace) -> str:
+    """The params file: ``--params``, else ``AUDITBOOK_PARAMS``; neither is a refusal (RunError, one line)."""
+    from auditbook.runner import RunError
+
+    if not args.params:
+        raise RunError(f"no params file: give --params FILE or set {PARAMS_ENV}")
+    return args.params
 
 
 def _criteria(text: str | None) -> list[str] | None:
@@ -60,7 +110,22 @@ def summary_lines(outcome, code: int) -> list[str]:  # noqa: ANN001 - RunOutcome
     return lines
 
 
-def _report(outcome, fail_on_deviation: bool) -> int:  # noqa: ANN001 - RunOutcome, imported lazily
+def summary_records(outcome, code: int) -> list[dict[str, Any]]:  # noqa: ANN001 - RunOutcome
+    """:func:`summary_lines` as objects (``--json``): the same keys, numbers as numbers, ``seconds`` for the time."""
+    records: list[dict[str, Any]] = []
+    for o in outcome.outcomes:
+        record: dict[str, Any] = {"criterion": o.criterion, "status": str(o.status), "tests": o.tests}
+        record.update({s.lower(): o.statuses.get(s, 0) for s in ("PASS", "FAIL", "ERROR", "NOT_APPLICABLE")})
+        record.update(deviations=o.deviations, accepted=o.accepted)
+        if o.error:
+            record["cause"] = " ".join(o.error.split())[:200]
+        records.append({**record, "seconds": round(o.seconds, 1)})
+    records.append({"status": str(outcome.status), "exit": code, "criteria": len(outcome.outcomes),
+                    "package": str(outcome.run_dir), "seconds": round(outcome.seconds, 1)})
+    return records
+
+
+def _report(outcome, fail_on_deviation: bool, as_json: bool = False) -> int:  # noqa: ANN001 - RunOutcome, imported lazily
     from auditbook import notify
     from auditbook.results import Status
 
@@ -68,7 +133,7 @@ def _report(outcome, fail_on_deviation: bool) -> int:  # noqa: ANN001 - RunOutco
     if outcome.status is Status.ERROR or (fail_on_deviation and outcome.status is Status.FAIL):
         code = EXIT_FINDINGS
     lines = summary_lines(outcome, code)
-    for line in lines:
+    for line in [json.dumps(r) for r in summary_records(outcome, code)] if as_json else lines:
         print(line)
     url = notify.webhook_url()
     if url:
@@ -86,48 +151,50 @@ def _run(args: argparse.Namespace, params_file: str | Path, signer: object = Non
         if signer is None and getattr(args, "sign_with", None):
             signer = Signer.parse(args.sign_with)
     except ValueError as exc:
-        print(f"auditbook: {exc}", file=sys.stderr)
-        return EXIT_REFUSED
+        return refuse(args, str(exc))
     try:
         outcome = run(params_file, args.period, _criteria(args.criteria), args.out, workers=_workers(args.workers),
                       signer=signer, allow_long_period=args.allow_long_period, operator=args.operator)
     except RunError as exc:
-        print(f"auditbook: {exc}", file=sys.stderr)
-        return EXIT_REFUSED
-    return _report(outcome, args.fail_on_deviation)
+        return refuse(args, str(exc))
+    return _report(outcome, args.fail_on_deviation, args.json)
 
 
-def _stopped(exc: BaseException) -> int:
+def _stopped(exc: BaseException, args: argparse.Namespace | None = None) -> int:
     """Ctrl-C or SIGTERM: one line (what was stopped and removed), the signal's exit status."""
     from auditbook.runner import RunInterrupted
 
     if not isinstance(exc, RunInterrupted):  # a KeyboardInterrupt raised before the handlers were in place
         exc = RunInterrupted(2)
-    print(f"auditbook: {exc}", file=sys.stderr)
-    return exc.exit_status
+    return refuse(args or argparse.Namespace(), str(exc), exc.exit_status, "STOPPED")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from auditbook.runner import RunInterrupted, interruptible
+    from auditbook.runner import RunError, RunInterrupted, interruptible
 
     try:
         with interruptible():
-            return _run(args, args.params)
+            try:
+                params_file = _params_file(args)
+            except RunError as exc:
+                return refuse(args, str(exc))
+            return _run(args, params_file)
     except (RunInterrupted, KeyboardInterrupt) as exc:
-        return _stopped(exc)
+        return _stopped(exc, args)
 
 
 def cmd_snapshot(args: argparse.Namespace) -> int:
     """One snapshot of the configuration now: exit 0 all collected, 1 some population could not be (the rest is
     still written and sealed: evidence of the rest), 2 refused (nothing written)."""
     from auditbook.params import ParamsError
+    from auditbook.runner import RunError
     from auditbook.signing import Signer
     from auditbook.snapshots import SnapshotError, take
 
     try:
         signer = Signer.parse(args.sign_with) if args.sign_with else None
-        folder, errors = take(args.params, Path(args.out), signer)
-    except (ParamsError, SnapshotError, ValueError, OSError) as exc:
+        folder, errors = take(_params_file(args), Path(args.out), signer)
+    except (ParamsError, SnapshotError, RunError, ValueError, OSError) as exc:
         print(f"auditbook: {' '.join(str(exc).split())}", file=sys.stderr)
         return EXIT_REFUSED
     code = EXIT_FINDINGS if errors else EXIT_OK
@@ -139,12 +206,12 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
 DEMO_EXTRA = "the demo needs auditbook's demo extra (its emulators): pip install 'auditbook[demo]'"
 
 
-def _demo_environment() -> type | None:
+def _demo_environment(args: argparse.Namespace | None = None) -> type | None:
     """The emulators' class, or None (with the one line that says how to get them) when the extra is missing."""
     try:
         from auditbook.demo.environment import DemoEnvironment
     except ImportError:
-        print(f"auditbook: {DEMO_EXTRA}", file=sys.stderr)
+        refuse(args or argparse.Namespace(), DEMO_EXTRA)
         return None
     return DemoEnvironment
 
@@ -154,7 +221,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     try:
         with interruptible():
-            environment = _demo_environment()
+            environment = _demo_environment(args)
             if environment is None:
                 return EXIT_REFUSED
             from auditbook.demo.signing_key import demo_signer
@@ -170,7 +237,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
                       f"{Path(args.out) / 'snapshots'}", file=sys.stderr)
                 code = _run(args, demo_params(), signer)
     except (RunInterrupted, KeyboardInterrupt) as exc:
-        return _stopped(exc)
+        return _stopped(exc, args)
     print(f"auditbook: the demo signs with its own SSH key; verify with: auditbook verify <package> "
           f"--expect-signer {allowed}", file=sys.stderr)
     return code
@@ -290,15 +357,19 @@ def _size(text: str) -> tuple[str, int]:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="auditbook", description="SOC 2 Type II evidence produced by code.")
-    p.add_argument("--version", action="version", version=f"auditbook {__version__}")
-    sub = p.add_subparsers(dest="command", required=True)
+    raw = argparse.RawDescriptionHelpFormatter
+    p = argparse.ArgumentParser(prog="auditbook", description="SOC 2 Type II evidence produced by code.",
+                                epilog=EPILOG, formatter_class=raw)
+    p.add_argument("--version", action="version", version=f"auditbook {__version__}",
+                   help="print auditbook's version and exit")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND", help="one of:")
 
     def run_options(sp: argparse.ArgumentParser, period_default: str | None) -> None:
         sp.add_argument("--period", required=period_default is None, default=period_default,
                         help="2026-Q3, 2026-07, 2026 or 2026-07-01..2026-09-30")
         sp.add_argument("--criteria", help="comma-separated, e.g. CC6.1,CC8.1 (default: all with a notebook)")
-        sp.add_argument("--out", default="outputs", help="packages go to OUT/<period>/<run-id>/")
+        sp.add_argument("--out", default=default_out(),
+                        help=f"packages go to OUT/<period>/<run-id>/ (default: ${OUT_ENV}, else outputs)")
         sp.add_argument("--workers", metavar="N", default=None, help="notebooks run at once (default: cores)")
         sp.add_argument("--fail-on-deviation", action="store_true", help="exit 1 when any test is FAIL")
         sp.add_argument("--allow-long-period", action="store_true",
@@ -306,43 +377,67 @@ def parser() -> argparse.ArgumentParser:
         sp.add_argument("--operator", metavar="NAME",
                         help="who is answerable for this run, recorded as 'run by' (default: the CI job's actor "
                              "and run URL, else user@host)")
+        sp.add_argument("--json", action="store_true",
+                        help="print the per-criterion and status lines (and a refusal) as JSON Lines on stdout")
 
-    sp = sub.add_parser("init", help="make a working folder: params/example.yaml, notebooks/, outputs/")
+    sp = sub.add_parser("init", help="make a working folder: params/example.yaml, notebooks/, outputs/",
+                        description="Make a working folder for your organization: params/example.yaml (every key "
+                                    "documented), notebooks/ for JupyterLab and outputs/.")
     sp.add_argument("dir", help="the folder to make (must not hold auditbook files already)")
     sp.set_defaults(func=cmd_init)
 
-    sp = sub.add_parser("run", help="run the criteria for a period")
-    sp.add_argument("--params", required=True, help="params YAML (see params/example.yaml)")
+    sp = sub.add_parser("run", help="run the criteria for a period", epilog=EPILOG, formatter_class=raw,
+                        description="Collect the evidence of a period, test every criterion and write one sealed\n"
+                                    "package to OUT/<period>/<run-id>/.")
+    sp.add_argument("--params", default=default_params(),
+                    help=f"params YAML (see params/example.yaml; default: ${PARAMS_ENV})")
     sp.add_argument("--sign-with", help="sign the package: ssh:<private key file> or kms:<key id or ARN> "
                                         "(default: params signing)")
     run_options(sp, None)
     sp.set_defaults(func=cmd_run)
 
     sp = sub.add_parser("snapshot", help="read the configuration now into a sealed snapshot (schedule it daily "
-                                         "while the period runs)")
-    sp.add_argument("--params", required=True, help="params YAML (see params/example.yaml)")
-    sp.add_argument("--out", default="outputs", help="snapshots go to OUT/snapshots/<taken-at>/")
+                                         "while the period runs)",
+                        description="Read the configuration as it is now into a sealed snapshot; a quarterly run "
+                                    "tests configuration on each day its snapshots cover. Exit 1 when a population "
+                                    "could not be read (the rest is still sealed).")
+    sp.add_argument("--params", default=default_params(),
+                    help=f"params YAML (see params/example.yaml; default: ${PARAMS_ENV})")
+    sp.add_argument("--out", default=default_out(),
+                    help=f"snapshots go to OUT/snapshots/<taken-at>/ (default: ${OUT_ENV}, else outputs)")
     sp.add_argument("--sign-with", help="sign the snapshot: ssh:<private key file> or kms:<key id or ARN>")
     sp.set_defaults(func=cmd_snapshot)
 
-    sp = sub.add_parser("demo", help="run the demo company's quarter against the embedded emulators")
+    sp = sub.add_parser("demo", help="run the demo company's quarter against the embedded emulators",
+                        epilog=EPILOG, formatter_class=raw,
+                        description="Run the demo company's quarter against the embedded AWS and GitHub emulators\n"
+                                    "(needs the demo extra): daily snapshots, then a signed package as 'run' "
+                                    "writes it.")
     run_options(sp, "2026-Q3")
     sp.set_defaults(func=cmd_demo)
 
-    sp = sub.add_parser("demo-env", help="run a command with the demo emulators up: demo-env -- CMD ...")
-    sp.add_argument("command", nargs=argparse.REMAINDER)
+    sp = sub.add_parser("demo-env", help="run a command with the demo emulators up: demo-env -- CMD ...",
+                        description="Start the demo's AWS and GitHub emulators, run COMMAND with AWS_ENDPOINT_URL, "
+                                    "GITHUB_API_URL and GITHUB_TOKEN pointing at them, stop them; exit with "
+                                    "COMMAND's status.")
+    sp.add_argument("command", nargs=argparse.REMAINDER, metavar="COMMAND",
+                    help="the command and its arguments, after --, e.g. -- jupyter lab")
     sp.set_defaults(func=cmd_demo_env)
 
-    sp = sub.add_parser("verify", help="recompute every hash of a package, check its counts, print a verdict")
-    sp.add_argument("run_dir", help="a package folder, outputs/<period>/<run-id>")
+    sp = sub.add_parser("verify", help="recompute every hash of a package, check its counts, print a verdict",
+                        description="Recompute every hash of a package, check its counts and signature, print a "
+                                    "verdict an auditor can paste. Exit 1 when anything differs.")
+    sp.add_argument("run_dir", metavar="RUN_DIR", help="a package folder, outputs/<period>/<run-id>")
     sp.add_argument("--expect-signer", help="the allowed-signers file (SSH) or the KMS key id/ARN that must have "
                                             "signed it")
     sp.add_argument("--require-signature", action="store_true", help="an unsigned package fails")
     sp.add_argument("--addendum", help="also check a sample addendum drawn from this package")
     sp.set_defaults(func=cmd_verify)
 
-    sp = sub.add_parser("sample", help="auditor-chosen samples from a sealed package, into an addendum beside it")
-    sp.add_argument("package", help="a package folder, outputs/<period>/<run-id>")
+    sp = sub.add_parser("sample", help="auditor-chosen samples from a sealed package, into an addendum beside it",
+                        description="Draw samples with the auditor's seed from a sealed package's tested "
+                                    "populations into an addendum beside it (the package is not changed).")
+    sp.add_argument("package", metavar="PACKAGE", help="a package folder, outputs/<period>/<run-id>")
     sp.add_argument("--seed", type=int, required=True, help="the auditor's seed (the entity does not know it)")
     sp.add_argument("--size", action="append", help="sample size by control frequency, e.g. per_event=40 "
                                                     "(default: the package's params)")
@@ -351,7 +446,9 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--expect-signer", help="draw only from a package this signer signed")
     sp.set_defaults(func=cmd_sample)
 
-    sp = sub.add_parser("lab", help="JupyterLab on this folder's notebooks (needs the lab extra)")
+    sp = sub.add_parser("lab", help="JupyterLab on this folder's notebooks (needs the lab extra)",
+                        description="Start JupyterLab on this folder's notebooks (copied from the package when "
+                                    "missing), their kernels reading --params.")
     sp.add_argument("--params", help="params YAML the notebooks read (default: params/example.yaml here)")
     sp.add_argument("--demo", action="store_true", help="with the demo emulators up and the demo company's params")
     sp.set_defaults(func=cmd_lab)

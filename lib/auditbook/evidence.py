@@ -90,7 +90,7 @@ class Connections:
 
     @cached_property
     def github(self) -> Any:
-        """A PyGithub client on ``GITHUB_API_URL`` with ``GITHUB_TOKEN`` (the standard variables)."""
+        """A PyGithub client on ``GITHUB_API_URL`` with ``GITHUB_TOKEN`` or ``GH_TOKEN`` (the standard variables)."""
         from auditbook.sources.github import connect
 
         return connect()

@@ -143,7 +143,42 @@ def _resolve_paths(instance: Any, node: dict[str, Any], base: Path) -> None:
             _resolve_paths(item, node["items"], base)
 
 
-def read_yaml(path: Path, what: str, error: type[ValueError], loader: type = yaml.SafeLoader) -> Any:
+class DuplicateKeyError(yaml.YAMLError):
+    """A key written twice in one mapping: PyYAML would keep the last silently, so the first would be ignored."""
+
+
+def _duplicate_keys(node: yaml.Node, where: str, seen: set[int]) -> None:
+    """Refuse the first mapping (at any depth) that names a key twice, with the key's path and every line."""
+    if id(node) in seen:  # an alias: its node was checked where its anchor is
+        return
+    seen.add(id(node))
+    if isinstance(node, yaml.MappingNode):
+        lines: dict[tuple[str, str], list[int]] = {}
+        for key, _ in node.value:
+            if isinstance(key, yaml.ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
+                lines.setdefault((key.tag, key.value), []).append(key.start_mark.line + 1)
+        for (_, name), at in lines.items():
+            if len(at) > 1:
+                times = "twice" if len(at) == 2 else f"{len(at)} times"
+                listed = ", ".join(map(str, at[:-1])) + f" and {at[-1]}"
+                raise DuplicateKeyError(f"key '{where}{name}' appears {times} (lines {listed})")
+        for key, value in node.value:
+            name = key.value if isinstance(key, yaml.ScalarNode) else "?"
+            _duplicate_keys(value, f"{where}{name}.", seen)
+    elif isinstance(node, yaml.SequenceNode):
+        for n, item in enumerate(node.value):
+            _duplicate_keys(item, f"{where.removesuffix('.')}[{n}].", seen)
+
+
+class StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key repeated in a mapping (YAML 1.2 says keys are unique; PyYAML keeps the last)."""
+
+    def construct_document(self, node: yaml.Node) -> Any:
+        _duplicate_keys(node, "", set())
+        return super().construct_document(node)
+
+
+def read_yaml(path: Path, what: str, error: type[ValueError], loader: type = StrictLoader) -> Any:
     """A YAML file the user wrote: every way it can be unreadable is one line naming the file."""
     try:
         text = path.read_text(encoding="utf-8")
@@ -152,7 +187,9 @@ def read_yaml(path: Path, what: str, error: type[ValueError], loader: type = yam
     except (OSError, UnicodeDecodeError) as exc:
         raise error(f"{path}: cannot read the {what} ({exc.__class__.__name__})") from None
     try:
-        return yaml.load(text, Loader=loader)  # noqa: S506 - SafeLoader or a subclass of it
+        return yaml.load(text, Loader=loader)  # noqa: S506 - StrictLoader (a SafeLoader) or a subclass of it
+    except DuplicateKeyError as exc:
+        raise error(f"{path}: {exc}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
@@ -160,11 +197,37 @@ def read_yaml(path: Path, what: str, error: type[ValueError], loader: type = yam
         raise error(f"{path}: invalid YAML{where}: {problem}") from None
 
 
+# YAML data files params name (the exception register is checked by register.load when a run starts).
+YAML_FILES = (("criteria", "A1.2", "dr_test_records"),)
+
+
+def _yaml_files_problem(resolved: dict[str, Any]) -> str | None:
+    """A key written twice in a YAML file params name: refused before the run, like one in params. A file that
+    is missing or does not parse is left to its collector (an ERROR naming it, as before)."""
+    for *keys, last in YAML_FILES:
+        node: Any = resolved
+        for key in keys:
+            node = (node or {}).get(key) or {}
+        file = node.get(last)
+        if not file or not Path(file).is_file():
+            continue
+        try:
+            yaml.load(Path(file).read_bytes(), Loader=StrictLoader)  # noqa: S506 - a SafeLoader
+        except DuplicateKeyError as exc:
+            return f"{'.'.join([*keys, last])} {file}: {exc}"
+        except (yaml.YAMLError, OSError):
+            continue
+    return None
+
+
 def load(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     data = read_yaml(path, "params file", ParamsError)
     resolved = validate(data, str(path))
     _resolve_paths(resolved, schema(), path.resolve().parent)
+    problem = _yaml_files_problem(resolved)
+    if problem:
+        raise ParamsError(f"{path}: {problem}")
     from auditbook.report.branding import logo_problem
 
     problem = logo_problem(resolved)

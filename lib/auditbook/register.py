@@ -25,7 +25,7 @@ import yaml
 
 from auditbook import layout
 from auditbook.criteria import CRITERIA
-from auditbook.params import read_yaml
+from auditbook.params import StrictLoader, read_yaml
 from auditbook.period import Period
 
 OPEN, ACCEPTED = "open", "accepted"
@@ -107,8 +107,9 @@ class Register:
         return {(e.test, e.resource): e for e in self.entries}
 
 
-class _TextDates(yaml.SafeLoader):
-    """YAML without implicit timestamps: dates stay text, so a bad date is reported with its entry."""
+class _TextDates(StrictLoader):
+    """YAML without implicit timestamps (dates stay text, so a bad date is reported with its entry) and without
+    a key written twice."""
 
 
 _TextDates.yaml_implicit_resolvers = {

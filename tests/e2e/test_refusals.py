@@ -72,6 +72,7 @@ def test_unreachable_aws_is_refused_before_a_package_is_started(repo_root, out, 
 
 def test_missing_github_token_is_refused_before_a_package_is_started(repo_root, out, capsys, monkeypatch):
     monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+    monkeypatch.delenv("GH_TOKEN", raising=False)
     refused(capsys, ["run", "--params", str(DEMO_PARAMS), "--period", "2026-Q3",
                      "--criteria", "CC8.1", "--out", str(out)], "GitHub credentials: no GitHub token")
     assert not out.exists()

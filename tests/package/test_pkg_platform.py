@@ -111,6 +111,7 @@ def test_dag_file_compiles_and_uses_the_papermill_provider(repo_root):
     py_compile.compile(str(dag), doraise=True)
     text = dag.read_text()
     assert "PapermillOperator" in text and f'SCHEDULE = "{QUARTERLY}"' in text
+    assert "default_params()" in text and "default_out()" in text and "os.environ" not in text  # as the CLI reads
 
 
 def test_the_daily_snapshot_dag_keeps_the_workflow_and_crontab_schedule_and_takes_a_snapshot(repo_root):
@@ -120,7 +121,8 @@ def test_the_daily_snapshot_dag_keeps_the_workflow_and_crontab_schedule_and_take
     daily = yaml.safe_load((repo_root / ".github" / "workflows" / "snapshot.yml").read_text())[True]["schedule"]
     crontab = (repo_root / "deploy" / "crontab").read_text()
     assert f'SCHEDULE = "{daily[0]["cron"]}"' in text and f"{daily[0]['cron']} cd /opt/auditbook" in crontab
-    assert "take(str(PARAMS), OUT)" in text and "raise RuntimeError" in text and "catchup=False" in text
+    assert 'main(["snapshot"])' in text and "raise RuntimeError" in text and "catchup=False" in text
+    assert "os.environ" not in text  # AUDITBOOK_PARAMS / AUDITBOOK_OUT are read by the command, one place
 
 
 def test_the_snapshot_dag_imports_when_airflow_is_installed(repo_root, monkeypatch):

@@ -19,6 +19,7 @@ import pandas as pd
 import yaml
 
 from auditbook import cells
+from auditbook.params import DuplicateKeyError, StrictLoader
 from auditbook.provenance import Collected, CollectionError, Provenance, RawStore, iso, sha256_bytes, utc_now
 
 ROSTER_COLUMNS = {
@@ -151,7 +152,9 @@ def collect_dr_tests(path: str | Path, raw: RawStore, folder: str = "dr_test_rec
     file = Path(path)
     try:
         content = file.read_bytes()
-        records = yaml.safe_load(content) or []
+        records = yaml.load(content, Loader=StrictLoader) or []  # noqa: S506 - a SafeLoader
+    except DuplicateKeyError as exc:
+        raise CollectionError(f"DR test records {file}: {exc}") from None
     except (OSError, yaml.YAMLError) as exc:
         raise CollectionError(f"DR test records {file}: {type(exc).__name__}: {exc}") from None
     if not isinstance(records, list):

@@ -53,11 +53,12 @@ def connect(token: str | None = None, base_url: str | None = None, *, retries: i
             backoff_factor: float = 1.0, max_wait: float = 300.0, timeout: int = 15) -> Github:
     """A PyGithub client for ``GITHUB_API_URL`` with ``GITHUB_TOKEN`` (arguments override them).
 
-    ``timeout`` bounds each read (a hung answer); with ``retries`` it bounds a call.
+    ``GH_TOKEN`` (the GitHub CLI's variable) is used when ``GITHUB_TOKEN`` is unset or empty; ``GITHUB_TOKEN`` wins
+    when both are set, as in ``gh``. ``timeout`` bounds each read (a hung answer); with ``retries`` it bounds a call.
     """
-    token = token or os.environ.get("GITHUB_TOKEN")
+    token = token or os.environ.get("GITHUB_TOKEN") or os.environ.get("GH_TOKEN")
     if not token:
-        raise CollectionError("no GitHub token: set GITHUB_TOKEN")
+        raise CollectionError("no GitHub token: set GITHUB_TOKEN (or GH_TOKEN)")
     base_url = (base_url or os.environ.get("GITHUB_API_URL") or DEFAULT_API_URL).rstrip("/")
     retry = BoundedRetry(total=retries, backoff_factor=backoff_factor, max_rate_limit_wait=max_wait,
                          secondary_rate_wait=min(60.0, max_wait))
