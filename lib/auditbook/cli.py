@@ -1,4 +1,4 @@
-"""``auditbook init | run | snapshot | verify | sample | lab | demo | demo-env``.
+"""``auditbook init | run | snapshot | check | verify | sample | lab | demo | demo-env``.
 
 Exit codes, environment variables and the scheduler lines are in :data:`EPILOG`, which ``auditbook --help``
 and ``auditbook run --help`` print.
@@ -259,6 +259,30 @@ def cmd_demo_env(args: argparse.Namespace) -> int:
         return subprocess.call(command)
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    """The preflight table: exit 0 everything reads, 1 a credential or permission is missing, 2 refused."""
+    from auditbook.check import check, table
+    from auditbook.runner import RunError
+
+    try:
+        if args.demo:
+            environment = _demo_environment(args)
+            if environment is None:
+                return EXIT_REFUSED
+            from auditbook.resources import demo_params
+
+            with environment():
+                rows = check(demo_params(), _criteria(args.criteria))
+        else:
+            rows = check(_params_file(args), _criteria(args.criteria))
+    except RunError as exc:
+        return refuse(args, str(exc))
+    print(table(rows))
+    missing = [r for r in rows if not r.ok]
+    print(f"check: {len(rows) - len(missing)} of {len(rows)} ok" + (f", {len(missing)} missing" if missing else ""))
+    return EXIT_FINDINGS if missing else EXIT_OK
+
+
 def cmd_init(args: argparse.Namespace) -> int:
     """A working folder: params/example.yaml (every key documented), notebooks/ for JupyterLab, outputs/."""
     from auditbook.workspace import WorkspaceError, scaffold
@@ -423,6 +447,18 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("command", nargs=argparse.REMAINDER, metavar="COMMAND",
                     help="the command and its arguments, after --, e.g. -- jupyter lab")
     sp.set_defaults(func=cmd_demo_env)
+
+    sp = sub.add_parser("check", help="preflight: params, credentials and every permission a run needs, no package",
+                        description="Check the params as run does, then each AWS account's credentials and the "
+                                    "permissions the collectors use (IAM's policy simulator for the caller, else "
+                                    "one read per service) and the GitHub token's scopes and reads. Prints a "
+                                    "table; writes nothing. Exit 0 all ok, 1 something missing (named), 2 refused.")
+    sp.add_argument("--params", default=default_params(),
+                    help=f"params YAML (default: ${PARAMS_ENV})")
+    sp.add_argument("--criteria", help="comma-separated, e.g. CC6.1,CC8.1 (default: all with a notebook)")
+    sp.add_argument("--demo", action="store_true",
+                    help="check the demo company's params against the embedded emulators (needs the demo extra)")
+    sp.set_defaults(func=cmd_check)
 
     sp = sub.add_parser("verify", help="recompute every hash of a package, check its counts, print a verdict",
                         description="Recompute every hash of a package, check its counts and signature, print a "

@@ -115,13 +115,15 @@ def select_criteria(requested: list[str] | None, notebook_dir: Path = NOTEBOOK_D
     return chosen
 
 
+def needs(params: dict[str, Any], criteria: list[str], system: str) -> bool:
+    """Whether any of these criteria, applicable under params, reads ``system`` ("aws" or "github")."""
+    return any(system in CRITERIA[c].systems and not params["criteria"].get(c, {}).get("not_applicable")
+               for c in criteria)
+
+
 def preflight(params: dict[str, Any], criteria: list[str]) -> None:
     """Refuse bad credentials before a package is started: one line, naming the account or org."""
-    def needs(system: str) -> bool:
-        return any(system in CRITERIA[c].systems and not params["criteria"].get(c, {}).get("not_applicable")
-                   for c in criteria)
-
-    if needs("github"):
+    if needs(params, criteria, "github"):
         from auditbook.sources.github import caller_login, connect, org_login
 
         if not params["scope"].get("github"):
@@ -136,7 +138,7 @@ def preflight(params: dict[str, Any], criteria: list[str]) -> None:
                 org_login(gh, org["name"])
             except CollectionError as exc:
                 raise RunError(f"GitHub org {org['name']}: {exc}") from None
-    if needs("aws"):
+    if needs(params, criteria, "aws"):
         from auditbook.sources.aws.session import open_account
 
         aws = params["scope"].get("aws")

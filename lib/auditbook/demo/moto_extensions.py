@@ -10,6 +10,12 @@
   answers HTTP 500). The public keys of the keys the demo trail signs its digest files with are in
   :data:`CLOUDTRAIL_PUBLIC_KEYS` per account (served in every region), set by the seeder with
   :func:`publish_public_keys`.
+- IAM ``SimulatePrincipalPolicy`` (query protocol): moto has no policy simulator. The principal's identity
+  policies (a user's inline and attached ones and those of its groups; a role's) are evaluated as IAM does for
+  actions on any resource: an explicit Deny wins, then an Allow, else an implicit deny; actions match with
+  IAM's wildcards, case-insensitively. Statements with a Condition or naming specific resources are not
+  applied (the simulator is asked about ``*`` without context keys); permission boundaries and SCPs are not
+  modelled.
 
 Requests are parsed and responses serialized from botocore's service model, through moto's own
 routing and serializer, so boto3 clients (and their paginators) see what AWS sends. Nothing
@@ -18,6 +24,8 @@ outside ``demo/`` knows this module: the collectors make plain boto3 calls.
 
 from __future__ import annotations
 
+import fnmatch
+import json
 from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
@@ -163,6 +171,60 @@ def _list_public_keys(self: Any) -> Any:
     return ActionResult(_page(keys, "PublicKeyList", {"NextToken": self._get_param("NextToken")}))
 
 
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [] if value is None else [value]
+
+
+def _matches(patterns: list[str], action: str) -> bool:
+    return any(fnmatch.fnmatchcase(action.lower(), str(p).lower()) for p in patterns)
+
+
+def evaluate(documents: list[dict[str, Any]], action: str) -> str:
+    """IAM's decision for ``action`` on any resource under these identity policies (see the module text)."""
+    allowed = False
+    for document in documents:
+        for statement in _as_list(document.get("Statement")):
+            if statement.get("Condition") or "*" not in _as_list(statement.get("Resource", "*")):
+                continue
+            if "NotAction" in statement:
+                hit = not _matches(_as_list(statement["NotAction"]), action)
+            else:
+                hit = _matches(_as_list(statement.get("Action")), action)
+            if hit and statement.get("Effect") == "Deny":
+                return "explicitDeny"
+            allowed = allowed or (hit and statement.get("Effect") == "Allow")
+    return "allowed" if allowed else "implicitDeny"
+
+
+def _principal_documents(backend: Any, arn: str) -> list[dict[str, Any]]:
+    """The identity policies of a user (with its groups') or a role, parsed."""
+    kind, _, name = arn.split(":", 5)[-1].partition("/")
+    name = name.rsplit("/", 1)[-1]
+    if kind == "role":
+        holders = [backend.get_role_by_arn(arn)]
+    elif kind == "user":
+        holders = [backend.get_user(name), *backend.get_groups_for_user(name)]
+    else:
+        from moto.iam.exceptions import IAMNotFoundException
+
+        raise IAMNotFoundException(f"Principal {arn} not found")
+    texts = [text for holder in holders for text in holder.policies.values()]
+    texts += [next((v.document for v in policy.versions if v.is_default), policy.versions[-1].document)
+              for holder in holders for policy in holder.managed_policies.values()]
+    return [json.loads(text if isinstance(text, str) else json.dumps(text)) for text in texts]
+
+
+def _simulate_principal_policy(self: Any) -> Any:
+    from moto.core.responses import ActionResult
+
+    arn = self._get_param("PolicySourceArn")
+    actions = self._get_param("ActionNames") or []
+    documents = _principal_documents(self.backend, arn)
+    results = [{"EvalActionName": action, "EvalResourceName": "*", "EvalDecision": evaluate(documents, action),
+                "MatchedStatements": [], "MissingContextValues": []} for action in actions]
+    return ActionResult({"EvaluationResults": results, "IsTruncated": False})
+
+
 def install() -> None:
     """Register the handlers with moto (once per process, before the server serves these services)."""
     global _INSTALLED
@@ -172,6 +234,7 @@ def install() -> None:
     from moto.backup.responses import BackupResponse
     from moto.cloudformation.responses import CloudFormationResponse
     from moto.cloudtrail.responses import CloudTrailResponse
+    from moto.iam.responses import IamResponse
 
     BackupResponse.list_recovery_points_by_backup_vault = _list_recovery_points_by_backup_vault  # type: ignore[attr-defined]
     BackupResponse.list_restore_jobs = _list_restore_jobs  # type: ignore[attr-defined]
@@ -179,4 +242,5 @@ def install() -> None:
     backup_urls.url_paths["{0}/restore-jobs/$"] = BackupResponse.dispatch
     CloudFormationResponse.describe_stack_resource_drifts = _describe_stack_resource_drifts  # type: ignore[attr-defined]
     CloudTrailResponse.list_public_keys = _list_public_keys  # type: ignore[attr-defined]
+    IamResponse.simulate_principal_policy = _simulate_principal_policy  # type: ignore[attr-defined]
     _INSTALLED = True
