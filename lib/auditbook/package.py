@@ -200,6 +200,7 @@ def write_exceptions_csv(path: Path, deviations: list[dict[str, Any]]) -> None:
 def assemble(run: StartedRun, outcomes: list[CriterionOutcome], out_root: Path | None = None) -> dict[str, Any]:
     """results.json, exceptions.csv, OSCAL and the index, from the notebooks' own records."""
     from auditbook import oscal, trends
+    from auditbook.report import exports
     from auditbook.report.index import write_index
     from auditbook.schemas import validate_results
 
@@ -234,6 +235,7 @@ def assemble(run: StartedRun, outcomes: list[CriterionOutcome], out_root: Path |
     validate_results(results)
     (staging / layout.RESULTS_JSON).write_text(json.dumps(results, indent=1, default=str))
     write_exceptions_csv(staging / layout.EXCEPTIONS_CSV, deviations)
+    exports.write(staging, results, deviations)  # results.junit.xml, findings.ocsf.json
     oscal.write(staging, results)
     history = trends.history(out_root or staging, results, staging)
     write_index(staging, results, history, facts.branding)
