@@ -185,7 +185,7 @@ def ocsf_findings(results: dict[str, Any], rows: Iterable[dict[str, Any]]) -> li
             "metadata": {"version": OCSF_VERSION, "product": product,
                          "tenant_uid": str(results.get("organization", ""))},
             "finding_info": {
-                "uid": str(uuid.uuid5(namespace, f"{test_id}\0{resource}\0{n}")),
+                "uid": str(uuid.uuid5(namespace, json.dumps([test_id, resource, n]))),  # ASCII: any text
                 "title": f"{test_id} {test.get('title', '')}".strip(),
                 "desc": detail,
                 "created_time": created,
@@ -212,5 +212,6 @@ def write(folder: Path, results: dict[str, Any], rows: list[dict[str, Any]]) -> 
     """Both exports into a package folder (before it is sealed, so the manifest lists and hashes them)."""
     (folder / layout.JUNIT_XML).write_bytes(junit_xml(results, rows))
     findings = ocsf_findings(results, rows)
-    (folder / layout.OCSF_FINDINGS).write_text(json.dumps(findings, indent=1, ensure_ascii=False) + "\n",
-                                               encoding="utf-8")
+    text = json.dumps(findings, indent=1, ensure_ascii=False) + "\n"
+    # A lone surrogate (a JSON API may send one) cannot be UTF-8: written as its JSON escape, it reads back as sent.
+    (folder / layout.OCSF_FINDINGS).write_bytes(text.encode("utf-8", "backslashreplace"))
