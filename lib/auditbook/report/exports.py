@@ -190,6 +190,7 @@ def ocsf_findings(results: dict[str, Any], rows: Iterable[dict[str, Any]]) -> li
                 "desc": detail,
                 "created_time": created,
                 "types": ["SOC 2 control test deviation"],
+                **({"src_url": str(row["url"])} if row.get("url") else {}),  # the pull request, where there is one
             },
             "compliance": {
                 "standards": [STANDARD], "requirements": [criterion], "control": test_id,
