@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import copy
+import csv
 import json
 import xml.etree.ElementTree as ET
 
 import pytest
+from auditbook import locker
 from auditbook.report import exports
 from ocsf_check import problems
 from pkgdata import make_results
@@ -222,3 +224,31 @@ def test_hostile_text_reads_back_exactly_from_the_json(tmp_path, text):
     finding = json.loads((tmp_path / "findings.ocsf.json").read_text(encoding="utf-8"))[0]
     assert finding["resources"][0]["uid"] == text and finding["finding_info"]["desc"] == text
     ET.parse(tmp_path / "results.junit.xml")
+
+
+def test_verify_cross_checks_the_exports_against_results_json(package):
+    results = json.loads((package / "results.json").read_text())
+    with open(package / "exceptions.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    exports.write(package, results, rows)
+    assert locker.cross_checks(package, {}) == []
+    junit, ocsf = package / "results.junit.xml", package / "findings.ocsf.json"
+    original_junit, original_ocsf = junit.read_text(), ocsf.read_text()
+
+    junit.write_text(original_junit.replace("<failure ", "<skipped ").replace("</failure>", "</skipped>"))
+    assert locker.cross_checks(package, {}) == ["CC6.1-MFA: results.junit.xml shows NOT_APPLICABLE, results.json FAIL"]
+    junit.write_text(original_junit.replace('name="CC6.1-ROOT"', 'name="CC6.1-R00T"'))
+    assert locker.cross_checks(package, {}) == ["CC6.1-ROOT: results.junit.xml shows nothing, results.json PASS"]
+    junit.write_text(original_junit[:-20])
+    assert locker.cross_checks(package, {}) == ["results.junit.xml is unreadable"]
+    junit.write_text(original_junit)
+
+    findings = json.loads(original_ocsf)
+    ocsf.write_text(json.dumps(findings[:1]))
+    assert locker.cross_checks(package, {}) == [
+        "CC6.1-MFA: findings.ocsf.json has 1 findings (0 suppressed), results.json 2 deviations (1 accepted)"]
+    ocsf.write_text(json.dumps([dict(f, status="New", status_id=1) for f in findings]))
+    assert locker.cross_checks(package, {}) == [
+        "CC6.1-MFA: findings.ocsf.json has 2 findings (0 suppressed), results.json 2 deviations (1 accepted)"]
+    ocsf.write_text("{}")
+    assert locker.cross_checks(package, {}) == ["findings.ocsf.json is unreadable"]

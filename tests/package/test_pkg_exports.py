@@ -63,3 +63,24 @@ def test_both_exports_are_sealed_and_an_edit_is_named(demo_run, writable_copy, t
         assert f"changed: {name}" in capsys.readouterr().out
         (copy / name).write_bytes(original)
     assert main(["verify", str(copy)]) == 0
+
+
+def test_verify_cross_checks_a_rehashed_edit_of_the_exports(writable_copy, tmp_path, capsys):
+    """An export edited and re-hashed in manifest.json: the hashes agree, results.json does not."""
+    copy = writable_copy(tmp_path / "pkg")
+    junit = ET.parse(copy / layout.JUNIT_XML)
+    case = next(c for c in junit.getroot().iter("testcase") if c.get("name") == "CC6.1-MFA")
+    case.remove(case.find("failure"))
+    junit.write(copy / layout.JUNIT_XML, encoding="utf-8", xml_declaration=True)
+    findings = json.loads((copy / layout.OCSF_FINDINGS).read_text(encoding="utf-8"))
+    kept = [f for f in findings if f["compliance"]["control"] != "CC6.1-ROOT"]
+    (copy / layout.OCSF_FINDINGS).write_text(json.dumps(kept), encoding="utf-8")
+    manifest = json.loads((copy / layout.MANIFEST).read_text())
+    for name in (layout.JUNIT_XML, layout.OCSF_FINDINGS):
+        manifest["files"][name]["sha256"] = locker.sha256_file(copy / name)
+    (copy / layout.MANIFEST).write_text(json.dumps(manifest))
+    assert main(["verify", str(copy)]) == 1
+    out = capsys.readouterr().out
+    assert "problem: CC6.1-MFA: results.junit.xml shows PASS, results.json FAIL" in out
+    assert f"problem: CC6.1-ROOT: findings.ocsf.json has 0 findings (0 suppressed), results.json " \
+           f"{len(findings) - len(kept)} deviations (0 accepted)" in out
