@@ -100,7 +100,7 @@ def junit_xml(results: dict[str, Any], rows: Iterable[dict[str, Any]]) -> bytes:
     totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     for crit in results["criteria"]:
         name = crit["criterion"]
-        suite = ET.SubElement(root, "testsuite", name=name, timestamp=str(results.get("generated_at", "")))
+        suite = ET.SubElement(root, "testsuite", name=name, timestamp=_junit_time(results["generated_at"]))
         props = ET.SubElement(suite, "properties")
         for key, value in (("title", crit.get("title")), ("status", crit.get("status")),
                            ("period", results["period"]["label"]), ("run_id", results["run_id"])):
@@ -142,6 +142,13 @@ def junit_xml(results: dict[str, Any], rows: Iterable[dict[str, Any]]) -> bytes:
         root.set(key, str(value))
     ET.indent(root)
     return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
+
+
+def _junit_time(text: str) -> str:
+    """JUnit's timestamp: ISO 8601 without a zone (the JUnit XSD's pattern), in UTC."""
+    moment = dt.datetime.fromisoformat(str(text))
+    moment = moment.astimezone(dt.UTC) if moment.tzinfo else moment
+    return moment.strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def _millis(text: str) -> int:
