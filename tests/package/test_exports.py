@@ -195,6 +195,25 @@ def test_finding_ids_are_stable_and_unique():
     assert not set(uids) & {f["finding_info"]["uid"] for f in exports.ocsf_findings(other_run, rows)}
 
 
+def test_a_test_in_error_is_a_warning_finding_not_silence():
+    results = results_with({"id": "CC6.1-MFA", "status": "FAIL", "deviation_count": 1},
+                           {"id": "CC6.1-ROOT", "status": "ERROR", "deviation_count": 0,
+                            "cause": "AccessDenied on iam:GetCredentialReport"},
+                           {"id": "CC6.1-SSO", "status": "NOT_APPLICABLE", "deviation_count": 0, "cause": "no SSO"})
+    found = exports.ocsf_findings(results, [row()])
+    assert [(f["compliance"]["control"], f["compliance"]["status"]) for f in found] == [
+        ("CC6.1-MFA", "Fail"), ("CC6.1-ROOT", "Warning")]
+    warning = found[1]
+    assert problems(warning) == [], problems(warning)
+    assert warning["compliance"]["status_id"] == 2 and "resources" not in warning
+    assert warning["compliance"]["status_detail"] == warning["finding_info"]["desc"] == \
+        "AccessDenied on iam:GetCredentialReport"
+    results["criteria"][0].update(tests=[], status="ERROR", error="the notebook recorded no results")
+    (only,) = exports.ocsf_findings(results, [])
+    assert (only["compliance"]["control"], only["compliance"]["status"], only["finding_info"]["desc"]) == (
+        "CC6.1", "Warning", "the notebook recorded no results")
+
+
 def test_the_check_catches_what_the_schema_requires():
     finding = findings([row()])[0]
     broken = copy.deepcopy(finding)
@@ -250,5 +269,12 @@ def test_verify_cross_checks_the_exports_against_results_json(package):
     ocsf.write_text(json.dumps([dict(f, status="New", status_id=1) for f in findings]))
     assert locker.cross_checks(package, {}) == [
         "CC6.1-MFA: findings.ocsf.json has 2 findings (0 suppressed), results.json 2 deviations (1 accepted)"]
+    results["criteria"][0]["tests"][1].update(status="ERROR", cause="AccessDenied")
+    (package / "results.json").write_text(json.dumps(results))
+    exports.write(package, results, rows)
+    assert locker.cross_checks(package, {}) == []
+    ocsf.write_text(json.dumps([f for f in json.loads(ocsf.read_text()) if f["compliance"]["status"] != "Warning"]))
+    assert locker.cross_checks(package, {}) == [
+        "findings.ocsf.json has no Warning finding for CC6.1-ROOT (ERROR in results.json)"]
     ocsf.write_text("{}")
     assert locker.cross_checks(package, {}) == ["findings.ocsf.json is unreadable"]

@@ -33,18 +33,23 @@ def test_junit_counts_tie_to_results_json(demo_run):
             assert failure is None, test["id"]
 
 
-def test_one_ocsf_finding_per_row_of_exceptions_csv(demo_run):
+def test_one_ocsf_finding_per_row_of_exceptions_csv_and_per_error(demo_run):
     root = demo_run.run_dir
     with open(root / layout.EXCEPTIONS_CSV, newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
-    findings = json.loads((root / layout.OCSF_FINDINGS).read_text(encoding="utf-8"))
+    results = json.loads((root / layout.RESULTS_JSON).read_text())
+    every = json.loads((root / layout.OCSF_FINDINGS).read_text(encoding="utf-8"))
+    assert all(problems(f) == [] for f in every), next(problems(f) for f in every if problems(f))
+    findings = [f for f in every if f["compliance"]["status"] == "Fail"]
+    warnings = [f["compliance"]["control"] for f in every if f["compliance"]["status"] == "Warning"]
+    assert warnings == [t["id"] for c in results["criteria"] for t in c["tests"] if t["status"] == "ERROR"]
+    assert len(findings) + len(warnings) == len(every)
     assert len(findings) == len(rows) >= 50
     assert [(f["compliance"]["control"], f["resources"][0]["uid"]) for f in findings] == [
         (r["test_id"], r["resource_id"]) for r in rows]
     assert [f["status"] for f in findings] == ["Suppressed" if r["status"] == "accepted" else "New" for r in rows]
     assert sum(f["status"] == "Suppressed" for f in findings) == 1
-    assert all(problems(f) == [] for f in findings), next(problems(f) for f in findings if problems(f))
-    assert len({f["finding_info"]["uid"] for f in findings}) == len(findings)
+    assert len({f["finding_info"]["uid"] for f in every}) == len(every)
 
 
 def test_both_exports_are_sealed_and_an_edit_is_named(demo_run, writable_copy, tmp_path, capsys):

@@ -9,8 +9,8 @@ OCSF target: schema 1.3.0 (github.com/ocsf/ocsf-schema tag 1.3.0, commit c8bde8c
 class Compliance Finding (class_uid 2003, category Findings 2). auditbook rates no severity (the significance of a
 SOC 2 deviation is the auditor's judgment), so every finding carries severity_id 0 (Unknown). A deviation the
 exception register accepts stays a finding, with finding status Suppressed and the register's reason in
-``comment``; an open one is New. ERROR and NOT_APPLICABLE tests have no deviation, hence no finding; JUnit shows
-them (``<error>``, ``<skipped>``).
+``comment``; an open one is New. A test in ERROR is a finding with compliance status Warning (fail closed: no
+finding must not read as clean); NOT_APPLICABLE and PASS tests have none (JUnit shows every test).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ ACTIVITY_CREATE = 1
 TYPE_UID = CLASS_UID * 100 + ACTIVITY_CREATE  # 200301: Compliance Finding: Create
 SEVERITY_UNKNOWN = 0
 FINDING_NEW, FINDING_SUPPRESSED = 1, 3  # finding.status_id (the finding's triage state)
-COMPLIANCE_FAIL = 3  # compliance.status_id: Fail
+COMPLIANCE_WARNING, COMPLIANCE_FAIL = 2, 3  # compliance.status_id: Warning (no result), Fail
 STANDARD = "SOC 2"
 
 # XML 1.0 (§2.2 Char): tab, LF, CR, U+0020–U+D7FF, U+E000–U+FFFD, U+10000–U+10FFFF; everything else cannot be
@@ -160,7 +160,9 @@ def _millis(text: str) -> int:
 
 
 def ocsf_findings(results: dict[str, Any], rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """findings.ocsf.json: one OCSF 1.3.0 Compliance Finding per row of exceptions.csv, in its order.
+    """findings.ocsf.json: one OCSF 1.3.0 Compliance Finding per row of exceptions.csv, in its order (compliance
+    status Fail); then one per test in ERROR (compliance status Warning, "did not yield a result due to missing
+    information"), so a tool reading only OCSF does not take a test whose evidence was incomplete for a clean one.
 
     ``finding_info.uid`` is a uuid5 of the organization, run id, test, resource and the row's occurrence of that
     pair, so exporting the same package again gives the same ids and two packages never share one.
@@ -168,7 +170,26 @@ def ocsf_findings(results: dict[str, Any], rows: Iterable[dict[str, Any]]) -> li
     tests = {t["id"]: (c, t) for c in results["criteria"] for t in c.get("tests", [])}
     created = _millis(results["generated_at"])
     namespace = uuid.uuid5(uuid.NAMESPACE_URL, f"{OCSF_NS}/{results.get('organization', '')}/{results['run_id']}")
-    product = {"name": "auditbook", "vendor_name": "auditbook", "version": str(results.get("tool_version") or "")}
+
+    def envelope(uid_name: list[Any], test_id: str, title: str, desc: str) -> dict[str, Any]:
+        return {
+            "activity_id": ACTIVITY_CREATE, "activity_name": "Create",
+            "category_uid": CATEGORY_UID, "category_name": CATEGORY_NAME,
+            "class_uid": CLASS_UID, "class_name": CLASS_NAME,
+            "type_uid": TYPE_UID, "type_name": f"{CLASS_NAME}: Create",
+            "severity_id": SEVERITY_UNKNOWN, "severity": "Unknown",
+            "status_id": FINDING_NEW, "status": "New",
+            "time": created,
+            "start_time": _millis(results["period"]["start"]), "end_time": _millis(results["period"]["end"]),
+            "message": f"{test_id}: {desc}",
+            "metadata": {"version": OCSF_VERSION,
+                         "product": {"name": "auditbook", "vendor_name": "auditbook",
+                                     "version": str(results.get("tool_version") or "")},
+                         "tenant_uid": str(results.get("organization", ""))},
+            "finding_info": {"uid": str(uuid.uuid5(namespace, json.dumps(uid_name))),  # ASCII: any text
+                             "title": title, "desc": desc, "created_time": created},
+        }
+
     seen: dict[tuple[str, str], int] = {}
     findings = []
     for row in rows:
@@ -176,43 +197,38 @@ def ocsf_findings(results: dict[str, Any], rows: Iterable[dict[str, Any]]) -> li
         criterion = str(row.get("criterion") or test_id.split("-", 1)[0])
         crit, test = tests.get(test_id, ({}, {}))
         n = seen[(test_id, resource)] = seen.get((test_id, resource), 0) + 1
-        accepted = _accepted(row)
         detail = str(row.get("detail", ""))
-        finding: dict[str, Any] = {
-            "activity_id": ACTIVITY_CREATE, "activity_name": "Create",
-            "category_uid": CATEGORY_UID, "category_name": CATEGORY_NAME,
-            "class_uid": CLASS_UID, "class_name": CLASS_NAME,
-            "type_uid": TYPE_UID, "type_name": f"{CLASS_NAME}: Create",
-            "severity_id": SEVERITY_UNKNOWN, "severity": "Unknown",
-            "status_id": FINDING_SUPPRESSED if accepted else FINDING_NEW,
-            "status": "Suppressed" if accepted else "New",
-            "time": created,
-            "start_time": _millis(results["period"]["start"]), "end_time": _millis(results["period"]["end"]),
-            "message": f"{test_id}: {detail}",
-            "metadata": {"version": OCSF_VERSION, "product": product,
-                         "tenant_uid": str(results.get("organization", ""))},
-            "finding_info": {
-                "uid": str(uuid.uuid5(namespace, json.dumps([test_id, resource, n]))),  # ASCII: any text
-                "title": f"{test_id} {test.get('title', '')}".strip(),
-                "desc": detail,
-                "created_time": created,
-                "types": ["SOC 2 control test deviation"],
-                **({"src_url": str(row["url"])} if row.get("url") else {}),  # the pull request, where there is one
-            },
-            "compliance": {
-                "standards": [STANDARD], "requirements": [criterion], "control": test_id,
-                "status": "Fail", "status_id": COMPLIANCE_FAIL,
-                **({"status_detail": test["deviates_when"]} if test.get("deviates_when") else {}),
-            },
-            "resources": [{"type": str(row.get("resource_type", "")), "uid": resource}],
-            "unmapped": {"run_id": results["run_id"], "period": results["period"]["label"],
-                         "criterion_title": crit.get("title"),
-                         "register_id": row.get("register_id") or None},
+        finding = envelope([test_id, resource, n], test_id, f"{test_id} {test.get('title', '')}".strip(), detail)
+        finding["finding_info"]["types"] = ["SOC 2 control test deviation"]
+        if row.get("url"):  # the pull request, where there is one
+            finding["finding_info"]["src_url"] = str(row["url"])
+        finding["compliance"] = {
+            "standards": [STANDARD], "requirements": [criterion], "control": test_id,
+            "status": "Fail", "status_id": COMPLIANCE_FAIL,
+            **({"status_detail": test["deviates_when"]} if test.get("deviates_when") else {}),
         }
-        if accepted:
+        finding["resources"] = [{"type": str(row.get("resource_type", "")), "uid": resource}]
+        finding["unmapped"] = {"run_id": results["run_id"], "period": results["period"]["label"],
+                               "criterion_title": crit.get("title"), "register_id": row.get("register_id") or None}
+        if _accepted(row):
+            finding["status_id"], finding["status"] = FINDING_SUPPRESSED, "Suppressed"
             finding["comment"] = (f"Accepted in the exception register until {row.get('accepted_until', '')} "
                                   f"(owner {row.get('owner', '')}): {row.get('management_response', '')}")
         findings.append(finding)
+    for crit in results["criteria"]:
+        errors = [(t["id"], t.get("title", ""), t.get("cause")) for t in crit.get("tests", [])
+                  if t["status"] == "ERROR"]
+        if not crit.get("tests"):  # the criterion could not run: one finding for it, as in the JUnit XML
+            errors = [(crit["criterion"], crit.get("title", ""), crit.get("error"))]
+        for test_id, title, cause in errors:
+            cause = str(cause or "evidence could not be collected completely")
+            finding = envelope([test_id, "ERROR"], test_id, f"{test_id} {title}: evidence incomplete".strip(), cause)
+            finding["finding_info"]["types"] = ["SOC 2 control test not concluded"]
+            finding["compliance"] = {"standards": [STANDARD], "requirements": [crit["criterion"]], "control": test_id,
+                                     "status": "Warning", "status_id": COMPLIANCE_WARNING, "status_detail": cause}
+            finding["unmapped"] = {"run_id": results["run_id"], "period": results["period"]["label"],
+                                   "criterion_title": crit.get("title")}
+            findings.append(finding)
     return findings
 
 
