@@ -278,3 +278,10 @@ def test_verify_cross_checks_the_exports_against_results_json(package):
         "findings.ocsf.json has no Warning finding for CC6.1-ROOT (ERROR in results.json)"]
     ocsf.write_text("{}")
     assert locker.cross_checks(package, {}) == ["findings.ocsf.json is unreadable"]
+
+
+def test_a_deviations_url_is_the_findings_source_url():
+    pull = row(test_id="CC8.1-APPROVED", resource="acme/web#7", url="https://github.com/acme/web/pull/7")
+    linked, plain = exports.ocsf_findings(make_results(), [pull, row()])
+    assert linked["finding_info"]["src_url"] == "https://github.com/acme/web/pull/7"
+    assert "src_url" not in plain["finding_info"] and problems(linked) == []
