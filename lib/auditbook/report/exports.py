@@ -3,7 +3,7 @@
 Both are pure renderings of what the package already holds (results.json and the rows of exceptions.csv), so
 they can never say more or less than the package: a CI dashboard reads ``results.junit.xml`` (one testsuite per
 criterion, one testcase per control test), a SIEM or security lake reads ``findings.ocsf.json`` (one OCSF
-Compliance Finding per deviation, as Prowler writes OCSF: a JSON array).
+Compliance Finding per deviation and per test in ERROR, as Prowler writes OCSF: a JSON array).
 
 OCSF target: schema 1.3.0 (github.com/ocsf/ocsf-schema tag 1.3.0, commit c8bde8c4cc7e93bb4a36e873623bbe099da22fb5),
 class Compliance Finding (class_uid 2003, category Findings 2). auditbook rates no severity (the significance of a
