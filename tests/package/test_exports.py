@@ -285,3 +285,13 @@ def test_a_deviations_url_is_the_findings_source_url():
     linked, plain = exports.ocsf_findings(make_results(), [pull, row()])
     assert linked["finding_info"]["src_url"] == "https://github.com/acme/web/pull/7"
     assert "src_url" not in plain["finding_info"] and problems(linked) == []
+
+
+def test_the_file_is_a_json_array_with_a_finding_per_line(tmp_path):
+    results = results_with({"id": "CC6.1-MFA", "status": "FAIL", "deviation_count": 2})
+    exports.write(tmp_path, results, [row(), ACCEPTED])
+    lines = (tmp_path / "findings.ocsf.json").read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "[" and lines[-1] == "]" and len(lines) == 4
+    assert [json.loads(line.rstrip(",")) for line in lines[1:-1]] == exports.ocsf_findings(results, [row(), ACCEPTED])
+    exports.write(tmp_path, results_with({"id": "CC6.1-MFA", "status": "PASS", "deviation_count": 0}), [])
+    assert json.loads((tmp_path / "findings.ocsf.json").read_text()) == []
