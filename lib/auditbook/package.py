@@ -1,6 +1,5 @@
-"""The evidence package: each criterion's report exported, then results.json, exceptions.csv, the CI exports
-(JUnit, OCSF), OSCAL, the index with trends and the manifest assembled from the notebooks' own records, sealed and
-published.
+"""The evidence package: each criterion's report exported, then results.json, exceptions.csv, OSCAL, the
+index with trends and the manifest assembled from the notebooks' own records, sealed and published.
 
 The runner (and the Airflow DAG's seal task) hand over a :class:`StartedRun`, what ``prepare`` started;
 nothing here re-reads what the run wrote about itself. File names come from :mod:`auditbook.layout`.
