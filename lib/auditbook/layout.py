@@ -11,6 +11,7 @@ outputs/<period>/<run-id>/
   raw/<source>/...                  raw API answers as received
   results.json  exceptions.csv  oscal/assessment-results.json  manifest.json
   sbom.cdx.json                     CycloneDX SBOM: every distribution installed where the run ran
+  results.junit.xml  findings.ocsf.json      CI exports: JUnit per control test, OCSF per deviation and ERROR
   manifest-sha256.txt               every file (manifest.json included) with its sha256, sha256sum format
   manifest-sha256.txt.sig | .kms.sig + .kms.json    the signature over it (SSH or AWS KMS), when signed
 ```
@@ -31,6 +32,8 @@ KMS_SIGNATURE = "manifest-sha256.txt.kms.sig"
 KMS_SIGNATURE_FACTS = "manifest-sha256.txt.kms.json"
 SEAL_FILES = (MANIFEST, TAG_MANIFEST, SSH_SIGNATURE, KMS_SIGNATURE, KMS_SIGNATURE_FACTS)  # not in manifest.json
 OSCAL = "oscal/assessment-results.json"
+JUNIT_XML = "results.junit.xml"  # one testcase per control test, for CI dashboards
+OCSF_FINDINGS = "findings.ocsf.json"  # OCSF Compliance Findings (deviations, tests in ERROR): security tooling
 REPORTS = "reports"
 INDEX_HTML = "reports/index.html"
 INDEX_PDF = "reports/index.pdf"

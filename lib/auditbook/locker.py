@@ -230,6 +230,52 @@ def cross_checks(root: Path, manifest: dict[str, Any]) -> list[str]:
             if not shown or shown[0] != test["status"]:
                 problems.append(f"{test_id}: the index shows {shown[0] if shown else 'nothing'}, results.json "
                                 f"{test['status']}")
+    return problems + _export_checks(root, tests)
+
+
+def _export_checks(root: Path, tests: dict[str, dict[str, Any]]) -> list[str]:
+    """results.junit.xml's testcases and findings.ocsf.json's findings (packages before them have neither)
+    against results.json: each test's status, its deviations and how many the register accepted, its ERROR."""
+    import xml.etree.ElementTree as ET  # expat refuses entity expansion bombs and never fetches external ones
+
+    problems = []
+    if (root / layout.JUNIT_XML).is_file():
+        marks = {"failure": "FAIL", "error": "ERROR", "skipped": "NOT_APPLICABLE"}
+        try:
+            shown = {case.get("name"): next((marks[c.tag] for c in case if c.tag in marks), "PASS")
+                     for case in ET.parse(root / layout.JUNIT_XML).getroot().iter("testcase")}
+        except ET.ParseError:
+            shown = None
+            problems.append(f"{layout.JUNIT_XML} is unreadable")
+        for test_id, test in tests.items() if shown is not None else ():
+            if shown.get(test_id) != test["status"]:
+                problems.append(f"{test_id}: {layout.JUNIT_XML} shows {shown.get(test_id, 'nothing')}, "
+                                f"results.json {test['status']}")
+    if (root / layout.OCSF_FINDINGS).is_file():
+        findings = _read_json(root / layout.OCSF_FINDINGS)
+        if not isinstance(findings, list) or not all(isinstance(f, dict) for f in findings):
+            return [*problems, f"{layout.OCSF_FINDINGS} is unreadable"]
+        found: dict[str, list[int]] = {}
+        warned = set()  # tests in ERROR: a finding with compliance status Warning each
+        for finding in findings:
+            compliance = finding.get("compliance") or {}
+            if compliance.get("status") == "Warning":
+                warned.add(str(compliance.get("control")))
+                continue
+            counts = found.setdefault(str(compliance.get("control")), [0, 0])
+            counts[0] += 1
+            counts[1] += finding.get("status") == "Suppressed"
+        errored = {t for t, test in tests.items() if test["status"] == "ERROR"}
+        if errored - warned:
+            problems.append(f"{layout.OCSF_FINDINGS} has no Warning finding for {', '.join(sorted(errored - warned))}"
+                            f" (ERROR in results.json)")
+        declared = {t: [test["deviation_count"], test.get("accepted_count", 0)] for t, test in tests.items()
+                    if test["deviation_count"]}
+        for test_id in sorted(set(found) | set(declared)):
+            mine, theirs = found.get(test_id, [0, 0]), declared.get(test_id, [0, 0])
+            if mine != theirs:
+                problems.append(f"{test_id}: {layout.OCSF_FINDINGS} has {mine[0]} findings ({mine[1]} suppressed), "
+                                f"results.json {theirs[0]} deviations ({theirs[1]} accepted)")
     return problems
 
 

@@ -211,6 +211,7 @@ def _write_sbom(staging: Path, facts: RunFacts) -> None:
 def assemble(run: StartedRun, outcomes: list[CriterionOutcome], out_root: Path | None = None) -> dict[str, Any]:
     """results.json, exceptions.csv, OSCAL and the index, from the notebooks' own records."""
     from auditbook import oscal, trends
+    from auditbook.report import exports
     from auditbook.report.index import write_index
     from auditbook.schemas import validate_results
 
@@ -245,6 +246,7 @@ def assemble(run: StartedRun, outcomes: list[CriterionOutcome], out_root: Path |
     validate_results(results)
     (staging / layout.RESULTS_JSON).write_text(json.dumps(results, indent=1, default=str))
     write_exceptions_csv(staging / layout.EXCEPTIONS_CSV, deviations)
+    exports.write(staging, results, deviations)  # results.junit.xml, findings.ocsf.json
     oscal.write(staging, results)
     _write_sbom(staging, facts)
     history = trends.history(out_root or staging, results, staging)

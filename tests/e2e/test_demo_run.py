@@ -59,7 +59,7 @@ def test_package_layout_and_seal(demo_run):
     for rel in ["manifest.json", "results.json", "exceptions.csv", "run.json", "reports/index.html",
                 "reports/index.pdf", "reports/CC6.1.ipynb", "reports/CC6.1.html", "reports/CC6.1.pdf",
                 "populations/iam-credential-report.csv", "raw/aws/123456789012/iam/credential-report.csv",
-                "samples/CC6.1-MFA.csv"]:
+                "samples/CC6.1-MFA.csv", "results.junit.xml", "findings.ocsf.json"]:
         assert (root / rel).is_file(), rel
     assert (root / "reports" / "CC6.1.pdf").read_bytes().startswith(b"%PDF")
     assert root.parent.name == "2026-Q3" and len(root.name) == 16 and root.name.endswith("Z")

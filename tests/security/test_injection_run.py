@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import openpyxl
@@ -165,6 +166,21 @@ def test_every_value_reads_back_exactly(hostile_run):
                                                                         strict=True)}
     incidents = catalog.read_csv("incidents", root / layout.population_csv("incidents"))
     assert set(INCIDENT_TITLES.items()) <= set(zip(incidents["incident_id"], incidents["title"], strict=True))
+
+
+def test_the_ci_exports_parse_and_carry_every_deviation_exactly(hostile_run):
+    """results.junit.xml parses whatever was collected; findings.ocsf.json holds each deviation as the notebook
+    recorded it (no spreadsheet neutralising: JSON is not run by anyone)."""
+    root = hostile_run.run_dir
+    junit = ET.parse(root / layout.JUNIT_XML).getroot()
+    assert HOSTILE_ORGANIZATION in junit.get("name") and not list(junit.iter("script"))
+    findings = [f for f in json.loads((root / layout.OCSF_FINDINGS).read_text(encoding="utf-8"))
+                if f["compliance"]["status"] == "Fail"]  # deviations (a test in ERROR is a Warning)
+    recorded = [d for c in CRITERIA
+                for d in json.loads((root / layout.criterion_results(c)).read_text())["deviations"]]
+    assert [(f["compliance"]["control"], f["resources"][0]["uid"], f["finding_info"]["desc"]) for f in findings] == [
+        (d["test_id"], d["resource_id"], d["detail"]) for d in recorded]
+    assert {f["metadata"]["tenant_uid"] for f in findings} == {HOSTILE_ORGANIZATION}
 
 
 def test_the_reviewers_workbook_has_no_formula(hostile_run):

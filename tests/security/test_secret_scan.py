@@ -34,3 +34,16 @@ def test_access_key_ids_alone_are_not_secrets(tmp_path):
 
 def test_demo_package_holds_no_secret(demo_run):
     assert scan(demo_run.run_dir) == []
+
+
+def test_the_ci_exports_are_scanned(writable_copy, tmp_path):
+    """results.junit.xml and findings.ocsf.json carry collected text (deviation details): scanned like the rest."""
+    from auditbook import layout
+
+    copy = writable_copy(tmp_path / "pkg")
+    for name in (layout.JUNIT_XML, layout.OCSF_FINDINGS):
+        path = copy / name
+        assert path.is_file(), name
+        path.write_text(path.read_text(encoding="utf-8").replace("CC6.1-MFA", "ghp_" + "b" * 36, 1), encoding="utf-8")
+    found = "\n".join(scan(copy))
+    assert f"{layout.JUNIT_XML}: GitHub token" in found and f"{layout.OCSF_FINDINGS}: GitHub token" in found

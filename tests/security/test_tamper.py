@@ -39,7 +39,8 @@ def samples(root: Path) -> list[str]:
 def test_every_kind_of_file_is_covered(demo_run):
     kinds = {kind(rel) for rel in locker.package_files(demo_run.run_dir)}
     for expected in ["reports/*.pdf", "reports/*.html", "reports/*.ipynb", "populations/*.csv", "samples/*.csv",
-                     "results.json", "exceptions.csv", "run.json", "params.resolved.yaml"]:
+                     "results.json", "exceptions.csv", "run.json", "params.resolved.yaml", "results.junit.xml",
+                     "findings.ocsf.json"]:
         assert expected in kinds, expected
     assert any(k.startswith("raw/") for k in kinds) and any(k.startswith("oscal/") for k in kinds)
 
