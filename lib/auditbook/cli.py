@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import logging
 import subprocess
 import sys
 from pathlib import Path
@@ -24,6 +25,7 @@ from pathlib import Path
 from auditbook import __version__
 
 EXIT_OK, EXIT_FINDINGS, EXIT_REFUSED = 0, 1, 2
+log = logging.getLogger("auditbook.cli")
 
 
 def _criteria(text: str | None) -> list[str] | None:
@@ -90,7 +92,8 @@ def _run(args: argparse.Namespace, params_file: str | Path, signer: object = Non
         return EXIT_REFUSED
     try:
         outcome = run(params_file, args.period, _criteria(args.criteria), args.out, workers=_workers(args.workers),
-                      signer=signer, allow_long_period=args.allow_long_period, operator=args.operator)
+                      signer=signer, allow_long_period=args.allow_long_period, operator=args.operator,
+                      verbose=args.verbose, console_level=_console_level(args))
     except RunError as exc:
         print(f"auditbook: {exc}", file=sys.stderr)
         return EXIT_REFUSED
@@ -161,18 +164,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
             from auditbook.resources import demo_params
 
             signer, allowed = demo_signer(Path(args.out))
-            print("auditbook: starting the embedded demo environment (AWS and GitHub emulators)", file=sys.stderr)
+            log.info("starting the embedded demo environment (AWS and GitHub emulators)")
             with environment() as env:
                 from auditbook.demo.snapshots import take_all
 
                 made = take_all(env, str(demo_params()), Path(args.out))
-                print(f"auditbook: the demo company's daily snapshots: {len(made)} taken into "
-                      f"{Path(args.out) / 'snapshots'}", file=sys.stderr)
+                log.info("the demo company's daily snapshots: %d taken into %s", len(made),
+                         Path(args.out) / "snapshots")
                 code = _run(args, demo_params(), signer)
     except (RunInterrupted, KeyboardInterrupt) as exc:
         return _stopped(exc)
-    print(f"auditbook: the demo signs with its own SSH key; verify with: auditbook verify <package> "
-          f"--expect-signer {allowed}", file=sys.stderr)
+    log.info("the demo signs with its own SSH key; verify with: auditbook verify <package> --expect-signer %s",
+             allowed)
     return code
 
 
@@ -307,6 +310,13 @@ def parser() -> argparse.ArgumentParser:
                         help="who is answerable for this run, recorded as 'run by' (default: the CI job's actor "
                              "and run URL, else user@host)")
 
+    def log_options(sp: argparse.ArgumentParser) -> None:
+        loudness = sp.add_mutually_exclusive_group()
+        loudness.add_argument("--verbose", "-v", action="store_true",
+                              help="debug lines on stderr, and in the package's run.log (INFO otherwise)")
+        loudness.add_argument("--quiet", "-q", action="store_true",
+                              help="stderr: warnings and errors only (stdout keeps its status lines)")
+
     sp = sub.add_parser("init", help="make a working folder: params/example.yaml, notebooks/, outputs/")
     sp.add_argument("dir", help="the folder to make (must not hold auditbook files already)")
     sp.set_defaults(func=cmd_init)
@@ -316,6 +326,7 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--sign-with", help="sign the package: ssh:<private key file> or kms:<key id or ARN> "
                                         "(default: params signing)")
     run_options(sp, None)
+    log_options(sp)
     sp.set_defaults(func=cmd_run)
 
     sp = sub.add_parser("snapshot", help="read the configuration now into a sealed snapshot (schedule it daily "
@@ -323,10 +334,12 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--params", required=True, help="params YAML (see params/example.yaml)")
     sp.add_argument("--out", default="outputs", help="snapshots go to OUT/snapshots/<taken-at>/")
     sp.add_argument("--sign-with", help="sign the snapshot: ssh:<private key file> or kms:<key id or ARN>")
+    log_options(sp)
     sp.set_defaults(func=cmd_snapshot)
 
     sp = sub.add_parser("demo", help="run the demo company's quarter against the embedded emulators")
     run_options(sp, "2026-Q3")
+    log_options(sp)
     sp.set_defaults(func=cmd_demo)
 
     sp = sub.add_parser("demo-env", help="run a command with the demo emulators up: demo-env -- CMD ...")
@@ -358,9 +371,21 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def _console_level(args: argparse.Namespace) -> int:
+    return logging.WARNING if args.quiet else logging.DEBUG if args.verbose else logging.INFO
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    return args.func(args)
+    if not hasattr(args, "verbose"):
+        return args.func(args)
+    from auditbook import logs
+
+    handler = logs.console(args.verbose, args.quiet)  # run.log is the runner's (auditbook.logs.run_log)
+    try:
+        return args.func(args)
+    finally:
+        logs.detach(handler)
 
 
 def console() -> None:

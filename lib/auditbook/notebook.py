@@ -555,6 +555,9 @@ def start(criterion: str, period: str, params_file: str = "", run_dir: str = "",
         raise ValueError("collect_account needs run_dir: the evidence is collected for a run")
     if run_dir:  # papermill passes "." (its cwd is the staging folder): absolute, so <out> is found from it
         folder = Path(run_dir).resolve()
+        from auditbook.logs import kernel_log
+
+        kernel_log(folder, criterion if not collect_account else f"{criterion}@{collect_account}")
         facts = RunFacts.read(folder / layout.RUN_JSON)
     else:
         now = utc_now()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import json
+import logging
 import multiprocessing
 import os
 import shutil
@@ -33,7 +34,7 @@ from typing import Any
 
 import yaml
 
-from auditbook import kernels, layout, runinfo
+from auditbook import kernels, layout, logs, runinfo
 from auditbook import params as params_mod
 from auditbook import register as register_mod
 from auditbook.criteria import CRITERIA, NOTEBOOK_DIR, implemented
@@ -52,6 +53,7 @@ STAGING_PREFIX = ".staging-"
 # removed with it before the package is sealed, so it is never part of the evidence.
 OWNER_FILE = f"{layout.CACHE_DIR}/owner.json"
 WORKER_STOP_SECONDS = 20  # a worker told to stop gets this long to kill its kernel before it is killed
+log = logging.getLogger(__name__)
 
 
 class RunError(RuntimeError):
@@ -148,10 +150,28 @@ def preflight(params: dict[str, Any], criteria: list[str]) -> None:
                 raise RunError(str(exc)) from None
 
 
-def execute_criterion(criterion: str, staging: Path, facts: RunFacts, notebook_dir: str) -> CriterionOutcome:
-    """One criterion in its own kernel (runs in a worker process), its report exported."""
+def execute_criterion(criterion: str, staging: Path, facts: RunFacts, notebook_dir: str,
+                      log_level: int = logging.INFO, console_level: int | None = None) -> CriterionOutcome:
+    """One criterion in its own kernel (runs in a worker process), its report exported.
+
+    The worker logs into run.log (and, with ``console_level``, to the run's stderr) and hands ``log_level`` to
+    the kernel, which logs the collection into run.log too."""
+    os.environ[logs.LEVEL_VARIABLE] = logging.getLevelName(log_level)
+    handlers = [logs.kernel_log(staging, criterion)]
+    if console_level is not None:
+        handlers.append(logs.console(verbose=console_level <= logging.DEBUG, quiet=console_level > logging.INFO))
+    try:
+        return _execute_criterion(criterion, staging, facts, notebook_dir)
+    finally:
+        for handler in handlers:
+            if handler is not None:
+                logs.detach(handler)
+
+
+def _execute_criterion(criterion: str, staging: Path, facts: RunFacts, notebook_dir: str) -> CriterionOutcome:
     import papermill
 
+    log.info("%s started", criterion)
     started = time.monotonic()
     source = Path(notebook_dir) / CRITERIA[criterion].notebook_name
     target = staging / layout.report(criterion, "ipynb")
@@ -165,7 +185,11 @@ def execute_criterion(criterion: str, staging: Path, facts: RunFacts, notebook_d
         )
     except Exception as exc:  # PapermillExecutionError and kernel deaths alike: the notebook is ERROR
         error = f"notebook failed: {' '.join(str(exc).split())[:300]}"
-    return criterion_outcome(criterion, staging, facts, error, started)
+    log.info("%s notebook executed (%.1f s)%s; exporting its report", criterion, time.monotonic() - started,
+             f": {error}" if error else "")
+    outcome = criterion_outcome(criterion, staging, facts, error, started)
+    log.info("%s finished: %s (%.1f s)", criterion, outcome.status, outcome.seconds)
+    return outcome
 
 
 def notebook_parameters(criterion: str, period: str, run_id: str, run_dir: str | Path = ".",
@@ -180,10 +204,6 @@ def collect_notebook(staging: Path, criterion: str, account: str) -> Path:
     return staging / layout.COLLECT_NOTEBOOKS / f"{criterion}-{account}.ipynb"
 
 
-def _progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
 def check_workers(workers: int | None) -> None:
     """``None`` picks a number from the cores; anything else must be a whole number of at least one."""
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
@@ -193,16 +213,24 @@ def check_workers(workers: int | None) -> None:
 def run(params_file: str | Path, period_text: str, criteria: list[str] | None = None,
         out_dir: str | Path = "outputs", workers: int | None = None, now: datetime | None = None,
         notebook_dir: Path = NOTEBOOK_DIR, signer: Signer | None = None, *, allow_long_period: bool = False,
-        operator: str | None = None) -> RunOutcome:
-    """One run: ``signer`` (else the params' ``signing``) signs the sealed package."""
+        operator: str | None = None, verbose: bool = False, console_level: int | None = None) -> RunOutcome:
+    """One run: ``signer`` (else the params' ``signing``) signs the sealed package.
+
+    ``verbose``: run.log at DEBUG (else INFO); ``console_level``: the workers log to stderr at this level too
+    (the command's console handler; None: they do not)."""
     started = time.monotonic()
     check_workers(workers)
     started_run = prepare(params_file, period_text, criteria, out_dir, now, notebook_dir, signer,
                           allow_long_period=allow_long_period, operator=operator, owned=True)
     staging = started_run.staging
     try:
-        outcomes = _execute_all(started_run, workers, notebook_dir)
-        outcome = finish(started_run, outcomes, out_dir)
+        with logs.run_log(staging, verbose):
+            log.info("run %s started: period %s, criteria %s, params %s, output folder %s",
+                     started_run.facts.run_id, started_run.facts.period.label, ", ".join(started_run.criteria),
+                     params_file, out_dir)
+            outcomes = _execute_all(started_run, workers, notebook_dir,
+                                    logging.DEBUG if verbose else logging.INFO, console_level)
+            outcome = finish(started_run, outcomes, out_dir)
     except OSError as exc:  # e.g. a full disk: one line, nothing published, earlier runs untouched
         unseal_and_remove(staging)
         raise RunError(f"output folder {staging.parent}: {exc.strerror or exc}; nothing was published") from None
@@ -389,8 +417,8 @@ def remove_stale_staging(out_dir: Path) -> list[Path]:
         unseal_and_remove(staging)
         if not staging.exists():
             removed.append(staging)
-            _progress(f"auditbook: removed the stale staging folder {staging} of a run that died "
-                      f"(pid {owner['pid']} on {owner['host']}, started {owner.get('started_at')})")
+            log.warning("removed the stale staging folder %s of a run that died (pid %s on %s, started %s)",
+                        staging, owner["pid"], owner["host"], owner.get("started_at"))
     return removed
 
 
@@ -409,18 +437,19 @@ def _make_staging(period_dir: Path, run_id: str) -> str:
     return str(path)
 
 
-def _execute_all(run: StartedRun, workers: int | None, notebook_dir: Path) -> list[CriterionOutcome]:
+def _execute_all(run: StartedRun, workers: int | None, notebook_dir: Path, log_level: int = logging.INFO,
+                 console_level: int | None = None) -> list[CriterionOutcome]:
     selected = run.criteria
     workers = min(workers, len(selected)) if workers else min(len(selected), os.cpu_count() or 1, 4)
-    _progress(f"auditbook: running {len(selected)} criteria for {run.facts.period.label} on {workers} worker(s)")
+    log.info("running %d criteria for %s on %d worker(s)", len(selected), run.facts.period.label, workers)
     outcomes: list[CriterionOutcome] = []
     # spawn: the parent may run emulator threads; a forked child must not inherit them.
     context = multiprocessing.get_context("spawn")
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_started,
                                initargs=(os.getpid(),))
     try:
-        futures = {pool.submit(execute_criterion, c, run.staging, run.facts, str(notebook_dir)): c
-                   for c in selected}
+        futures = {pool.submit(execute_criterion, c, run.staging, run.facts, str(notebook_dir), log_level,
+                               console_level): c for c in selected}
         for done, future in enumerate(as_completed(futures), 1):
             try:
                 outcome = future.result()
@@ -428,8 +457,8 @@ def _execute_all(run: StartedRun, workers: int | None, notebook_dir: Path) -> li
                 outcome = CriterionOutcome(futures[future], Status.ERROR, 0.0, error=f"worker failed: {exc}")
             outcomes.append(outcome)
             detail = outcome.error or f"{outcome.tests} tests, {outcome.deviations} deviations"
-            _progress(f"  [{done}/{len(selected)}] {outcome.criterion:<6} {outcome.status:<14} {detail} "
-                      f"({outcome.seconds:.1f} s)")
+            log.info("[%d/%d] %-6s %-14s %s (%.1f s)", done, len(selected), outcome.criterion, outcome.status,
+                     detail, outcome.seconds)
     except BaseException:  # interrupted: stop the notebooks now rather than wait for them to finish
         _stop_workers(pool)
         raise

@@ -1,0 +1,180 @@
+"""The run's log: stdlib ``logging`` into ``run.log`` in the package, and to the console.
+
+Every module logs with ``logging.getLogger(__name__)`` under ``auditbook``. A run attaches one
+:class:`logging.FileHandler` on ``<staging>/run.log`` (UTC, ``time level logger message``); the notebooks'
+kernels (where evidence is collected and tested) append to the same file, their lines marked with their
+criterion, so ``run.log`` tells the whole run in time order. The file is closed before the manifest is
+written: it is listed and hashed like every file of the package.
+
+Secrets are never logged: third-party loggers (botocore, urllib3, PyGithub) log request headers, signed
+requests and response bodies at DEBUG, so only the retry loggers below are let through at DEBUG; and every
+line is passed through :class:`Redact`, which removes token-shaped text and the values of the credential
+variables of the environment, should any ever reach a message.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+RUN_LOG = "run.log"
+ROOT = "auditbook"
+LEVEL_VARIABLE = "AUDITBOOK_LOG_LEVEL"  # what a run's kernels log into run.log (DEBUG with --verbose)
+FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+DATE_FORMAT = "%Y-%m-%dT%H:%M:%S"
+# Third-party loggers whose lines say what throttling cost: botocore's at DEBUG ("Retry needed, retrying request
+# after delay of: 0.8"), PyGithub's at INFO ("Setting next backoff to 60s"). Nothing else of theirs is logged.
+RETRY_LOGGERS = {"botocore.retries.standard": logging.DEBUG, "botocore.retryhandler": logging.DEBUG,
+                 "botocore.retries.adaptive": logging.DEBUG, "github.GithubRetry": logging.INFO}
+SECRET_VARIABLES = ("GITHUB_TOKEN", "GH_TOKEN", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+                    "AWS_SECURITY_TOKEN", "AUDITBOOK_WEBHOOK_URL")
+SECRET_PATTERNS = [
+    re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})\b"),  # GitHub tokens
+    re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?)[^'\",}\n]+"),  # an Authorization header's value
+    re.compile(r"(?i)((?:x-amz-signature|x-amz-security-token|x-amz-credential|signature|token|"
+               r"aws_secret_access_key|secretaccesskey|sessiontoken)['\"]?\s*[=:]\s*['\"]?)[^&'\"\s,}]+"),
+]
+REDACTED = "[redacted]"
+
+
+class Redact(logging.Filter):
+    """Removes from every record the values of the credential variables and anything token-shaped."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        clean = redact(text)
+        if clean != text:
+            record.msg, record.args = clean, None
+        return True
+
+
+def redact(text: str) -> str:
+    for name in SECRET_VARIABLES:
+        value = os.environ.get(name)
+        if value and len(value) >= 6:
+            text = text.replace(value, REDACTED)
+    for pattern in SECRET_PATTERNS:
+        text = pattern.sub(lambda m: (m.group(1) if m.groups() else "") + REDACTED, text)
+    return text
+
+
+class UTCFormatter(logging.Formatter):
+    converter = time.gmtime
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802 - stdlib name
+        return f"{time.strftime(DATE_FORMAT, self.converter(record.created))}.{int(record.msecs):03d}Z"
+
+
+def _loggers() -> list[tuple[logging.Logger, int | None]]:
+    """auditbook's logger (its level set by the handler's), and the retry loggers with their fixed levels."""
+    return [(logging.getLogger(ROOT), None),
+            *((logging.getLogger(name), level) for name, level in RETRY_LOGGERS.items())]
+
+
+class Threshold(logging.Filter):
+    """auditbook's records at ``level`` and up; of the retry loggers, the lines that say a request is retried
+    (botocore says "Not retrying request." after every answer), unless ``level`` is above INFO."""
+
+    def __init__(self, level: int) -> None:
+        super().__init__()
+        self.level = level
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name not in RETRY_LOGGERS:
+            return record.levelno >= self.level
+        if self.level > logging.INFO and record.levelno < logging.WARNING:
+            return False
+        text = str(record.msg).lower()
+        return not (text.startswith("not retrying") or text.startswith("no retry needed"))
+
+
+def attach(handler: logging.Handler, level: int) -> None:
+    """Send auditbook's records at ``level`` and up, and the retry loggers' lines, to ``handler``."""
+    handler.setLevel(logging.DEBUG)
+    handler.addFilter(Threshold(level))
+    handler.addFilter(Redact())
+    for logger, fixed in _loggers():
+        logger.addHandler(handler)
+        wanted = min(level, fixed) if fixed is not None else level
+        if logger.level == logging.NOTSET or logger.level > wanted:
+            logger.setLevel(wanted)
+        if fixed is not None:
+            logger.propagate = False  # botocore's own DEBUG stays out of any root handler a host configured
+
+
+def detach(handler: logging.Handler) -> None:
+    for logger, _ in _loggers():
+        logger.removeHandler(handler)
+    handler.close()
+
+
+def file_handler(path: Path, prefix: str = "") -> logging.FileHandler:
+    """Appending to ``path`` (the runner and the kernels write one file: each line is one ``write``)."""
+    handler = logging.FileHandler(path, mode="a", encoding="utf-8", delay=False)
+    handler.setFormatter(UTCFormatter(FORMAT.replace("%(message)s", f"{prefix}%(message)s")))
+    return handler
+
+
+@contextmanager
+def run_log(staging: Path, verbose: bool = False) -> Iterator[logging.FileHandler]:
+    """``run.log`` in the staging folder for the length of a run (INFO, DEBUG with ``verbose``)."""
+    level = logging.DEBUG if verbose else logging.INFO
+    handler = file_handler(Path(staging) / RUN_LOG)
+    attach(handler, level)
+    try:
+        yield handler
+    finally:
+        detach(handler)
+
+
+def close_run_log(staging: Path) -> None:
+    """Before the manifest: no more lines into ``run.log`` (it is hashed as it is now)."""
+    path = os.path.abspath(Path(staging) / RUN_LOG)
+    for logger, _ in _loggers():
+        for handler in list(logger.handlers):
+            if isinstance(handler, logging.FileHandler) and handler.baseFilename == path:
+                detach(handler)
+
+
+def run_level() -> int:
+    """The level of a run's log in this process (a worker, a kernel): what the runner set, else INFO."""
+    level = logging.getLevelName(os.environ.get(LEVEL_VARIABLE, "INFO"))
+    return level if isinstance(level, int) else logging.INFO
+
+
+def kernel_log(run_dir: Path, criterion: str) -> logging.Handler | None:
+    """In a run's worker or kernel: append to the run's ``run.log`` (when the run keeps one), lines marked
+    ``[criterion]``."""
+    path = Path(run_dir) / RUN_LOG
+    if not path.is_file():
+        return None
+    close_run_log(run_dir)  # a notebook started twice in one kernel logs once
+    handler = file_handler(path, prefix=f"[{criterion}] ")
+    attach(handler, run_level())
+    return handler
+
+
+class ConsoleFormatter(logging.Formatter):
+    """``auditbook: message`` as the command's other lines; DEBUG and retries with their logger's name."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        if record.levelno >= logging.WARNING:
+            message = f"{record.levelname.lower()}: {message}"
+        if record.levelno < logging.INFO or not record.name.startswith(ROOT):
+            message = f"{record.name}: {message}"
+        return f"auditbook: {message}"
+
+
+def console(verbose: bool = False, quiet: bool = False) -> logging.Handler:
+    """The command's stderr: INFO (progress, "started" lines), WARNING only with ``quiet``, DEBUG with ``verbose``."""
+    level = logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO
+    handler = logging.StreamHandler()
+    handler.setFormatter(ConsoleFormatter())
+    attach(handler, level)
+    return handler
