@@ -171,10 +171,25 @@ class ConsoleFormatter(logging.Formatter):
         return f"auditbook: {message}"
 
 
+# What the console shows at INFO: the run's phases; the collectors' progress (hundreds of lines in a demo, whose
+# daily snapshots collect too) is in run.log, and on the console with --verbose.
+CONSOLE_LOGGERS = ("auditbook.cli", "auditbook.runner", "auditbook.package")
+
+
+class ConsoleThreshold(logging.Filter):
+    """Without ``--verbose``: the run's phases at INFO, warnings and errors from anywhere (a retry is one)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or record.name in CONSOLE_LOGGERS
+
+
 def console(verbose: bool = False, quiet: bool = False) -> logging.Handler:
-    """The command's stderr: INFO (progress, "started" lines), WARNING only with ``quiet``, DEBUG with ``verbose``."""
+    """The command's stderr: the run's phases ("started" lines), warnings only with ``quiet``, every auditbook
+    line and the retry loggers' with ``verbose``."""
     level = logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO
     handler = logging.StreamHandler()
     handler.setFormatter(ConsoleFormatter())
     attach(handler, level)
+    if not verbose:
+        handler.addFilter(ConsoleThreshold())
     return handler
