@@ -93,7 +93,7 @@ def _run(args: argparse.Namespace, params_file: str | Path, signer: object = Non
     try:
         outcome = run(params_file, args.period, _criteria(args.criteria), args.out, workers=_workers(args.workers),
                       signer=signer, allow_long_period=args.allow_long_period, operator=args.operator,
-                      verbose=args.verbose, console_level=_console_level(args))
+                      verbose=args.verbose, console_level=_console_level(args), live=_live(args))
     except RunError as exc:
         print(f"auditbook: {exc}", file=sys.stderr)
         return EXIT_REFUSED
@@ -373,6 +373,13 @@ def parser() -> argparse.ArgumentParser:
 
 def _console_level(args: argparse.Namespace) -> int:
     return logging.WARNING if args.quiet else logging.DEBUG if args.verbose else logging.INFO
+
+
+def _live(args: argparse.Namespace) -> bool:
+    """A live progress line on a terminal; plain lines in a file, a pipe, with --verbose; none with --quiet."""
+    from auditbook.logs import terminal
+
+    return terminal() and not (args.quiet or args.verbose)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -160,15 +160,28 @@ def kernel_log(run_dir: Path, criterion: str) -> logging.Handler | None:
 
 
 class ConsoleFormatter(logging.Formatter):
-    """``auditbook: message`` as the command's other lines; DEBUG and retries with their logger's name."""
+    """``auditbook: message`` as the command's other lines; DEBUG and retries with their logger's name. On a
+    terminal, the line starts by clearing the live progress line (:class:`LiveProgress`) it is printed over."""
 
     def format(self, record: logging.LogRecord) -> str:
+        return ("\r\x1b[K" if self.terminal else "") + self._format(record)
+
+    terminal = False
+
+    def _format(self, record: logging.LogRecord) -> str:
         message = record.getMessage()
         if record.levelno >= logging.WARNING:
             message = f"{record.levelname.lower()}: {message}"
         if record.levelno < logging.INFO or not record.name.startswith(ROOT):
             message = f"{record.name}: {message}"
         return f"auditbook: {message}"
+
+
+def terminal() -> bool:
+    """Whether stderr is a terminal (live progress line) rather than a file or a pipe (plain lines)."""
+    import sys
+
+    return sys.stderr.isatty()
 
 
 # What the console shows at INFO: the run's phases; the collectors' progress (hundreds of lines in a demo, whose
@@ -188,8 +201,78 @@ def console(verbose: bool = False, quiet: bool = False) -> logging.Handler:
     line and the retry loggers' with ``verbose``."""
     level = logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO
     handler = logging.StreamHandler()
-    handler.setFormatter(ConsoleFormatter())
+    formatter = ConsoleFormatter()
+    formatter.terminal = terminal()
+    handler.setFormatter(formatter)
     attach(handler, level)
     if not verbose:
         handler.addFilter(ConsoleThreshold())
     return handler
+
+
+class LiveProgress:
+    """On a terminal: one line redrawn every half second (elapsed time, the criteria running, the newest
+    collection line), read from run.log as the workers and kernels write it; the criteria's "started" and
+    "finished" lines are printed above it (the workers do not print to a terminal then)."""
+
+    PHASE = re.compile(r" \[(?P<criterion>[A-Z][\w.@]*)\] "
+                       r"(?:(?P=criterion) (?P<phase>started|finished)\b.*|(?P<what>.*))$")
+
+    def __init__(self, path: Path, stream: object = None) -> None:
+        import sys
+        import threading
+
+        self.path, self.stream = Path(path), stream or sys.stderr
+        self.started = time.monotonic()
+        self.running: list[str] = []
+        self.latest = ""
+        self._offset = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="auditbook-progress", daemon=True)
+
+    def __enter__(self) -> LiveProgress:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self._read()
+        self._write("\r\x1b[K")
+
+    def _write(self, text: str) -> None:
+        self.stream.write(text)  # type: ignore[attr-defined]
+        self.stream.flush()  # type: ignore[attr-defined]
+
+    def _read(self) -> None:
+        try:
+            with open(self.path, encoding="utf-8", errors="replace") as fh:
+                fh.seek(self._offset)
+                chunk = fh.read()
+        except OSError:
+            return
+        complete = chunk[:chunk.rfind("\n") + 1]  # a line being written is read next time
+        self._offset += len(complete.encode("utf-8"))
+        for line in complete.splitlines():
+            match = self.PHASE.search(line)
+            if not match:
+                continue
+            criterion, phase = match["criterion"], match["phase"]
+            if phase == "started":
+                self.running.append(criterion)
+            elif phase == "finished" and criterion in self.running:
+                self.running.remove(criterion)
+            if phase:
+                self._write(f"\r\x1b[Kauditbook: {line.split('] ', 1)[1]}\n")
+            else:
+                self.latest = f"{criterion}: {match['what']}"
+
+    def _loop(self) -> None:
+        import shutil
+
+        while not self._stop.wait(0.5):
+            self._read()
+            elapsed = int(time.monotonic() - self.started)
+            status = (f"  {elapsed // 60}:{elapsed % 60:02d} running {', '.join(self.running) or '-'}"
+                      f"{' · ' + self.latest if self.latest else ''}")
+            self._write("\r\x1b[K" + status[:shutil.get_terminal_size().columns - 1])

@@ -213,11 +213,13 @@ def check_workers(workers: int | None) -> None:
 def run(params_file: str | Path, period_text: str, criteria: list[str] | None = None,
         out_dir: str | Path = "outputs", workers: int | None = None, now: datetime | None = None,
         notebook_dir: Path = NOTEBOOK_DIR, signer: Signer | None = None, *, allow_long_period: bool = False,
-        operator: str | None = None, verbose: bool = False, console_level: int | None = None) -> RunOutcome:
+        operator: str | None = None, verbose: bool = False, console_level: int | None = None,
+        live: bool = False) -> RunOutcome:
     """One run: ``signer`` (else the params' ``signing``) signs the sealed package.
 
     ``verbose``: run.log at DEBUG (else INFO); ``console_level``: the workers log to stderr at this level too
-    (the command's console handler; None: they do not)."""
+    (the command's console handler; None: they do not); ``live``: a progress line on the terminal instead
+    (:class:`auditbook.logs.LiveProgress`)."""
     started = time.monotonic()
     check_workers(workers)
     started_run = prepare(params_file, period_text, criteria, out_dir, now, notebook_dir, signer,
@@ -228,8 +230,9 @@ def run(params_file: str | Path, period_text: str, criteria: list[str] | None = 
             log.info("run %s started: period %s, criteria %s, params %s, output folder %s",
                      started_run.facts.run_id, started_run.facts.period.label, ", ".join(started_run.criteria),
                      params_file, out_dir)
-            outcomes = _execute_all(started_run, workers, notebook_dir,
-                                    logging.DEBUG if verbose else logging.INFO, console_level)
+            with logs.LiveProgress(staging / logs.RUN_LOG) if live else contextlib.nullcontext():
+                outcomes = _execute_all(started_run, workers, notebook_dir,
+                                        logging.DEBUG if verbose else logging.INFO, None if live else console_level)
             outcome = finish(started_run, outcomes, out_dir)
     except OSError as exc:  # e.g. a full disk: one line, nothing published, earlier runs untouched
         unseal_and_remove(staging)

@@ -133,3 +133,28 @@ def test_console_levels(flag, monkeypatch, capsys):
         assert "auditbook: CC6.1 started" in err
         assert ("iam-users: collected 3 rows" in err) == ("a debug line" in err) == (flag == "--verbose")
     assert fake_run.kwargs["verbose"] is (flag == "--verbose")  # type: ignore[attr-defined]
+    assert fake_run.kwargs["live"] is False  # capsys is no terminal: plain lines  # type: ignore[attr-defined]
+
+
+def test_live_progress_follows_run_log(tmp_path):
+    """On a terminal the runner draws one line from run.log: the criteria running, the newest collection line;
+    "started"/"finished" lines are printed above it."""
+    import io
+    import time
+
+    log = tmp_path / logs.RUN_LOG
+    log.write_text("")
+    stream = io.StringIO()
+    with logs.LiveProgress(log, stream):
+        with open(log, "a") as fh:
+            fh.write("2026-10-01T00:00:00.000Z INFO auditbook.runner [CC6.1] CC6.1 started\n"
+                     "2026-10-01T00:00:00.000Z INFO auditbook.evidence [CC6.1] iam-users: collected 3 rows (0.1 s)\n"
+                     "2026-10-01T00:00:00.000Z INFO auditbook.runner [1/2] CC8.1  FAIL  9 tests (1.0 s)\n")
+        time.sleep(1.2)
+        drawn = stream.getvalue()
+        with open(log, "a") as fh:
+            fh.write("2026-10-01T00:00:01.000Z INFO auditbook.runner [CC6.1] CC6.1 finished: PASS (1.0 s)\n")
+    out = stream.getvalue()
+    assert "auditbook: CC6.1 started\n" in drawn
+    assert "running CC6.1 · CC6.1: iam-users: collected 3 rows (0.1 s)" in drawn
+    assert "auditbook: CC6.1 finished: PASS (1.0 s)\n" in out and out.endswith("\r\x1b[K")
