@@ -40,6 +40,10 @@ SECRET_PATTERNS = [
                r"aws_secret_access_key|secretaccesskey|sessiontoken)['\"]?\s*[=:]\s*['\"]?)[^&'\"\s,}]+"),
 ]
 REDACTED = "[redacted]"
+# The console lines of a run in progress (auditbook: ...), told apart from the one line of a refusal or an error
+PROGRESS = re.compile(r"^auditbook: (?:running \d|run \d{8}T\d{6}Z started|\[\d+/\d+\] |"
+                      r"[A-Z][\w.]* (?:started|finished|notebook executed)|render|sealed|published|"
+                      r"starting the embedded|the demo company's daily)")
 
 
 class Redact(logging.Filter):

@@ -420,8 +420,9 @@ def remove_stale_staging(out_dir: Path) -> list[Path]:
         unseal_and_remove(staging)
         if not staging.exists():
             removed.append(staging)
-            log.warning("removed the stale staging folder %s of a run that died (pid %s on %s, started %s)",
-                        staging, owner["pid"], owner["host"], owner.get("started_at"))
+            print(f"auditbook: removed the stale staging folder {staging} of a run that died "  # before run.log
+                  f"(pid {owner['pid']} on {owner['host']}, started {owner.get('started_at')})", file=sys.stderr,
+                  flush=True)
     return removed
 
 
