@@ -127,8 +127,12 @@ def file_handler(path: Path, prefix: str = "") -> logging.FileHandler:
 @contextmanager
 def run_log(staging: Path, verbose: bool = False) -> Iterator[logging.FileHandler]:
     """``run.log`` in the staging folder for the length of a run (INFO, DEBUG with ``verbose``)."""
+    import threading
+
     level = logging.DEBUG if verbose else logging.INFO
     handler = file_handler(Path(staging) / RUN_LOG)
+    mine = threading.get_ident()  # two runs at once in one process (a library's caller): each logs its own
+    handler.addFilter(lambda record: record.thread == mine)
     attach(handler, level)
     try:
         yield handler

@@ -158,3 +158,23 @@ def test_live_progress_follows_run_log(tmp_path):
     assert "auditbook: CC6.1 started\n" in drawn
     assert "running CC6.1 · CC6.1: iam-users: collected 3 rows (0.1 s)" in drawn
     assert "auditbook: CC6.1 finished: PASS (1.0 s)\n" in out and out.endswith("\r\x1b[K")
+
+
+def test_two_runs_in_one_process_log_apart(tmp_path):
+    """Each run.log takes the lines of the thread that runs it."""
+    first, second = tmp_path / "a", tmp_path / "b"
+    first.mkdir()
+    second.mkdir()
+
+    def other() -> None:
+        with logs.run_log(second):
+            logging.getLogger("auditbook.runner").info("second run")
+
+    with logs.run_log(first):
+        thread = threading.Thread(target=other)
+        thread.start()
+        thread.join()
+        logging.getLogger("auditbook.runner").info("first run")
+    assert "second run" not in (first / logs.RUN_LOG).read_text()
+    assert "first run" not in (second / logs.RUN_LOG).read_text()
+    assert "second run" in (second / logs.RUN_LOG).read_text()
