@@ -22,7 +22,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-RUN_LOG = "run.log"
+from auditbook import layout
+
+RUN_LOG = layout.RUN_LOG
 ROOT = "auditbook"
 LEVEL_VARIABLE = "AUDITBOOK_LOG_LEVEL"  # what a run's kernels log into run.log (DEBUG with --verbose)
 FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
@@ -42,8 +44,8 @@ SECRET_PATTERNS = [
 REDACTED = "[redacted]"
 # The console lines of a run in progress (auditbook: ...), told apart from the one line of a refusal or an error
 PROGRESS = re.compile(r"^auditbook: (?:running \d|run \d{8}T\d{6}Z started|\[\d+/\d+\] |"
-                      r"[A-Z][\w.]* (?:started|finished|notebook executed)|render|sealed|published|"
-                      r"starting the embedded|the demo company's daily)")
+                      r"(?:warning: )?\[[A-Z][\w.@]*\] |[A-Z][\w.]* (?:started|finished|notebook executed)|"
+                      r"render|sealed|published|starting the embedded|the demo company's daily)")
 
 
 class Redact(logging.Filter):
@@ -219,18 +221,20 @@ def console(verbose: bool = False, quiet: bool = False) -> logging.Handler:
 
 
 class LiveProgress:
-    """On a terminal: one line redrawn every half second (elapsed time, the criteria running, the newest
-    collection line), read from run.log as the workers and kernels write it; the criteria's "started" and
-    "finished" lines are printed above it (the workers do not print to a terminal then)."""
+    """The console's view of what the workers and kernels write into run.log, read every half second by the
+    runner: the criteria's "started" and "finished" lines, warnings (a retry and its wait), and with ``verbose``
+    every line; on a terminal (``live``) one line redrawn below them: elapsed time, the criteria running and the
+    newest collection line. ``quiet``: warnings only, no progress line."""
 
-    PHASE = re.compile(r" \[(?P<criterion>[A-Z][\w.@]*)\] "
-                       r"(?:(?P=criterion) (?P<phase>started|finished)\b.*|(?P<what>.*))$")
+    LINE = re.compile(r"^\S+ (?P<level>[A-Z]+) \S+ \[(?P<criterion>[A-Z][\w.@]*)\] (?P<message>.*)$")
 
-    def __init__(self, path: Path, stream: object = None) -> None:
+    def __init__(self, path: Path, stream: object = None, *, live: bool = False, verbose: bool = False,
+                 quiet: bool = False) -> None:
         import sys
         import threading
 
         self.path, self.stream = Path(path), stream or sys.stderr
+        self.live, self.verbose, self.quiet = live and not quiet, verbose, quiet
         self.started = time.monotonic()
         self.running: list[str] = []
         self.latest = ""
@@ -246,11 +250,15 @@ class LiveProgress:
         self._stop.set()
         self._thread.join(5)
         self._read()
-        self._write("\r\x1b[K")
+        if self.live:
+            self._write("\r\x1b[K")
 
     def _write(self, text: str) -> None:
         self.stream.write(text)  # type: ignore[attr-defined]
         self.stream.flush()  # type: ignore[attr-defined]
+
+    def _echo(self, text: str) -> None:
+        self._write(f"{chr(13) + chr(27) + '[K' if self.live else ''}auditbook: {text}\n")
 
     def _read(self) -> None:
         try:
@@ -262,24 +270,32 @@ class LiveProgress:
         complete = chunk[:chunk.rfind("\n") + 1]  # a line being written is read next time
         self._offset += len(complete.encode("utf-8"))
         for line in complete.splitlines():
-            match = self.PHASE.search(line)
+            match = self.LINE.match(line)
             if not match:
                 continue
-            criterion, phase = match["criterion"], match["phase"]
+            criterion, message, level = match["criterion"], match["message"], match["level"]
+            said = re.match(rf"{re.escape(criterion)} (started|finished)\b", message)
+            phase = said[1] if said else ""
             if phase == "started":
                 self.running.append(criterion)
             elif phase == "finished" and criterion in self.running:
                 self.running.remove(criterion)
-            if phase:
-                self._write(f"\r\x1b[Kauditbook: {line.split('] ', 1)[1]}\n")
-            else:
-                self.latest = f"{criterion}: {match['what']}"
+            if level not in ("DEBUG", "INFO"):
+                self._echo(f"{level.lower()}: [{criterion}] {message}")
+            elif phase in ("started", "finished") and not self.quiet:
+                self._echo(message)
+            elif self.verbose:
+                self._echo(f"[{criterion}] {message}")
+            if not phase:
+                self.latest = f"{criterion}: {message}"
 
     def _loop(self) -> None:
         import shutil
 
         while not self._stop.wait(0.5):
             self._read()
+            if not self.live:
+                continue
             elapsed = int(time.monotonic() - self.started)
             status = (f"  {elapsed // 60}:{elapsed % 60:02d} running {', '.join(self.running) or '-'}"
                       f"{' · ' + self.latest if self.latest else ''}")

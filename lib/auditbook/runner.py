@@ -151,21 +151,18 @@ def preflight(params: dict[str, Any], criteria: list[str]) -> None:
 
 
 def execute_criterion(criterion: str, staging: Path, facts: RunFacts, notebook_dir: str,
-                      log_level: int = logging.INFO, console_level: int | None = None) -> CriterionOutcome:
+                      log_level: int = logging.INFO) -> CriterionOutcome:
     """One criterion in its own kernel (runs in a worker process), its report exported.
 
-    The worker logs into run.log (and, with ``console_level``, to the run's stderr) and hands ``log_level`` to
-    the kernel, which logs the collection into run.log too."""
+    The worker logs into run.log and hands ``log_level`` to the kernel, which logs the collection there too;
+    the runner shows the console what they write (:class:`auditbook.logs.LiveProgress`)."""
     os.environ[logs.LEVEL_VARIABLE] = logging.getLevelName(log_level)
-    handlers = [logs.kernel_log(staging, criterion)]
-    if console_level is not None:
-        handlers.append(logs.console(verbose=console_level <= logging.DEBUG, quiet=console_level > logging.INFO))
+    handler = logs.kernel_log(staging, criterion)
     try:
         return _execute_criterion(criterion, staging, facts, notebook_dir)
     finally:
-        for handler in handlers:
-            if handler is not None:
-                logs.detach(handler)
+        if handler is not None:
+            logs.detach(handler)
 
 
 def _execute_criterion(criterion: str, staging: Path, facts: RunFacts, notebook_dir: str) -> CriterionOutcome:
@@ -217,9 +214,8 @@ def run(params_file: str | Path, period_text: str, criteria: list[str] | None = 
         live: bool = False) -> RunOutcome:
     """One run: ``signer`` (else the params' ``signing``) signs the sealed package.
 
-    ``verbose``: run.log at DEBUG (else INFO); ``console_level``: the workers log to stderr at this level too
-    (the command's console handler; None: they do not); ``live``: a progress line on the terminal instead
-    (:class:`auditbook.logs.LiveProgress`)."""
+    ``verbose``: run.log at DEBUG (else INFO); ``console_level``: what the workers and kernels write into
+    run.log is shown on stderr at this level (None: not shown); ``live``: with a progress line (a terminal)."""
     started = time.monotonic()
     check_workers(workers)
     started_run = prepare(params_file, period_text, criteria, out_dir, now, notebook_dir, signer,
@@ -230,9 +226,11 @@ def run(params_file: str | Path, period_text: str, criteria: list[str] | None = 
             log.info("run %s started: period %s, criteria %s, params %s, output folder %s",
                      started_run.facts.run_id, started_run.facts.period.label, ", ".join(started_run.criteria),
                      params_file, out_dir)
-            with logs.LiveProgress(staging / logs.RUN_LOG) if live else contextlib.nullcontext():
-                outcomes = _execute_all(started_run, workers, notebook_dir,
-                                        logging.DEBUG if verbose else logging.INFO, None if live else console_level)
+            shown = (logs.LiveProgress(staging / logs.RUN_LOG, live=live, verbose=console_level <= logging.DEBUG,
+                                       quiet=console_level > logging.INFO)
+                     if console_level is not None else contextlib.nullcontext())
+            with shown:
+                outcomes = _execute_all(started_run, workers, notebook_dir, logging.DEBUG if verbose else logging.INFO)
             outcome = finish(started_run, outcomes, out_dir)
     except OSError as exc:  # e.g. a full disk: one line, nothing published, earlier runs untouched
         unseal_and_remove(staging)
@@ -300,6 +298,7 @@ def prepare(params_file: str | Path, period_text: str, criteria: list[str] | Non
         facts = RunFacts.describe(run_id, now, period, params, str(params_file), run_by=operated_by,
                                   scope=describe_scope(params), criteria=selected)
         facts.write(staging / layout.RUN_JSON)  # for the notebooks' kernels, which are other processes
+        (staging / layout.RUN_LOG).touch()  # kernels append to it, a scheduler's (the Airflow DAG's) too
         (staging / layout.RESOLVED_PARAMS).write_text(yaml.safe_dump(params, sort_keys=False))
         if register is not None:  # the register as used is evidence too; notebooks read this copy
             shutil.copyfile(register.source, staging / layout.REGISTER_COPY)
@@ -441,8 +440,8 @@ def _make_staging(period_dir: Path, run_id: str) -> str:
     return str(path)
 
 
-def _execute_all(run: StartedRun, workers: int | None, notebook_dir: Path, log_level: int = logging.INFO,
-                 console_level: int | None = None) -> list[CriterionOutcome]:
+def _execute_all(run: StartedRun, workers: int | None, notebook_dir: Path,
+                 log_level: int = logging.INFO) -> list[CriterionOutcome]:
     selected = run.criteria
     workers = min(workers, len(selected)) if workers else min(len(selected), os.cpu_count() or 1, 4)
     log.info("running %d criteria for %s on %d worker(s)", len(selected), run.facts.period.label, workers)
@@ -452,8 +451,8 @@ def _execute_all(run: StartedRun, workers: int | None, notebook_dir: Path, log_l
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_started,
                                initargs=(os.getpid(),))
     try:
-        futures = {pool.submit(execute_criterion, c, run.staging, run.facts, str(notebook_dir), log_level,
-                               console_level): c for c in selected}
+        futures = {pool.submit(execute_criterion, c, run.staging, run.facts, str(notebook_dir), log_level): c
+                   for c in selected}
         for done, future in enumerate(as_completed(futures), 1):
             try:
                 outcome = future.result()

@@ -145,7 +145,7 @@ def test_live_progress_follows_run_log(tmp_path):
     log = tmp_path / logs.RUN_LOG
     log.write_text("")
     stream = io.StringIO()
-    with logs.LiveProgress(log, stream):
+    with logs.LiveProgress(log, stream, live=True):
         with open(log, "a") as fh:
             fh.write("2026-10-01T00:00:00.000Z INFO auditbook.runner [CC6.1] CC6.1 started\n"
                      "2026-10-01T00:00:00.000Z INFO auditbook.evidence [CC6.1] iam-users: collected 3 rows (0.1 s)\n"
@@ -178,3 +178,26 @@ def test_two_runs_in_one_process_log_apart(tmp_path):
     assert "second run" not in (first / logs.RUN_LOG).read_text()
     assert "first run" not in (second / logs.RUN_LOG).read_text()
     assert "second run" in (second / logs.RUN_LOG).read_text()
+
+
+def test_the_console_sees_what_workers_and_kernels_log(tmp_path):
+    """Plain lines (no terminal): started/finished and warnings; every line with --verbose; warnings with --quiet."""
+    import io
+
+    log = tmp_path / logs.RUN_LOG
+    log.write_text("2026-10-01T00:00:00.000Z INFO auditbook.runner [CC6.1] CC6.1 started\n"
+                   "2026-10-01T00:00:00.000Z INFO auditbook.evidence [CC6.1] iam-users: collected 3 rows (0.1 s)\n"
+                   "2026-10-01T00:00:00.000Z WARNING auditbook.sources.github.client [CC6.1] GitHub GET /user "
+                   "answered 429: retry 1 of at most 5, waiting 1.0 s\n")
+    shown = {}
+    for mode in ("quiet", "plain", "verbose"):
+        stream = io.StringIO()
+        with logs.LiveProgress(log, stream, quiet=mode == "quiet", verbose=mode == "verbose"):
+            pass
+        shown[mode] = stream.getvalue().splitlines()
+    warning = "auditbook: warning: [CC6.1] GitHub GET /user answered 429: retry 1 of at most 5, waiting 1.0 s"
+    assert shown["quiet"] == [warning]
+    assert shown["plain"] == ["auditbook: CC6.1 started", warning]
+    assert shown["verbose"] == ["auditbook: CC6.1 started", "auditbook: [CC6.1] iam-users: collected 3 rows (0.1 s)",
+                                warning]
+    assert all(logs.PROGRESS.match(line) for line in shown["verbose"])
