@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 from collections.abc import Callable
 from datetime import datetime
@@ -50,6 +51,9 @@ from auditbook.sampling import Sample, draw, in_order, sample_size
 from auditbook.trends import RUN_ID
 
 CSV_DATE_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+# An analyst's kernel keeps no log (a run's appends to its run.log, auditbook.logs.kernel_log): without a handler,
+# Python would print the collectors' warnings into the notebook's cells, beside what the notebook shows of them.
+logging.getLogger("auditbook").addHandler(logging.NullHandler())
 SCRATCH = "scratch"  # an analyst's runs (no run folder) go to <outputs>/scratch/<criterion>-<run-id>/
 
 
