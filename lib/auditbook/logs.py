@@ -222,7 +222,7 @@ def console(verbose: bool = False, quiet: bool = False) -> logging.Handler:
 
 class LiveProgress:
     """The console's view of what the workers and kernels write into run.log, read every half second by the
-    runner: the criteria's "started" and "finished" lines, warnings (a retry and its wait), and with ``verbose``
+    runner: the criteria's "started" lines, warnings (a retry and its wait), and with ``verbose``
     every line; on a terminal (``live``) one line redrawn below them: elapsed time, the criteria running and the
     newest collection line. ``quiet``: warnings only, no progress line."""
 
@@ -282,7 +282,7 @@ class LiveProgress:
                 self.running.remove(criterion)
             if level not in ("DEBUG", "INFO"):
                 self._echo(f"{level.lower()}: [{criterion}] {message}")
-            elif phase in ("started", "finished") and not self.quiet:
+            elif phase == "started" and not self.quiet:  # the runner itself says when one finished ([i/n])
                 self._echo(message)
             elif self.verbose:
                 self._echo(f"[{criterion}] {message}")
