@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -39,6 +40,7 @@ environment:
                          the boto3 credential chain (profile, SSO, instance role); AWS_ENDPOINT_URL too
   AUDITBOOK_WEBHOOK_URL  a Slack-compatible webhook the run's summary lines are posted to (a secret)
   AUDITBOOK_RUN_BY       who is answerable for the run when --operator is not given
+  AUDITBOOK_LOG_LEVEL    set by a run for its notebooks' kernels: what they log into run.log (DEBUG with -v)
 
 output (run, demo): one line per criterion and a last status line, for schedulers:
   CC6.1 FAIL tests=5 pass=3 fail=2 error=0 not_applicable=0 deviations=8 accepted=0 (6.2 s)
@@ -74,6 +76,9 @@ def _params_file(args: argparse.Namespace) -> str:
     if not args.params:
         raise RunError(f"no params file: give --params FILE or set {PARAMS_ENV}")
     return args.params
+
+
+log = logging.getLogger("auditbook.cli")
 
 
 def _criteria(text: str | None) -> list[str] | None:
@@ -154,7 +159,8 @@ def _run(args: argparse.Namespace, params_file: str | Path, signer: object = Non
         return refuse(args, str(exc))
     try:
         outcome = run(params_file, args.period, _criteria(args.criteria), args.out, workers=_workers(args.workers),
-                      signer=signer, allow_long_period=args.allow_long_period, operator=args.operator)
+                      signer=signer, allow_long_period=args.allow_long_period, operator=args.operator,
+                      verbose=args.verbose, console_level=_console_level(args), live=_live(args))
     except RunError as exc:
         return refuse(args, str(exc))
     return _report(outcome, args.fail_on_deviation, args.json)
@@ -228,18 +234,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
             from auditbook.resources import demo_params
 
             signer, allowed = demo_signer(Path(args.out))
-            print("auditbook: starting the embedded demo environment (AWS and GitHub emulators)", file=sys.stderr)
+            log.info("starting the embedded demo environment (AWS and GitHub emulators)")
             with environment() as env:
                 from auditbook.demo.snapshots import take_all
 
                 made = take_all(env, str(demo_params()), Path(args.out))
-                print(f"auditbook: the demo company's daily snapshots: {len(made)} taken into "
-                      f"{Path(args.out) / 'snapshots'}", file=sys.stderr)
+                log.info("the demo company's daily snapshots: %d taken into %s", len(made),
+                         Path(args.out) / "snapshots")
                 code = _run(args, demo_params(), signer)
     except (RunInterrupted, KeyboardInterrupt) as exc:
         return _stopped(exc, args)
-    print(f"auditbook: the demo signs with its own SSH key; verify with: auditbook verify <package> "
-          f"--expect-signer {allowed}", file=sys.stderr)
+    log.info("the demo signs with its own SSH key; verify with: auditbook verify <package> --expect-signer %s",
+             allowed)
     return code
 
 
@@ -404,6 +410,13 @@ def parser() -> argparse.ArgumentParser:
         sp.add_argument("--json", action="store_true",
                         help="print the per-criterion and status lines (and a refusal) as JSON Lines on stdout")
 
+    def log_options(sp: argparse.ArgumentParser) -> None:
+        loudness = sp.add_mutually_exclusive_group()
+        loudness.add_argument("--verbose", "-v", action="store_true",
+                              help="debug lines on stderr, and in the package's run.log (INFO otherwise)")
+        loudness.add_argument("--quiet", "-q", action="store_true",
+                              help="stderr: warnings and errors only (stdout keeps its status lines)")
+
     sp = sub.add_parser("init", help="make a working folder: params/example.yaml, notebooks/, outputs/",
                         description="Make a working folder for your organization: params/example.yaml (every key "
                                     "documented), notebooks/ for JupyterLab and outputs/.")
@@ -418,6 +431,7 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--sign-with", help="sign the package: ssh:<private key file> or kms:<key id or ARN> "
                                         "(default: params signing)")
     run_options(sp, None)
+    log_options(sp)
     sp.set_defaults(func=cmd_run)
 
     sp = sub.add_parser("snapshot", help="read the configuration now into a sealed snapshot (schedule it daily "
@@ -430,6 +444,7 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--out", default=default_out(),
                     help=f"snapshots go to OUT/snapshots/<taken-at>/ (default: ${OUT_ENV}, else outputs)")
     sp.add_argument("--sign-with", help="sign the snapshot: ssh:<private key file> or kms:<key id or ARN>")
+    log_options(sp)
     sp.set_defaults(func=cmd_snapshot)
 
     sp = sub.add_parser("demo", help="run the demo company's quarter against the embedded emulators",
@@ -438,6 +453,7 @@ def parser() -> argparse.ArgumentParser:
                                     "(needs the demo extra): daily snapshots, then a signed package as 'run' "
                                     "writes it.")
     run_options(sp, "2026-Q3")
+    log_options(sp)
     sp.set_defaults(func=cmd_demo)
 
     sp = sub.add_parser("demo-env", help="run a command with the demo emulators up: demo-env -- CMD ...",
@@ -491,9 +507,28 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def _console_level(args: argparse.Namespace) -> int:
+    return logging.WARNING if args.quiet else logging.DEBUG if args.verbose else logging.INFO
+
+
+def _live(args: argparse.Namespace) -> bool:
+    """A live progress line on a terminal; plain lines in a file, a pipe, with --verbose; none with --quiet."""
+    from auditbook.logs import terminal
+
+    return terminal() and not (args.quiet or args.verbose)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    return args.func(args)
+    if not hasattr(args, "verbose"):
+        return args.func(args)
+    from auditbook import logs
+
+    handler = logs.console(args.verbose, args.quiet)  # run.log is the runner's (auditbook.logs.run_log)
+    try:
+        return args.func(args)
+    finally:
+        logs.detach(handler)
 
 
 def console() -> None:

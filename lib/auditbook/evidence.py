@@ -11,7 +11,9 @@ before the package is sealed.
 from __future__ import annotations
 
 import fcntl
+import logging
 import pickle
+import time
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
@@ -25,6 +27,7 @@ from auditbook.context import Context
 from auditbook.provenance import CollectionError, Population, Provenance, RawStore, iso, utc_now
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class EvidenceCache:
@@ -124,13 +127,27 @@ class Collector:
         """The populations of one entry (with those collected with it), and whether this call collected them."""
         key = catalog.key(entry.name, self.ctx)
         self.cache.claim(entry.name, key)
-        return self.cache.get_or_collect(key, lambda: self._produce(entry, inputs, key))
+        started = time.monotonic()
+        try:
+            pops, here = self.cache.get_or_collect(key, lambda: self._produce(entry, inputs, key))
+        except CollectionError as exc:
+            log.warning("%s: could not be collected (%.1f s): %s", entry.name, time.monotonic() - started,
+                        " ".join(str(exc).split())[:300])
+            raise
+        how = "derived" if entry.fanout == "derived" else "collected"
+        for pop in pops:
+            if here:
+                log.info("%s: %s %d rows (%.1f s)", pop.name, how, len(pop.frame), time.monotonic() - started)
+            else:
+                log.info("%s: %d rows, %s by another notebook of this run", pop.name, len(pop.frame), how)
+        return pops, here
 
     def account_part(self, entry: Entry, account_id: str, inputs: dict[str, Population]) -> tuple[Population, ...]:
         """One AWS account's part of an entry that fans out per account (with the populations collected with it)."""
         key = f"{catalog.key(entry.name, self.ctx)}@{account_id}"
 
         def collect() -> tuple[Population, ...]:
+            log.info("%s: collecting from AWS account %s", entry.name, account_id)
             account = self.connections.aws_account(account_id)
             return _with_retries(account, lambda: _named(entry, entry.collector(account, raw=self.raw,
                                                                                 **self._arguments(entry, inputs))))
@@ -156,6 +173,7 @@ class Collector:
         return {**entry.arguments(self.ctx), **{param: pop.frame for param, pop in inputs.items()}}
 
     def _produce(self, entry: Entry, inputs: dict[str, Population], key: str) -> tuple[Population, ...]:
+        log.info("%s: %s (%s)", entry.name, "deriving" if entry.fanout == "derived" else "collecting", entry.fanout)
         if entry.fanout == "derived":
             return (self._derive(entry, inputs),)
         names = entry.collected_with()
@@ -211,6 +229,7 @@ def _with_retries(account: Any, collect: Callable[[], tuple[Population, ...]]) -
     populations = collect()
     note = retry_note(retries.since(before))
     if note:
+        log.warning("%s", note)
         for population in populations:
             population.provenance.notes.append(note)
     return populations

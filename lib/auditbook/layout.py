@@ -2,7 +2,7 @@
 
 ```
 outputs/<period>/<run-id>/
-  run.json  params.resolved.yaml  exceptions-register.yaml
+  run.json  params.resolved.yaml  exceptions-register.yaml  run.log (the run's log, auditbook.logs)
   reports/<criterion>.ipynb|.html|.pdf  reports/index.html|.pdf
   results/<criterion>.json          one criterion's record, written by its notebook
   populations/<name>.csv            every population collected or derived, complete
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 RUN_JSON = "run.json"
 RESOLVED_PARAMS = "params.resolved.yaml"
+RUN_LOG = "run.log"
 REGISTER_COPY = "exceptions-register.yaml"
 RESULTS_JSON = "results.json"
 EXCEPTIONS_CSV = "exceptions.csv"

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 from collections.abc import Callable
 from datetime import datetime
@@ -50,6 +51,9 @@ from auditbook.sampling import Sample, draw, in_order, sample_size
 from auditbook.trends import RUN_ID
 
 CSV_DATE_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+# An analyst's kernel keeps no log (a run's appends to its run.log, auditbook.logs.kernel_log): without a handler,
+# Python would print the collectors' warnings into the notebook's cells, beside what the notebook shows of them.
+logging.getLogger("auditbook").addHandler(logging.NullHandler())
 SCRATCH = "scratch"  # an analyst's runs (no run folder) go to <outputs>/scratch/<criterion>-<run-id>/
 
 
@@ -555,6 +559,9 @@ def start(criterion: str, period: str, params_file: str = "", run_dir: str = "",
         raise ValueError("collect_account needs run_dir: the evidence is collected for a run")
     if run_dir:  # papermill passes "." (its cwd is the staging folder): absolute, so <out> is found from it
         folder = Path(run_dir).resolve()
+        from auditbook.logs import kernel_log
+
+        kernel_log(folder, criterion if not collect_account else f"{criterion}@{collect_account}")
         facts = RunFacts.read(folder / layout.RUN_JSON)
     else:
         now = utc_now()

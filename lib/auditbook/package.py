@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -17,12 +18,13 @@ from typing import Any
 
 import yaml
 
-from auditbook import cells, layout, locker, signing
+from auditbook import cells, layout, locker, logs, signing
 from auditbook import register as register_mod
 from auditbook.criteria import CRITERIA
 from auditbook.results import RESULTS_SCHEMA_VERSION, Status, worst
 from auditbook.runinfo import RunFacts
 
+log = logging.getLogger(__name__)
 EXCEPTION_COLUMNS = ["criterion", "test_id", "resource_type", "resource_id", "detail",
                      *register_mod.REGISTER_COLUMNS]
 
@@ -130,10 +132,19 @@ def report_cover(criterion: str, facts: RunFacts, record: dict[str, Any] | None,
 
 
 def seal_and_publish(run: StartedRun, outcomes: list[CriterionOutcome], out_root: Path) -> RunOutcome:
-    """Assemble results, exceptions, OSCAL and the index, write the manifest, seal and publish."""
+    """Assemble results, exceptions, OSCAL and the index, write the manifest, seal and publish.
+
+    run.log ends before the manifest (it is hashed); the seal's own lines reach the console only."""
     staging, facts = run.staging, run.facts
     shutil.rmtree(staging / layout.CACHE_DIR, ignore_errors=True)  # working state, not evidence
+    started = time.monotonic()
+    log.info("rendering the package: results.json, exceptions.csv, OSCAL, the index")
     results = assemble(run, outcomes, out_root)
+    log.info("rendered the package (%.1f s), status %s; sealing: run.log ends here, then every file is hashed "
+             "into the manifest%s", time.monotonic() - started, results["status"],
+             " and signed" if run.signer is not None else "")
+    logs.close_run_log(staging)
+    started = time.monotonic()
     locker.write_manifest(staging, {
         "run_id": facts.run_id, "period": facts.period.to_dict(), "generated_at": facts.generated_at,
         "organization": run.params["organization"], "params_digest": facts.params_digest,
@@ -146,7 +157,9 @@ def seal_and_publish(run: StartedRun, outcomes: list[CriterionOutcome], out_root
     }, run.signer)
     final = staging.parent / facts.run_id
     locker.seal(staging)
+    log.info("sealed (%.1f s)", time.monotonic() - started)
     locker.publish(staging, final)
+    log.info("published %s", final)
     return RunOutcome(final, Status(results["status"]), outcomes)
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import json
+import logging
 import multiprocessing
 import os
 import shutil
@@ -33,7 +34,7 @@ from typing import Any
 
 import yaml
 
-from auditbook import kernels, layout, runinfo
+from auditbook import kernels, layout, logs, runinfo
 from auditbook import params as params_mod
 from auditbook import register as register_mod
 from auditbook.criteria import CRITERIA, NOTEBOOK_DIR, implemented
@@ -53,6 +54,7 @@ STAGING_PREFIX = ".staging-"
 # removed with it before the package is sealed, so it is never part of the evidence.
 OWNER_FILE = f"{layout.CACHE_DIR}/owner.json"
 WORKER_STOP_SECONDS = 20  # a worker told to stop gets this long to kill its kernel before it is killed
+log = logging.getLogger(__name__)
 
 
 class RunError(RuntimeError):
@@ -151,10 +153,25 @@ def preflight(params: dict[str, Any], criteria: list[str]) -> None:
                 raise RunError(str(exc)) from None
 
 
-def execute_criterion(criterion: str, staging: Path, facts: RunFacts, notebook_dir: str) -> CriterionOutcome:
-    """One criterion in its own kernel (runs in a worker process), its report exported."""
+def execute_criterion(criterion: str, staging: Path, facts: RunFacts, notebook_dir: str,
+                      log_level: int = logging.INFO) -> CriterionOutcome:
+    """One criterion in its own kernel (runs in a worker process), its report exported.
+
+    The worker logs into run.log and hands ``log_level`` to the kernel, which logs the collection there too;
+    the runner shows the console what they write (:class:`auditbook.logs.LiveProgress`)."""
+    os.environ[logs.LEVEL_VARIABLE] = logging.getLevelName(log_level)
+    handler = logs.kernel_log(staging, criterion)
+    try:
+        return _execute_criterion(criterion, staging, facts, notebook_dir)
+    finally:
+        if handler is not None:
+            logs.detach(handler)
+
+
+def _execute_criterion(criterion: str, staging: Path, facts: RunFacts, notebook_dir: str) -> CriterionOutcome:
     import papermill
 
+    log.info("%s started", criterion)
     started = time.monotonic()
     source = Path(notebook_dir) / CRITERIA[criterion].notebook_name
     target = staging / layout.report(criterion, "ipynb")
@@ -168,7 +185,11 @@ def execute_criterion(criterion: str, staging: Path, facts: RunFacts, notebook_d
         )
     except Exception as exc:  # PapermillExecutionError and kernel deaths alike: the notebook is ERROR
         error = f"notebook failed: {' '.join(str(exc).split())[:300]}"
-    return criterion_outcome(criterion, staging, facts, error, started)
+    log.info("%s notebook executed (%.1f s)%s; exporting its report", criterion, time.monotonic() - started,
+             f": {error}" if error else "")
+    outcome = criterion_outcome(criterion, staging, facts, error, started)
+    log.info("%s finished: %s (%.1f s)", criterion, outcome.status, outcome.seconds)
+    return outcome
 
 
 def notebook_parameters(criterion: str, period: str, run_id: str, run_dir: str | Path = ".",
@@ -183,10 +204,6 @@ def collect_notebook(staging: Path, criterion: str, account: str) -> Path:
     return staging / layout.COLLECT_NOTEBOOKS / f"{criterion}-{account}.ipynb"
 
 
-def _progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
 def check_workers(workers: int | None) -> None:
     """``None`` picks a number from the cores; anything else must be a whole number of at least one."""
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
@@ -196,16 +213,28 @@ def check_workers(workers: int | None) -> None:
 def run(params_file: str | Path, period_text: str, criteria: list[str] | None = None,
         out_dir: str | Path = "outputs", workers: int | None = None, now: datetime | None = None,
         notebook_dir: Path = NOTEBOOK_DIR, signer: Signer | None = None, *, allow_long_period: bool = False,
-        operator: str | None = None) -> RunOutcome:
-    """One run: ``signer`` (else the params' ``signing``) signs the sealed package."""
+        operator: str | None = None, verbose: bool = False, console_level: int | None = None,
+        live: bool = False) -> RunOutcome:
+    """One run: ``signer`` (else the params' ``signing``) signs the sealed package.
+
+    ``verbose``: run.log at DEBUG (else INFO); ``console_level``: what the workers and kernels write into
+    run.log is shown on stderr at this level (None: not shown); ``live``: with a progress line (a terminal)."""
     started = time.monotonic()
     check_workers(workers)
     started_run = prepare(params_file, period_text, criteria, out_dir, now, notebook_dir, signer,
                           allow_long_period=allow_long_period, operator=operator, owned=True)
     staging = started_run.staging
     try:
-        outcomes = _execute_all(started_run, workers, notebook_dir)
-        outcome = finish(started_run, outcomes, out_dir)
+        with logs.run_log(staging, verbose):
+            log.info("run %s started: period %s, criteria %s, params %s, output folder %s",
+                     started_run.facts.run_id, started_run.facts.period.label, ", ".join(started_run.criteria),
+                     params_file, out_dir)
+            shown = (logs.LiveProgress(staging / logs.RUN_LOG, live=live, verbose=console_level <= logging.DEBUG,
+                                       quiet=console_level > logging.INFO)
+                     if console_level is not None else contextlib.nullcontext())
+            with shown:
+                outcomes = _execute_all(started_run, workers, notebook_dir, logging.DEBUG if verbose else logging.INFO)
+            outcome = finish(started_run, outcomes, out_dir)
     except OSError as exc:  # e.g. a full disk: one line, nothing published, earlier runs untouched
         unseal_and_remove(staging)
         raise RunError(f"output folder {staging.parent}: {exc.strerror or exc}; nothing was published") from None
@@ -275,6 +304,7 @@ def prepare(params_file: str | Path, period_text: str, criteria: list[str] | Non
         facts = RunFacts.describe(run_id, now, period, params, str(params_file), run_by=operated_by,
                                   scope=describe_scope(params), criteria=selected)
         facts.write(staging / layout.RUN_JSON)  # for the notebooks' kernels, which are other processes
+        (staging / layout.RUN_LOG).touch()  # kernels append to it, a scheduler's (the Airflow DAG's) too
         (staging / layout.RESOLVED_PARAMS).write_text(yaml.safe_dump(params, sort_keys=False))
         if register is not None:  # the register as used is evidence too; notebooks read this copy
             shutil.copyfile(register.source, staging / layout.REGISTER_COPY)
@@ -395,8 +425,9 @@ def remove_stale_staging(out_dir: Path) -> list[Path]:
         unseal_and_remove(staging)
         if not staging.exists():
             removed.append(staging)
-            _progress(f"auditbook: removed the stale staging folder {staging} of a run that died "
-                      f"(pid {owner['pid']} on {owner['host']}, started {owner.get('started_at')})")
+            print(f"auditbook: removed the stale staging folder {staging} of a run that died "  # before run.log
+                  f"(pid {owner['pid']} on {owner['host']}, started {owner.get('started_at')})", file=sys.stderr,
+                  flush=True)
     return removed
 
 
@@ -415,17 +446,18 @@ def _make_staging(period_dir: Path, run_id: str) -> str:
     return str(path)
 
 
-def _execute_all(run: StartedRun, workers: int | None, notebook_dir: Path) -> list[CriterionOutcome]:
+def _execute_all(run: StartedRun, workers: int | None, notebook_dir: Path,
+                 log_level: int = logging.INFO) -> list[CriterionOutcome]:
     selected = run.criteria
     workers = min(workers, len(selected)) if workers else min(len(selected), os.cpu_count() or 1, 4)
-    _progress(f"auditbook: running {len(selected)} criteria for {run.facts.period.label} on {workers} worker(s)")
+    log.info("running %d criteria for %s on %d worker(s)", len(selected), run.facts.period.label, workers)
     outcomes: list[CriterionOutcome] = []
     # spawn: the parent may run emulator threads; a forked child must not inherit them.
     context = multiprocessing.get_context("spawn")
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_started,
                                initargs=(os.getpid(),))
     try:
-        futures = {pool.submit(execute_criterion, c, run.staging, run.facts, str(notebook_dir)): c
+        futures = {pool.submit(execute_criterion, c, run.staging, run.facts, str(notebook_dir), log_level): c
                    for c in selected}
         for done, future in enumerate(as_completed(futures), 1):
             try:
@@ -434,8 +466,8 @@ def _execute_all(run: StartedRun, workers: int | None, notebook_dir: Path) -> li
                 outcome = CriterionOutcome(futures[future], Status.ERROR, 0.0, error=f"worker failed: {exc}")
             outcomes.append(outcome)
             detail = outcome.error or f"{outcome.tests} tests, {outcome.deviations} deviations"
-            _progress(f"  [{done}/{len(selected)}] {outcome.criterion:<6} {outcome.status:<14} {detail} "
-                      f"({outcome.seconds:.1f} s)")
+            log.info("[%d/%d] %-6s %-14s %s (%.1f s)", done, len(selected), outcome.criterion, outcome.status,
+                     detail, outcome.seconds)
     except BaseException:  # interrupted: stop the notebooks now rather than wait for them to finish
         _stop_workers(pool)
         raise

@@ -96,9 +96,9 @@ class Demo:
 
 def _explained(err: str) -> list[str]:
     """stderr without the progress lines a run prints while it goes."""
-    progress = ("auditbook: starting the embedded demo environment", "auditbook: the demo company's daily snapshots",
-                "auditbook: running ", "  [")
-    return [line for line in err.splitlines() if line.strip() and not line.startswith(progress)]
+    from auditbook.logs import PROGRESS
+
+    return [line for line in err.splitlines() if line.strip() and not PROGRESS.match(line)]
 
 
 def test_sigterm_stops_the_run_like_ctrl_c(tmp_path):

@@ -19,6 +19,7 @@ from auditbook.cli import main
 from auditbook.context import Context
 from auditbook.demo.environment import DEMO_PARAMS, DEMO_PERIOD
 from auditbook.evidence import Collector, Connections, EvidenceCache
+from auditbook.logs import PROGRESS
 from auditbook.period import PeriodError, assert_period_length, parse_period
 from auditbook.provenance import CollectionError, RawStore, utc_now
 from auditbook.sources import files, incidents
@@ -29,8 +30,7 @@ def refused(capsys, argv, *expected):
     code = main(argv)
     err = capsys.readouterr().err.strip()
     assert code == 2, err
-    progress = ("auditbook: running ", "  [")  # a run that started prints its progress first
-    lines = [line for line in err.splitlines() if not line.startswith(progress)]
+    lines = [line for line in err.splitlines() if not PROGRESS.match(line)]  # a run that started: its progress
     assert len(lines) == 1 and lines[0].startswith("auditbook: "), err
     err = lines[0]
     for text in expected:

@@ -8,6 +8,7 @@ never drops an item whose deciding field is missing (:func:`required`).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -19,6 +20,8 @@ from botocore.parsers import ResponseParserError
 
 from auditbook.provenance import CollectionError, Provenance, RawStore, iso, utc_now
 from auditbook.sources.aws.session import AwsAccount
+
+log = logging.getLogger(__name__)
 
 
 @contextmanager
@@ -81,6 +84,7 @@ def all_pages(client: Any, operation: str, label: str, **kwargs: Any) -> list[di
         for page in client.get_paginator(operation).paginate(**kwargs):
             page.pop("ResponseMetadata", None)
             pages.append(page)
+            log.debug("%s: page %d", label, len(pages))
     return pages
 
 
@@ -96,6 +100,7 @@ def recorded_items(client: Any, operation: str, key: str, prov: Provenance, raw:
     pages = all_pages(client, xform_name(operation.split(":", 1)[1]), f"{operation} ({region})" if region
                       else operation, **kwargs)
     found = items(pages, key)
+    log.info("%s%s: %d items in %d pages", operation, f" ({region})" if region else "", len(found), len(pages))
     prov.add_operation(operation, {**where, **kwargs}, len(pages), len(found))
     prov.raw_files.append(raw.save(raw_path, pages))
     return found

@@ -12,6 +12,7 @@ An account without a recorder is not an error (the recorders population says so)
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import pandas as pd
@@ -20,6 +21,8 @@ from auditbook.period import Period
 from auditbook.provenance import Collected, RawStore
 from auditbook.sources.aws.base import absent, all_pages, call, items, provenance, recorded_items
 from auditbook.sources.aws.session import AwsAccount
+
+log = logging.getLogger(__name__)
 
 NOT_DISCOVERED = {"ResourceNotDiscoveredException"}
 
@@ -63,6 +66,8 @@ def collect_config_history(account: AwsAccount, raw: RawStore, regions: list[str
                                 f"({(status or {}).get('lastStatus', 'status unknown')})" if not is_recording else ""),
             })
             if recorder is None:
+                log.info("AWS Config %s %s (%s): no recorder records this type, no history to read",
+                         account.account_id, resource_type, region)
                 continue
             history += _history(account, client, raw, prov, region, resource_type, period)
     return (Collected(pd.DataFrame(history), prov), Collected(pd.DataFrame(recording), prov))

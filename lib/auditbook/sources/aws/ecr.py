@@ -10,6 +10,7 @@ lower bound, said in the provenance notes. An image never scanned is kept as a r
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pandas as pd
@@ -18,6 +19,8 @@ from auditbook.provenance import Collected, CollectionError, RawStore
 from auditbook.sources.aws.base import all_pages, items, provenance
 from auditbook.sources.aws.session import AwsAccount
 from auditbook.timeline import ChangeCalls
+
+log = logging.getLogger(__name__)
 
 # Calls that may change a repository's settings: all but pushing, pulling, deleting and scanning images.
 REPOSITORY_CHANGES = ChangeCalls(
@@ -76,6 +79,7 @@ def collect_image_findings(account: AwsAccount, raw: RawStore, regions: list[str
             base = f"aws/{account.account_id}/ecr/{region}/{repo}"
             prov.raw_files.append(raw.save(f"{base}/images.json", image_pages))
             if not images:
+                log.info("ECR repository %s (%s): no image, nothing to scan", repo, region)
                 continue
             image = max(images, key=lambda i: i.get("imagePushedAt"))
             image_row = {"account_id": account.account_id, "region": region, "repository_name": repo,

@@ -9,6 +9,7 @@ the control's rule (:func:`auditbook.controls.cc62.rotation_eligible`), not this
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pandas as pd
@@ -16,6 +17,8 @@ import pandas as pd
 from auditbook.provenance import Collected, RawStore
 from auditbook.sources.aws.base import all_pages, aws_errors, provenance, required
 from auditbook.sources.aws.session import AwsAccount
+
+log = logging.getLogger(__name__)
 
 _NO_ROTATION_STATES = {"PendingDeletion", "PendingReplicaDeletion", "PendingImport", "Unavailable"}
 _DESCRIBED = ("KeyId", "Arn", "KeyManager", "KeyState", "KeyUsage")  # DescribeKey: always present for a key
@@ -50,6 +53,7 @@ def collect_keys(account: AwsAccount, raw: RawStore, regions: list[str]) -> Coll
             required(meta, _DESCRIBED, "kms:DescribeKey", key["KeyId"])
             if meta["KeyManager"] != "CUSTOMER":
                 aws_managed += 1
+                log.debug("KMS key %s (%s): AWS managed, not in the rotation population", key["KeyId"], region)
                 continue
             spec = meta.get("KeySpec") or meta.get("CustomerMasterKeySpec") or ""
             if not spec:

@@ -9,6 +9,7 @@ collection fails with :class:`CollectionError` instead of hanging or going silen
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -23,6 +24,7 @@ from urllib3.exceptions import MaxRetryError
 
 from auditbook.provenance import CollectionError, Provenance, iso, utc_now
 
+log = logging.getLogger(__name__)
 DEFAULT_API_URL = "https://api.github.com"
 PER_PAGE = 100
 
@@ -46,7 +48,23 @@ class BoundedRetry(GithubRetry):
             if wait > self.max_rate_limit_wait:
                 raise RateLimitExceededExceedsMaxWait(response.status, {"message": "Retry-After too long"},
                                                       dict(response.headers), wait=wait)
-        return super().increment(method, url, response, error, _pool, _stacktrace)
+        retry = super().increment(method, url, response, error, _pool, _stacktrace)
+        _log_retry(retry, method, url, response, error, header)
+        return retry
+
+
+def _log_retry(retry: Any, method: str | None, url: str | None, response: Any, error: Exception | None,
+               retry_after: str | None) -> None:
+    """One line per retry: what GitHub answered and how long the client now waits (the query string, which
+    never carries the token but may carry cursors, is left out)."""
+    cause = f"answered {response.status}" if response is not None else f"failed ({type(error).__name__})"
+    try:
+        wait = retry.parse_retry_after(retry_after) if retry_after is not None else retry.get_backoff_time()
+    except Exception:  # an unreadable Retry-After: urllib3 raises on it itself
+        wait = retry.get_backoff_time()
+    log.warning("GitHub %s %s %s: retry %d of at most %s, waiting %.1f s%s", method or "", (url or "").split("?")[0],
+                cause, len(retry.history), retry.total + len(retry.history) if retry.total is not None else "?",
+                wait, " (Retry-After)" if retry_after is not None else "")
 
 
 def connect(token: str | None = None, base_url: str | None = None, *, retries: int = 5,
@@ -133,10 +151,12 @@ def rest_pages(gh: Github, path: str, params: dict[str, Any] | None = None,
                 raise CollectionError(f"GET {path}: expected a list, got {type(data).__name__}")
             payloads.append(data)
             items.extend(data)
+            log.debug("GET %s: page %d, %d items", path, len(payloads), len(data))
             if stop is not None and stop(data):
                 break
             links = {link.get("rel"): link["url"] for link in parse_header_links(headers.get("link", ""))}
             url, query = links.get("next"), None  # the next URL carries the query string
+    log.info("GET %s: %d items in %d pages", path, len(items), len(payloads))
     return Pages(items, payloads)
 
 

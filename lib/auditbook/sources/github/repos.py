@@ -6,6 +6,7 @@ protected by whichever applies, and the control decides from both rows.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +16,8 @@ from github import Github, GithubException
 from auditbook.provenance import Collected, CollectionError, RawStore, iso
 from auditbook.sources.github.client import caller_login, collecting, listed, new_provenance, rest_pages
 from auditbook.timeline import AuditActions
+
+log = logging.getLogger(__name__)
 
 # What may change a branch's protection: classic protection, rulesets (repository or org), and the repository or
 # branch itself renamed, moved or removed (the org audit log's actions).
@@ -181,6 +184,8 @@ def collect_deployments(gh: Github, org: str, branch_by_repo: dict[str, str], ra
         provenance.raw_files.append(raw.save(f"github/{org}/{repo}/deployments-{environment}.json", pages.payloads))
         for deployment in pages.items:
             if not start <= pd.Timestamp(deployment["created_at"]) < end:
+                log.debug("deployment %s of %s/%s: created %s, outside the period", deployment["id"], org, repo,
+                          deployment["created_at"])
                 continue
             status_path = f"{path}/{deployment['id']}/statuses"
             statuses = rest_pages(gh, status_path)
