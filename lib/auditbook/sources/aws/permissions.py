@@ -3,7 +3,8 @@
 ``iam:SimulatePrincipalPolicy`` evaluates the caller's identity policies for each action without calling it; an
 account that does not let the audit principal simulate itself (or a principal that is not an IAM user or role,
 such as a federated session) gets one cheap read per service instead, which shows the permission by using it.
-Neither sees service control policies or resource policies that a simulation cannot: a run is the last word.
+The simulator weighs identity policies, the permissions boundary and the organization's SCPs, not resource
+policies (a trail bucket's, a KMS key's): a run is the last word.
 """
 
 from __future__ import annotations
