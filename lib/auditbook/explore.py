@@ -118,10 +118,12 @@ class Trail:
         counts = "".join(f"<tr><td>{html.escape(p)}</td><td>{len(f)}</td></tr>" for p, f in self.frames.items())
         devs = self.deviations[["criterion", "test_id", "resource_id", "detail", "status"]] \
             if not self.deviations.empty else None
-        return (f"<h4>{html.escape(self.name)} in {html.escape(str(self.package.path))}</h4>"
+        from auditbook.report.display import no_math
+
+        return no_math(f"<h4>{html.escape(self.name)} in {html.escape(str(self.package.path))}</h4>"
                 f"<table><tr><th>population</th><th>rows</th></tr>{counts}</table>"
                 f"<h4>Deviations ({len(self.deviations)})</h4>"
-                + (devs.to_html(index=False) if devs is not None else "<p>none</p>"))
+                       + (devs.to_html(index=False) if devs is not None else "<p>none</p>"))
 
     def __repr__(self) -> str:
         parts = ", ".join(f"{p}: {len(f)}" for p, f in self.frames.items()) or "no rows"

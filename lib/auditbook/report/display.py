@@ -43,8 +43,19 @@ def escape(value: Any) -> str:
 _esc = escape
 
 
+# JupyterLab typesets TeX in every HTML output (MathJax): evidence with two `$` (a GraphQL query's `$owner ...
+# $baseRefName`) became italic math. Its MathJax skips elements of this class (ignoreHtmlClass); `&#36;` would not
+# help, the browser decodes it before MathJax reads the text.
+NO_MATH = "tex2jax_ignore"
+
+
+def no_math(markup: str) -> str:
+    """Markup wrapped so that JupyterLab shows every `$` as written (no math rendering of evidence)."""
+    return f"<div class='{NO_MATH}'>{markup}</div>"
+
+
 def show(markup: str) -> None:
-    display(HTML(markup))
+    display(HTML(no_math(markup)))
 
 
 def key_values(pairs: dict[str, Any], css: str = "kv") -> str:
