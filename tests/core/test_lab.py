@@ -4,11 +4,15 @@ CLI's checks in the lab, overrides in the header, one Ctrl-C ending the lab as J
 from __future__ import annotations
 
 import html.parser
+from pathlib import Path
 
 import pandas as pd
 import pytest
-from auditbook.provenance import Operation, Population, Provenance
+import yaml
+from auditbook import catalog, explore, notebook
+from auditbook.provenance import Collected, Operation, Population, Provenance
 from auditbook.report import display
+from auditbook.results import ControlTest, evaluate
 
 QUERY = "query($owner: String!, $name: String!, $baseRefName: String!) { repository(owner: $owner) { id } }"
 
@@ -40,7 +44,7 @@ class _Texts(html.parser.HTMLParser):
 def shown(monkeypatch) -> list[str]:
     """The HTML each display call would send to JupyterLab."""
     out: list[str] = []
-    monkeypatch.setattr(display, "display", lambda obj: out.append(obj.data))
+    monkeypatch.setattr(display, "display", lambda obj, **kw: out.append(obj.data))
     return out
 
 
@@ -58,3 +62,81 @@ def test_evidence_with_dollars_is_never_typeset_as_math(shown):
     dollars = [(text, ignored) for text, ignored in parsed.texts if "$" in text]
     assert any("$owner" in text and "$baseRefName" in text for text, _ in dollars)  # the query, as sent
     assert dollars and all(ignored for _, ignored in dollars), [t for t, i in dollars if not i]
+
+
+# An analyst's run in the lab (no run folder): a fake population the tests control, a test with a threshold.
+FAKE = "lab-test-population"
+T = ControlTest("CC6.1-LAB", "CC6.1", "t", "d", "continuous", (FAKE,), sample_keys=("id",),
+                options=lambda settings, ctx: {"max_days": settings.get("max_days", 90)})
+
+
+@T.rule
+def older_than(frame: pd.DataFrame, max_days: int) -> object:
+    return evaluate(T, frame, [{"resource_type": "thing", "resource_id": r.id, "detail": f"{r.age} days"}
+                               for r in frame.itertuples() if int(r.age) > max_days])
+
+
+@pytest.fixture
+def lab(monkeypatch, tmp_path, shown):
+    """A fake catalog entry, a params file, the outputs root in tmp_path, no session runs yet."""
+    frame = pd.DataFrame({"id": ["a", "b"], "age": [10, 100]})
+    monkeypatch.setitem(catalog.ENTRIES, FAKE, catalog.Entry(
+        FAKE, "for the tests", catalog.columns("id age"), "file", basis="records",
+        collector=lambda raw, **arguments: Collected(frame, Provenance("s", "e", "scope", "me", "now"))))
+    monkeypatch.setenv("AUDITBOOK_OUT", str(tmp_path / "out"))
+    monkeypatch.setattr(notebook, "SESSION_RUNS", [])
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump({"organization": "X", "scope": {"aws": {"accounts": [{"id": "111111111111"}],
+                                                                            "regions": ["us-east-1"]}}}))
+    return str(path)
+
+
+def test_a_period_that_has_not_ended_is_refused_in_the_lab_as_on_the_command_line(lab):
+    with pytest.raises(notebook.Refused) as refused:
+        notebook.start("CC6.1", "2999-Q4", lab)
+    assert str(refused.value).startswith("period 2999-Q4 has not ended yet (ends ")  # the CLI's line
+    assert refused.value._render_traceback_() == [f"auditbook: {refused.value}"]  # one line, no traceback
+    with pytest.raises(notebook.Refused, match="more than 13 months"):
+        notebook.start("CC6.1", "2020-01-01..2022-12-31", lab)
+    with pytest.raises(notebook.Refused, match="no such params file"):
+        notebook.start("CC6.1", "2026-Q3", str(Path(lab).with_name("none.yaml")))
+    assert notebook.SESSION_RUNS == []
+
+
+def test_a_threshold_overridden_in_a_cell_shows_in_the_header(lab, shown):
+    run = notebook.start("CC6.1", "2026-Q3", lab)
+    run.header()
+    assert len(shown) == 1 and "Overridden" not in shown[0]
+    updates: list[str] = []
+    run._header = type("Handle", (), {"update": lambda self, obj: updates.append(obj.data)})()
+    assert run.test(T).deviation_count == 1
+    assert updates == []  # the params' value: nothing overridden
+    assert run.test(T, max_days=5).deviation_count == 2
+    assert len(updates) == 1
+    assert "Overridden in this notebook" in updates[0] and "CC6.1-LAB: max_days = 5 (params: 90)" in updates[0]
+
+
+def test_explore_opens_the_sessions_own_run_and_says_what_a_folder_is(lab, tmp_path):
+    with pytest.raises(explore.NoPackage) as none:
+        explore.open_package()
+    assert none.value._render_traceback_()[0].startswith(f"auditbook: no package under {tmp_path / 'out'}")
+    run = notebook.start("CC6.1", "2026-Q3", lab)
+    run.test(T)
+    with pytest.raises(explore.NoPackage, match="neither a package .* nor a finished lab run"):
+        explore.open_package(run.run_dir)  # not finished: no record yet
+    run.finish()
+    assert explore.open_package().path == run.run_dir == explore.open_package(run.run_dir).path
+    pkg = explore.open_package(run.run_dir)
+    assert "lab run of CC6.1 (not sealed)" in repr(pkg) and pkg.results["status"] == "FAIL"
+    trail = explore.find(pkg, "b")
+    assert list(trail.frames) == [FAKE] and list(trail.deviations["test_id"]) == ["CC6.1-LAB"]
+    assert display.NO_MATH in trail._repr_html_()
+    with pytest.raises(explore.NoPackage, match="no such folder"):
+        explore.open_package(tmp_path / "nowhere")
+
+
+def test_the_result_cell_says_where_the_run_was_written(lab, shown):
+    run = notebook.start("CC6.1", "2026-Q3", lab)
+    run.test(T)
+    run.finish()
+    assert any(f"<code>{run.run_dir}</code>" in markup and "explore.open_package()" in markup for markup in shown)

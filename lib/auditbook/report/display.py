@@ -63,8 +63,15 @@ def key_values(pairs: dict[str, Any], css: str = "kv") -> str:
     return f'<table class="{css}">{rows}</table>'
 
 
-def header(title: str, facts: dict[str, Any]) -> None:
-    show(f"<style>{stylesheet()}</style><div class='ab-header'><h1>{_esc(title)}</h1>{key_values(facts)}</div>")
+def header(title: str, facts: dict[str, Any], shown: Any = None) -> Any:
+    """The report header; ``shown`` (what an earlier call returned) is replaced in place rather than shown again.
+    Returns the display handle."""
+    markup = HTML(no_math(f"<style>{stylesheet()}</style><div class='ab-header'><h1>{_esc(title)}</h1>"
+                          f"{key_values(facts)}</div>"))
+    if shown is not None:
+        shown.update(markup)
+        return shown
+    return display(markup, display_id=True)
 
 
 def badge(status: Status) -> str:
