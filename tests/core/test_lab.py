@@ -4,6 +4,10 @@ CLI's checks in the lab, overrides in the header, one Ctrl-C ending the lab as J
 from __future__ import annotations
 
 import html.parser
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -140,3 +144,28 @@ def test_the_result_cell_says_where_the_run_was_written(lab, shown):
     run.test(T)
     run.finish()
     assert any(f"<code>{run.run_dir}</code>" in markup and "explore.open_package()" in markup for markup in shown)
+
+
+CHILD = """
+import sys, time
+print("ready", flush=True)
+try:
+    time.sleep(30)
+except KeyboardInterrupt:
+    print("the child handled Ctrl-C", flush=True)
+    sys.exit(3)
+"""
+
+
+def test_one_ctrl_c_is_left_to_the_child_and_the_parent_waits_for_it():
+    """As in a terminal: SIGINT to the whole process group (demo-env and JupyterLab under it)."""
+    parent = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from auditbook.cli import run_child; "
+                               f"sys.exit(run_child([sys.executable, '-c', {CHILD!r}]))"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert parent.stdout.readline() == "ready\n"
+    os.killpg(parent.pid, signal.SIGINT)
+    out, err = parent.communicate(timeout=30)
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    assert out == "the child handled Ctrl-C\n" and parent.returncode == 3

@@ -44,14 +44,16 @@ _esc = escape
 
 
 # JupyterLab typesets TeX in every HTML output (MathJax): evidence with two `$` (a GraphQL query's `$owner ...
-# $baseRefName`) became italic math. Its MathJax skips elements of this class (ignoreHtmlClass); `&#36;` would not
-# help, the browser decodes it before MathJax reads the text.
-NO_MATH = "tex2jax_ignore"
+# $baseRefName`) became italic math. JupyterLab 4's MathJax 3 skips elements of class `mathjax_ignore` (its
+# default ignoreHtmlClass, as jupyterlab/static sets no other); `tex2jax_ignore` is the same for MathJax 2 (classic
+# notebook, nbconvert's HTML). `&#36;` would not help: the browser decodes it before MathJax reads the text.
+NO_MATH = "mathjax_ignore"
+NO_MATH_CLASSES = f"{NO_MATH} tex2jax_ignore"
 
 
 def no_math(markup: str) -> str:
     """Markup wrapped so that JupyterLab shows every `$` as written (no math rendering of evidence)."""
-    return f"<div class='{NO_MATH}'>{markup}</div>"
+    return f"<div class='{NO_MATH_CLASSES}'>{markup}</div>"
 
 
 def show(markup: str) -> None:
