@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -88,7 +89,7 @@ def _run_cell(page: Page, code: str) -> None:
     page.keyboard.press("Escape")
     page.keyboard.press("b")
     page.keyboard.press("Enter")
-    page.keyboard.type(code)
+    page.keyboard.insert_text(code)  # as pasted: no bracket or quote closing by the editor
     page.keyboard.press("Shift+Enter")
 
 
@@ -98,7 +99,7 @@ def test_cc81_run_all_in_chromium(lab, shots: Path):
     started = time.monotonic()
     with sync_playwright() as p:
         browser = p.chromium.launch_persistent_context(
-            str(shots / "chromium-profile"), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
+            tempfile.mkdtemp(prefix="chromium-profile-"), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
             viewport={"width": 1400, "height": 1000})
         try:
             page = browser.new_page()
@@ -106,7 +107,10 @@ def test_cc81_run_all_in_chromium(lab, shots: Path):
             page.goto(f"{base}/lab/tree/{rel}/notebooks/CC8.1.ipynb?token={token}")
             page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
             page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
-            tab = page.locator(".lm-TabBar-tab.lm-mod-current")
+            tab = page.locator(".lm-TabBar-tab.lm-mod-current[data-type='document-title']")
+            settled = time.monotonic() + 10  # the kernel's metadata arrives just after it is idle
+            while "jp-mod-dirty" in (tab.get_attribute("class") or "") and time.monotonic() < settled:
+                time.sleep(0.25)
             assert "jp-mod-dirty" not in (tab.get_attribute("class") or ""), "the tab is marked unsaved on open"
             page.screenshot(path=str(shots / "1-opened.png"))
             page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
@@ -131,14 +135,15 @@ def test_cc81_run_all_in_chromium(lab, shots: Path):
             assert page.get_by_text("This run's files:").count() == 1
 
             _run_cell(page, 'from auditbook import explore; explore.person(explore.open_package(), "dan.dev")')
-            trail = page.locator(".jp-OutputArea h4", has_text="dan.dev in").last
+            trail = page.locator(".jp-OutputArea h4", has_text="/scratch/CC8.1-").last  # the session's own run
             trail.wait_for(timeout=60_000)
-            assert "/scratch/CC8.1-" in trail.inner_text()  # the session's own run
+            assert trail.inner_text().startswith("dan.dev (")  # with the aliases from the HR roster
             trail.scroll_into_view_if_needed()
             page.screenshot(path=str(shots / "5-explore-person.png"))
             page.keyboard.press("Control+s")
             time.sleep(1)
         finally:
+            page.screenshot(path=str(shots / "last.png"))
             browser.close()
     print(f"\nCC8.1 opened and Run All done in {ran:.1f} s")
     assert _git_status() == before, "the lab changed a tracked notebook"
