@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -81,6 +82,13 @@ def lab(shots: Path):
         os.killpg(server.pid, signal.SIGKILL)
         server.wait()
     log.close()
+    shutil.rmtree(out, ignore_errors=True)  # the analyst's copies and run: the screenshots stay
+
+
+def _shoot(page: Page, path: Path) -> None:
+    """A screenshot once the notebook has drawn what was scrolled to (it renders cells as they come into view)."""
+    page.wait_for_timeout(800)
+    page.screenshot(path=str(path))
 
 
 def _run_cell(page: Page, code: str) -> None:
@@ -106,13 +114,13 @@ def test_cc81_run_all_in_chromium(lab, shots: Path):
             rel = out.relative_to(REPO).as_posix()
             page.goto(f"{base}/lab/tree/{rel}/notebooks/CC8.1.ipynb?token={token}")
             page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
-            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
+            page.get_by_text("Python 3 (ipykernel) | Idle").wait_for(timeout=60_000)  # the kernel is up
             tab = page.locator(".lm-TabBar-tab.lm-mod-current[data-type='document-title']")
             settled = time.monotonic() + 10  # the kernel's metadata arrives just after it is idle
             while "jp-mod-dirty" in (tab.get_attribute("class") or "") and time.monotonic() < settled:
                 time.sleep(0.25)
             assert "jp-mod-dirty" not in (tab.get_attribute("class") or ""), "the tab is marked unsaved on open"
-            page.screenshot(path=str(shots / "1-opened.png"))
+            _shoot(page, shots / "1-opened.png")
             page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
             page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
             page.wait_for_selector(".ab-appendix", timeout=RUN_ALL_SECONDS * 1000)
@@ -122,16 +130,16 @@ def test_cc81_run_all_in_chromium(lab, shots: Path):
             summary = page.locator(".ab-summary h2").first
             assert summary.inner_text().startswith("CC8.1 result:")
             summary.scroll_into_view_if_needed()
-            page.screenshot(path=str(shots / "2-result-banner.png"))
+            _shoot(page, shots / "2-result-banner.png")
             deviations = page.locator(".ab-test h4:text-is('Deviations') + table.ab-table").first
             assert deviations.locator("tbody tr").count() >= 1
             deviations.scroll_into_view_if_needed()
-            page.screenshot(path=str(shots / "3-deviations.png"))
+            _shoot(page, shots / "3-deviations.png")
             query = page.locator(".ab-appendix pre.ab-query").first
             assert "$owner" in query.inner_text() and "$baseRefName" in query.inner_text()
             assert page.locator(".jp-OutputArea mjx-container").count() == 0, "evidence typeset as math"
             query.scroll_into_view_if_needed()
-            page.screenshot(path=str(shots / "4-query-text.png"))
+            _shoot(page, shots / "4-query-text.png")
             assert page.get_by_text("This run's files:").count() == 1
 
             _run_cell(page, 'from auditbook import explore; explore.person(explore.open_package(), "dan.dev")')
@@ -139,7 +147,7 @@ def test_cc81_run_all_in_chromium(lab, shots: Path):
             trail.wait_for(timeout=60_000)
             assert trail.inner_text().startswith("dan.dev (")  # with the aliases from the HR roster
             trail.scroll_into_view_if_needed()
-            page.screenshot(path=str(shots / "5-explore-person.png"))
+            _shoot(page, shots / "5-explore-person.png")
             page.keyboard.press("Control+s")
             time.sleep(1)
         finally:
