@@ -249,6 +249,30 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return code
 
 
+def run_child(command: list[str], env: dict[str, str] | None = None) -> int:
+    """Run a command in the foreground and wait for it, leaving Ctrl-C to it.
+
+    Ctrl-C reaches the terminal's whole process group: JupyterLab asks "Shutdown this Jupyter server?" on the
+    first one and stops on the second, while this process (demo-env, lab) used to die of the first with a
+    traceback, taking the emulators with it. Here SIGINT does nothing but let the child decide; the child starts
+    with the default disposition (a handler, unlike SIG_IGN, is reset by exec), and this process ends after it
+    with its exit status (128 + signal when a signal ended it). SIGTERM is passed on to the child.
+    """
+    import signal
+
+    started: list[subprocess.Popen[bytes]] = []
+    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    signal.signal(signal.SIGINT, lambda signum, frame: None)  # before the child starts: no window for a traceback
+    signal.signal(signal.SIGTERM, lambda signum, frame: [child.send_signal(signum) for child in started])
+    try:
+        started.append(subprocess.Popen(command, env=env))
+        code = started[0].wait()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    return 128 - code if code < 0 else code
+
+
 def cmd_demo_env(args: argparse.Namespace) -> int:
     """Run a command (JupyterLab, pytest --nbval) with the demo emulators up and the variables set."""
     command = [c for c in args.command if c != "--"]
@@ -262,7 +286,7 @@ def cmd_demo_env(args: argparse.Namespace) -> int:
         for key, value in demo.env.items():
             if key.endswith("_URL"):
                 print(f"auditbook: {key}={value}", file=sys.stderr)
-        return subprocess.call(command)
+        return run_child(command)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -327,12 +351,12 @@ def cmd_lab(args: argparse.Namespace) -> int:
     if os.geteuid() == 0:
         command.append("--allow-root")
     if not args.demo:
-        return subprocess.call(command, env={**os.environ, **env})
+        return run_child(command, env={**os.environ, **env})
     environment = _demo_environment()
     if environment is None:
         return EXIT_REFUSED
     with environment():
-        return subprocess.call(command, env={**os.environ, **env})
+        return run_child(command, env={**os.environ, **env})
 
 
 def cmd_verify(args: argparse.Namespace) -> int:

@@ -1,7 +1,8 @@
 """Drill-down helpers for an analyst in JupyterLab: one person's or one repository's whole history in a package.
 
     from auditbook import explore
-    pkg = explore.open_package()              # the newest package under outputs/ (or a path)
+    pkg = explore.open_package()              # this session's own run (start() in a notebook), else the newest
+                                              # package under outputs/; or a path: a package or a lab run folder
     explore.person(pkg, "dan.dev")            # every row in every population that names dan.dev, and his deviations
     explore.repo(pkg, "payments-api")         # the same for a repository
     explore.where(pkg, "github-merged-pulls", author="alice-ng")   # filter one population
@@ -31,13 +32,40 @@ from auditbook.trends import RUN_ID
 SUMMARY_COLUMNS = 6  # non-empty fields shown per matching row in the overview
 
 
+class NoPackage(FileNotFoundError):
+    """No package where one was asked for. In a notebook it shows as its one line, not a traceback."""
+
+    def _render_traceback_(self) -> list[str]:  # IPython shows these lines instead of the traceback
+        return [f"auditbook: {self}"]
+
+
 @dataclass
 class Package:
+    """A sealed package (``results.json``), or an analyst's run from the lab (``outputs/scratch/<criterion>-<run
+    id>/``: the same populations, each criterion's ``results/<criterion>.json``, nothing sealed)."""
+
     path: Path
+
+    @property
+    def sealed(self) -> bool:
+        return (self.path / layout.RESULTS_JSON).is_file()
+
+    @cached_property
+    def _records(self) -> list[dict[str, Any]]:
+        """A lab run's criterion records (``results/<criterion>.json``)."""
+        return [json.loads(p.read_text()) for p in sorted((self.path / layout.criterion_results("x")).parent
+                                                         .glob("*.json"))]
 
     @cached_property
     def results(self) -> dict[str, Any]:
-        return json.loads((self.path / layout.RESULTS_JSON).read_text())
+        if self.sealed:
+            return json.loads((self.path / layout.RESULTS_JSON).read_text())
+        from auditbook.results import Status, worst
+
+        records = self._records
+        return {"organization": "", "period": records[0]["period"], "run_id": records[0]["run_id"],
+                "status": str(worst(Status(r["status"]) for r in records)),
+                "criteria": {r["criterion"]: r for r in records}}
 
     @cached_property
     def population_names(self) -> list[str]:
@@ -62,7 +90,14 @@ class Package:
 
     @cached_property
     def exceptions(self) -> pd.DataFrame:
-        return cells.restore_frame(pd.read_csv(self.path / layout.EXCEPTIONS_CSV, dtype=str, keep_default_na=False))
+        """exceptions.csv; a lab run's deviations from its criterion records (not yet checked against a register)."""
+        if self.sealed:
+            return cells.restore_frame(pd.read_csv(self.path / layout.EXCEPTIONS_CSV, dtype=str,
+                                                   keep_default_na=False))
+        rows = [d for r in self._records for d in r.get("deviations", [])]
+        frame = pd.DataFrame(rows, columns=list(dict.fromkeys(["criterion", "test_id", "resource_id", "detail",
+                                                               "status", *(k for d in rows for k in d)])))
+        return frame.fillna("").astype(str).replace({"status": {"": "open"}})
 
     @cached_property
     def _frames(self) -> dict[str, pd.DataFrame]:
@@ -70,23 +105,37 @@ class Package:
 
     def __repr__(self) -> str:
         r = self.results
-        return f"Package({self.path}, {r['organization']}, {r['period']['label']}, run {r['run_id']}, {r['status']})"
+        what = r["organization"] if self.sealed else f"lab run of {', '.join(r['criteria'])} (not sealed)"
+        return f"Package({self.path}, {what}, {r['period']['label']}, run {r['run_id']}, {r['status']})"
+
+
+def _is_lab_run(folder: Path) -> bool:
+    return any((folder / layout.criterion_results("x")).parent.glob("*.json"))
 
 
 def open_package(path: str | Path | None = None, outputs: str | Path | None = None) -> Package:
-    """A package folder, or the newest package under ``outputs`` (by run id; default ``AUDITBOOK_OUT`` or
-    ``./outputs``) when no path is given."""
-    from auditbook.notebook import outputs_root
+    """A package folder or a lab run folder (``run.run_dir``); with no path, this session's own run when a
+    notebook started one here, else the newest package under ``outputs`` (by run id; default
+    ``AUDITBOOK_OUT`` or ``./outputs``). Nothing to open: :class:`NoPackage`, one line."""
+    from auditbook import notebook
 
-    outputs = outputs or outputs_root()
     if path is not None:
         folder = Path(path)
-        if not (folder / layout.RESULTS_JSON).is_file():
-            raise FileNotFoundError(f"{folder} is not a package (no results.json)")
-        return Package(folder)
+        if (folder / layout.RESULTS_JSON).is_file() or _is_lab_run(folder):
+            return Package(folder)
+        if not folder.is_dir():
+            raise NoPackage(f"{folder}: no such folder")
+        raise NoPackage(f"{folder} is neither a package (no {layout.RESULTS_JSON}) nor a finished lab run (no "
+                        f"{layout.criterion_results('<criterion>')}: run the notebook to its last cell)")
+    if outputs is None and notebook.SESSION_RUNS:
+        own = [folder for folder in notebook.SESSION_RUNS if _is_lab_run(folder)]
+        if own:
+            return Package(own[-1])
+    outputs = outputs or notebook.outputs_root()
     runs = [p for p in Path(outputs).glob("*/*") if RUN_ID.match(p.name) and (p / layout.RESULTS_JSON).is_file()]
     if not runs:
-        raise FileNotFoundError(f"no package under {outputs}: run `make demo` or `auditbook run` first")
+        raise NoPackage(f"no package under {outputs}: run this notebook to its last cell, or `make demo` / "
+                        "`auditbook run`, or pass open_package(path)")
     return Package(max(runs, key=lambda p: p.name))
 
 
@@ -118,10 +167,12 @@ class Trail:
         counts = "".join(f"<tr><td>{html.escape(p)}</td><td>{len(f)}</td></tr>" for p, f in self.frames.items())
         devs = self.deviations[["criterion", "test_id", "resource_id", "detail", "status"]] \
             if not self.deviations.empty else None
-        return (f"<h4>{html.escape(self.name)} in {html.escape(str(self.package.path))}</h4>"
+        from auditbook.report.display import no_math
+
+        return no_math(f"<h4>{html.escape(self.name)} in {html.escape(str(self.package.path))}</h4>"
                 f"<table><tr><th>population</th><th>rows</th></tr>{counts}</table>"
                 f"<h4>Deviations ({len(self.deviations)})</h4>"
-                + (devs.to_html(index=False) if devs is not None else "<p>none</p>"))
+                       + (devs.to_html(index=False) if devs is not None else "<p>none</p>"))
 
     def __repr__(self) -> str:
         parts = ", ".join(f"{p}: {len(f)}" for p, f in self.frames.items()) or "no rows"

@@ -55,6 +55,14 @@ CSV_DATE_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 # Python would print the collectors' warnings into the notebook's cells, beside what the notebook shows of them.
 logging.getLogger("auditbook").addHandler(logging.NullHandler())
 SCRATCH = "scratch"  # an analyst's runs (no run folder) go to <outputs>/scratch/<criterion>-<run-id>/
+SESSION_RUNS: list[Path] = []  # this kernel's analyst runs, oldest first: what explore.open_package() opens
+
+
+class Refused(ValueError):
+    """A lab run refused as the CLI refuses it. In a notebook it shows as the CLI's one line, not a traceback."""
+
+    def _render_traceback_(self) -> list[str]:  # IPython shows these lines instead of the traceback
+        return [f"auditbook: {self}"]
 
 
 class CriterionRun:
@@ -65,6 +73,9 @@ class CriterionRun:
         self.populations: dict[str, Population] = {}
         self.collection_errors: dict[str, str] = {}
         self.results: list[TestResult] = []
+        self.analyst = False  # started by an analyst (a scratch folder), not by a run
+        self.overrides: dict[str, dict[str, tuple[Any, Any]]] = {}  # test id → option → (used, params' value)
+        self._header: Any = None  # the header's display handle: updated when a cell overrides a threshold
         self.connections = Connections(ctx)
         self.collector = Collector(ctx, self.connections, EvidenceCache(self.run_dir),
                                    RawStore(self.run_dir / layout.RAW))
@@ -83,7 +94,8 @@ class CriterionRun:
         return self.ctx.settings(self.criterion)
 
     def header(self) -> None:
-        display.header(f"{self.criterion} {CRITERIA[self.criterion].title}", {
+        """The run's facts; shown again in place (the same output) when a cell overrides a threshold."""
+        facts = {
             "Organization": self.params["organization"],
             "Period": self.period.describe(),
             "Run id": self.facts.run_id,
@@ -94,7 +106,20 @@ class CriterionRun:
             "Params digest (sha256)": self.facts.params_digest,
             "Parameters": json.dumps({"criterion": self.criterion, "period": self.period.label,
                                       "params_file": self.facts.params_file}),
-        })
+        }
+        if self.overrides:
+            facts["Overridden in this notebook (not the params file)"] = "; ".join(
+                f"{test_id}: {option} = {wording.text(used)} (params: {wording.text(given)})"
+                for test_id, options in self.overrides.items() for option, (used, given) in options.items())
+        self._header = display.header(f"{self.criterion} {CRITERIA[self.criterion].title}", facts, self._header)
+
+    def record_overrides(self, test: ControlTest, given: dict[str, Any], options: dict[str, Any]) -> None:
+        """Options a cell passed that differ from params: kept, and the header shown again with them."""
+        changed = {k: (v, given.get(k)) for k, v in options.items() if k not in given or given[k] != v}
+        if changed:
+            self.overrides.setdefault(test.test_id, {}).update(changed)
+            if self._header is not None:
+                self.header()
 
     def applies(self, name: str) -> bool:
         """Whether params ask for this population at all (an optional file, a second incident source)."""
@@ -116,6 +141,12 @@ class CriterionRun:
     @property
     def status(self) -> Status:
         return worst(r.status for r in self.results)
+
+    def where_written(self) -> None:
+        """An analyst's run: where its files are, and how to open them."""
+        if self.analyst:
+            display.show(f"<p class='ab-note'><b>This run's files:</b> <code>{display.escape(self.run_dir)}</code> "
+                         "(a lab run, not a sealed package); <code>explore.open_package()</code> opens it.</p>")
 
 
 class TestingRun(CriterionRun):
@@ -220,7 +251,9 @@ class TestingRun(CriterionRun):
             result = errored(test, doubt)
         else:
             try:
-                chosen = {**test.options(self.settings, self.ctx), **options}
+                given = test.options(self.settings, self.ctx)
+                self.record_overrides(test, given, options)
+                chosen = {**given, **options}
                 result = test.evaluate(*[pop.frame for pop in inputs], **chosen)
                 over = over_snapshots.evaluate(test, self.ctx, self.snapshots(), chosen, self._frame, result)
             except Exception as exc:
@@ -355,6 +388,7 @@ class TestingRun(CriterionRun):
         }
         _write_record(self.run_dir, self.criterion, record)
         display.summary(self.criterion, self.status, self.results)
+        self.where_written()
         display.query_appendix()
         return record
 
@@ -389,6 +423,7 @@ class OutOfScopeRun(CriterionRun):
         }
         _write_record(self.run_dir, self.criterion, record)
         display.summary(self.criterion, self.status, self.results)
+        self.where_written()
         display.query_appendix()
         return record
 
@@ -550,8 +585,15 @@ def start(criterion: str, period: str, params_file: str = "", run_dir: str = "",
     if criterion not in CRITERIA:
         raise ValueError(f"unknown criterion {criterion!r}")
     params_file = params_file or default_params()
-    resolved = params_mod.load(params_file)
-    parsed = parse_period(period)
+    if run_dir:  # the runner checked params and period before it started the run
+        resolved, parsed = params_mod.load(params_file), parse_period(period)
+    else:  # an analyst: the same checks, and the same one-line refusal, as the command line
+        from auditbook.runner import RunError, check_inputs
+
+        try:
+            resolved, parsed = check_inputs(params_file, period, utc_now())
+        except RunError as exc:
+            raise Refused(str(exc)) from None
     if collect_account and collect_account not in [a["id"] for a in (resolved["scope"].get("aws") or {})
                                                    .get("accounts", [])]:
         raise ValueError(f"collect_account {collect_account} is not in scope.aws.accounts of {params_file}")
@@ -574,6 +616,9 @@ def start(criterion: str, period: str, params_file: str = "", run_dir: str = "",
                   run_at=runinfo.generated_at(facts))
     if collect_account:
         return CollectOnlyRun(criterion, ctx, folder, facts, account_id=collect_account)
-    if ctx.settings(criterion).get("not_applicable"):
-        return OutOfScopeRun(criterion, ctx, folder, facts)
-    return TestingRun(criterion, ctx, folder, facts)
+    run = (OutOfScopeRun if ctx.settings(criterion).get("not_applicable") else TestingRun)(criterion, ctx, folder,
+                                                                                            facts)
+    if not run_dir:
+        run.analyst = True
+        SESSION_RUNS.append(folder)
+    return run

@@ -41,7 +41,7 @@ from auditbook.criteria import CRITERIA, NOTEBOOK_DIR, implemented
 from auditbook.kernels import KERNEL_MANAGER, SHUTDOWN
 from auditbook.locker import unseal_and_remove
 from auditbook.package import CriterionOutcome, RunOutcome, StartedRun, criterion_outcome, seal_and_publish
-from auditbook.period import assert_period_closed, assert_period_length, parse_period
+from auditbook.period import Period, assert_period_closed, assert_period_length, parse_period
 from auditbook.provenance import CollectionError, iso, utc_now
 from auditbook.results import Status
 from auditbook.runinfo import RunFacts, run_by
@@ -269,11 +269,8 @@ def prepare(params_file: str | Path, period_text: str, criteria: list[str] | Non
     scheduler whose tasks are other processes (the Airflow DAG) leaves it unowned, never removed by another run.
     """
     now = now or utc_now()
+    params, period = check_inputs(params_file, period_text, now, allow_long_period)
     try:
-        params = params_mod.load(params_file)
-        period = parse_period(period_text)
-        assert_period_closed(period, now)
-        assert_period_length(period, allow_long_period)
         register_file = register_mod.register_path(params, params_file)
         register = register_mod.load(register_file) if register_file else None
         signer = signer or signer_in(params)
@@ -314,6 +311,20 @@ def prepare(params_file: str | Path, period_text: str, criteria: list[str] | Non
         unseal_and_remove(staging)
         raise
     return StartedRun(facts, params, staging, selected, register, signer)
+
+
+def check_inputs(params_file: str | Path, period_text: str, now: datetime,
+                 allow_long_period: bool = False) -> tuple[dict[str, Any], Period]:
+    """Params (strict, defaults filled) and a period that has ended and is not overlong: what a run and an
+    analyst's notebook (auditbook.notebook.start) both refuse the same way."""
+    try:
+        params = params_mod.load(params_file)
+        period = parse_period(period_text)
+        assert_period_closed(period, now)
+        assert_period_length(period, allow_long_period)
+    except ValueError as exc:
+        raise RunError(str(exc)) from None
+    return params, period
 
 
 def finish(run: StartedRun, outcomes: list[CriterionOutcome], out_dir: str | Path) -> RunOutcome:

@@ -51,4 +51,4 @@ def lab_environment(root: Path, params: str | None, demo: bool) -> dict[str, str
             raise WorkspaceError(f"{chosen}: no such params file (auditbook init makes one; or pass --params, "
                                  "or --demo)")
     return {"AUDITBOOK_PARAMS": str(chosen.resolve()), "AUDITBOOK_OUT": str((root / "outputs").resolve()),
-            "notebook_dir": str(notebooks)}
+            "notebook_dir": str(root)}  # params/, notebooks/ and outputs/ all in the file browser

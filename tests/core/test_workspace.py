@@ -26,7 +26,7 @@ def test_lab_reads_the_folders_params_and_outputs(tmp_path):
     env = lab_environment(tmp_path, None, demo=False)
     assert env["AUDITBOOK_PARAMS"] == str((tmp_path / "params" / "example.yaml").resolve())
     assert env["AUDITBOOK_OUT"] == str((tmp_path / "outputs").resolve())
-    assert Path(env["notebook_dir"]) == tmp_path / "notebooks"
+    assert Path(env["notebook_dir"]) == tmp_path  # params/, notebooks/ and outputs/ reachable
     assert lab_environment(tmp_path, None, demo=True)["AUDITBOOK_PARAMS"] == str(resources.demo_params().resolve())
 
 

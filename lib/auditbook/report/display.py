@@ -43,8 +43,21 @@ def escape(value: Any) -> str:
 _esc = escape
 
 
+# JupyterLab typesets TeX in every HTML output (MathJax): evidence with two `$` (a GraphQL query's `$owner ...
+# $baseRefName`) became italic math. JupyterLab 4's MathJax 3 skips elements of class `mathjax_ignore` (its
+# default ignoreHtmlClass, as jupyterlab/static sets no other); `tex2jax_ignore` is the same for MathJax 2 (classic
+# notebook, nbconvert's HTML). `&#36;` would not help: the browser decodes it before MathJax reads the text.
+NO_MATH = "mathjax_ignore"
+NO_MATH_CLASSES = f"{NO_MATH} tex2jax_ignore"
+
+
+def no_math(markup: str) -> str:
+    """Markup wrapped so that JupyterLab shows every `$` as written (no math rendering of evidence)."""
+    return f"<div class='{NO_MATH_CLASSES}'>{markup}</div>"
+
+
 def show(markup: str) -> None:
-    display(HTML(markup))
+    display(HTML(no_math(markup)))
 
 
 def key_values(pairs: dict[str, Any], css: str = "kv") -> str:
@@ -52,8 +65,15 @@ def key_values(pairs: dict[str, Any], css: str = "kv") -> str:
     return f'<table class="{css}">{rows}</table>'
 
 
-def header(title: str, facts: dict[str, Any]) -> None:
-    show(f"<style>{stylesheet()}</style><div class='ab-header'><h1>{_esc(title)}</h1>{key_values(facts)}</div>")
+def header(title: str, facts: dict[str, Any], shown: Any = None) -> Any:
+    """The report header; ``shown`` (what an earlier call returned) is replaced in place rather than shown again.
+    Returns the display handle."""
+    markup = HTML(no_math(f"<style>{stylesheet()}</style><div class='ab-header'><h1>{_esc(title)}</h1>"
+                          f"{key_values(facts)}</div>"))
+    if shown is not None:
+        shown.update(markup)
+        return shown
+    return display(markup, display_id=True)
 
 
 def badge(status: Status) -> str:
