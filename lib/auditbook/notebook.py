@@ -386,6 +386,10 @@ class TestingRun(CriterionRun):
             "populations": {n: _population_record(n, p) for n, p in self.populations.items()},
             "collection_errors": self.collection_errors,
         }
+        if self.overrides:  # an analyst's cell changed a threshold: the record says so, beside the results it made
+            record["overrides"] = {test_id: {option: {"used": used, "params": given}
+                                             for option, (used, given) in options.items()}
+                                   for test_id, options in self.overrides.items()}
         _write_record(self.run_dir, self.criterion, record)
         display.summary(self.criterion, self.status, self.results)
         self.where_written()

@@ -118,6 +118,8 @@ def test_a_threshold_overridden_in_a_cell_shows_in_the_header(lab, shown):
     assert run.test(T, max_days=5).deviation_count == 2
     assert len(updates) == 1
     assert "Overridden in this notebook" in updates[0] and "CC6.1-LAB: max_days = 5 (params: 90)" in updates[0]
+    record = run.finish()  # the lab run's record keeps the override beside the results it made
+    assert record["overrides"] == {"CC6.1-LAB": {"max_days": {"used": 5, "params": 90}}}
 
 
 def test_explore_opens_the_sessions_own_run_and_says_what_a_folder_is(lab, tmp_path):
@@ -148,8 +150,8 @@ def test_the_result_cell_says_where_the_run_was_written(lab, shown):
 
 CHILD = """
 import sys, time
-print("ready", flush=True)
-try:
+try:  # "ready" inside the try: a SIGINT that arrives as soon as it is read is still the child's to handle
+    print("ready", flush=True)
     time.sleep(30)
 except KeyboardInterrupt:
     print("the child handled Ctrl-C", flush=True)
