@@ -31,7 +31,7 @@ exit status:
   143  stopped by SIGTERM (the same)
 
 environment:
-  AUDITBOOK_PARAMS       the params file when --params is not given (run, snapshot)
+  AUDITBOOK_PARAMS       the params file when --params is not given (run, snapshot, check, lab)
   AUDITBOOK_OUT          the output folder when --out is not given (run, demo, snapshot)
   GITHUB_TOKEN           the GitHub token the collectors read with (never printed)
   GH_TOKEN               the GitHub CLI's variable, used when GITHUB_TOKEN is unset or empty
@@ -525,7 +525,8 @@ def parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("lab", help="JupyterLab on this folder's notebooks (needs the lab extra)",
                         description="Start JupyterLab on this folder's notebooks (copied from the package when "
                                     "missing), their kernels reading --params.")
-    sp.add_argument("--params", help="params YAML the notebooks read (default: params/example.yaml here)")
+    sp.add_argument("--params", default=default_params(),
+                    help=f"params YAML the notebooks read (default: ${PARAMS_ENV}, else params/example.yaml here)")
     sp.add_argument("--demo", action="store_true", help="with the demo emulators up and the demo company's params")
     sp.set_defaults(func=cmd_lab)
     return p

@@ -229,3 +229,13 @@ def test_a_stop_with_json_is_one_json_line():
         assert cli._stopped(KeyboardInterrupt(), argparse.Namespace(json=True)) == 130
     assert json.loads(out.getvalue()) == {"status": "STOPPED", "exit": 130,
                                           "error": "stopped by SIGINT: nothing was published"}
+
+
+def test_check_and_lab_read_auditbook_params_too(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("AUDITBOOK_PARAMS", "/srv/params.yaml")
+    for argv in (["check"], ["lab"]):
+        assert parser().parse_args(argv).params == "/srv/params.yaml"
+        assert parser().parse_args([*argv, "--params", "p.yaml"]).params == "p.yaml"
+    monkeypatch.setenv("AUDITBOOK_PARAMS", "")
+    assert main(["check"]) == 2
+    assert capsys.readouterr().err.strip() == "auditbook: no params file: give --params FILE or set AUDITBOOK_PARAMS"
