@@ -100,7 +100,8 @@ def recorded_items(client: Any, operation: str, key: str, prov: Provenance, raw:
     pages = all_pages(client, xform_name(operation.split(":", 1)[1]), f"{operation} ({region})" if region
                       else operation, **kwargs)
     found = items(pages, key)
-    log.info("%s%s: %d items in %d pages", operation, f" ({region})" if region else "", len(found), len(pages))
+    log.info("%s%s: %d item%s in %d page%s", operation, f" ({region})" if region else "", len(found),
+             "" if len(found) == 1 else "s", len(pages), "" if len(pages) == 1 else "s")
     prov.add_operation(operation, {**where, **kwargs}, len(pages), len(found))
     prov.raw_files.append(raw.save(raw_path, pages))
     return found

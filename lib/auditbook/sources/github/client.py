@@ -156,7 +156,8 @@ def rest_pages(gh: Github, path: str, params: dict[str, Any] | None = None,
                 break
             links = {link.get("rel"): link["url"] for link in parse_header_links(headers.get("link", ""))}
             url, query = links.get("next"), None  # the next URL carries the query string
-    log.info("GET %s: %d items in %d pages", path, len(items), len(payloads))
+    log.info("GET %s: %d item%s in %d page%s", path, len(items), "" if len(items) == 1 else "s", len(payloads),
+             "" if len(payloads) == 1 else "s")
     return Pages(items, payloads)
 
 
