@@ -91,7 +91,7 @@ class Package:
     @cached_property
     def exceptions(self) -> pd.DataFrame:
         """exceptions.csv; a lab run's deviations from its criterion records (not yet checked against a register)."""
-        if self.sealed:
+        if (self.path / layout.EXCEPTIONS_CSV).is_file():
             return cells.restore_frame(pd.read_csv(self.path / layout.EXCEPTIONS_CSV, dtype=str,
                                                    keep_default_na=False))
         rows = [d for r in self._records for d in r.get("deviations", [])]
