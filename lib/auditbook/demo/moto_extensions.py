@@ -40,6 +40,13 @@ BACKUP_STATE: dict[tuple[str, str], dict[str, list[dict[str, Any]]]] = defaultdi
 CLOUDTRAIL_PUBLIC_KEYS: dict[str, list[dict[str, Any]]] = {}
 PAGE_SIZE = 100
 _INSTALLED = False
+# The emulator's "now" for what AWS decides by the wall clock (a recovery point is gone once its lifecycle ends):
+# None is the real clock; a test comparing listings taken minutes apart holds it still.
+FROZEN_NOW: datetime | None = None
+
+
+def _now() -> datetime:
+    return FROZEN_NOW or datetime.now(UTC)
 
 
 def reset() -> None:
@@ -107,7 +114,7 @@ def _list_recovery_points_by_backup_vault(self: Any) -> Any:
               and (not args.get("ByResourceArn") or p["ResourceArn"] == args["ByResourceArn"])
               and (not args.get("ByResourceType") or p["ResourceType"] == args["ByResourceType"])
               and _within(p["CreationDate"], args.get("ByCreatedAfter"), args.get("ByCreatedBefore"))
-              and p["CreationDate"] <= datetime.now(UTC) < _deleted_at(p)]  # created by now, not yet deleted
+              and p["CreationDate"] <= _now() < _deleted_at(p)]  # created by now, not yet deleted
     points.sort(key=lambda p: p["CreationDate"], reverse=True)  # newest first, as AWS lists them
     return ActionResult(_page(points, "RecoveryPoints", args))
 
